@@ -1,0 +1,294 @@
+/**
+ * The unified config: one typed schema for every setting, read by the service at boot and by the deploy
+ * library's preflight. Validation collects every problem and reports them together; values of secret
+ * settings never appear in a message.
+ * @module
+ */
+
+export type AppEnv = "development" | "test" | "preview" | "production";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Dialect = "postgres" | "sqlite";
+
+export interface Config {
+  appEnv: AppEnv;
+  port: number;
+  host: string;
+  databaseUrl: string;
+  dialect: Dialect;
+  mediaDir: string;
+  secretKey: string;
+  allowedOrigins: string[];
+  rateLimitPerMinute: number;
+  authRateLimitPerMinute: number;
+  enableRegistration: boolean;
+  logLevel: LogLevel;
+  maxUploadBytes: number;
+  dbPoolSize: number;
+  metricsToken: string | undefined;
+  trustProxy: boolean;
+  /** Migrations at boot: development/test/preview apply them; production only checks (release command migrates). */
+  migrateOnBoot: boolean;
+  shutdownTimeoutMs: number;
+  appVersion: string;
+  fly: { appName?: string; region?: string; machineId?: string; primaryRegion?: string };
+}
+
+export interface ConfigProblem {
+  setting: string;
+  problem: string;
+  fix: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = "config_invalid";
+  constructor(readonly problems: ConfigProblem[]) {
+    super(formatProblems(problems));
+    this.name = "ConfigError";
+  }
+}
+
+export type LoadConfigResult =
+  | { ok: true; config: Config; warnings: string[] }
+  | { ok: false; error: ConfigError };
+
+/** The value development uses when SECRET_KEY is unset; production and preview refuse it. */
+export const DEV_SECRET_KEY = "flightdeck-development-secret-key-do-not-use-in-prod";
+export const MIN_SECRET_KEY_LENGTH = 32;
+/** Settings production reads from Fly secrets rather than fly.toml [env]. */
+export const REQUIRED_PRODUCTION_SECRETS = ["DATABASE_URL", "SECRET_KEY"] as const;
+export const SECRET_SETTINGS = new Set(["SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"]);
+
+const APP_ENVS: readonly AppEnv[] = ["development", "test", "preview", "production"];
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+type Env = Record<string, string | undefined>;
+
+interface EnvDefaults {
+  host: string;
+  databaseUrl?: string;
+  mediaDir?: string;
+  allowedOrigins: string;
+  trustProxy: boolean;
+  logLevel: LogLevel;
+  migrateOnBoot: boolean;
+}
+
+const DEFAULTS: Record<AppEnv, EnvDefaults> = {
+  development: {
+    host: "127.0.0.1",
+    databaseUrl: "sqlite:./data/flightdeck.db",
+    mediaDir: "./data/media",
+    allowedOrigins: "*",
+    trustProxy: false,
+    logLevel: "info",
+    migrateOnBoot: true,
+  },
+  test: {
+    host: "127.0.0.1",
+    databaseUrl: "sqlite::memory:",
+    mediaDir: "./data/test-media",
+    allowedOrigins: "*",
+    trustProxy: false,
+    logLevel: "warn",
+    migrateOnBoot: true,
+  },
+  // Preview: SQLite and media on the machine's own disk (no volume), per fly.preview.toml.
+  preview: {
+    host: "0.0.0.0",
+    databaseUrl: "sqlite:/app/data/flightdeck.db",
+    mediaDir: "/app/data/media",
+    allowedOrigins: "",
+    trustProxy: true,
+    logLevel: "info",
+    migrateOnBoot: true,
+  },
+  // Production: DATABASE_URL is a required secret; media lives on the volume.
+  production: {
+    host: "0.0.0.0",
+    mediaDir: "/app/media",
+    allowedOrigins: "",
+    trustProxy: true,
+    logLevel: "info",
+    migrateOnBoot: false,
+  },
+};
+
+/** Reads, defaults and validates every setting; never throws. */
+export function loadConfig(env: Env = process.env): LoadConfigResult {
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const read = new SettingReader(env, problems);
+
+  const appEnv = read.oneOf("APP_ENV", APP_ENVS, defaultAppEnv(env));
+  const d = DEFAULTS[appEnv];
+
+  const databaseUrl = read.string("DATABASE_URL", d.databaseUrl ?? "");
+  const secretKey = read.string("SECRET_KEY", appEnv === "development" || appEnv === "test" ? DEV_SECRET_KEY : "");
+  const allowedOrigins = parseList(read.string("ALLOWED_ORIGINS", d.allowedOrigins));
+
+  const config: Config = {
+    appEnv,
+    port: read.integer("PORT", 3000, { min: 0, max: 65535 }),
+    host: read.string("HOST", d.host),
+    databaseUrl,
+    dialect: databaseUrl.startsWith("sqlite:") ? "sqlite" : "postgres",
+    mediaDir: read.string("MEDIA_DIR", d.mediaDir ?? "./data/media"),
+    secretKey,
+    allowedOrigins,
+    rateLimitPerMinute: read.integer("RATE_LIMIT_PER_MINUTE", 100, { min: 1, max: 1_000_000 }),
+    authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", 5, { min: 1, max: 10_000 }),
+    enableRegistration: read.boolean("ENABLE_REGISTRATION", true),
+    logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, d.logLevel),
+    maxUploadBytes: read.integer("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, { min: 1, max: 10 * 1024 ** 3 }),
+    dbPoolSize: read.integer("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
+    metricsToken: read.string("METRICS_TOKEN", "") || undefined,
+    trustProxy: read.boolean("TRUST_PROXY", d.trustProxy),
+    migrateOnBoot: d.migrateOnBoot,
+    shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 300_000 }),
+    appVersion: env.APP_VERSION || "dev",
+    fly: {
+      appName: env.FLY_APP_NAME || undefined,
+      region: env.FLY_REGION || undefined,
+      machineId: env.FLY_MACHINE_ID || undefined,
+      primaryRegion: env.PRIMARY_REGION || undefined,
+    },
+  };
+
+  problems.push(...checkDatabaseUrl(appEnv, databaseUrl));
+  problems.push(...checkSecretKey(appEnv, secretKey, env.SECRET_KEY !== undefined));
+  if (appEnv === "production" && allowedOrigins.includes("*")) {
+    problems.push({
+      setting: "ALLOWED_ORIGINS",
+      problem: "contains '*', which lets any web site call the API with a user's credentials",
+      fix: "list the allowed origins explicitly, e.g. ALLOWED_ORIGINS=https://app.example.com",
+    });
+  }
+  if (appEnv === "development" && env.SECRET_KEY === undefined) {
+    warnings.push("SECRET_KEY is not set; using the fixed development key (never acceptable in production)");
+  }
+
+  if (problems.length > 0) return { ok: false, error: new ConfigError(problems) };
+  return { ok: true, config, warnings };
+}
+
+/**
+ * The production rules applied to secret values about to be deployed (`secrets set`, preflight).
+ * Missing keys are reported too, so a caller can pass the full intended set.
+ */
+export function checkProductionSecrets(values: Env): ConfigProblem[] {
+  return [
+    ...checkDatabaseUrl("production", values.DATABASE_URL ?? ""),
+    ...checkSecretKey("production", values.SECRET_KEY ?? "", values.SECRET_KEY !== undefined),
+  ];
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  const lines = problems.map((p) => `  - ${p.setting}: ${p.problem}. Fix: ${p.fix}`);
+  return `invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`;
+}
+
+/** `bun test` sets NODE_ENV=test; the embedded default otherwise is development. */
+function defaultAppEnv(env: Env): AppEnv {
+  return env.NODE_ENV === "test" ? "test" : "development";
+}
+
+function checkDatabaseUrl(appEnv: AppEnv, url: string): ConfigProblem[] {
+  if (url === "") {
+    return [{ setting: "DATABASE_URL", problem: "is missing", fix: "set it to a postgres:// URL (as a Fly secret in production)" }];
+  }
+  const isPostgres = url.startsWith("postgres://") || url.startsWith("postgresql://");
+  const isSqlite = url.startsWith("sqlite:");
+  if (appEnv === "production" && !isPostgres) {
+    return [{
+      setting: "DATABASE_URL",
+      problem: `must be a PostgreSQL URL in production, got a ${describeUrlScheme(url)} URL`,
+      fix: "set DATABASE_URL to postgres://user:password@host:5432/db (e.g. `bun deploy/run.ts secrets set DATABASE_URL=...`)",
+    }];
+  }
+  if (!isPostgres && !isSqlite) {
+    return [{
+      setting: "DATABASE_URL",
+      problem: `has an unsupported scheme (${describeUrlScheme(url)})`,
+      fix: "use postgres://..., postgresql://..., sqlite:./path/to.db or sqlite::memory:",
+    }];
+  }
+  if (isPostgres && !URL.canParse(url)) {
+    return [{ setting: "DATABASE_URL", problem: "is not a valid URL", fix: "check its format: postgres://user:password@host:5432/db" }];
+  }
+  return [];
+}
+
+function checkSecretKey(appEnv: AppEnv, key: string, provided: boolean): ConfigProblem[] {
+  if (appEnv !== "production" && appEnv !== "preview") return [];
+  const fix = "generate one with `openssl rand -hex 32` and set it as a secret";
+  if (!provided || key === "") return [{ setting: "SECRET_KEY", problem: "is missing", fix }];
+  if (key.length < MIN_SECRET_KEY_LENGTH) {
+    return [{ setting: "SECRET_KEY", problem: `is too short (${key.length} characters, at least ${MIN_SECRET_KEY_LENGTH} needed)`, fix }];
+  }
+  if (key === DEV_SECRET_KEY) {
+    return [{ setting: "SECRET_KEY", problem: "is the public development key", fix }];
+  }
+  return [];
+}
+
+function describeUrlScheme(url: string): string {
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+  return match ? `'${match[1]}:'` : "scheme-less";
+}
+
+function parseList(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Reads one setting at a time, recording problems instead of throwing so all are reported together. */
+class SettingReader {
+  constructor(private readonly env: Env, private readonly problems: ConfigProblem[]) {}
+
+  string(name: string, fallback: string): string {
+    return this.env[name] ?? fallback;
+  }
+
+  integer(name: string, fallback: number, range: { min: number; max: number }): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < range.min || value > range.max) {
+      this.problems.push({
+        setting: name,
+        problem: `must be an integer from ${range.min} to ${range.max}, got ${this.shown(name, raw)}`,
+        fix: `set ${name} to a whole number in that range, or unset it for the default (${fallback})`,
+      });
+      return fallback;
+    }
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === "") return fallback;
+    if (["1", "true", "yes", "on"].includes(raw)) return true;
+    if (["0", "false", "no", "off"].includes(raw)) return false;
+    this.problems.push({
+      setting: name,
+      problem: `must be a boolean, got ${this.shown(name, raw)}`,
+      fix: `set ${name} to true or false`,
+    });
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push({
+      setting: name,
+      problem: `must be one of ${allowed.join(", ")}, got ${this.shown(name, raw)}`,
+      fix: `set ${name} to one of: ${allowed.join(", ")}`,
+    });
+    return fallback;
+  }
+
+  private shown(name: string, raw: string): string {
+    return SECRET_SETTINGS.has(name) ? "a hidden value" : JSON.stringify(raw.slice(0, 40));
+  }
+}

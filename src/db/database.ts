@@ -1,0 +1,89 @@
+/**
+ * Opens the database the config names (PostgreSQL through postgres.js, or bun:sqlite) behind one interface:
+ * the repository, a ping for /health, migrations and the schema check. Nothing above src/db/ sees the dialect
+ * except as a label.
+ * @module
+ */
+import type { Config, Dialect } from "../../lib/config.ts";
+import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
+import { createRepository, type Repository } from "./repository.ts";
+import { openPostgres } from "./postgres.ts";
+import { openSqlite } from "./sqlite.ts";
+
+export interface PingResult { ok: boolean; latencyMs: number; error?: string }
+export interface PoolStats { size: number; dialect: Dialect }
+
+export interface Database {
+  readonly dialect: Dialect;
+  readonly repo: Repository;
+  ping(timeoutMs?: number): Promise<PingResult>;
+  /** Applies pending migrations; PostgreSQL holds an advisory lock so concurrent runs are safe. */
+  migrate(): Promise<{ applied: number }>;
+  schemaStatus(): Promise<SchemaStatus>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+/** The low-level half each driver module provides. */
+export interface Driver {
+  dialect: Dialect;
+  // biome-ignore lint/suspicious/noExplicitAny: drizzle handle, see repository.ts
+  db: any;
+  tables: Parameters<typeof createRepository>[1];
+  isUniqueViolation(error: unknown): boolean;
+  ping(): Promise<void>;
+  lastAppliedMigration(): Promise<number | undefined>;
+  runMigrations(): Promise<void>;
+  poolSize: number;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Pick<Config, "databaseUrl" | "dbPoolSize">): Promise<Database> {
+  const driver = config.databaseUrl.startsWith("sqlite:")
+    ? openSqlite(config.databaseUrl.slice("sqlite:".length))
+    : await openPostgres(config.databaseUrl, config.dbPoolSize);
+  return wrapDriver(driver);
+}
+
+function wrapDriver(driver: Driver): Database {
+  const schemaStatus = async () =>
+    compareSchema(await journalTimestamps(driver.dialect), await driver.lastAppliedMigration());
+  return {
+    dialect: driver.dialect,
+    repo: createRepository(driver.db, driver.tables, driver.isUniqueViolation),
+    async ping(timeoutMs = 2000) {
+      const started = performance.now();
+      let timer: Timer | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        });
+        await Promise.race([driver.ping(), timeout]);
+        return { ok: true, latencyMs: round(performance.now() - started) };
+      } catch (error) {
+        return { ok: false, latencyMs: round(performance.now() - started), error: describeDbError(error) };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async migrate() {
+      const before = await schemaStatus();
+      if (before.upToDate) return { applied: 0 };
+      await driver.runMigrations();
+      return { applied: before.pending - (await schemaStatus()).pending };
+    },
+    schemaStatus,
+    poolStats: () => ({ size: driver.poolSize, dialect: driver.dialect }),
+    close: () => driver.close(),
+  };
+}
+
+/** Driver errors can carry connection strings; keep only the class of failure. */
+function describeDbError(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const safe = message.replace(/[a-z]+:\/\/\S+/gi, "[url]").slice(0, 200);
+  return typeof code === "string" ? `${code}: ${safe}` : safe;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

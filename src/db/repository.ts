@@ -1,0 +1,144 @@
+/**
+ * The one repository interface the routes use. Its implementation is written once against drizzle's query
+ * builder, which has the same shape for PostgreSQL and SQLite; only the table objects and the driver differ
+ * (./schema/pg.ts, ./schema/sqlite.ts), so the dialect stays invisible above src/db/.
+ * @module
+ */
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import type * as pgSchema from "./schema/pg.ts";
+
+export interface User { id: string; email: string; passwordHash: string; createdAt: Date; updatedAt: Date }
+export interface Project { id: string; ownerId: string; name: string; description: string | null; createdAt: Date; updatedAt: Date }
+export interface FileRecord {
+  id: string; projectId: string; path: string; size: number; sha256: string; contentType: string;
+  machineId: string; createdAt: Date; updatedAt: Date;
+}
+
+export interface Page<T> { items: T[]; nextCursor: string | null }
+export interface PageRequest { limit: number; cursor?: string }
+
+/** Unique constraint violations come back as values, so callers answer 409 without parsing driver errors. */
+export type Created<T> = { ok: true; value: T } | { ok: false; code: "conflict" };
+
+export interface Repository {
+  users: {
+    create(input: { email: string; passwordHash: string }): Promise<Created<User>>;
+    findByEmail(email: string): Promise<User | undefined>;
+    findById(id: string): Promise<User | undefined>;
+    delete(id: string): Promise<boolean>;
+  };
+  projects: {
+    create(input: { ownerId: string; name: string; description: string | null }): Promise<Created<Project>>;
+    get(ownerId: string, id: string): Promise<Project | undefined>;
+    list(ownerId: string, page: PageRequest): Promise<Page<Project>>;
+    update(ownerId: string, id: string, patch: { name?: string; description?: string | null }): Promise<Created<Project> | undefined>;
+    delete(ownerId: string, id: string): Promise<boolean>;
+  };
+  files: {
+    /** Inserts or replaces the row for (projectId, path). */
+    upsert(input: Omit<FileRecord, "id" | "createdAt" | "updatedAt">): Promise<FileRecord>;
+    get(projectId: string, path: string): Promise<FileRecord | undefined>;
+    list(projectId: string, page: PageRequest): Promise<Page<FileRecord>>;
+    listAll(projectId: string): Promise<FileRecord[]>;
+    delete(projectId: string, path: string): Promise<boolean>;
+  };
+}
+
+type Tables = typeof pgSchema;
+
+/**
+ * drizzle's PostgreSQL and SQLite databases expose the same builder methods (select/insert/update/delete,
+ * returning, onConflictDoUpdate) but TypeScript cannot call a union of their overloads, so the handle is
+ * typed loosely here, in this one place, and the public interface above stays fully typed.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see comment above.
+type QueryBuilder = any;
+
+export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation: (error: unknown) => boolean): Repository {
+  const now = () => new Date();
+  const insertOrConflict = async <T>(run: () => Promise<T[]>): Promise<Created<T>> => {
+    try {
+      const [row] = await run();
+      return { ok: true, value: row as T };
+    } catch (error) {
+      if (isUniqueViolation(error)) return { ok: false, code: "conflict" };
+      throw error;
+    }
+  };
+  // Ids are UUIDv7: time-ordered, so ordering by id gives a stable, insertion-ordered cursor.
+  const page = <T extends { id: string }>(rows: T[], limit: number): Page<T> => {
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+  };
+
+  return {
+    users: {
+      create: (input) =>
+        insertOrConflict<User>(() => {
+          const at = now();
+          return db.insert(t.users).values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at }).returning();
+        }),
+      findByEmail: async (email) => (await db.select().from(t.users).where(eq(t.users.email, email)).limit(1))[0],
+      findById: async (id) => (await db.select().from(t.users).where(eq(t.users.id, id)).limit(1))[0],
+      delete: async (id) => (await db.delete(t.users).where(eq(t.users.id, id)).returning({ id: t.users.id })).length > 0,
+    },
+    projects: {
+      create: (input) =>
+        insertOrConflict<Project>(() => {
+          const at = now();
+          return db.insert(t.projects).values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at }).returning();
+        }),
+      get: async (ownerId, id) =>
+        (await db.select().from(t.projects).where(and(eq(t.projects.ownerId, ownerId), eq(t.projects.id, id))).limit(1))[0],
+      list: async (ownerId, { limit, cursor }) => {
+        const where = cursor
+          ? and(eq(t.projects.ownerId, ownerId), gt(t.projects.id, cursor))
+          : eq(t.projects.ownerId, ownerId);
+        const rows = await db.select().from(t.projects).where(where).orderBy(asc(t.projects.id)).limit(limit + 1);
+        return page<Project>(rows, limit);
+      },
+      update: async (ownerId, id, patch) => {
+        const result = await insertOrConflict<Project>(() =>
+          db.update(t.projects)
+            .set({ ...patch, updatedAt: now() })
+            .where(and(eq(t.projects.ownerId, ownerId), eq(t.projects.id, id)))
+            .returning(),
+        );
+        return result.ok && result.value === undefined ? undefined : result;
+      },
+      delete: async (ownerId, id) =>
+        (await db.delete(t.projects).where(and(eq(t.projects.ownerId, ownerId), eq(t.projects.id, id))).returning({ id: t.projects.id })).length > 0,
+    },
+    files: {
+      upsert: async (input) => {
+        const at = now();
+        const [row] = await db.insert(t.files)
+          .values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at })
+          .onConflictDoUpdate({
+            target: [t.files.projectId, t.files.path],
+            set: {
+              size: input.size, sha256: input.sha256, contentType: input.contentType,
+              machineId: input.machineId, updatedAt: at,
+            },
+          })
+          .returning();
+        return row as FileRecord;
+      },
+      get: async (projectId, path) =>
+        (await db.select().from(t.files).where(and(eq(t.files.projectId, projectId), eq(t.files.path, path))).limit(1))[0],
+      list: async (projectId, { limit, cursor }) => {
+        const where = cursor ? and(eq(t.files.projectId, projectId), gt(t.files.path, cursor)) : eq(t.files.projectId, projectId);
+        const rows: FileRecord[] = await db.select().from(t.files).where(where).orderBy(asc(t.files.path)).limit(limit + 1);
+        // Files page by path (unique per project), which is stable across re-uploads that keep the path.
+        const items = rows.slice(0, limit);
+        return { items, nextCursor: rows.length > limit ? (items.at(-1)?.path ?? null) : null };
+      },
+      listAll: async (projectId) => db.select().from(t.files).where(eq(t.files.projectId, projectId)).orderBy(asc(t.files.path)),
+      delete: async (projectId, path) =>
+        (await db.delete(t.files).where(and(eq(t.files.projectId, projectId), eq(t.files.path, path))).returning({ id: t.files.id })).length > 0,
+    },
+  };
+}
+
+/** Used by health: the cheapest statement both dialects answer. */
+export const PING = sql`select 1`;

@@ -1,0 +1,55 @@
+/**
+ * `GET /health` (Fly's check, see fly.toml) and `GET /health/live` (process liveness, no database).
+ * Health never throws: every probe's failure becomes part of the answer, and a 503.
+ * @module
+ */
+import { access, constants } from "node:fs/promises";
+import { Elysia } from "elysia";
+import type { Config } from "../../lib/config.ts";
+import type { Database } from "../db/database.ts";
+import type { SchemaGate } from "../db/schema-gate.ts";
+
+export interface HealthDeps {
+  db: Pick<Database, "ping" | "dialect">;
+  schema: SchemaGate;
+  startedAt: number;
+}
+
+export function healthRoutes(config: Config, deps: HealthDeps) {
+  return new Elysia({ name: "health" })
+    .get("/health/live", () => ({ status: "ok" }), { detail: { summary: "Liveness: the process answers", tags: ["health"] } })
+    .get(
+      "/health",
+      async ({ set }) => {
+        const [db, mediaWritable, schema] = await Promise.all([
+          deps.db.ping(),
+          isWritable(config.mediaDir),
+          deps.schema.status(),
+        ]);
+        const healthy = db.ok && schema.upToDate;
+        set.status = healthy ? 200 : 503;
+        set.headers["cache-control"] = "no-store";
+        return {
+          status: healthy ? "ok" : "unavailable",
+          ...(healthy ? {} : { reason: !db.ok ? `database unavailable: ${db.error}` : schema.reason }),
+          db: { ok: db.ok, dialect: deps.db.dialect, latency_ms: db.latencyMs, schema_up_to_date: schema.upToDate },
+          media: { writable: mediaWritable },
+          app: config.fly.appName ?? "flightdeck",
+          region: config.fly.region ?? "local",
+          machine: config.fly.machineId ?? "local",
+          version: config.appVersion,
+          uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+        };
+      },
+      { detail: { summary: "Readiness: database, schema and media volume", tags: ["health"] } },
+    );
+}
+
+async function isWritable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
