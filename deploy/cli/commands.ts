@@ -1,0 +1,103 @@
+// The CLI's command table, in one structure: the parser, the usage text and the workflow tests
+// (which check every `bun deploy/run.ts ...` line in .github/workflows names a real command and
+// real flags) all read it, so they cannot drift apart. The contract itself is DESIGN.md's.
+
+export interface FlagSpec {
+  readonly type: "string" | "boolean" | "integer";
+  readonly description: string;
+  readonly values?: readonly string[];
+  readonly required?: boolean;
+  readonly placeholder?: string;
+}
+
+export interface CommandSpec {
+  readonly summary: string;
+  /** First positional word, when the command has sub-verbs (`secrets set`, `preview up`). */
+  readonly subcommands?: readonly string[];
+  /** Whether extra positional words are accepted (`secrets set K=V ...`). */
+  readonly positionals?: boolean;
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+  /** Parsed by another module's own CLI (image, preview); the table still lists its flags. */
+  readonly delegated?: boolean;
+}
+
+const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
+const json: FlagSpec = { type: "boolean", description: "print one JSON object on stdout" };
+const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
+
+export const STRATEGIES = ["rolling", "immediate", "bluegreen", "canary"] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+export const COMMANDS = {
+  deploy: {
+    summary: "plan and apply the fleet in fly.toml",
+    flags: {
+      config,
+      image,
+      strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
+      json,
+    },
+  },
+  plan: { summary: "show what deploy would do; changes nothing", flags: { config, image, json } },
+  status: { summary: "show the app and its machines", flags: { config, json } },
+  scale: {
+    summary: "set the number of production machines (1..5)",
+    flags: { count: { type: "integer", description: "machine count", required: true, placeholder: "N" }, config, json },
+  },
+  rollback: {
+    summary: "redeploy the previous release's image",
+    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, json },
+  },
+  secrets: {
+    summary: "set K=V... | unset K... | list (values are never printed)",
+    subcommands: ["set", "unset", "list"],
+    positionals: true,
+    flags: { config, json },
+  },
+  destroy: {
+    summary: "destroy an app and everything in it",
+    flags: {
+      app: { type: "string", description: "app to destroy", required: true, placeholder: "NAME" },
+      yes: { type: "boolean", description: "confirm the destruction", required: true },
+      json,
+    },
+  },
+  image: {
+    summary: "build [--push]: daemonless OCI image build",
+    subcommands: ["build"],
+    delegated: true,
+    flags: { push: { type: "boolean", description: "push to the registry" }, json },
+  },
+  preview: {
+    summary: "up --pr N | down --pr N: pull-request previews",
+    subcommands: ["up", "down"],
+    delegated: true,
+    flags: {
+      pr: { type: "integer", description: "pull request number", required: true, placeholder: "N" },
+      image,
+      json,
+    },
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export function usageText(): string {
+  const lines = ["usage: bun deploy/run.ts <command> [flags]", ""];
+  for (const [name, spec] of Object.entries(COMMANDS) as [string, CommandSpec][]) {
+    const sub = spec.subcommands ? ` ${spec.subcommands.join("|")}` : "";
+    const flags = Object.entries(spec.flags)
+      .map(([flag, f]) => {
+        const value = f.type === "boolean" ? "" : ` ${f.values ? f.values.join("|") : (f.placeholder ?? "VALUE")}`;
+        return f.required ? `--${flag}${value}` : `[--${flag}${value}]`;
+      })
+      .join(" ");
+    lines.push(`  ${name}${sub} ${flags}`.trimEnd(), `      ${spec.summary}`);
+  }
+  lines.push(
+    "",
+    "environment: FLY_API_TOKEN (required for remote calls), FLY_FLAPS_BASE_URL, FLY_ORG (default personal)",
+    "exit status: 0 done, 1 the operation failed, 2 usage/config/preflight error (nothing changed)",
+  );
+  return `${lines.join("\n")}\n`;
+}

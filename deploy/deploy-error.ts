@@ -1,0 +1,40 @@
+// One error type for the deploy boundary. Its exit code is the CLI contract of DESIGN.md: 2 means
+// "usage, config or preflight: nothing was changed", 1 means "the operation failed" and the message
+// must say what state the fleet was left in.
+
+export type DeployErrorCode =
+  | "usage"
+  | "config_invalid"
+  | "preflight_failed"
+  | "app_not_found"
+  | "release_command_failed"
+  | "rollout_failed"
+  | "lease_held"
+  | "machine_not_started"
+  | "checks_not_passing"
+  | "aborted"
+  | "api_error"
+  | "not_available";
+
+export class DeployError extends Error {
+  override readonly name = "DeployError";
+  constructor(
+    readonly code: DeployErrorCode,
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+    /** What a person needs to act: app, machine ids, the fleet's state after the failure. */
+    readonly context: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function usageError(message: string): DeployError {
+  return new DeployError("usage", message, 2);
+}
+
+/** Turn a caught value into a message without ever dumping request headers (which carry the token). */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
