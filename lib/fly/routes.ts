@@ -1,0 +1,51 @@
+// Every Machines API route the client calls, as data (octokit's "METHOD /path/{param}" idea). The path type is
+// the generated `paths` of the OpenAPI document, so a route that is not in the spec does not compile, and
+// test/lib/fly/routes.test.ts also checks each method against the spec file.
+
+import type { paths } from "./openapi.ts";
+import type { HttpMethod } from "./transport.ts";
+
+export type Route = readonly [HttpMethod, keyof paths];
+
+export const ROUTES = {
+  listApps: ["GET", "/v1/apps"],
+  createApp: ["POST", "/v1/apps"],
+  getApp: ["GET", "/v1/apps/{app_name}"],
+  deleteApp: ["DELETE", "/v1/apps/{app_name}"],
+
+  listMachines: ["GET", "/v1/apps/{app_name}/machines"],
+  createMachine: ["POST", "/v1/apps/{app_name}/machines"],
+  getMachine: ["GET", "/v1/apps/{app_name}/machines/{machine_id}"],
+  updateMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}"],
+  destroyMachine: ["DELETE", "/v1/apps/{app_name}/machines/{machine_id}"],
+  startMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/start"],
+  stopMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/stop"],
+  cordonMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/cordon"],
+  uncordonMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/uncordon"],
+  waitMachine: ["GET", "/v1/apps/{app_name}/machines/{machine_id}/wait"],
+  listEvents: ["GET", "/v1/apps/{app_name}/machines/{machine_id}/events"],
+  listVersions: ["GET", "/v1/apps/{app_name}/machines/{machine_id}/versions"],
+  getLease: ["GET", "/v1/apps/{app_name}/machines/{machine_id}/lease"],
+  acquireLease: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/lease"],
+  releaseLease: ["DELETE", "/v1/apps/{app_name}/machines/{machine_id}/lease"],
+  getMetadata: ["GET", "/v1/apps/{app_name}/machines/{machine_id}/metadata"],
+  updateMetadata: ["PATCH", "/v1/apps/{app_name}/machines/{machine_id}/metadata"],
+  setMetadata: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/metadata/{key}"],
+  deleteMetadata: ["DELETE", "/v1/apps/{app_name}/machines/{machine_id}/metadata/{key}"],
+
+  listVolumes: ["GET", "/v1/apps/{app_name}/volumes"],
+  createVolume: ["POST", "/v1/apps/{app_name}/volumes"],
+  getVolume: ["GET", "/v1/apps/{app_name}/volumes/{volume_id}"],
+  deleteVolume: ["DELETE", "/v1/apps/{app_name}/volumes/{volume_id}"],
+
+  listSecrets: ["GET", "/v1/apps/{app_name}/secrets"],
+  updateSecrets: ["POST", "/v1/apps/{app_name}/secrets"],
+  setSecret: ["POST", "/v1/apps/{app_name}/secrets/{secret_name}"],
+  unsetSecret: ["DELETE", "/v1/apps/{app_name}/secrets/{secret_name}"],
+
+  listIpAssignments: ["GET", "/v1/apps/{app_name}/ip_assignments"],
+  assignIp: ["POST", "/v1/apps/{app_name}/ip_assignments"],
+  deleteIp: ["DELETE", "/v1/apps/{app_name}/ip_assignments/{ip}"],
+} as const satisfies Record<string, Route>;
+
+export type RouteName = keyof typeof ROUTES;
