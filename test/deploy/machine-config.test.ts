@@ -1,0 +1,258 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { type DeployConfig, formatProblems, loadDeployConfig, parseDeployConfig } from "../../deploy/flytoml.ts";
+import { MissingReleaseCommandError, buildMachineConfig, buildReleaseMachineConfig, configDigest } from "../../deploy/machine-config.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const IMAGE = "registry.fly.io/flightdeck:deployment-01J5BXAR9FC44Q83352J39A9J9";
+
+async function load(file: string): Promise<DeployConfig> {
+  const r = await loadDeployConfig(join(ROOT, file));
+  if (!r.ok) throw new Error(formatProblems(r.problems));
+  return r.config;
+}
+
+function parse(toml: string): DeployConfig {
+  const r = parseDeployConfig(`app = "demo"\nprimary_region = "iad"\n${toml}`);
+  if (!r.ok) throw new Error(formatProblems(r.problems));
+  return r.config;
+}
+
+const healthCheck = { type: "http", interval: "15s", timeout: "5s", grace_period: "10s", method: "GET", path: "/health" };
+
+describe("production fly.toml", () => {
+  test("app machine config, pinned in full", async () => {
+    const cfg = await load("fly.toml");
+    const config = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 7, volumeId: "vol_123", secretsVersion: 4, appVersion: "deployment-01J5" });
+    const digest = config.metadata?.flightdeck_config_digest;
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(config).toEqual({
+      image: IMAGE,
+      init: {},
+      env: {
+        APP_ENV: "production",
+        PORT: "3000",
+        HOST: "0.0.0.0",
+        MEDIA_DIR: "/app/media",
+        FLY_PROCESS_GROUP: "app",
+        PRIMARY_REGION: "ewr",
+        APP_VERSION: "deployment-01J5",
+      },
+      guest: { cpu_kind: "shared", cpus: 1, memory_mb: 512 },
+      metadata: {
+        fly_platform_version: "v2",
+        fly_process_group: "app",
+        fly_release_version: "7",
+        flightdeck_secrets_version: "4",
+        flightdeck_config_digest: digest as string,
+      },
+      services: [
+        {
+          protocol: "tcp",
+          internal_port: 3000,
+          ports: [
+            { port: 80, handlers: ["http"], force_https: true },
+            { port: 443, handlers: ["http", "tls"] },
+          ],
+          autostop: "stop",
+          autostart: true,
+          min_machines_running: 1,
+          concurrency: { type: "requests", soft_limit: 200, hard_limit: 250 },
+          checks: [healthCheck],
+        },
+      ],
+      mounts: [{ name: "media", path: "/app/media", volume: "vol_123" }],
+      stop_config: { signal: "SIGTERM", timeout: "30s" },
+      restart: { policy: "on-failure", max_retries: 10 },
+    });
+  });
+
+  test("release command machine, pinned in full", async () => {
+    const cfg = await load("fly.toml");
+    expect(buildReleaseMachineConfig(cfg, { image: IMAGE, releaseVersion: 7 })).toEqual({
+      image: IMAGE,
+      init: { cmd: ["bun", "run", "migrate"] },
+      env: {
+        APP_ENV: "production",
+        PORT: "3000",
+        HOST: "0.0.0.0",
+        MEDIA_DIR: "/app/media",
+        RELEASE_COMMAND: "1",
+        FLY_PROCESS_GROUP: "fly_app_release_command",
+        PRIMARY_REGION: "ewr",
+      },
+      guest: { cpu_kind: "shared", cpus: 1, memory_mb: 512 },
+      restart: { policy: "no" },
+      auto_destroy: true,
+      dns: { skip_registration: true },
+      metadata: { fly_platform_version: "v2", fly_process_group: "fly_app_release_command", fly_release_version: "7" },
+      stop_config: { signal: "SIGTERM", timeout: "30s" },
+    });
+  });
+});
+
+describe("preview fly.preview.toml", () => {
+  test("app machine config, pinned in full", async () => {
+    const cfg = await load("fly.preview.toml");
+    const config = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 1 });
+    expect(config).toEqual({
+      image: IMAGE,
+      init: {},
+      env: {
+        APP_ENV: "preview",
+        PORT: "3000",
+        HOST: "0.0.0.0",
+        DATABASE_URL: "sqlite:/app/data/flightdeck.db",
+        MEDIA_DIR: "/app/data/media",
+        FLY_PROCESS_GROUP: "app",
+        PRIMARY_REGION: "ewr",
+      },
+      guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 },
+      metadata: {
+        fly_platform_version: "v2",
+        fly_process_group: "app",
+        fly_release_version: "1",
+        flightdeck_config_digest: config.metadata?.flightdeck_config_digest as string,
+      },
+      services: [
+        {
+          protocol: "tcp",
+          internal_port: 3000,
+          ports: [
+            { port: 80, handlers: ["http"], force_https: true },
+            { port: 443, handlers: ["http", "tls"] },
+          ],
+          autostop: "stop",
+          autostart: true,
+          min_machines_running: 0,
+          concurrency: { type: "requests", soft_limit: 50, hard_limit: 100 },
+          checks: [healthCheck],
+        },
+      ],
+      stop_config: { signal: "SIGTERM", timeout: "10s" },
+    });
+  });
+
+  test("has no release command, so asking for its machine is a coded error", async () => {
+    const cfg = await load("fly.preview.toml");
+    expect(() => buildReleaseMachineConfig(cfg, { image: IMAGE, releaseVersion: 1 })).toThrow(MissingReleaseCommandError);
+  });
+});
+
+describe("flyctl mapping details", () => {
+  test("minimal config: default guest shared-cpu-1x, no services, no stop_config, no restart", () => {
+    const config = buildMachineConfig(parse(""), { image: "img", releaseVersion: 1, processGroup: "app", extraMetadata: { owner: "ci" } });
+    expect(config).toEqual({
+      image: "img",
+      init: {},
+      env: { FLY_PROCESS_GROUP: "app", PRIMARY_REGION: "iad" },
+      guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 },
+      metadata: {
+        owner: "ci",
+        fly_platform_version: "v2",
+        fly_process_group: "app",
+        fly_release_version: "1",
+        flightdeck_config_digest: config.metadata?.flightdeck_config_digest as string,
+      },
+    });
+  });
+
+  test("top-level checks take internal_port and upper-cased methods; headers become {name, values}; ms integers become Go strings", () => {
+    const cfg = parse(
+      [
+        "[http_service]\ninternal_port = 8080\nforce_https = false",
+        "[[http_service.checks]]\ninterval = 30000\ntimeout = 2000\nmethod = \"get\"\npath = \"/\"\nprotocol = \"http\"",
+        "[http_service.checks.headers]\nX-B = \"2\"\nX-A = \"1\"",
+        "[checks.tcp_alive]\ntype = \"tcp\"\ninterval = \"1m\"",
+        "[checks.web]\ntype = \"http\"\nport = 9000\nmethod = \"head\"\npath = \"/up\"",
+        "[[restart]]\npolicy = \"never\"",
+        "[metrics]\nport = 9091\npath = \"/metrics\"",
+      ].join("\n"),
+    );
+    const config = buildMachineConfig(cfg, { image: "img", releaseVersion: 2 });
+    expect(config.services).toEqual([
+      {
+        protocol: "tcp",
+        internal_port: 8080,
+        ports: [
+          { port: 80, handlers: ["http"] },
+          { port: 443, handlers: ["http", "tls"] },
+        ],
+        checks: [
+          {
+            type: "http",
+            interval: "30s",
+            timeout: "2s",
+            method: "get",
+            path: "/",
+            protocol: "http",
+            headers: [
+              { name: "X-A", values: ["1"] },
+              { name: "X-B", values: ["2"] },
+            ],
+          },
+        ],
+      },
+    ]);
+    expect(config.checks).toEqual({
+      tcp_alive: { type: "tcp", interval: "1m0s", port: 8080 },
+      web: { type: "http", method: "HEAD", path: "/up", port: 9000 },
+    });
+    expect(config.restart).toEqual({ policy: "no" });
+    expect(config.metrics).toEqual({ port: 9091, path: "/metrics" });
+  });
+
+  test("auto_stop_machines legacy false is sent as \"off\"; kill_signal alone gives stop_config without timeout", () => {
+    const config = buildMachineConfig(parse('kill_signal = "SIGINT"\n[http_service]\ninternal_port = 1\nauto_stop_machines = false'), { image: "i", releaseVersion: 1 });
+    expect(config.services?.[0]?.autostop).toBe("off");
+    expect(config.stop_config).toEqual({ signal: "SIGINT" });
+  });
+
+  test("mounts without a volumeId leave `volume` out for apply to fill", () => {
+    const config = buildMachineConfig(parse('[mounts]\nsource = "data"\ndestination = "/data"'), { image: "i", releaseVersion: 1 });
+    expect(config.mounts).toEqual([{ name: "data", path: "/data" }]);
+  });
+
+  test("release machine without [[vm]] uses flyctl's shared-cpu-2x fallback", () => {
+    const config = buildReleaseMachineConfig(parse('[deploy]\nrelease_command = "sh -c \'echo hi\'"'), { image: "i", releaseVersion: 1 });
+    expect(config.guest).toEqual({ cpu_kind: "shared", cpus: 2, memory_mb: 512 });
+    expect(config.init).toEqual({ cmd: ["sh", "-c", "echo hi"] });
+  });
+});
+
+describe("configDigest", () => {
+  test("ignores image, release/secrets metadata and volume ids; stored digest equals a recomputation", async () => {
+    const cfg = await load("fly.toml");
+    const a = buildMachineConfig(cfg, { image: "img:1", releaseVersion: 1, volumeId: "vol_a", secretsVersion: 1 });
+    const b = buildMachineConfig(cfg, { image: "img:2", releaseVersion: 2, volumeId: "vol_b", secretsVersion: 9 });
+    expect(a.metadata?.flightdeck_config_digest).toBe(b.metadata?.flightdeck_config_digest as string);
+    expect(configDigest(a)).toBe(a.metadata?.flightdeck_config_digest as string);
+  });
+
+  test("does not depend on key order", async () => {
+    const cfg = await load("fly.toml");
+    const a = buildMachineConfig(cfg, { image: "img", releaseVersion: 1 });
+    const reverseKeys = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(reverseKeys) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)])) : v;
+    const reversed = reverseKeys(a) as typeof a;
+    expect(JSON.stringify(reversed)).not.toBe(JSON.stringify(a));
+    expect(configDigest(reversed)).toBe(configDigest(a));
+  });
+
+  test.each([
+    ["env", '[env]\nAPP_ENV = "production"\nNEW = "1"'],
+    ["memory", '[[vm]]\nmemory = "1gb"'],
+    ["check", "[http_service]\ninternal_port = 3000\n[[http_service.checks]]\npath = \"/other\""],
+    ["kill timeout", "kill_timeout = 31"],
+  ])("changes when %s changes", (_what, toml) => {
+    const base = buildMachineConfig(parse('[env]\nAPP_ENV = "production"'), { image: "i", releaseVersion: 1 });
+    const changed = buildMachineConfig(parse(toml), { image: "i", releaseVersion: 1 });
+    expect(configDigest(changed)).not.toBe(configDigest(base));
+  });
+
+  test("production and preview digests differ", async () => {
+    const prod = buildMachineConfig(await load("fly.toml"), { image: "i", releaseVersion: 1 });
+    const preview = buildMachineConfig(await load("fly.preview.toml"), { image: "i", releaseVersion: 1 });
+    expect(configDigest(prod)).not.toBe(configDigest(preview));
+  });
+});
