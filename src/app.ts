@@ -25,15 +25,19 @@ export interface AppDeps {
 export function createApp(config: Config, deps: AppDeps) {
   const logger = deps.logger ?? silentLogger;
   const schema = deps.schema ?? openGate;
-  return new Elysia({ name: "flightdeck" })
+  const app = new Elysia({ name: "flightdeck" })
     .use(requestContext(logger, deps.onRequestFinished))
-    .use(errorHandler(config.appEnv, logger))
-    .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }))
-    .onBeforeHandle({ as: "global" }, async function schemaGuard({ request }) {
+    .use(errorHandler(config.appEnv, logger));
+  if (schema !== openGate) {
+    app.onRequest(async function schemaGuard({ request }) {
+      // Health stays reachable so Fly's check and operators can see why the machine refuses.
       if (new URL(request.url).pathname.startsWith("/health")) return;
       const status = await schema.status();
       if (!status.upToDate) throw new HttpError(503, "schema_behind", status.reason ?? "database schema is behind");
     });
+  }
+  return app
+    .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }));
 }
 
 export type App = ReturnType<typeof createApp>;

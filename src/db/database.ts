@@ -33,6 +33,8 @@ export interface Driver {
   isUniqueViolation(error: unknown): boolean;
   ping(): Promise<void>;
   lastAppliedMigration(): Promise<number | undefined>;
+  /** Runs `migrate` inside whatever lock the dialect needs, so counting and applying see the same state. */
+  withMigrationLock<T>(migrate: () => Promise<T>): Promise<T>;
   runMigrations(): Promise<void>;
   poolSize: number;
   close(): Promise<void>;
@@ -66,12 +68,13 @@ function wrapDriver(driver: Driver): Database {
         clearTimeout(timer);
       }
     },
-    async migrate() {
-      const before = await schemaStatus();
-      if (before.upToDate) return { applied: 0 };
-      await driver.runMigrations();
-      return { applied: before.pending - (await schemaStatus()).pending };
-    },
+    migrate: () =>
+      driver.withMigrationLock(async () => {
+        const before = await schemaStatus();
+        if (before.upToDate) return { applied: 0 };
+        await driver.runMigrations();
+        return { applied: before.pending - (await schemaStatus()).pending };
+      }),
     schemaStatus,
     poolStats: () => ({ size: driver.poolSize, dialect: driver.dialect }),
     close: () => driver.close(),

@@ -14,7 +14,8 @@ const MIGRATION_LOCK_KEY = 0x666c6463; // "fldc"
 
 export async function openPostgres(url: string, poolSize: number): Promise<Driver> {
   const client = postgres(url, {
-    max: poolSize,
+    // At least two: migrations hold the advisory lock on one reserved connection and run on another.
+    max: Math.max(2, poolSize),
     idle_timeout: 30,
     connect_timeout: 5,
     onnotice: () => {},
@@ -34,13 +35,14 @@ export async function openPostgres(url: string, poolSize: number): Promise<Drive
       const [row] = await client`select max(created_at) as last from drizzle.__drizzle_migrations`;
       return row?.last == null ? undefined : Number(row.last);
     },
-    runMigrations: async () => {
+    runMigrations: () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER.postgres }),
+    withMigrationLock: async (run) => {
       // A session-level advisory lock on one reserved connection serialises concurrent release commands:
       // the second waits, then finds nothing pending. See https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
       const lock = await client.reserve();
       try {
         await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-        await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER.postgres });
+        return await run();
       } finally {
         await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
         lock.release();

@@ -35,6 +35,8 @@ export function openSqlite(path: string): Driver {
       return row.last === null ? undefined : Number(row.last);
     },
     runMigrations: async () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER.sqlite }),
+    // One process owns a SQLite file (previews run one machine), and drizzle wraps the run in a transaction.
+    withMigrationLock: (run) => run(),
     poolSize: 1,
     close: async () => client.close(),
   };

@@ -50,3 +50,7 @@ export async function createTestApp(dialect: TestDialect, env: Record<string, st
     },
   };
 }
+
+/** Response bodies in tests are asserted structurally, so they are read as `any`. */
+// biome-ignore lint/suspicious/noExplicitAny: test convenience
+export const json = (res: Response): Promise<any> => res.json();

@@ -1,0 +1,29 @@
+import { expect, test } from "bun:test";
+import { createLogger, REDACTED, redact } from "../../lib/log.ts";
+
+test("one JSON line per event, below-threshold levels dropped", () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "info", write: (l) => lines.push(l), fields: { component: "t" } });
+  log.debug("hidden");
+  log.info("shown", { n: 1 });
+  expect(lines).toHaveLength(1);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ level: "info", msg: "shown", component: "t", n: 1 });
+});
+
+test("secret-looking keys and URL passwords are redacted, nested too", () => {
+  const out = JSON.stringify(redact({
+    authorization: "Bearer abc", nested: { api_key: "k1", password: "p", list: [{ cookie: "c" }] },
+    url: "postgres://user:hunter2@db:5432/x", DATABASE_URL: "postgres://a:b@c/d", ok: "visible",
+  }));
+  for (const secret of ["abc", "k1", "hunter2", '"p"', '"c"']) expect(out).not.toContain(secret);
+  expect(out).toContain("visible");
+  expect(out).toContain(REDACTED);
+  expect(out).toContain("postgres://user:[redacted]@db:5432/x");
+});
+
+test("errors are flattened without stacks", () => {
+  const lines: string[] = [];
+  createLogger({ write: (l) => lines.push(l) }).error("failed", { error: Object.assign(new Error("boom at postgres://u:pw@h/d"), { code: "E1" }) });
+  const record = JSON.parse(lines[0]!);
+  expect(record.error).toEqual({ name: "Error", message: "boom at postgres://u:[redacted]@h/d", code: "E1" });
+});
