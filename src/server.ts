@@ -62,6 +62,8 @@ function createStandardApp(config: Config, db: Database, logger: Logger) {
 }
 
 async function main() {
+  // A closed log pipe (a supervisor restarting, `| head`) must not take the service down with EPIPE.
+  process.stdout.on("error", () => {});
   const loaded = loadConfig();
   if (!loaded.ok) {
     process.stderr.write(`flightdeck: refusing to start: ${loaded.error.message}\n`);

@@ -22,19 +22,25 @@ function spawnServer(env: Record<string, string>) {
   });
 }
 
-/** Reads JSON log lines from a child's stdout until one matches. */
+/** Reads JSON log lines from a child's stdout until one matches; keeps draining afterwards so the pipe stays open. */
 async function waitForLine(stream: ReadableStream<Uint8Array>, match: (record: Record<string, unknown>) => boolean) {
+  const reader = stream.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    for (const line of buffered.split("\n").slice(0, -1)) {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error("stream ended before the expected line");
+    buffered += decoder.decode(value, { stream: true });
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) {
       const record = JSON.parse(line);
-      if (match(record)) return record;
+      if (match(record)) {
+        void (async () => { while (!(await reader.read()).done); })();
+        return record;
+      }
     }
-    buffered = buffered.slice(buffered.lastIndexOf("\n") + 1);
   }
-  throw new Error("stream ended before the expected line");
 }
 
 describe("src/server.ts", () => {
