@@ -1,0 +1,177 @@
+// A stateful fake of the Fly Machines API for deploy tests and benches: a real HTTP server (Bun.serve on port
+// 0) that checks the token, validates request bodies against the published OpenAPI schemas, runs machines
+// through their states on timers, enforces leases, volume attachment and secrets versions, and takes injected
+// faults (latency, 429, 5xx, dropped connections, machines that never start, failing checks, foreign leases,
+// release-command exit codes). Modules per resource live in ./fly/.
+
+import { appRoutes, createAppRecord } from "./fly/apps.ts";
+import { createContext, HttpError, json, type FakeCall, type FakeContext, type FakeOptions, type FakeTimings } from "./fly/context.ts";
+import { FakeFaults } from "./fly/faults.ts";
+import { ipRoutes } from "./fly/ips.ts";
+import { leaseRoutes, newLease } from "./fly/leases.ts";
+import { machineRoutes } from "./fly/machines.ts";
+import { compile, match } from "./fly/router.ts";
+import { secretRoutes } from "./fly/secrets.ts";
+import { createState, randomHex, type FakeApp, type FakeMachine, type FakeState } from "./fly/state.ts";
+import { specValidator } from "./fly/validate.ts";
+import { volumeRoutes } from "./fly/volumes.ts";
+
+export type { FakeCall, FakeOptions, FakeTimings } from "./fly/context.ts";
+export type { CallMatch, MachineMatch } from "./fly/faults.ts";
+export type { FakeApp, FakeLease, FakeMachine, FakeState } from "./fly/state.ts";
+export { FakeFaults };
+
+export interface FakeFly {
+  /** Base URL to use as FLY_FLAPS_BASE_URL, e.g. http://127.0.0.1:43123 */
+  url: string;
+  /** The only token the fake accepts (as `FlyV1 <token>` or `Bearer <token>`). */
+  token: string;
+  state: FakeState;
+  /** Every request, in order, with the status it got (0 = connection dropped). */
+  calls: FakeCall[];
+  faults: FakeFaults;
+  /** Live timings: change them between steps of a test (e.g. `timings.bootMs = 2000`). */
+  timings: FakeTimings;
+  /** Calls that could have changed something (every non-GET). */
+  mutatingCalls(): FakeCall[];
+  /** Creates an app directly in the state (no call recorded). */
+  seedApp(name: string, orgSlug?: string): FakeApp;
+  /** Machines of an app that are not destroyed, in creation order. */
+  machines(appName: string): FakeMachine[];
+  close(): Promise<void>;
+}
+
+const DEFAULT_TIMINGS: FakeTimings = { bootMs: 20, checksPassMs: 20, stopMs: 10, runMs: 20, destroyMs: 5 };
+
+export function startFakeFly(opts: FakeOptions = {}): FakeFly {
+  const token = opts.token ?? `fm2_fake${randomHex(40)}`;
+  const faults = new FakeFaults();
+  faults.latencyMs = opts.latencyMs ?? 0;
+  const timings: FakeTimings = {
+    bootMs: opts.bootMs ?? DEFAULT_TIMINGS.bootMs,
+    checksPassMs: opts.checksPassMs ?? DEFAULT_TIMINGS.checksPassMs,
+    stopMs: opts.stopMs ?? DEFAULT_TIMINGS.stopMs,
+    runMs: opts.runMs ?? DEFAULT_TIMINGS.runMs,
+    destroyMs: opts.destroyMs ?? DEFAULT_TIMINGS.destroyMs,
+  };
+  const ctx: FakeContext = createContext({
+    state: createState(),
+    faults,
+    timings,
+    options: {
+      defaultRegion: opts.defaultRegion ?? "ewr",
+      zonesPerRegion: opts.zonesPerRegion ?? 8,
+      leaseResponseShape: opts.leaseResponseShape ?? "wrapped",
+      leaseOwner: opts.leaseOwner ?? "deployer@tokens.fly.io",
+    },
+    validate: specValidator(opts.rejectUnknownFields ?? true),
+  });
+  faults.onHoldLease = (hold) => {
+    const machine = ctx.state.apps.get(hold.appName)?.machines.get(hold.machineId);
+    if (!machine) throw new Error(`fake Fly: holdLease: no machine ${hold.appName}/${hold.machineId}`);
+    machine.lease = newLease(ctx, machine, hold.ttlSeconds, hold.description, hold.owner);
+  };
+
+  const routes = compile([...appRoutes(ctx), ...machineRoutes(ctx), ...leaseRoutes(ctx), ...volumeRoutes(ctx), ...secretRoutes(ctx), ...ipRoutes(ctx)]);
+  const calls: FakeCall[] = [];
+
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    // /wait blocks for up to 60 s; Bun's default idle timeout (10 s) would cut it.
+    idleTimeout: 0,
+    async fetch(request) {
+      const url = new URL(request.url);
+      const method = request.method.toUpperCase();
+      const path = url.pathname;
+      const nonce = request.headers.get("fly-machine-lease-nonce") ?? undefined;
+      const call: FakeCall = { method, path, query: url.search, status: 0, mutating: method !== "GET", at: Date.now(), ...(nonce ? { leaseNonce: nonce } : {}) };
+      calls.push(call);
+      const respond = (response: Response): Response => {
+        call.status = response.status;
+        response.headers.set("fly-request-id", `01FAKE${randomHex(20).toUpperCase()}`);
+        return response;
+      };
+
+      if (!authorized(request.headers.get("authorization"), token)) {
+        return respond(json({ error: "Authenticate: token validation error" }, 401));
+      }
+      const latency = faults.latencyFor(method, path);
+      if (latency > 0) await Bun.sleep(latency);
+
+      const fault = faults.takeCallFault(method, path);
+      if (fault?.kind === "rate_limit") {
+        const headers: Record<string, string> = fault.retryAfterSeconds === null ? {} : { "retry-after": String(fault.retryAfterSeconds) };
+        return respond(json({ error: "rate limit exceeded" }, 429, headers));
+      }
+      if (fault?.kind === "server_error") return respond(json({ error: "internal server error (injected)" }, fault.status));
+      if (fault?.kind === "drop" && !fault.afterHandling) return dropped();
+
+      let body: unknown;
+      const text = method === "GET" || method === "DELETE" ? "" : await request.text();
+      if (text.trim() !== "") {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return respond(json({ error: "invalid JSON body" }, 400));
+        }
+        call.body = body;
+      }
+
+      const response = await route(method, path, url.searchParams, body, nonce);
+      if (fault?.kind === "drop") return dropped();
+      return respond(response);
+    },
+  });
+
+  async function route(method: string, path: string, query: URLSearchParams, body: unknown, nonce: string | undefined): Promise<Response> {
+    const found = match(routes, method, path);
+    if (found === undefined) return json({ error: `no such endpoint: ${method} ${path}` }, 404);
+    if (found === "method_not_allowed") return json({ error: `method ${method} not allowed on ${path}` }, 405);
+    try {
+      let app: FakeApp | undefined;
+      if (found.params.app !== undefined) {
+        app = ctx.state.apps.get(found.params.app);
+        if (!app) throw new HttpError(404, `app not found: ${found.params.app}`);
+      }
+      return await found.route.handle({ params: found.params, query, body, nonce, app });
+    } catch (error) {
+      if (error instanceof HttpError) return json({ error: error.message, ...(error.apiStatus ? { status: error.apiStatus } : {}) }, error.status);
+      return json({ error: `fake Fly internal error: ${error instanceof Error ? error.message : String(error)}` }, 500);
+    }
+  }
+
+  return {
+    url: server.url.origin,
+    token,
+    state: ctx.state,
+    calls,
+    faults,
+    timings,
+    mutatingCalls: () => calls.filter((c) => c.mutating),
+    seedApp(name, orgSlug = "personal") {
+      const app = createAppRecord(name, orgSlug);
+      ctx.state.apps.set(name, app);
+      return app;
+    },
+    machines: (appName) => [...(ctx.state.apps.get(appName)?.machines.values() ?? [])].filter((m) => m.state !== "destroyed"),
+    async close() {
+      for (const timer of ctx.timers) clearTimeout(timer);
+      ctx.timers.clear();
+      for (const waiter of [...ctx.waiters]) waiter.resolve("gone");
+      await server.stop(true);
+    },
+  };
+}
+
+/** Accepts the token under either scheme flyctl may send (fly-go tokens.normalized). */
+function authorized(header: string | null, token: string): boolean {
+  if (!header) return false;
+  const match = /^(Bearer|FlyV1)\s+(.+)$/i.exec(header.trim());
+  return match?.[2]?.trim() === token;
+}
+
+/** Closes the connection without sending a status line: the client sees a reset, as on a dropped link. */
+function dropped(): Response {
+  return new Response(new ReadableStream({ start: (controller) => controller.error(undefined) }));
+}

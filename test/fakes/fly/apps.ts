@@ -1,0 +1,92 @@
+// /v1/apps: create (name + org_slug, 422 name_taken, idempotency_key replays), show, list, delete (takes every
+// machine, volume, IP and secret with it, as deleting a Fly app does).
+
+import type { App, CreateAppRequest } from "../../../lib/fly/types.ts";
+import { empty, HttpError, json, requireApp, validBody, type FakeContext } from "./context.ts";
+import type { Route } from "./router.ts";
+import { randomHex, type FakeApp } from "./state.ts";
+
+export function appView(app: FakeApp): App {
+  const live = [...app.machines.values()].filter((m) => m.state !== "destroyed");
+  return {
+    id: app.id,
+    name: app.name,
+    status: app.deployed ? "deployed" : "pending",
+    network: app.network,
+    organization: { name: app.orgSlug, slug: app.orgSlug },
+    machine_count: live.length,
+    volume_count: [...app.volumes.values()].filter((v) => v.state !== "destroyed").length,
+  };
+}
+
+export function createAppRecord(name: string, orgSlug: string, network = "default"): FakeApp {
+  return {
+    id: randomHex(12),
+    name,
+    orgSlug,
+    network,
+    createdAt: Date.now(),
+    machines: new Map(),
+    volumes: new Map(),
+    secrets: new Map(),
+    secretsVersion: 0,
+    ips: [],
+    deployed: false,
+  };
+}
+
+export function appRoutes(ctx: FakeContext): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/v1/apps",
+      handle: ({ query }) => {
+        const org = query.get("org_slug");
+        if (!org) throw new HttpError(400, "org_slug is required");
+        const apps = [...ctx.state.apps.values()].filter((a) => a.orgSlug === org).map(appView);
+        return json({ apps, total_apps: apps.length });
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/apps",
+      handle: ({ body }) => {
+        const input = validBody<CreateAppRequest>(ctx, "CreateAppRequest", body);
+        if (!input.name) throw new HttpError(400, "name is required");
+        if (!input.org_slug) throw new HttpError(400, "org_slug is required");
+        if (!/^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/.test(input.name)) {
+          throw new HttpError(400, `invalid app name "${input.name}": use lowercase letters, digits and dashes`);
+        }
+        const existing = ctx.state.apps.get(input.name);
+        if (existing) {
+          if (input.idempotency_key && existing.idempotencyKey === input.idempotency_key) {
+            return json({ id: existing.id, created_at: existing.createdAt }, 201);
+          }
+          throw new HttpError(422, `app name ${input.name} is already taken`, "name_taken");
+        }
+        const app = createAppRecord(input.name, input.org_slug, input.network || "default");
+        app.idempotencyKey = input.idempotency_key;
+        ctx.state.apps.set(app.name, app);
+        return json({ id: app.id, created_at: app.createdAt }, 201);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/apps/:app",
+      handle: ({ app }) => json(appView(app!)),
+    },
+    {
+      method: "DELETE",
+      path: "/v1/apps/:app",
+      handle: ({ params }) => {
+        const app = requireApp(ctx, params.app!);
+        for (const machine of app.machines.values()) {
+          machine.generation++;
+          ctx.setState(machine, "destroyed");
+        }
+        ctx.state.apps.delete(app.name);
+        return empty(202);
+      },
+    },
+  ];
+}
