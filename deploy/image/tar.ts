@@ -127,11 +127,10 @@ function paxName(name: string): string {
 
 /** A pax record is "<len> key=value\n" where len counts itself. */
 function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  const bodyLen = encoder.encode(body).length;
+  const bodyLen = encoder.encode(` ${key}=${value}\n`).length;
   let len = bodyLen + String(bodyLen).length;
-  if (String(len).length !== String(len - bodyLen).length) len += 1;
-  return `${len}${body}`;
+  while (String(len).length + bodyLen !== len) len = String(len).length + bodyLen;
+  return `${len} ${key}=${value}\n`;
 }
 
 function padded(data: Uint8Array): Uint8Array[] {
