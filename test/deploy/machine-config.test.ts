@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import Ajv from "ajv";
+import spec from "../../lib/fly/spec/fly-machines-openapi.json";
+import { desiredState } from "../../deploy/desired.ts";
+import { PRODUCTION_MACHINE_COUNT, planDeploy } from "../../deploy/plan.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig, parseDeployConfig } from "../../deploy/flytoml.ts";
 import { MissingReleaseCommandError, buildMachineConfig, buildReleaseMachineConfig, configDigest } from "../../deploy/machine-config.ts";
 
@@ -254,5 +258,53 @@ describe("configDigest", () => {
     const prod = buildMachineConfig(await load("fly.toml"), { image: "i", releaseVersion: 1 });
     const preview = buildMachineConfig(await load("fly.preview.toml"), { image: "i", releaseVersion: 1 });
     expect(configDigest(prod)).not.toBe(configDigest(preview));
+  });
+});
+
+describe("against the Machines API spec", () => {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  ajv.addSchema(spec as object, "fly");
+  const validate = ajv.getSchema("fly#/components/schemas/fly.MachineConfig");
+
+  test.each(["fly.toml", "fly.preview.toml"])("%s app and release configs validate as fly.MachineConfig", async (file) => {
+    const cfg = await load(file);
+    const configs = [buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 1, volumeId: "vol_1" })];
+    if (cfg.deploy.releaseCommand) configs.push(buildReleaseMachineConfig(cfg, { image: IMAGE, releaseVersion: 1 }));
+    for (const c of configs) {
+      const ok = validate?.(c);
+      expect(validate?.errors ?? []).toEqual([]);
+      expect(ok).toBe(true);
+    }
+  });
+
+  test("the validator catches what flyctl would send but the spec refuses (autostop as a boolean)", () => {
+    expect(validate?.({ image: "i", services: [{ autostop: true }] })).toBe(false);
+  });
+});
+
+describe("desiredState", () => {
+  test("a machine built by buildMachineConfig for a release is seen as up to date by the planner", async () => {
+    const cfg = await load("fly.toml");
+    const desired = desiredState(cfg, { image: IMAGE, org: "personal", machineCount: 1, requiredSecrets: [], appVersion: "deployment-01J5" });
+    expect(desired).toMatchObject({ app: "flightdeck", region: "ewr", machineCount: 1, hasServices: true, volume: { name: "media", sizeGb: 1 }, releaseCommand: "bun run migrate", strategy: "rolling" });
+    const config = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 12, volumeId: "vol_1", secretsVersion: 2, appVersion: "deployment-01J5" });
+    const md = config.metadata ?? {};
+    const observed = {
+      id: "m1",
+      region: "ewr",
+      state: "started",
+      image: config.image ?? "",
+      platformVersion: md.fly_platform_version,
+      processGroup: md.fly_process_group,
+      configDigest: md.flightdeck_config_digest,
+      secretsVersion: Number(md.flightdeck_secrets_version),
+      volumeId: config.mounts?.[0]?.volume,
+    };
+    const plan = planDeploy(
+      { app: { exists: true, name: "flightdeck" }, ips: [{ address: "::1", kind: "public_v6" }, { address: "1.2.3.4", kind: "public_v4" }], secrets: { names: [], version: 2 }, volumes: [], machines: [observed] },
+      desired,
+    );
+    expect(plan.actions).toEqual([{ kind: "noop", reason: `1 machine(s) already run ${IMAGE} with config ${desired.configDigest.slice(0, 12)}` }]);
+    expect(PRODUCTION_MACHINE_COUNT).toBe(5);
   });
 });
