@@ -10,7 +10,7 @@ export interface BuiltLayer {
   /** sha256 of the uncompressed tar: what the config's rootfs.diff_ids lists. */
   diffId: string;
   size: number;
-  blob: Uint8Array;
+  blob: Uint8Array<ArrayBuffer>;
   /** Why the layer exists, for the config history and for humans ("dependencies", "application"). */
   comment: string;
 }

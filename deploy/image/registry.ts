@@ -80,7 +80,7 @@ export class RegistryClient {
     return res.status === 200;
   }
 
-  async getBlob(repository: string, digest: string): Promise<Uint8Array> {
+  async getBlob(repository: string, digest: string): Promise<Uint8Array<ArrayBuffer>> {
     const res = await this.request("GET", `/v2/${repository}/blobs/${digest}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (sha256(bytes) !== digest) {
