@@ -76,8 +76,8 @@ export function createTransport(options: TransportOptions): Transport {
     const displayPath = call.path + query;
     const url = baseUrl + call.path + query;
     const requestTimeout = call.timeoutMs ?? options.timeoutMs;
-    // A long /wait must not be cut short by the general deadline.
-    const deadline = Date.now() + Math.max(options.deadlineMs, requestTimeout);
+    // A long /wait (which sets its own timeoutMs) must not be cut short by the general deadline.
+    const deadline = Date.now() + Math.max(options.deadlineMs, call.timeoutMs ?? 0);
     const headers: Record<string, string> = {
       authorization,
       accept: "application/json",
