@@ -3,15 +3,20 @@
  * `app.handle(request)` and src/server.ts owns the socket.
  * @module
  */
-import { Elysia } from "elysia";
+import { type AnyElysia, Elysia } from "elysia";
 import type { Config } from "../lib/config.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
+import { createAuthService } from "./auth/service.ts";
 import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
 import { HttpError } from "./errors.ts";
+import { MediaStore } from "./media/store.ts";
 import { errorHandler } from "./plugins/errors.ts";
+import { rateLimit } from "./plugins/rate-limit.ts";
 import { type AccessLogRecord, requestContext } from "./plugins/request-context.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { projectRoutes } from "./routes/projects.ts";
 
 export interface AppDeps {
   db: Database;
@@ -20,24 +25,38 @@ export interface AppDeps {
   schema?: SchemaGate;
   startedAt?: number;
   onRequestFinished?: (record: AccessLogRecord) => void;
+  /** Milliseconds since the epoch; tests move time to expire tokens and rate-limit windows. */
+  clock?: () => number;
+  /** File storage; defaults to config.mediaDir. */
+  media?: MediaStore;
 }
 
-export function createApp(config: Config, deps: AppDeps) {
+/**
+ * Typed as AnyElysia: Elysia's generics are invariant, and callers (server.ts, tests adding routes) need one
+ * stable app type rather than the full route map.
+ */
+export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const logger = deps.logger ?? silentLogger;
   const schema = deps.schema ?? openGate;
-  const app = new Elysia({ name: "flightdeck" })
+  const clock = deps.clock ?? Date.now;
+  const repo = deps.db.repo;
+  const media = deps.media ?? new MediaStore(config.mediaDir);
+  const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
+
+  // normalize: false makes `additionalProperties: false` reject unknown fields (422) instead of dropping them.
+  return new Elysia({ name: "flightdeck", normalize: false })
     .use(requestContext(logger, deps.onRequestFinished))
-    .use(errorHandler(config.appEnv, logger));
-  if (schema !== openGate) {
-    app.onRequest(async function schemaGuard({ request }) {
-      // Health stays reachable so Fly's check and operators can see why the machine refuses.
+    .use(errorHandler(config.appEnv, logger))
+    .use(rateLimit(config, clock))
+    .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }))
+    // onRequest, not beforeHandle: it must also cover paths no route matches, which skip beforeHandle.
+    .onRequest(async function schemaGuard({ request }) {
       if (new URL(request.url).pathname.startsWith("/health")) return;
       const status = await schema.status();
       if (!status.upToDate) throw new HttpError(503, "schema_behind", status.reason ?? "database schema is behind");
-    });
-  }
-  return app
-    .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }));
+    })
+    .use(authRoutes(config, auth, clock))
+    .use(projectRoutes({ repo, auth, media, logger }));
 }
 
-export type App = ReturnType<typeof createApp>;
+export type App = AnyElysia;

@@ -61,7 +61,8 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
       const [row] = await run();
       return { ok: true, value: row as T };
     } catch (error) {
-      if (isUniqueViolation(error)) return { ok: false, code: "conflict" };
+      // drizzle wraps driver errors (DrizzleQueryError) with the driver's error as `cause`.
+      if (isUniqueViolation(error) || isUniqueViolation((error as { cause?: unknown })?.cause)) return { ok: false, code: "conflict" };
       throw error;
     }
   };

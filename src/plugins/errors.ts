@@ -20,9 +20,13 @@ export function errorHandler(appEnv: AppEnv, logger: Logger) {
       return { error: { code: errorCode, message, request_id: requestId, ...(details === undefined ? {} : { details }) } };
     };
 
-    if (error instanceof HttpError) {
-      Object.assign(set.headers, error.headers ?? {});
-      return body(error.status, error.code, error.message, error.details);
+    // Elysia wraps anything a body parser throws in a ParseError; a parser's own HttpError (415, 413, invalid
+    // UTF-8) keeps its status and code.
+    const cause = code === "PARSE" ? (error as { cause?: unknown }).cause : undefined;
+    const httpError = error instanceof HttpError ? error : cause instanceof HttpError ? cause : undefined;
+    if (httpError) {
+      Object.assign(set.headers, httpError.headers ?? {});
+      return body(httpError.status, httpError.code, httpError.message, httpError.details);
     }
     switch (code) {
       case "NOT_FOUND":

@@ -1,0 +1,52 @@
+/**
+ * The body parser for JSON routes. Elysia's default parser would accept any content type, silently replace
+ * invalid UTF-8 with U+FFFD and read bodies of any size; this one answers 415, 400 and 413 instead, so bad
+ * input is rejected with a reason before validation, and nothing malformed reaches the database.
+ * @module
+ */
+import { badRequest, HttpError } from "../errors.ts";
+
+/** JSON bodies here are small records; file content goes through the streaming files route instead. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function jsonBody(maxBytes = MAX_JSON_BODY_BYTES) {
+  return async function jsonBody({ request, contentType }: { request: Request; contentType: string }) {
+    const mediaType = (contentType ?? "").split(";")[0]?.trim().toLowerCase();
+    if (mediaType !== "application/json") {
+      throw new HttpError(415, "unsupported_media_type", "send the body as JSON with content-type: application/json");
+    }
+    const bytes = await readLimited(request, maxBytes);
+    let text: string;
+    try {
+      text = strictUtf8.decode(bytes);
+    } catch {
+      throw badRequest("invalid_utf8", "the request body is not valid UTF-8");
+    }
+    if (text.trim() === "") throw badRequest("malformed_body", "the request body is empty; send a JSON object");
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw badRequest("malformed_body", "the request body could not be parsed; send valid JSON with content-type application/json");
+    }
+  };
+}
+
+export function payloadTooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, "payload_too_large", `the request body is larger than the limit of ${maxBytes} bytes`, { max_bytes: maxBytes });
+}
+
+/** Reads at most maxBytes, refusing early on a declared Content-Length and again while counting (chunked bodies). */
+export async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw payloadTooLarge(maxBytes);
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw payloadTooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

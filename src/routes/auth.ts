@@ -1,0 +1,79 @@
+/**
+ * Accounts: POST /v1/auth/register, POST /v1/auth/login, GET /v1/me. Both auth endpoints share a strict
+ * per-IP limiter (AUTH_RATE_LIMIT_PER_MINUTE) on top of the global one, to slow password guessing.
+ * @module
+ */
+import { Elysia, t } from "elysia";
+import type { Config } from "../../lib/config.ts";
+import { type AuthService, normaliseEmail } from "../auth/service.ts";
+import type { User } from "../db/repository.ts";
+import { forbidden, HttpError } from "../errors.ts";
+import { jsonBody } from "../plugins/json-body.ts";
+import { clientIpOf, FixedWindowLimiter, rateLimitHeaders, tooManyRequests } from "../plugins/rate-limit.ts";
+import { BearerAuth, errors, SAFE_LINE } from "./schemas.ts";
+
+/** Deliberately simple (one @, a dot in the domain, no spaces): the mailbox itself is the real check. */
+const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
+
+const UserView = t.Object({ id: t.String(), email: t.String(), created_at: t.String({ format: "date-time" }) });
+const TokenView = t.Object({ access_token: t.String(), token_type: t.Literal("Bearer"), expires_in: t.Integer({ description: "seconds" }) });
+
+const Credentials = t.Object(
+  {
+    email: t.String({ maxLength: 254, pattern: SAFE_LINE, description: "trimmed and lower-cased before use" }),
+    // The upper bound keeps hashing cost bounded; 1024 is far above any passphrase.
+    password: t.String({ minLength: 12, maxLength: 1024, description: "at least 12 characters" }),
+  },
+  { additionalProperties: false },
+);
+const LoginBody = t.Object(
+  { email: t.String({ maxLength: 254, pattern: SAFE_LINE }), password: t.String({ maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+
+export function userView(user: User) {
+  return { id: user.id, email: user.email, created_at: user.createdAt.toISOString() };
+}
+
+export function authRoutes(config: Pick<Config, "enableRegistration" | "authRateLimitPerMinute">, auth: AuthService, clock: () => number) {
+  const limiter = new FixedWindowLimiter(config.authRateLimitPerMinute, 60_000, clock);
+  const throttle = ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
+    const decision = limiter.hit(clientIpOf(request));
+    if (!decision.allowed) throw tooManyRequests(decision, "login or registration attempts");
+    Object.assign(set.headers, rateLimitHeaders(decision));
+  };
+
+  return new Elysia({ name: "auth-routes", prefix: "/v1" })
+    .post(
+      "/auth/register",
+      async ({ body, set }) => {
+        if (!config.enableRegistration) throw forbidden("registration_disabled", "registration is disabled on this server (ENABLE_REGISTRATION=false)");
+        const email = normaliseEmail(body.email);
+        // Checked after trimming, so "  Alice@Example.com " is accepted as alice@example.com.
+        if (!EMAIL.test(email)) {
+          throw new HttpError(422, "validation_failed", "the request did not match the expected schema", [{ field: "/email", message: "must be an email address" }]);
+        }
+        const user = await auth.register(email, body.password);
+        set.status = 201;
+        return userView(user);
+      },
+      {
+        beforeHandle: throttle,
+        parse: jsonBody(),
+        body: Credentials,
+        response: { 201: UserView, ...errors(400, 403, 409, 413, 415, 422) },
+        detail: { summary: "Create an account", tags: ["auth"] },
+      },
+    )
+    .post("/auth/login", ({ body }) => auth.login(body.email, body.password), {
+      beforeHandle: throttle,
+      parse: jsonBody(),
+      body: LoginBody,
+      response: { 200: TokenView, ...errors(400, 401, 413, 415, 422) },
+      detail: { summary: "Exchange email and password for a 30-minute bearer token", tags: ["auth"] },
+    })
+    .get("/me", async ({ headers }) => userView(await auth.authenticate(headers.authorization)), {
+      response: { 200: UserView, ...errors(401) },
+      detail: { summary: "The account the bearer token belongs to", tags: ["auth"], security: BearerAuth },
+    });
+}

@@ -1,0 +1,122 @@
+/**
+ * Projects, each owned by one user. Another user's project answers exactly like a missing one (404), so ids
+ * reveal nothing. Deleting a project deletes its files from this machine's volume and the database.
+ * @module
+ */
+import { Elysia, t } from "elysia";
+import type { Logger } from "../../lib/log.ts";
+import type { AuthService } from "../auth/service.ts";
+import type { Project, Repository } from "../db/repository.ts";
+import { conflict, notFound } from "../errors.ts";
+import type { MediaStore } from "../media/store.ts";
+import { jsonBody } from "../plugins/json-body.ts";
+import { BearerAuth, errors, ID_PATTERN, PageQuery, SAFE_LINE, SAFE_TEXT } from "./schemas.ts";
+
+const Name = t.String({ minLength: 1, maxLength: 100, pattern: SAFE_LINE, description: "unique among the owner's projects" });
+const Description = t.Union([t.String({ maxLength: 2000, pattern: SAFE_TEXT }), t.Null()]);
+
+const ProjectView = t.Object({
+  id: t.String(),
+  name: t.String(),
+  description: t.Union([t.String(), t.Null()]),
+  created_at: t.String({ format: "date-time" }),
+  updated_at: t.String({ format: "date-time" }),
+});
+const ProjectPage = t.Object({ items: t.Array(ProjectView), next_cursor: t.Union([t.String(), t.Null()]) });
+const IdParams = t.Object({ id: t.String({ description: "project id" }) });
+
+export function projectView(p: Project) {
+  return { id: p.id, name: p.name, description: p.description, created_at: p.createdAt.toISOString(), updated_at: p.updatedAt.toISOString() };
+}
+
+export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: MediaStore; logger: Logger }
+
+/** Loads a project of this owner, or 404 for a missing, foreign or malformed id alike. */
+export async function ownedProject(repo: Repository, ownerId: string, id: string): Promise<Project> {
+  const project = ID_PATTERN.test(id) ? await repo.projects.get(ownerId, id) : undefined;
+  if (!project) throw notFound("project");
+  return project;
+}
+
+export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
+  const nameTaken = () => conflict("you already have a project with this name");
+
+  return new Elysia({ name: "project-routes", prefix: "/v1/projects" })
+    .post(
+      "/",
+      async ({ headers, body, set }) => {
+        const user = await auth.authenticate(headers.authorization);
+        const created = await repo.projects.create({ ownerId: user.id, name: body.name, description: body.description ?? null });
+        if (!created.ok) throw nameTaken();
+        set.status = 201;
+        set.headers.location = `/v1/projects/${created.value.id}`;
+        return projectView(created.value);
+      },
+      {
+        parse: jsonBody(),
+        body: t.Object({ name: Name, description: t.Optional(Description) }, { additionalProperties: false }),
+        response: { 201: ProjectView, ...errors(400, 401, 409, 413, 415, 422) },
+        detail: { summary: "Create a project", tags: ["projects"], security: BearerAuth },
+      },
+    )
+    .get(
+      "/",
+      async ({ headers, query }) => {
+        const user = await auth.authenticate(headers.authorization);
+        const page = await repo.projects.list(user.id, { limit: query.limit ?? 20, cursor: query.cursor });
+        return { items: page.items.map(projectView), next_cursor: page.nextCursor };
+      },
+      {
+        query: PageQuery,
+        response: { 200: ProjectPage, ...errors(401, 422) },
+        detail: { summary: "List your projects, oldest first; pass next_cursor as cursor for the next page", tags: ["projects"], security: BearerAuth },
+      },
+    )
+    .get(
+      "/:id",
+      async ({ headers, params }) => {
+        const user = await auth.authenticate(headers.authorization);
+        return projectView(await ownedProject(repo, user.id, params.id));
+      },
+      {
+        params: IdParams,
+        response: { 200: ProjectView, ...errors(401, 404) },
+        detail: { summary: "Get one project", tags: ["projects"], security: BearerAuth },
+      },
+    )
+    .patch(
+      "/:id",
+      async ({ headers, params, body }) => {
+        const user = await auth.authenticate(headers.authorization);
+        await ownedProject(repo, user.id, params.id);
+        const updated = await repo.projects.update(user.id, params.id, body);
+        if (!updated) throw notFound("project");
+        if (!updated.ok) throw nameTaken();
+        return projectView(updated.value);
+      },
+      {
+        params: IdParams,
+        parse: jsonBody(),
+        body: t.Object({ name: t.Optional(Name), description: t.Optional(Description) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: ProjectView, ...errors(400, 401, 404, 409, 413, 415, 422) },
+        detail: { summary: "Rename a project or change its description", tags: ["projects"], security: BearerAuth },
+      },
+    )
+    .delete(
+      "/:id",
+      async ({ headers, params, set }) => {
+        const user = await auth.authenticate(headers.authorization);
+        const project = await ownedProject(repo, user.id, params.id);
+        // Rows first (files cascade): once they are gone nothing can serve the content, then the bytes go.
+        await repo.projects.delete(user.id, project.id);
+        await media.removeProject(project.id).catch((error) =>
+          logger.error("project files could not be removed from disk", { project_id: project.id, error }));
+        set.status = 204;
+      },
+      {
+        params: IdParams,
+        response: { 204: t.Void({ description: "deleted, with its files" }), ...errors(401, 404) },
+        detail: { summary: "Delete a project and all its files", tags: ["projects"], security: BearerAuth },
+      },
+    );
+}
