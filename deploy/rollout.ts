@@ -1,0 +1,173 @@
+// The shared vocabulary of the strategies: one machine update (under a lease, then the waits), one machine
+// create, and the journal of what this run changed so a failure can put it back.
+
+import type { FlyClient } from "../lib/fly/client.ts";
+import type { Machine, MachineConfig } from "../lib/fly/types.ts";
+import { withLease } from "./lease.ts";
+import type { Output } from "./output.ts";
+import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
+
+export interface RolloutContext {
+  client: FlyClient;
+  app: string;
+  output: Output;
+  signal?: AbortSignal;
+  waitTimeoutMs: number;
+  /** < 1: a fraction of the machines; >= 1: a count (flyctl max_unavailable). */
+  maxUnavailable: number;
+  minSecretsVersion?: number;
+  leaseTtlSeconds?: number;
+  waitForLeaseMs?: number;
+  pollMs?: number;
+  journal: Journal;
+  /** Unique per run: names of created machines, so an ambiguous create can be recognised (client.createMachine). */
+  runId: string;
+}
+
+/** One existing machine moving to a new config. `previous` is what it ran before, for rollback. */
+export interface MachineUpdate {
+  machineId: string;
+  region: string;
+  /** flyctl shouldSkipLaunch: a machine the proxy stopped gets the new config and stays stopped. */
+  skipLaunch: boolean;
+  config: MachineConfig;
+  previous?: MachineConfig;
+  previousState: string;
+}
+
+/** One machine to create (fresh capacity, a bluegreen green, a canary). */
+export interface MachineCreate {
+  ref: string;
+  region: string;
+  config: MachineConfig;
+  skipLaunch?: boolean;
+  skipServiceRegistration?: boolean;
+}
+
+export class Journal {
+  /** Existing machines sent a new config in this run, in order. */
+  readonly updated: MachineUpdate[] = [];
+  /** Machines this run created. */
+  readonly created: { id: string; ref: string }[] = [];
+  readonly destroyed: string[] = [];
+  mutations = 0;
+}
+
+export function batchSize(total: number, maxUnavailable: number): number {
+  if (maxUnavailable >= 1) return Math.max(1, Math.floor(maxUnavailable));
+  return Math.max(1, Math.ceil(total * maxUnavailable));
+}
+
+/** Waits for a machine the deploy just launched: started, then every check passing (flyctl §2.6). */
+export async function waitReady(ctx: RolloutContext, machineId: string, config: MachineConfig, version?: string): Promise<void> {
+  const waitCtx = { client: ctx.client, app: ctx.app, signal: ctx.signal, pollMs: ctx.pollMs };
+  const started = Date.now();
+  await waitStarted(waitCtx, machineId, { timeoutMs: ctx.waitTimeoutMs, version });
+  const left = Math.max(1, ctx.waitTimeoutMs - (Date.now() - started));
+  await waitHealthy(waitCtx, machineId, { timeoutMs: left, expectedChecks: expectedCheckCount(config), version });
+}
+
+export async function updateMachine(ctx: RolloutContext, update: MachineUpdate, opts: { wait: boolean }): Promise<Machine> {
+  return withLease(leaseCtx(ctx), update.machineId, async (nonce) => {
+    // Journalled before the call: if the response is lost the update may still have happened, and
+    // restoring a machine that did not move is harmless.
+    ctx.journal.updated.push(update);
+    ctx.journal.mutations++;
+    const machine = await ctx.client.updateMachine(
+      ctx.app,
+      update.machineId,
+      {
+        config: update.config,
+        skip_launch: update.skipLaunch,
+        ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
+      },
+      { leaseNonce: nonce, signal: ctx.signal },
+    );
+    ctx.output.step(`updated machine ${update.machineId}${update.skipLaunch ? ` (${update.previousState}, stays stopped)` : ""}`);
+    if (opts.wait && !update.skipLaunch) {
+      await waitReady(ctx, update.machineId, update.config, machine.version);
+      ctx.output.step(`machine ${update.machineId} is started and healthy`);
+    }
+    return machine;
+  });
+}
+
+export async function createMachine(ctx: RolloutContext, create: MachineCreate, opts: { wait: boolean }): Promise<Machine> {
+  ctx.journal.mutations++;
+  const machine = await ctx.client.createMachine(
+    ctx.app,
+    {
+      name: `${ctx.app.slice(0, 30)}-${ctx.runId}-${create.ref}`,
+      region: create.region,
+      config: create.config,
+      ...(create.skipLaunch ? { skip_launch: true } : {}),
+      ...(create.skipServiceRegistration ? { skip_service_registration: true } : {}),
+      ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
+    },
+    { signal: ctx.signal },
+  );
+  const id = machine.id ?? "";
+  ctx.journal.created.push({ id, ref: create.ref });
+  ctx.output.step(`created machine ${id} in ${machine.region ?? create.region}`);
+  if (opts.wait && !create.skipLaunch) {
+    await waitReady(ctx, id, create.config, machine.version);
+    ctx.output.step(`machine ${id} is started and healthy`);
+  }
+  return machine;
+}
+
+export async function destroyMachine(ctx: RolloutContext, machineId: string): Promise<void> {
+  await withLease(leaseCtx(ctx), machineId, async (nonce) => {
+    ctx.journal.mutations++;
+    await ctx.client.destroyMachine(ctx.app, machineId, { force: true, leaseNonce: nonce, signal: ctx.signal });
+  });
+  ctx.journal.destroyed.push(machineId);
+  ctx.output.step(`destroyed machine ${machineId}`);
+}
+
+export function leaseCtx(ctx: RolloutContext) {
+  return {
+    client: ctx.client,
+    app: ctx.app,
+    ttlSeconds: ctx.leaseTtlSeconds,
+    waitForLeaseMs: ctx.waitForLeaseMs,
+    signal: ctx.signal,
+    onWarning: (message: string) => ctx.output.warn(message),
+  };
+}
+
+/**
+ * Runs `work` over `items` with at most `limit` in flight. Every started item is allowed to finish (so its
+ * lease is released and the journal is complete) before the first error is rethrown; no new item starts
+ * after a failure — flyctl cancels the rest of a rollout the same way.
+ */
+export async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
+}
+
+/**
+ * The API answers `autostop` "off"/"stop" as false/true (spec, fly.MachineService.autostop); the request
+ * schema is the string enum, so a live config sent back (rollback, secrets roll) is normalised first.
+ */
+export function requestConfig(config: MachineConfig): MachineConfig {
+  const copy = structuredClone(config);
+  for (const service of copy.services ?? []) {
+    const autostop = service.autostop as unknown;
+    if (autostop === true) service.autostop = "stop";
+    if (autostop === false) service.autostop = "off";
+  }
+  return copy;
+}
