@@ -15,6 +15,7 @@ import { errorHandler } from "./plugins/errors.ts";
 import { rateLimit } from "./plugins/rate-limit.ts";
 import { type AccessLogRecord, requestContext } from "./plugins/request-context.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { projectRoutes } from "./routes/projects.ts";
 
@@ -56,7 +57,8 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
       if (!status.upToDate) throw new HttpError(503, "schema_behind", status.reason ?? "database schema is behind");
     })
     .use(authRoutes(config, auth, clock))
-    .use(projectRoutes({ repo, auth, media, logger }));
+    .use(projectRoutes({ repo, auth, media, logger }))
+    .use(fileRoutes({ config, repo, auth, media, logger }));
 }
 
 export type App = AnyElysia;

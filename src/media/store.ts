@@ -1,0 +1,115 @@
+/**
+ * File content on MEDIA_DIR (the machine's volume): `<MEDIA_DIR>/<project id>/<path>`. Uploads stream into a
+ * temp file under `<MEDIA_DIR>/.tmp` (same filesystem, so the final rename is atomic) while the sha256 is
+ * computed, and only a complete upload within the size limit is renamed into place. A failed, oversized or
+ * aborted upload therefore leaves nothing behind and the previous version untouched.
+ * @module
+ */
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { HttpError } from "../errors.ts";
+import { payloadTooLarge } from "../plugins/json-body.ts";
+import { resolveInside } from "./paths.ts";
+
+export interface StoredContent { size: number; sha256: string }
+
+export class MediaStore {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(readonly root: string) {}
+
+  projectDir(projectId: string): string {
+    return resolveInside(this.root, projectId);
+  }
+
+  location(projectId: string, path: string): string {
+    return resolveInside(this.projectDir(projectId), path);
+  }
+
+  /** Streams body to a temp file, hashing as it goes; nothing is visible at the final path until it is complete. */
+  async receive(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<StoredContent & { tempPath: string }> {
+    const tempDir = join(this.root, ".tmp");
+    await mkdir(tempDir, { recursive: true });
+    const tempPath = join(tempDir, crypto.randomUUID());
+    const hasher = new Bun.CryptoHasher("sha256");
+    const handle = await open(tempPath, "wx");
+    let size = 0;
+    try {
+      if (body) {
+        const reader = body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read().catch(() => {
+            // The client went away or sent a broken body: its fault, not a server error.
+            throw new HttpError(400, "upload_incomplete", "the upload ended before the body was complete; nothing was stored");
+          });
+          if (done) break;
+          size += value.byteLength;
+          if (size > maxBytes) {
+            await reader.cancel().catch(() => {});
+            throw payloadTooLarge(maxBytes);
+          }
+          hasher.update(value);
+          await handle.write(value);
+        }
+      }
+      await handle.close();
+      return { size, sha256: hasher.digest("hex"), tempPath };
+    } catch (error) {
+      await handle.close().catch(() => {});
+      await rm(tempPath, { force: true });
+      throw error;
+    }
+  }
+
+  /** Moves a received temp file to its final place, replacing any previous version atomically. */
+  async commit(tempPath: string, projectId: string, path: string): Promise<void> {
+    const target = this.location(projectId, path);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await rename(tempPath, target);
+    } catch (error) {
+      await rm(tempPath, { force: true });
+      const code = (error as { code?: string }).code;
+      if (code === "ENOTDIR" || code === "EEXIST" || code === "EISDIR" || code === "ENOTEMPTY") {
+        throw new HttpError(409, "path_conflict", "the path collides with an existing file or folder (a file cannot also be a folder)");
+      }
+      throw error;
+    }
+  }
+
+  async discard(tempPath: string): Promise<void> {
+    await rm(tempPath, { force: true });
+  }
+
+  async size(projectId: string, path: string): Promise<number | undefined> {
+    try {
+      const info = await stat(this.location(projectId, path));
+      return info.isFile() ? info.size : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async remove(projectId: string, path: string): Promise<void> {
+    await rm(this.location(projectId, path), { force: true });
+  }
+
+  async removeProject(projectId: string): Promise<void> {
+    await rm(this.projectDir(projectId), { recursive: true, force: true });
+  }
+
+  /**
+   * Serialises the commit + database write of one path on this machine, so two concurrent uploads of the same
+   * path cannot leave the row describing one version and the disk holding the other.
+   */
+  async exclusive<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const current = previous.catch(() => {}).then(run);
+    this.locks.set(key, current);
+    try {
+      return await current;
+    } finally {
+      if (this.locks.get(key) === current) this.locks.delete(key);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { describe, expect, test } from "bun:test";
+import { noneMatch, parseRange } from "../../../src/media/conditional.ts";
+import { replayTarget } from "../../../src/media/replay.ts";
+
+describe("conditional requests", () => {
+  test("If-None-Match: exact, weak, list and * match; others do not", () => {
+    expect(noneMatch('"abc"', '"abc"')).toBe(true);
+    expect(noneMatch('W/"abc"', '"abc"')).toBe(true);
+    expect(noneMatch('"x", "abc"', '"abc"')).toBe(true);
+    expect(noneMatch("*", '"abc"')).toBe(true);
+    expect(noneMatch('"abd"', '"abc"')).toBe(false);
+    expect(noneMatch(null, '"abc"')).toBe(false);
+  });
+
+  test("Range: the RFC 9110 forms, clamping, and what is ignored or unsatisfiable", () => {
+    expect(parseRange("bytes=0-0", 10)).toEqual({ kind: "partial", start: 0, end: 0 });
+    expect(parseRange("bytes=5-", 10)).toEqual({ kind: "partial", start: 5, end: 9 });
+    expect(parseRange("bytes=-20", 10)).toEqual({ kind: "partial", start: 0, end: 9 });
+    expect(parseRange("bytes=3-99999999999999999999", 10)).toEqual({ kind: "partial", start: 3, end: 9 });
+    expect(parseRange("bytes=10-", 10)).toEqual({ kind: "unsatisfiable" });
+    expect(parseRange("bytes=-0", 10)).toEqual({ kind: "unsatisfiable" });
+    expect(parseRange("bytes=0-", 0)).toEqual({ kind: "unsatisfiable" });
+    for (const ignored of [null, "", "items=0-1", "bytes=1-2,4-5", "bytes=5-2", "bytes=-", "bytes=a-b"]) {
+      expect(parseRange(ignored, 10)).toEqual({ kind: "full" });
+    }
+  });
+
+  test("replay only when this machine is known and differs from the file's", () => {
+    expect(replayTarget("m2", "m1")).toBe("m2");
+    expect(replayTarget("m1", "m1")).toBeUndefined();
+    expect(replayTarget("m2", undefined)).toBeUndefined();
+  });
+});
