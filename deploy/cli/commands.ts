@@ -66,7 +66,15 @@ export const COMMANDS = {
     summary: "build [--push]: daemonless OCI image build",
     subcommands: ["build"],
     delegated: true,
-    flags: { push: { type: "boolean", description: "push to the registry" }, json },
+    flags: {
+      push: { type: "boolean", description: "push to the registry" },
+      json,
+      app: { type: "string", description: "app (repository) name; default from fly.toml", placeholder: "NAME" },
+      config,
+      tag: { type: "string", description: "image tag; default deployment-<id>", placeholder: "TAG" },
+      base: { type: "string", description: "base image reference", placeholder: "REF" },
+      registry: { type: "string", description: "registry host; default FLY_REGISTRY", placeholder: "HOST" },
+    },
   },
   preview: {
     summary: "up --pr N | down --pr N: pull-request previews",

@@ -1,0 +1,233 @@
+// One function per CLI command. Each gets parsed args and the process edges, writes progress through
+// Output, and returns the JSON result (printed with --json) or throws a DeployError carrying the exit code.
+
+import { checkProductionSecrets } from "../../lib/config.ts";
+import { createFlyClient, FlyClientConfigError, type FlyClient } from "../../lib/fly/client.ts";
+import { isFlyApiError } from "../../lib/fly/errors.ts";
+import { describeFleet } from "../apply.ts";
+import { DeployError, usageError } from "../deploy-error.ts";
+import { appUrl, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
+import { type DeployConfig, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
+import { METADATA } from "../machine-config.ts";
+import { observe } from "../observe.ts";
+import type { CliIo, Output } from "../output.ts";
+import { formatPlan, PRODUCTION_MACHINE_COUNT, rollbackTarget } from "../plan.ts";
+import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
+import type { ParsedArgs } from "./args.ts";
+
+export interface CommandContext {
+  args: ParsedArgs;
+  io: CliIo;
+  output: Output;
+}
+
+const MAX_PRODUCTION_MACHINES = PRODUCTION_MACHINE_COUNT;
+
+export function flyClient(io: CliIo): FlyClient {
+  try {
+    return createFlyClient({ env: io.env });
+  } catch (error) {
+    if (error instanceof FlyClientConfigError) throw new DeployError("preflight_failed", error.message, 2);
+    throw error;
+  }
+}
+
+export async function loadConfig(args: ParsedArgs): Promise<DeployConfig> {
+  const path = typeof args.flags.config === "string" ? args.flags.config : "fly.toml";
+  const parsed = await loadDeployConfig(path);
+  if (!parsed.ok) throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  return parsed.config;
+}
+
+function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
+  const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
+  return {
+    client,
+    config,
+    output: ctx.output,
+    signal: ctx.io.signal,
+    env: ctx.io.env,
+    ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
+    ...(strategy ? { strategy } : {}),
+  };
+}
+
+function deployJson(result: DeployResult) {
+  return { app: result.app, url: result.url, image: result.image, release: result.release, machines: result.machines };
+}
+
+export async function deployCommand(ctx: CommandContext) {
+  const config = await loadConfig(ctx.args);
+  const client = flyClient(ctx.io);
+  const result = await runDeploy(deployOptions(ctx, client, config));
+  ctx.output.step(result.changed ? `deployed ${result.image} to ${result.app}${result.url ? `: ${result.url}` : ""}` : `nothing to do: ${result.app} already runs ${result.image}`);
+  return deployJson(result);
+}
+
+export async function planCommand(ctx: CommandContext) {
+  const config = await loadConfig(ctx.args);
+  const client = flyClient(ctx.io);
+  const { plan } = await prepareDeploy(deployOptions(ctx, client, config));
+  if (!ctx.output.json) ctx.io.stdout(`${formatPlan(plan)}\n`);
+  if (plan.problems.length > 0) {
+    if (ctx.output.json) ctx.output.result(plan);
+    throw new DeployError("preflight_failed", `deploy would be refused:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`, 2);
+  }
+  return plan;
+}
+
+export async function statusCommand(ctx: CommandContext) {
+  const config = await loadConfig(ctx.args);
+  const client = flyClient(ctx.io);
+  const observed = await observe(client, config.app, { signal: ctx.io.signal });
+  const state = observed.state;
+  const machines = state.machines.map((m) => ({
+    id: m.id,
+    region: m.region,
+    state: m.state,
+    image: m.image,
+    release: m.releaseVersion ?? null,
+    group: m.processGroup ?? null,
+    volume: m.volumeId ?? null,
+  }));
+  if (!ctx.output.json) {
+    if (!state.app.exists) ctx.io.stdout(`app ${config.app} does not exist (run deploy, or secrets set to create it)\n`);
+    else {
+      const lines = [`app ${config.app}${appUrl(config) ? `  ${appUrl(config)}` : ""}`, `ips: ${state.ips.map((ip) => `${ip.address} (${ip.kind})`).join(", ") || "none"}`];
+      lines.push(`secrets: ${state.secrets.names.join(", ") || "none"}`);
+      lines.push(`volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`);
+      lines.push(`machines: ${machines.length}`);
+      for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+      ctx.io.stdout(`${lines.join("\n")}\n`);
+    }
+  }
+  return {
+    app: config.app,
+    exists: state.app.exists,
+    url: appUrl(config),
+    ips: state.ips,
+    secrets: state.secrets.names,
+    volumes: state.volumes,
+    machines,
+  };
+}
+
+export async function scaleCommand(ctx: CommandContext) {
+  const count = ctx.args.flags.count as number;
+  if (count < 1 || count > MAX_PRODUCTION_MACHINES) {
+    throw usageError(`--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for production (got ${count})`);
+  }
+  const config = await loadConfig(ctx.args);
+  const client = flyClient(ctx.io);
+  const result = await runDeploy({ ...deployOptions(ctx, client, config), machineCount: count, requiredSecrets: [] }, { kind: "scale", count });
+  ctx.output.step(`${result.app} now has ${result.machines.length} machine(s)`);
+  return deployJson(result);
+}
+
+export async function rollbackCommand(ctx: CommandContext) {
+  const config = await loadConfig(ctx.args);
+  const client = flyClient(ctx.io);
+  let image = typeof ctx.args.flags.to === "string" ? ctx.args.flags.to : undefined;
+  if (!image) image = await previousImage(client, config.app);
+  ctx.output.step(`rolling ${config.app} back to ${image}`);
+  const result = await runDeploy({ ...deployOptions(ctx, client, config), image }, { kind: "rollback", image });
+  return deployJson(result);
+}
+
+/**
+ * The image of the previous release: with a fleet split between images (a rollout that stopped half-way)
+ * the older one; otherwise the newest earlier machine version with a different image (GET .../versions).
+ */
+export async function previousImage(client: FlyClient, app: string): Promise<string> {
+  const observed = await observe(client, app);
+  const split = rollbackTarget(observed.state);
+  if (split) return split;
+  const managed = observed.machines.filter((m) => m.config?.metadata?.[METADATA.platformVersion] === "v2" && (m.config?.metadata?.[METADATA.processGroup] ?? "app") === "app");
+  const current = managed[0]?.config?.image;
+  if (!managed[0] || !current) throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2);
+  const versions = await client.listVersions(app, managed[0].id ?? "");
+  // Machine versions are ULIDs: sorting them sorts by time, newest first.
+  const sorted = [...versions].sort((a, b) => (b.version ?? "").localeCompare(a.version ?? ""));
+  const earlier = sorted.find((v) => v.user_config?.image && v.user_config.image !== current);
+  if (!earlier?.user_config?.image) {
+    throw new DeployError("preflight_failed", `no earlier image found for ${app} (every version of machine ${managed[0].id} runs ${current}); pass --to IMAGE`, 2);
+  }
+  return earlier.user_config.image;
+}
+
+function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployConfig): SecretsContext {
+  return { client, config, output: ctx.output, org: ctx.io.env.FLY_ORG || "personal", signal: ctx.io.signal };
+}
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export async function secretsCommand(ctx: CommandContext) {
+  const { subcommand, positionals } = ctx.args;
+  const config = await loadConfig(ctx.args);
+  if (subcommand === "list") {
+    if (positionals.length > 0) throw usageError("secrets list takes no arguments");
+    const client = flyClient(ctx.io);
+    let secrets: { name: string; digest: string | null; updated_at: string | null }[] = [];
+    try {
+      secrets = (await client.listSecrets(config.app)).map((s) => ({ name: s.name ?? "", digest: s.digest ?? null, updated_at: s.updated_at ?? null }));
+    } catch (error) {
+      if (!(isFlyApiError(error) && error.status === 404)) throw error;
+      ctx.output.step(`app ${config.app} does not exist yet`);
+    }
+    if (!ctx.output.json) ctx.io.stdout(secrets.map((s) => `${s.name}\t${s.digest ?? ""}\t${s.updated_at ?? ""}`).join("\n") + (secrets.length ? "\n" : ""));
+    return { app: config.app, secrets };
+  }
+  if (subcommand === "set") {
+    if (positionals.length === 0) throw usageError("secrets set needs at least one NAME=VALUE");
+    const values: Record<string, string> = {};
+    for (const pair of positionals) {
+      const eq = pair.indexOf("=");
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      if (eq <= 0 || !SECRET_NAME.test(name)) throw usageError(`"${name}" is not NAME=VALUE (names are letters, digits and _, not starting with a digit)`);
+      values[name] = pair.slice(eq + 1);
+    }
+    if (config.env.APP_ENV === "production") {
+      // Only the rules for the names being set: the others' values are not known here.
+      const problems = checkProductionSecrets(values).filter((p) => Object.hasOwn(values, p.setting));
+      if (problems.length > 0) {
+        throw new DeployError("preflight_failed", `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`, 2);
+      }
+    }
+    const client = flyClient(ctx.io);
+    const change = await setSecrets(secretsContext(ctx, client, config), values);
+    return { app: config.app, set: Object.keys(values).sort(), version: change.version, createdApp: change.createdApp, machinesUpdated: change.rolled };
+  }
+  if (positionals.length === 0) throw usageError("secrets unset needs at least one NAME");
+  for (const name of positionals) if (!SECRET_NAME.test(name)) throw usageError(`"${name}" is not a secret name`);
+  const client = flyClient(ctx.io);
+  const change = await unsetSecrets(secretsContext(ctx, client, config), positionals);
+  return { app: config.app, unset: [...positionals].sort(), version: change.version, machinesUpdated: change.rolled };
+}
+
+/**
+ * Deletes an app with everything in it (machines, volumes, IPs, secrets). Deleting an app that is already
+ * gone is success, so cleanup can be re-run. Knows nothing about previews: callers decide what may be
+ * destroyed (preview.ts guards production).
+ */
+export async function destroyApp(client: FlyClient, name: string, opts: { signal?: AbortSignal } = {}): Promise<{ app: string; existed: boolean }> {
+  try {
+    await client.getApp(name, opts);
+  } catch (error) {
+    if (isFlyApiError(error) && error.status === 404) return { app: name, existed: false };
+    throw error;
+  }
+  await client.deleteApp(name, opts);
+  return { app: name, existed: true };
+}
+
+export async function destroyCommand(ctx: CommandContext) {
+  const name = ctx.args.flags.app as string;
+  if (ctx.args.flags.yes !== true) throw usageError("destroy needs --yes");
+  const client = flyClient(ctx.io);
+  ctx.output.step(`destroying app ${name} and everything in it`);
+  const result = await destroyApp(client, name, { signal: ctx.io.signal });
+  ctx.output.step(result.existed ? `app ${name} destroyed` : `app ${name} did not exist; nothing to do`);
+  return result;
+}
+
+export { describeFleet };

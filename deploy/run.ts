@@ -1,0 +1,114 @@
+// The deploy CLI: `bun deploy/run.ts <command>` (DESIGN.md "CLI contract"). Progress on stderr, one JSON
+// object on stdout with --json, exit 0 done / 1 failed (the message says the fleet's state) / 2 usage,
+// config or preflight (nothing changed). Importable: `main(argv, io)` runs it in-process for tests.
+
+import { isFlyApiError } from "../lib/fly/errors.ts";
+import { parseArgs, type ParsedArgs } from "./cli/args.ts";
+import { COMMANDS, type CommandName, usageText } from "./cli/commands.ts";
+import {
+  type CommandContext,
+  deployCommand,
+  destroyCommand,
+  planCommand,
+  rollbackCommand,
+  scaleCommand,
+  secretsCommand,
+  statusCommand,
+} from "./cli/handlers.ts";
+import { DeployError } from "./deploy-error.ts";
+import { createOutput, type CliIo, processIo } from "./output.ts";
+
+export { COMMANDS, usageText } from "./cli/commands.ts";
+export { destroyApp } from "./cli/handlers.ts";
+export { runDeploy, prepareDeploy, type DeployOptions, type DeployResult } from "./deploy.ts";
+export type { CliIo } from "./output.ts";
+
+type Handler = (ctx: CommandContext) => Promise<unknown>;
+
+const HANDLERS: Record<Exclude<CommandName, "image" | "preview">, Handler> = {
+  deploy: deployCommand,
+  plan: planCommand,
+  status: statusCommand,
+  scale: scaleCommand,
+  rollback: rollbackCommand,
+  secrets: secretsCommand,
+  destroy: destroyCommand,
+};
+
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n\n${usageText()}`);
+    return 2;
+  }
+  if (args.command === "image" || args.command === "preview") return delegate(args.command, argv, io);
+
+  const json = args.flags.json === true;
+  const output = createOutput(io, { json });
+  try {
+    const result = await HANDLERS[args.command]({ args, io, output });
+    output.result(result);
+    return 0;
+  } catch (error) {
+    return report(error, io, json);
+  }
+}
+
+function report(error: unknown, io: CliIo, json: boolean): number {
+  let exitCode: 1 | 2 = 1;
+  let code = "failed";
+  let message: string;
+  if (error instanceof DeployError) {
+    exitCode = error.exitCode;
+    code = error.code;
+    message = error.message;
+  } else if (isFlyApiError(error)) {
+    // Built from method, path and response only: it cannot contain the token.
+    code = `fly_${error.code}`;
+    message = error.status === 401 ? `${error.message}\nFLY_API_TOKEN was rejected: check it with \`fly tokens list\` or create a new one` : error.message;
+  } else {
+    message = error instanceof Error ? error.message : String(error);
+  }
+  io.stderr(`error: ${message}\n`);
+  if (json) io.stdout(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
+  return exitCode;
+}
+
+/** image and preview are other modules' CLIs; a missing module is reported, not a crash. */
+async function delegate(command: "image" | "preview", argv: readonly string[], io: CliIo): Promise<number> {
+  const rest = argv.slice(1);
+  try {
+    if (command === "image") {
+      const mod = (await import("./image/cli.ts")) as { imageCommand?: (argv: string[], io: CliIo) => Promise<number> };
+      if (typeof mod.imageCommand === "function") return await mod.imageCommand([...rest], io);
+    } else {
+      const path = "./preview.ts";
+      const mod = (await import(path)) as { previewCommand?: (argv: string[], io: CliIo) => Promise<number> };
+      if (typeof mod.previewCommand === "function") return await mod.previewCommand([...rest], io);
+    }
+  } catch (error) {
+    const missing = error instanceof Error && /Cannot find module|not found/i.test(error.message);
+    if (!missing) return report(error, io, rest.includes("--json"));
+  }
+  io.stderr(`error: "${command}" is not available in this build (deploy/${command === "image" ? "image/cli.ts" : "preview.ts"} is missing)\n`);
+  return 2;
+}
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  // First Ctrl-C: stop between API calls, release leases, say how to converge. Second: exit now.
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort(new Error("interrupted (SIGINT)"));
+  });
+  process.on("SIGTERM", () => controller.abort(new Error("terminated (SIGTERM)")));
+  const code = await main(process.argv.slice(2), { ...processIo(), signal: controller.signal });
+  process.exit(code);
+}
+
+export type { CommandName };
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];

@@ -1,0 +1,93 @@
+// App secrets: write them (creating the app when it does not exist yet, so a first deploy can be prepared),
+// then roll the machines with an update so they pick the new version up. flyctl's DeploySecrets does the
+// same: each machine keeps its own config, gets the new min_secrets_version, and stopped machines stay
+// stopped (flyctl-behaviours.md §4.3). A plain restart is not enough (§8).
+
+import type { FlyClient } from "../lib/fly/client.ts";
+import { isFlyApiError } from "../lib/fly/errors.ts";
+import type { DeployConfig } from "./flytoml.ts";
+import { METADATA } from "./machine-config.ts";
+import { observe } from "./observe.ts";
+import type { Output } from "./output.ts";
+import { Journal, type MachineUpdate, requestConfig, type RolloutContext } from "./rollout.ts";
+import { STRATEGY_RUNNERS } from "./strategies/index.ts";
+
+export interface SecretsContext {
+  client: FlyClient;
+  config: DeployConfig;
+  output: Output;
+  org: string;
+  signal?: AbortSignal;
+  pollMs?: number;
+  waitForLeaseMs?: number;
+}
+
+export interface SecretsChange {
+  version: number;
+  createdApp: boolean;
+  rolled: string[];
+}
+
+export async function ensureApp(client: FlyClient, app: string, org: string, output: Output): Promise<boolean> {
+  try {
+    await client.getApp(app);
+    return false;
+  } catch (error) {
+    if (!(isFlyApiError(error) && error.status === 404)) throw error;
+  }
+  output.step(`app ${app} does not exist yet: creating it in org ${org}`);
+  await client.createApp({ name: app, org_slug: org });
+  return true;
+}
+
+export async function setSecrets(ctx: SecretsContext, values: Record<string, string>): Promise<SecretsChange> {
+  const app = ctx.config.app;
+  const createdApp = await ensureApp(ctx.client, app, ctx.org, ctx.output);
+  const { version } = await ctx.client.setSecrets(app, values, { signal: ctx.signal });
+  ctx.output.step(`set ${Object.keys(values).sort().join(", ")} on ${app} (secrets version ${version})`);
+  return { version, createdApp, rolled: await rollMachines(ctx, version) };
+}
+
+export async function unsetSecrets(ctx: SecretsContext, names: string[]): Promise<SecretsChange> {
+  const app = ctx.config.app;
+  const { version } = await ctx.client.unsetSecrets(app, names, { signal: ctx.signal });
+  ctx.output.step(`unset ${names.join(", ")} on ${app} (secrets version ${version})`);
+  return { version, createdApp: false, rolled: await rollMachines(ctx, version) };
+}
+
+/** Updates every managed machine with its own config and the new secrets version, using the app's strategy. */
+export async function rollMachines(ctx: SecretsContext, version: number): Promise<string[]> {
+  const app = ctx.config.app;
+  const observed = await observe(ctx.client, app, { signal: ctx.signal });
+  const updates: MachineUpdate[] = [];
+  for (const m of observed.machines) {
+    const metadata = m.config?.metadata ?? {};
+    if (metadata[METADATA.platformVersion] !== "v2" || (metadata[METADATA.processGroup] ?? "app") !== "app" || !m.config) continue;
+    const previous = requestConfig(m.config);
+    const config = structuredClone(previous);
+    config.metadata = { ...config.metadata, [METADATA.secretsVersion]: String(version) };
+    const launched = m.state === "started" || m.state === "starting" || m.state === "failed";
+    updates.push({ machineId: m.id ?? "", region: m.region ?? "", skipLaunch: !launched, config, previous, previousState: m.state ?? "" });
+  }
+  if (updates.length === 0) {
+    ctx.output.step("no machines yet: the secrets are staged for the first deploy");
+    return [];
+  }
+  // Bluegreen/canary would create machines just to restart with new secrets; a rolling update is enough.
+  const strategy = ctx.config.deploy.strategy === "immediate" ? "immediate" : "rolling";
+  const rollout: RolloutContext = {
+    client: ctx.client,
+    app,
+    output: ctx.output,
+    signal: ctx.signal,
+    waitTimeoutMs: ctx.config.deploy.waitTimeoutMs,
+    maxUnavailable: ctx.config.deploy.maxUnavailable,
+    minSecretsVersion: version,
+    waitForLeaseMs: ctx.waitForLeaseMs,
+    pollMs: ctx.pollMs,
+    journal: new Journal(),
+    runId: Math.random().toString(36).slice(2, 8),
+  };
+  await ctx.output.group(`rolling ${updates.length} machine(s) onto secrets version ${version}`, () => STRATEGY_RUNNERS[strategy](updates.sort((a, b) => a.machineId.localeCompare(b.machineId)), rollout));
+  return updates.map((u) => u.machineId);
+}
