@@ -39,7 +39,7 @@ describe("auth and validation", () => {
   test("401 without the token or with a wrong one; both schemes accepted with the right one", async () => {
     expect((await raw("/v1/apps/web", { token: null })).status).toBe(401);
     expect((await raw("/v1/apps/web", { token: "fm2_wrong" })).status).toBe(401);
-    const body = await (await raw("/v1/apps/web", { token: null, headers: { authorization: `FlyV1 ${fly.token}` } })).json();
+    const body = (await (await raw("/v1/apps/web", { token: null, headers: { authorization: `FlyV1 ${fly.token}` } })).json()) as { name?: string };
     expect(body.name).toBe("web");
     expect((await raw("/v1/apps/web")).status).toBe(200);
   });
@@ -47,13 +47,13 @@ describe("auth and validation", () => {
   test("a body that breaks the spec schema is a 400 naming the field", async () => {
     const response = await raw("/v1/apps/web/machines", { method: "POST", body: JSON.stringify({ config: { image: "x", guest: { cpus: "two" } } }) });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toContain("/config/guest/cpus");
+    expect(((await response.json()) as { error: string }).error).toContain("/config/guest/cpus");
   });
 
   test("unknown fields are refused (the real API would drop them silently); bad JSON is a 400", async () => {
     const response = await raw("/v1/apps/web/machines", { method: "POST", body: JSON.stringify({ config: { image: "x", auto_destory: true } }) });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toContain('unknown field "auto_destory"');
+    expect(((await response.json()) as { error: string }).error).toContain('unknown field "auto_destory"');
     expect((await raw("/v1/apps/web/secrets", { method: "POST", body: "{not json" })).status).toBe(400);
   });
 
@@ -218,7 +218,7 @@ describe("leases", () => {
     client = createFlyClient({ baseUrl: fly.url, token: fly.token, retries: 0 });
     const machine = await client.createMachine("web", { config: { image: "x" } });
     const response = await raw(`/v1/apps/web/machines/${machine.id}/lease`, { method: "POST", body: JSON.stringify({ ttl: 10 }) });
-    const body = await response.json();
+    const body = (await response.json()) as { nonce?: string; data?: unknown };
     expect(response.status).toBe(201);
     expect(body.nonce).toBeString();
     expect(body.data).toBeUndefined();
