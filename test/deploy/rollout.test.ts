@@ -1,0 +1,190 @@
+// Scenarios on an existing fleet: no-op, rolling image update, failure with rollback, release command
+// failure, interrupted deploy then re-run. Each asserts the fleet the fake ends with and the calls made.
+import { afterEach, expect, test } from "bun:test";
+import { runDeploy } from "../../deploy/deploy.ts";
+import { APP, appMachines, harness, IMAGE_V1, IMAGE_V2, mutating, productionConfig, type Harness } from "./harness.ts";
+
+let h: Harness;
+afterEach(() => h?.close());
+
+async function deployedFleet(): Promise<Harness> {
+  const hh = await harness();
+  await hh.seedSecrets();
+  await runDeploy(hh.options());
+  hh.fly.calls.length = 0;
+  return hh;
+}
+
+test("re-deploying the same image and config makes zero mutating calls", async () => {
+  h = await deployedFleet();
+  const result = await runDeploy(h.options());
+  expect(h.fly.mutatingCalls()).toEqual([]);
+  expect(result.changed).toBe(false);
+  expect(result.plan.actions.map((a) => a.kind)).toEqual(["noop"]);
+  expect(result.machines).toHaveLength(5);
+});
+
+test("new image: rolling update under leases, spearhead first, every machine ends on v2", async () => {
+  h = await deployedFleet();
+  const result = await runDeploy(h.options({ image: IMAGE_V2 }));
+  const machines = appMachines(h.fly);
+  expect(machines).toHaveLength(5);
+  for (const m of machines) {
+    expect(m.config.image).toBe(IMAGE_V2);
+    expect(m.state).toBe("started");
+    expect(m.lease).toBeUndefined();
+  }
+  const updates = h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
+  expect(updates).toHaveLength(5);
+  // every update carries the nonce of a lease taken on that machine just before
+  for (const u of updates) {
+    expect(u.leaseNonce).toBeTruthy();
+    const id = u.path.split("/").pop();
+    expect(h.fly.calls.some((c) => c.method === "POST" && c.path.endsWith(`/machines/${id}/lease`) && c.at <= u.at)).toBe(true);
+    expect(h.fly.calls.some((c) => c.method === "DELETE" && c.path.endsWith(`/machines/${id}/lease`) && c.leaseNonce === u.leaseNonce)).toBe(true);
+  }
+  // spearhead: the second update starts only after the first machine was healthy again
+  const first = updates[0]!;
+  const firstId = first.path.split("/").pop();
+  const healthyPoll = h.fly.calls.find((c) => c.method === "GET" && c.path.endsWith(`/machines/${firstId}`) && c.at > first.at);
+  expect(healthyPoll).toBeDefined();
+  expect(updates[1]!.at).toBeGreaterThan(healthyPoll!.at);
+  expect(mutating(h.fly)).toContain("POST /machines"); // the release command machine
+  expect(result.release).toBe(2);
+  for (const m of machines) expect(m.config.metadata?.fly_release_version).toBe("2");
+});
+
+test("a stopped machine is updated with skip_launch and stays stopped", async () => {
+  h = await deployedFleet();
+  const stoppedId = appMachines(h.fly)[2]!.id;
+  await h.client.stopMachine(APP, stoppedId);
+  await h.client.waitMachine(APP, stoppedId, { state: "stopped" });
+  h.fly.calls.length = 0;
+  await runDeploy(h.options({ image: IMAGE_V2 }));
+  const stopped = appMachines(h.fly).find((m) => m.id === stoppedId)!;
+  expect(stopped.config.image).toBe(IMAGE_V2);
+  expect(stopped.state).toBe("stopped");
+  const update = h.fly.calls.find((c) => c.method === "POST" && c.path.endsWith(`/machines/${stoppedId}`))!;
+  expect((update.body as { skip_launch?: boolean }).skip_launch).toBe(true);
+});
+
+test("checks never pass on v2: the machines already moved are rolled back, exit 1 says the fleet state", async () => {
+  h = await deployedFleet();
+  h.fly.faults.checksNeverPass((m) => m.config.image === IMAGE_V2 && m.config.metadata?.fly_process_group === "app");
+  const error = await runDeploy(h.options({ image: IMAGE_V2 })).catch((e) => e);
+  expect(error.exitCode).toBe(1);
+  expect(error.code).toBe("checks_not_passing");
+  expect(error.message).toContain("health checks did not pass");
+  expect(error.message).toContain("rolled back 1 updated machine");
+  expect(error.message).toContain(`fleet now: 5 machine(s): 5 on ${IMAGE_V1}`);
+  const machines = appMachines(h.fly);
+  expect(machines.map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V1));
+  expect(machines.every((m) => m.lease === undefined)).toBe(true);
+  // Only the spearhead was touched: one update forward, one back.
+  const updates = h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
+  expect(updates).toHaveLength(2);
+  expect((updates[1]!.body as { config: { image: string } }).config.image).toBe(IMAGE_V1);
+});
+
+test("machine never starts: reported with the machine id, rolled back", async () => {
+  h = await deployedFleet();
+  const victim = appMachines(h.fly)[0]!.id;
+  h.fly.faults.neverStart((m) => m.id === victim && m.config.image === IMAGE_V2);
+  const error = await runDeploy(h.options({ image: IMAGE_V2 })).catch((e) => e);
+  expect(error.exitCode).toBe(1);
+  expect(error.message).toContain(victim);
+  expect(error.message).toContain("did not reach started");
+  h.fly.faults.clear();
+  const machines = appMachines(h.fly);
+  expect(new Set(machines.map((m) => m.config.image))).toEqual(new Set([IMAGE_V1]));
+});
+
+test("release command exits non-zero: deploy aborts before any app machine changes", async () => {
+  h = await deployedFleet();
+  h.fly.faults.exitCode(3, (m) => m.config.metadata?.fly_process_group === "fly_app_release_command");
+  const error = await runDeploy(h.options({ image: IMAGE_V2 })).catch((e) => e);
+  expect(error.exitCode).toBe(1);
+  expect(error.code).toBe("release_command_failed");
+  expect(error.message).toContain("exited with status 3");
+  expect(error.message).toContain("bun run migrate");
+  const touched = h.fly.mutatingCalls().filter((c) => /\/machines\/[^/]+(\/lease)?$/.test(c.path));
+  expect(touched).toEqual([]);
+  expect(appMachines(h.fly).every((m) => m.config.image === IMAGE_V1)).toBe(true);
+});
+
+test("a deploy aborted after a few mutating calls converges when re-run", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  const controller = new AbortController();
+  let seen = 0;
+  const timer = setInterval(() => {
+    const count = h.fly.mutatingCalls().filter((c) => c.path.endsWith("/machines") || c.path.endsWith("/volumes")).length;
+    if (count >= 4 && seen === 0) {
+      seen = count;
+      controller.abort(new Error("killed by test"));
+    }
+  }, 1);
+  const error = await runDeploy(h.options({ signal: controller.signal })).catch((e) => e);
+  clearInterval(timer);
+  expect(error.code).toBe("aborted");
+  expect(error.message).toContain("run deploy again");
+  expect(appMachines(h.fly).length).toBeLessThan(5);
+
+  const result = await runDeploy(h.options());
+  const machines = appMachines(h.fly);
+  expect(machines).toHaveLength(5);
+  expect(machines.every((m) => m.config.image === IMAGE_V1 && m.state === "started")).toBe(true);
+  // one volume per machine, none left over or doubly attached
+  const app = h.fly.state.apps.get(APP)!;
+  expect(new Set(machines.map((m) => m.config.mounts?.[0]?.volume)).size).toBe(5);
+  expect(result.machines).toHaveLength(5);
+  h.fly.calls.length = 0;
+  await runDeploy(h.options());
+  expect(h.fly.mutatingCalls()).toEqual([]);
+  expect([...app.volumes.values()].filter((v) => v.state !== "destroyed").length).toBeGreaterThanOrEqual(5);
+});
+
+test("a rolling update aborted half-way converges on the new image when re-run", async () => {
+  h = await deployedFleet();
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    if (h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path)).length >= 2) controller.abort(new Error("killed"));
+  }, 1);
+  const error = await runDeploy(h.options({ image: IMAGE_V2, signal: controller.signal })).catch((e) => e);
+  clearInterval(timer);
+  expect(error.code).toBe("aborted");
+  const images = appMachines(h.fly).map((m) => m.config.image);
+  expect(images).toContain(IMAGE_V1);
+  expect(appMachines(h.fly).every((m) => m.lease === undefined)).toBe(true);
+
+  await runDeploy(h.options({ image: IMAGE_V2 }));
+  expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V2));
+});
+
+test("immediate strategy updates every machine without waiting", async () => {
+  h = await deployedFleet();
+  await runDeploy(h.options({ image: IMAGE_V2, strategy: "immediate" }));
+  expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V2));
+  expect(h.fly.calls.filter((c) => c.method === "GET" && c.path.includes("/wait") && !c.path.includes("release")).length).toBeLessThanOrEqual(1);
+});
+
+test("canary and bluegreen are refused with [mounts] before anything changes (exit 2)", async () => {
+  h = await deployedFleet();
+  for (const strategy of ["canary", "bluegreen"] as const) {
+    const error = await runDeploy(h.options({ image: IMAGE_V2, strategy })).catch((e) => e);
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain("[mounts]");
+  }
+  expect(h.fly.mutatingCalls()).toEqual([]);
+});
+
+test("config change alone (env) updates every machine; digest stored in metadata", async () => {
+  h = await deployedFleet();
+  const cfg = await productionConfig();
+  cfg.env.LOG_LEVEL = "debug";
+  await runDeploy(h.options({ config: cfg }));
+  const machines = appMachines(h.fly);
+  expect(machines.every((m) => m.config.env?.LOG_LEVEL === "debug")).toBe(true);
+  const digests = new Set(machines.map((m) => m.config.metadata?.flightdeck_config_digest));
+  expect(digests.size).toBe(1);
+});
