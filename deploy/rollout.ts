@@ -2,6 +2,7 @@
 // create, and the journal of what this run changed so a failure can put it back.
 
 import type { FlyClient } from "../lib/fly/client.ts";
+import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { withLease } from "./lease.ts";
 import type { Output } from "./output.ts";
@@ -122,6 +123,12 @@ export async function destroyMachine(ctx: RolloutContext, machineId: string): Pr
     await ctx.client.destroyMachine(ctx.app, machineId, { force: true, leaseNonce: nonce, signal: ctx.signal });
   });
   ctx.journal.destroyed.push(machineId);
+  // Its volume is free for reuse only once the machine is gone; waiting also keeps the result honest.
+  await ctx.client
+    .waitForMachineState(ctx.app, machineId, { state: "destroyed", timeoutMs: ctx.waitTimeoutMs, signal: ctx.signal })
+    .catch((error: unknown) => {
+      if (!(isFlyApiError(error) && error.status === 404)) throw error;
+    });
   ctx.output.step(`destroyed machine ${machineId}`);
 }
 

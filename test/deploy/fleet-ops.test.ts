@@ -1,0 +1,121 @@
+// scale, secrets, bluegreen/canary on a volume-less app, rollback.
+import { afterEach, expect, test } from "bun:test";
+import { runDeploy } from "../../deploy/deploy.ts";
+import { parseDeployConfig } from "../../deploy/flytoml.ts";
+import { setSecrets } from "../../deploy/secrets.ts";
+import { previousImage } from "../../deploy/cli/handlers.ts";
+import { APP, appMachines, harness, IMAGE_V1, IMAGE_V2, mutating, type Harness } from "./harness.ts";
+
+let h: Harness;
+afterEach(() => h?.close());
+
+async function previewConfig(app = "flightdeck-pr-7") {
+  const text = (await Bun.file(new URL("../../fly.preview.toml", import.meta.url)).text()).replace(/^app = .*$/m, `app = "${app}"`).replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "3s"');
+  const parsed = parseDeployConfig(text);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+test("scale 5 -> 2 -> 5: down destroys machines and keeps volumes, up reuses them", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  const volumesBefore = new Set(appMachines(h.fly).map((m) => m.config.mounts?.[0]?.volume));
+  h.fly.calls.length = 0;
+
+  await runDeploy(h.options({ machineCount: 2, requiredSecrets: [] }), { kind: "scale", count: 2 });
+  expect(appMachines(h.fly)).toHaveLength(2);
+  expect(mutating(h.fly).filter((c) => /^DELETE \/machines\/[^/]+$/.test(c))).toHaveLength(3);
+  expect(mutating(h.fly).filter((c) => c.includes("volumes"))).toEqual([]);
+  const app = h.fly.state.apps.get(APP)!;
+  expect([...app.volumes.values()].filter((v) => v.state !== "destroyed")).toHaveLength(5);
+  h.fly.calls.length = 0;
+
+  await runDeploy(h.options({ machineCount: 5, requiredSecrets: [] }), { kind: "scale", count: 5 });
+  const machines = appMachines(h.fly);
+  expect(machines).toHaveLength(5);
+  expect(new Set(machines.map((m) => m.config.mounts?.[0]?.volume))).toEqual(volumesBefore);
+  expect(mutating(h.fly).filter((c) => c.includes("volumes"))).toEqual([]);
+  expect(mutating(h.fly).filter((c) => c === "POST /machines")).toHaveLength(3);
+  expect(machines.every((m) => m.config.image === IMAGE_V1)).toBe(true);
+});
+
+test("secrets change rolls every machine with an update carrying min_secrets_version", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  h.fly.calls.length = 0;
+  const change = await setSecrets({ client: h.client, config: h.options().config, output: h.output, org: "personal", pollMs: 10 }, { SECRET_KEY: "n".repeat(48) });
+  expect(change.rolled).toHaveLength(5);
+  const updates = h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
+  expect(updates).toHaveLength(5);
+  for (const u of updates) {
+    expect((u.body as { min_secrets_version?: number }).min_secrets_version).toBe(change.version);
+    expect(u.leaseNonce).toBeTruthy();
+  }
+  const machines = appMachines(h.fly);
+  expect(machines.every((m) => m.secretsVersion === change.version && m.state === "started")).toBe(true);
+  expect(machines.every((m) => m.config.metadata?.flightdeck_secrets_version === String(change.version))).toBe(true);
+  // The secrets roll keeps each machine's config: the next deploy of the same image is still a no-op.
+  h.fly.calls.length = 0;
+  await runDeploy(h.options());
+  expect(h.fly.mutatingCalls()).toEqual([]);
+  // A deploy of a new image sends the version the fleet carries.
+  await runDeploy(h.options({ image: IMAGE_V2 }));
+  const next = h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
+  expect(next.every((c) => (c.body as { min_secrets_version?: number }).min_secrets_version === change.version)).toBe(true);
+});
+
+test("secrets set on a missing app creates it and stages the secrets", async () => {
+  h = await harness();
+  const change = await setSecrets({ client: h.client, config: h.options().config, output: h.output, org: "personal" }, { SECRET_KEY: "n".repeat(48) });
+  expect(change.createdApp).toBe(true);
+  expect(change.rolled).toEqual([]);
+  expect([...h.fly.state.apps.get(APP)!.secrets.keys()]).toEqual(["SECRET_KEY"]);
+});
+
+test("bluegreen on a volume-less app: greens healthy before blues go; failure keeps blues", async () => {
+  const config = await previewConfig();
+  h = await harness({}, config);
+  await runDeploy(h.options({ machineCount: 1, requiredSecrets: [], strategy: "bluegreen" }));
+  const [blue] = appMachines(h.fly, config.app);
+  expect(blue?.config.image).toBe(IMAGE_V1);
+
+  await runDeploy(h.options({ machineCount: 1, requiredSecrets: [], strategy: "bluegreen", image: IMAGE_V2 }));
+  const after = appMachines(h.fly, config.app);
+  expect(after).toHaveLength(1);
+  expect(after[0]!.id).not.toBe(blue!.id);
+  expect(after[0]!.config.image).toBe(IMAGE_V2);
+  expect(after[0]!.cordoned).toBe(false);
+
+  h.fly.faults.checksNeverPass((m) => m.config.image === "registry.fly.io/flightdeck:deployment-v3");
+  const error = await runDeploy(h.options({ machineCount: 1, requiredSecrets: [], strategy: "bluegreen", image: "registry.fly.io/flightdeck:deployment-v3" })).catch((e) => e);
+  expect(error.exitCode).toBe(1);
+  const left = appMachines(h.fly, config.app);
+  expect(left.map((m) => m.id)).toEqual([after[0]!.id]);
+  expect(left[0]!.config.image).toBe(IMAGE_V2);
+});
+
+test("canary on a volume-less app boots and removes a trial machine, then rolls", async () => {
+  const config = await previewConfig();
+  h = await harness({}, config);
+  await runDeploy(h.options({ machineCount: 1, requiredSecrets: [] }));
+  h.fly.calls.length = 0;
+  await runDeploy(h.options({ machineCount: 1, requiredSecrets: [], strategy: "canary", image: IMAGE_V2 }));
+  const creates = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/machines"));
+  expect(creates.some((c) => (c.body as { config: { metadata?: Record<string, string> } }).config.metadata?.fly_canary === "true")).toBe(true);
+  const machines = appMachines(h.fly, config.app);
+  expect(machines).toHaveLength(1);
+  expect(machines[0]!.config.image).toBe(IMAGE_V2);
+});
+
+test("rollback finds the previous image from machine versions and redeploys it", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  await runDeploy(h.options({ image: IMAGE_V2 }));
+  const image = await previousImage(h.client, APP);
+  expect(image).toBe(IMAGE_V1);
+  await runDeploy(h.options({ image }), { kind: "rollback", image });
+  expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V1));
+});
