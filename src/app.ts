@@ -11,12 +11,17 @@ import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
 import { HttpError } from "./errors.ts";
 import { MediaStore } from "./media/store.ts";
+import { cors } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
+import { createMetrics, requestMetrics } from "./plugins/metrics.ts";
+import { apiDocs } from "./plugins/openapi.ts";
 import { rateLimit } from "./plugins/rate-limit.ts";
 import { type AccessLogRecord, requestContext } from "./plugins/request-context.ts";
+import { securityHeaders } from "./plugins/security-headers.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { projectRoutes } from "./routes/projects.ts";
 
 export interface AppDeps {
@@ -44,18 +49,27 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const media = deps.media ?? new MediaStore(config.mediaDir);
   const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
 
+  const metrics = createMetrics(deps.db);
+
+  // onRequest hooks run in this order: request id, security headers (so even a preflight or a 429 carries
+  // them), CORS (answers preflights), metrics, rate limit, schema guard.
   // normalize: false makes `additionalProperties: false` reject unknown fields (422) instead of dropping them.
   return new Elysia({ name: "flightdeck", normalize: false })
     .use(requestContext(logger, deps.onRequestFinished))
     .use(errorHandler(config.appEnv, logger))
+    .use(securityHeaders(config.appEnv))
+    .use(cors(config.allowedOrigins))
+    .use(requestMetrics(metrics))
     .use(rateLimit(config, clock))
-    .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }))
     // onRequest, not beforeHandle: it must also cover paths no route matches, which skip beforeHandle.
     .onRequest(async function schemaGuard({ request }) {
       if (new URL(request.url).pathname.startsWith("/health")) return;
       const status = await schema.status();
       if (!status.upToDate) throw new HttpError(503, "schema_behind", status.reason ?? "database schema is behind");
     })
+    .use(apiDocs(config.appVersion))
+    .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }))
+    .use(metricsRoutes(metrics, config.metricsToken))
     .use(authRoutes(config, auth, clock))
     .use(projectRoutes({ repo, auth, media, logger }))
     .use(fileRoutes({ config, repo, auth, media, logger }));

@@ -22,6 +22,7 @@ export function replayTarget(fileMachine: string, currentMachine: string | undef
  * 409 with no body: the proxy acts on the header whatever the status, and a client reached without the proxy
  * sees a conflict rather than an empty success.
  */
-export function replayResponse(target: string): Response {
+export function replayResponse(target: string, set?: { status?: number | string }): Response {
+  if (set) set.status = 409;
   return new Response(null, { status: 409, headers: { "fly-replay": `instance=${target}` } });
 }

@@ -62,7 +62,7 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
 
   return new Elysia({ name: "file-routes", prefix: "/v1/projects/:id/files" })
     .get(
-      "/",
+      "",
       async ({ headers, params, query }) => {
         const user = await auth.authenticate(headers.authorization);
         const project = await ownedProject(repo, user.id, params.id);
@@ -115,13 +115,14 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
     )
     .get(
       "/*",
-      async ({ headers, params, request }) => {
+      async ({ headers, params, set }) => {
         const user = await auth.authenticate(headers.authorization);
         const path = checkedPath(params["*"]);
         const project = await ownedProject(repo, user.id, params.id);
         const file = await findFile(project.id, path);
         const owner = replayTarget(file.machineId, config.fly.machineId);
-        if (owner) return replayResponse(owner);
+        // set.status mirrors each returned Response's status so the access log reports what was sent.
+        if (owner) return replayResponse(owner, set);
 
         const size = await media.size(project.id, path);
         if (size === undefined) throw new HttpError(404, "file_content_missing", "the file is recorded but its content is missing from this machine's volume");
@@ -129,7 +130,10 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
         const common = {
           etag, "accept-ranges": "bytes", "cache-control": "private, no-cache", "content-security-policy": FILE_CSP,
         };
-        if (noneMatch(headers["if-none-match"] ?? null, etag)) return new Response(null, { status: 304, headers: common });
+        if (noneMatch(headers["if-none-match"] ?? null, etag)) {
+          set.status = 304;
+          return new Response(null, { status: 304, headers: common });
+        }
 
         const range = parseRange(headers.range ?? null, size);
         const content = Bun.file(media.location(project.id, path));
@@ -137,6 +141,7 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
           throw new HttpError(416, "range_not_satisfiable", `the range is outside the file (${size} bytes)`, { size }, { "content-range": `bytes */${size}` });
         }
         if (range.kind === "partial") {
+          set.status = 206;
           return new Response(content.slice(range.start, range.end + 1), {
             status: 206,
             headers: { ...common, "content-type": file.contentType, "content-length": String(range.end - range.start + 1),
@@ -169,7 +174,7 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
         const project = await ownedProject(repo, user.id, params.id);
         const file = await findFile(project.id, path);
         const owner = replayTarget(file.machineId, config.fly.machineId);
-        if (owner) return replayResponse(owner);
+        if (owner) return replayResponse(owner, set);
         await media.exclusive(`${project.id}/${path}`, async () => {
           await repo.files.delete(project.id, path);
           await media.remove(project.id, path);

@@ -43,7 +43,7 @@ export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
 
   return new Elysia({ name: "project-routes", prefix: "/v1/projects" })
     .post(
-      "/",
+      "",
       async ({ headers, body, set }) => {
         const user = await auth.authenticate(headers.authorization);
         const created = await repo.projects.create({ ownerId: user.id, name: body.name, description: body.description ?? null });
@@ -60,7 +60,7 @@ export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
       },
     )
     .get(
-      "/",
+      "",
       async ({ headers, query }) => {
         const user = await auth.authenticate(headers.authorization);
         const page = await repo.projects.list(user.id, { limit: query.limit ?? 20, cursor: query.cursor });

@@ -27,7 +27,7 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
   let projectId: string;
   const MAX = 256 * 1024;
   const url = (path: string, id = projectId) => `/v1/projects/${id}/files/${path}`;
-  const put = (path: string, body: BodyInit | null, headers: Record<string, string> = {}, user = alice) =>
+  const put = (path: string, body: RequestInit["body"], headers: Record<string, string> = {}, user = alice) =>
     t.request(url(path), { method: "PUT", body, headers: { authorization: `Bearer ${user.token}`, ...headers }, duplex: "half" } as RequestInit);
   const get = (path: string, headers: Record<string, string> = {}, method = "GET") => t.request(url(path), { method, headers: { authorization: `Bearer ${alice.token}`, ...headers } });
   const tempFiles = () => (existsSync(join(t.mediaDir, ".tmp")) ? readdirSync(join(t.mediaDir, ".tmp")) : []);

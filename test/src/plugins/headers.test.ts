@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createTestApp, type TestApp } from "../../support/app.ts";
+import { DIALECTS, TEST_ENV } from "../api-helpers.ts";
+
+const PREVIEW_ENV = { ...TEST_ENV, APP_ENV: "preview", SECRET_KEY: "p".repeat(40), ALLOWED_ORIGINS: "https://app.example.com,https://admin.example.com" };
+
+describe.each(DIALECTS)("security headers and CORS on %s", (dialect) => {
+  let dev: TestApp;
+  let preview: TestApp;
+  beforeAll(async () => {
+    dev = await createTestApp(dialect, TEST_ENV);
+    preview = await createTestApp(dialect, PREVIEW_ENV);
+  });
+  afterAll(async () => {
+    await dev.close();
+    await preview.close();
+  });
+
+  test("every response, errors included, has nosniff, DENY, no-referrer and a locked-down CSP", async () => {
+    for (const [path, status] of [["/health/live", 200], ["/v1/me", 401], ["/nope", 404]] as const) {
+      const res = await dev.request(path);
+      expect(res.status).toBe(status);
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(res.headers.get("content-security-policy")).toStartWith("default-src 'none'");
+    }
+  });
+
+  test("HSTS in preview and production only", async () => {
+    expect((await dev.request("/health/live")).headers.get("strict-transport-security")).toBeNull();
+    expect((await preview.request("/health/live")).headers.get("strict-transport-security")).toContain("max-age=");
+    expect((await preview.request("/v1/me")).headers.get("strict-transport-security")).toContain("max-age=");
+  });
+
+  test("a preflight from an allowed origin is answered with the CORS grant; other origins get none", async () => {
+    const preflight = (origin: string) => preview.request("/v1/projects", {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    const allowed = await preflight("https://app.example.com");
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(allowed.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(allowed.headers.get("access-control-allow-headers")).toContain("authorization");
+
+    const denied = await preflight("https://evil.example.net");
+    expect(denied.headers.get("access-control-allow-origin")).toBeNull();
+    const simple = await preview.request("/health/live", { headers: { origin: "https://evil.example.net" } });
+    expect(simple.headers.get("access-control-allow-origin")).toBeNull();
+    const granted = await preview.request("/health/live", { headers: { origin: "https://admin.example.com" } });
+    expect(granted.headers.get("access-control-allow-origin")).toBe("https://admin.example.com");
+    expect(granted.headers.get("access-control-expose-headers")).toContain("x-request-id");
+  });
+});
