@@ -13,6 +13,7 @@ import { previewCommand, type PreviewDeps } from "../../deploy/preview.ts";
 import { stickyMarker } from "../../deploy/github.ts";
 import { startFakeFly, type FakeFly } from "../fakes/fly-machines.ts";
 import { startFakeGitHub, type FakeGitHub } from "../fakes/github.ts";
+import { main } from "../../deploy/run.ts";
 import { captureIo } from "./harness.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -209,6 +210,26 @@ describe("PR lifecycle", () => {
     expect(result.stderr).toContain("FLY_API_TOKEN");
     expect(fly.calls).toHaveLength(0);
     expect(gh.calls).toHaveLength(0);
+  });
+});
+
+describe("through the CLI entry (bun deploy/run.ts preview ...)", () => {
+  test("run.ts delegates up and down with the process environment's defaults", async () => {
+    const e = { FLY_API_TOKEN: fly.token, FLY_FLAPS_BASE_URL: fly.url, ...gh.env };
+    const io = captureIo(e);
+    expect(await main(["preview", "up", "--pr", "8", "--image", IMAGE_V1, "--json"], io)).toBe(0);
+    const up = JSON.parse(io.out.join("").trim()) as { url: string; app: string };
+    expect(up).toMatchObject({ app: "flightdeck-pr-8", url: "https://flightdeck-pr-8.fly.dev" });
+    expect(liveMachines("flightdeck-pr-8")).toHaveLength(1);
+    expect(gh.commentsOn(8)).toHaveLength(1);
+
+    const down = captureIo(e);
+    expect(await main(["preview", "down", "--pr", "8"], down)).toBe(0);
+    expect(fly.state.apps.has("flightdeck-pr-8")).toBe(false);
+    expect(gh.commentsOn(8)[0]!.body).toContain("Preview removed");
+
+    const bad = captureIo(e);
+    expect(await main(["preview", "down", "--pr", "0"], bad)).toBe(2);
   });
 });
 

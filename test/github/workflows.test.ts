@@ -168,7 +168,8 @@ describe("CLI lines in workflows", () => {
 
   test("the workflows call the CLI (deploy, preview up, preview down)", () => {
     const verbs = found.map((i) => i.args.slice(0, 2).join(" "));
-    expect(verbs).toContain("deploy --json");
+    expect(verbs).toContain("deploy --image");
+    expect(verbs).toContain("image build");
     expect(verbs).toContain("preview up");
     expect(verbs).toContain("preview down");
   });
@@ -283,7 +284,12 @@ describe("deploy-production.yml", () => {
     expect(deploy.environment?.name).toBe("production");
     expect(deploy.environment?.url).toBe("${{ steps.deploy.outputs.url }}");
     const deployStep = steps.find((s) => s.id === "deploy");
-    expect(deployStep?.run).toContain("bun deploy/run.ts deploy --json");
+    expect(deployStep?.run).toContain('bun deploy/run.ts deploy --image "$IMAGE" --json');
+    expect(deployStep?.env?.IMAGE).toBe("${{ steps.image.outputs.ref }}");
+    const imageIndex = steps.findIndex((s) => s.id === "image");
+    expect(imageIndex).toBeGreaterThan(-1);
+    expect(imageIndex).toBeLessThan(steps.indexOf(deployStep!));
+    expect(steps[imageIndex]!.run).toContain("bun deploy/run.ts image build --push --json");
     expect(deployStep?.run).toContain('"$GITHUB_OUTPUT"');
   });
 
