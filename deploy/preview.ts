@@ -120,7 +120,7 @@ export async function previewCommand(argv: readonly string[], io: CliIo, deps: P
   } catch (error) {
     const { message, exitCode, code } = classify(error);
     io.stderr(`error: ${message}\n`);
-    if (args.json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    if (args.json) io.stdout(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
     return exitCode;
   }
 }
@@ -286,12 +286,16 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       ...(d.waitForLeaseMs !== undefined ? { waitForLeaseMs: d.waitForLeaseMs } : {}),
     });
     await ensureMarkers(s.client, app, metadata);
-    if (deployed.changed) await output.group(`waiting for ${app} to be healthy`, () => waitPreviewReady(s.client, app, s.template, d, io.signal));
+    // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
+    // the comment must not say "ready" over a broken preview.
+    await output.group(`waiting for ${app} to be healthy`, () => waitPreviewReady(s.client, app, s.template, d, io.signal));
   } catch (error) {
     const { message, exitCode } = classify(error);
     // A refusal (exit 2) changed nothing and says nothing on the PR; a failed deploy is reported there.
-    if (exitCode !== 2 && s.github) {
-      await announce(s.github, { ...report, status: "failed", error: firstLine(message), ...(image ? { image } : {}) }, output);
+    if (exitCode !== 2) {
+      const failed: PreviewReport = { ...report, status: "failed", error: firstLine(message), ...(image ? { image } : {}) };
+      if (s.github) await announce(s.github, failed, output);
+      await appendStepSummary(io.env, renderStepSummary(failed)).catch(() => false);
     }
     throw error;
   }
@@ -381,14 +385,18 @@ async function ensureMarkers(client: FlyClient, app: string, metadata: Record<st
 }
 
 /**
- * `immediate` does not wait (flyctl §2.7), but the PR comment says "ready", so wait here for each machine the
- * deploy launched: started, then its /health check passing, within the template's wait_timeout. Machines the
- * proxy had stopped were updated with skip_launch and stay stopped (scale to zero); they are not waited for.
+ * `immediate` does not wait (flyctl §2.7), but the PR comment says "ready", so wait here for each running
+ * machine: started, then its /health check passing, within the template's wait_timeout. A failed machine is
+ * a failed preview. Machines the proxy stopped (scale to zero; updated with skip_launch) are not waited for.
  */
 async function waitPreviewReady(client: FlyClient, app: string, template: DeployConfig, d: PreviewDeps, signal?: AbortSignal): Promise<void> {
   const ctx = { client, app, ...(signal ? { signal } : {}), ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}) };
   for (const machine of await client.listMachines(app)) {
-    if (!machine.id || !["created", "starting", "started", "replacing", "updating"].includes(machine.state ?? "")) continue;
+    if (!machine.id) continue;
+    if (machine.state === "failed") {
+      throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`fly logs -a ${app}\``, 1, { app, machineId: machine.id });
+    }
+    if (!["created", "starting", "started", "replacing", "updating"].includes(machine.state ?? "")) continue;
     const started = Date.now();
     await waitStarted(ctx, machine.id, { timeoutMs: template.deploy.waitTimeoutMs });
     const left = Math.max(1, template.deploy.waitTimeoutMs - (Date.now() - started));

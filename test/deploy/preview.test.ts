@@ -163,6 +163,22 @@ describe("PR lifecycle", () => {
     expect(gh.calls.filter((c) => c.method !== "GET")).toHaveLength(0);
   });
 
+  test("reopened after closed: a fresh app, the same comment back to ready, the head sha from the event", async () => {
+    expect((await run(["up", "--pr", "6", "--image", IMAGE_V1])).code).toBe(0);
+    const firstKey = fly.state.apps.get("flightdeck-pr-6")!.secrets.get("SECRET_KEY")!.value;
+    expect((await run(["down", "--pr", "6"])).code).toBe(0);
+    const eventPath = join(dir, "event.json");
+    await Bun.write(eventPath, JSON.stringify({ action: "reopened", pull_request: { number: 6, head: { sha: "b".repeat(40) } } }));
+    const reopened = await run(["up", "--pr", "6", "--image", IMAGE_V2, "--json"], env({ GITHUB_EVENT_PATH: eventPath, GITHUB_SHA: "c".repeat(40) }));
+    expect(reopened.code).toBe(0);
+    expect(reopened.json).toMatchObject({ created: true });
+    expect(fly.state.apps.get("flightdeck-pr-6")!.secrets.get("SECRET_KEY")!.value).not.toBe(firstKey);
+    const comments = gh.commentsOn(6);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain("Preview ready");
+    expect(comments[0]!.body).toContain("`bbbbbbbbbbbb`");
+  });
+
   test("an up with nothing new changes nothing on Fly and leaves the comment as it is", async () => {
     expect((await run(["up", "--pr", "5", "--image", IMAGE_V1])).code).toBe(0);
     fly.calls.length = 0;
@@ -202,6 +218,9 @@ describe("PR lifecycle", () => {
     const [comment] = gh.commentsOn(11);
     expect(comment?.body).toContain("Preview deploy failed");
     expect(comment?.body).toContain("| Status | failed |");
+    expect(await readFile(join(dir, "summary"), "utf8")).toContain("Preview for #11 failed");
+    const json = await run(["up", "--pr", "11", "--image", IMAGE_V1, "--json"]);
+    expect(json.json).toMatchObject({ error: { exitCode: 1 } });
   });
 
   test("no FLY_API_TOKEN: exit 2, nothing called", async () => {
@@ -410,6 +429,19 @@ describe("the preview fleet shape", () => {
     expect(config.env?.APP_ENV).toBe("preview");
     expect(config.env?.DATABASE_URL).toStartWith("sqlite:");
     expect(parsed.config.primaryRegion).toBe((await loadDeployConfig(join(ROOT, "fly.toml")).then((p) => (p.ok ? p.config.primaryRegion : "?"))));
+  });
+
+  test("a preview the proxy scaled to zero is updated and stays stopped; the next request starts it", async () => {
+    expect((await run(["up", "--pr", "78", "--image", IMAGE_V1])).code).toBe(0);
+    const [machine] = liveMachines("flightdeck-pr-78");
+    const client = deps().createClient!({});
+    await client.stopMachine("flightdeck-pr-78", machine!.id);
+    await client.waitForMachineState("flightdeck-pr-78", machine!.id, { state: "stopped", timeoutMs: 2_000 });
+    const sync = await run(["up", "--pr", "78", "--image", IMAGE_V2, "--json"]);
+    expect(sync.code).toBe(0);
+    const [after] = liveMachines("flightdeck-pr-78");
+    expect(after!.config.image).toBe(IMAGE_V2);
+    expect(after!.state).toBe("stopped");
   });
 
   test("the machine a preview actually gets is that shape", async () => {
