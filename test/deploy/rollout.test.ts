@@ -2,6 +2,7 @@
 // failure, interrupted deploy then re-run. Each asserts the fleet the fake ends with and the calls made.
 import { afterEach, expect, test } from "bun:test";
 import { runDeploy } from "../../deploy/deploy.ts";
+import { createFlyClient } from "../../lib/fly/client.ts";
 import { APP, appMachines, harness, IMAGE_V1, IMAGE_V2, mutating, productionConfig, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -116,42 +117,47 @@ test("a deploy aborted after a few mutating calls converges when re-run", async 
   h = await harness();
   await h.seedSecrets();
   const controller = new AbortController();
-  let seen = 0;
-  const timer = setInterval(() => {
-    const count = h.fly.mutatingCalls().filter((c) => c.path.endsWith("/machines") || c.path.endsWith("/volumes")).length;
-    if (count >= 4 && seen === 0) {
-      seen = count;
-      controller.abort(new Error("killed by test"));
-    }
-  }, 1);
-  const error = await runDeploy(h.options({ signal: controller.signal })).catch((e) => e);
-  clearInterval(timer);
+  let creates = 0;
+  // Abort right after the 4th create (volume or machine) answered: deterministic, whatever the load.
+  const client = createFlyClient({
+    baseUrl: h.fly.url,
+    token: h.fly.token,
+    onRequest: (info) => {
+      if (info.method === "POST" && /\/(machines|volumes)$/.test(info.path) && info.status === 200 && ++creates === 4) controller.abort(new Error("killed by test"));
+    },
+  });
+  const error = await runDeploy(h.options({ client, signal: controller.signal })).catch((e) => e);
   expect(error.code).toBe("aborted");
   expect(error.message).toContain("run deploy again");
   expect(appMachines(h.fly).length).toBeLessThan(5);
+  expect(appMachines(h.fly).every((m) => m.lease === undefined)).toBe(true);
 
   const result = await runDeploy(h.options());
   const machines = appMachines(h.fly);
   expect(machines).toHaveLength(5);
   expect(machines.every((m) => m.config.image === IMAGE_V1 && m.state === "started")).toBe(true);
-  // one volume per machine, none left over or doubly attached
+  // one volume per machine, none doubly attached; volumes created before the abort were reused
   const app = h.fly.state.apps.get(APP)!;
   expect(new Set(machines.map((m) => m.config.mounts?.[0]?.volume)).size).toBe(5);
+  expect([...app.volumes.values()].filter((v) => v.state !== "destroyed")).toHaveLength(5);
   expect(result.machines).toHaveLength(5);
   h.fly.calls.length = 0;
   await runDeploy(h.options());
   expect(h.fly.mutatingCalls()).toEqual([]);
-  expect([...app.volumes.values()].filter((v) => v.state !== "destroyed").length).toBeGreaterThanOrEqual(5);
 });
 
 test("a rolling update aborted half-way converges on the new image when re-run", async () => {
   h = await deployedFleet();
   const controller = new AbortController();
-  const timer = setInterval(() => {
-    if (h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path)).length >= 2) controller.abort(new Error("killed"));
-  }, 1);
-  const error = await runDeploy(h.options({ image: IMAGE_V2, signal: controller.signal })).catch((e) => e);
-  clearInterval(timer);
+  let updates = 0;
+  const client = createFlyClient({
+    baseUrl: h.fly.url,
+    token: h.fly.token,
+    onRequest: (info) => {
+      if (info.method === "POST" && /\/machines\/[^/]+$/.test(info.path) && info.status === 200 && ++updates === 2) controller.abort(new Error("killed"));
+    },
+  });
+  const error = await runDeploy(h.options({ client, image: IMAGE_V2, signal: controller.signal })).catch((e) => e);
   expect(error.code).toBe("aborted");
   const images = appMachines(h.fly).map((m) => m.config.image);
   expect(images).toContain(IMAGE_V1);
