@@ -77,12 +77,14 @@ export const COMMANDS = {
     },
   },
   preview: {
-    summary: "up --pr N | down --pr N: pull-request previews",
-    subcommands: ["up", "down"],
+    summary: "up --pr N [--image REF] | down --pr N | prune --closed: pull-request previews",
+    subcommands: ["up", "down", "prune"],
     delegated: true,
     flags: {
-      pr: { type: "integer", description: "pull request number", required: true, placeholder: "N" },
+      // Required by up/down, not by prune: deploy/preview.ts checks per verb.
+      pr: { type: "integer", description: "pull request number", placeholder: "N" },
       image,
+      closed: { type: "boolean", description: "prune: previews whose pull request is closed" },
       json,
     },
   },

@@ -158,3 +158,9 @@ test("the command table: every flag parses, image and preview are delegated", ()
   expect(parseArgs(["secrets", "set", "A=1", "B=2"]).positionals).toEqual(["A=1", "B=2"]);
   expect(parseArgs(["preview", "up", "--pr", "4"]).flags.pr).toBe(4);
 });
+
+test("preview is delegated to deploy/preview.ts: its own usage errors exit 2", async () => {
+  const r = await run(["preview", "up"]);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain("--pr");
+});
