@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { buildah, sh } from "./sh.ts";
 
 export const BASE_TAG = `docker.io/oven/bun:${Bun.version}-slim`;
+const LOCAL_CAS = "/usr/local/share/ca-certificates";
+const HOST_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
 /** First `deb` mirror for bookworm in /etc/apt/sources.list{,.d/*} (one-line or deb822 format). */
 export function debianMirror(): string {
@@ -71,8 +73,14 @@ export async function ensureBaseImage(cacheDir: string, log: (line: string) => v
     log(`importing ${rootfsTar} as ${BASE_TAG}`);
     const ctr = (await buildah(["from", "scratch"], { quiet: true })).stdout.trim();
     await buildah(["add", ctr, rootfsTar, "/"]);
+    // Machines behind a TLS-intercepting egress proxy trust extra CAs (/usr/local/share/ca-certificates);
+    // the stand-in base carries this machine's bundle so `bun install` inside a build can reach npm.
+    // The real oven/bun image needs none of this.
+    const extraCas = existsSync(LOCAL_CAS) && readdirSync(LOCAL_CAS).some((f) => f.endsWith(".crt"));
+    if (extraCas) await buildah(["copy", ctr, HOST_BUNDLE, HOST_BUNDLE]);
     await buildah([
       "config",
+      ...(extraCas ? ["--env", `NODE_EXTRA_CA_CERTS=${HOST_BUNDLE}`] : []),
       "--env",
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "--cmd",

@@ -72,12 +72,11 @@ async function main(): Promise<number> {
 
 async function checkImage(image: string): Promise<CheckResult> {
   const ctr = (await buildah(["from", "--pull=never", image], { quiet: true })).stdout.trim();
-  const config = JSON.parse((await buildah(["inspect", "--format", "{{json .OCIv1.Config}}", ctr], { quiet: true })).stdout) as {
-    User?: string;
-    Cmd?: string[];
-    Entrypoint?: string[];
-    WorkingDir?: string;
+  // buildah 1.28's --format has no `json` function: read the whole inspect document instead.
+  const inspected = JSON.parse((await buildah(["inspect", ctr], { quiet: true })).stdout) as {
+    OCIv1?: { config?: { User?: string; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string } };
   };
+  const config = inspected.OCIv1?.config ?? {};
   if (config.User !== "bun") throw new Error(`image USER is ${JSON.stringify(config.User)}, expected "bun"`);
   const port = await freePort();
   const env = {
