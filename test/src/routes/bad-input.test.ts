@@ -12,7 +12,7 @@ import { bearer, createProject, DIALECTS, PASSWORD, signUp, TEST_ENV, type TestU
 const MAX_UPLOAD = 4096;
 const SQL = ["' OR '1'='1", "'; DROP TABLE users; --", "\" OR \"\"=\"", "1; SELECT pg_sleep(5)", "%_\\", "$1", "`x`", "') --", "0x27", "'||(select email from users)||'"];
 
-type Raw = { label: string; body: BodyInit; contentType?: string };
+type Raw = { label: string; body: NonNullable<RequestInit["body"]>; contentType?: string };
 
 const enc = new TextEncoder();
 /** Bodies that are never valid for any JSON route, whatever the schema. */
@@ -139,7 +139,7 @@ describe.each(DIALECTS)("bad input on %s", (dialect) => {
         await expectClientError(`${method} file ${p}`, res);
       }
     }
-    const fileHeaders: [string, Record<string, string>, BodyInit][] = [
+    const fileHeaders: [string, Record<string, string>, NonNullable<RequestInit["body"]>][] = [
       ["malformed content type", { "content-type": "image" }, "x"],
       ["content type with newline", { "content-type": "text/plain; a=\"b\u0001\"" }, "x"],
       ["oversized upload", { "content-type": "application/octet-stream" }, new Uint8Array(MAX_UPLOAD + 1)],
