@@ -72,6 +72,22 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
     return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
   };
 
+  // The reads on every authenticated request run as prepared statements: PostgreSQL then parses and plans
+  // them once per connection instead of once per request (drizzle leaves statements unprepared unless
+  // .prepare(name) is used). SQLite compiles them once. Built on first use: SQLite prepares eagerly, and the
+  // tables may not exist until migrations have run.
+  const lazy = <T>(build: () => T) => {
+    let value: T | undefined;
+    return () => (value ??= build());
+  };
+  const userById = lazy(() => db.select().from(t.users).where(eq(t.users.id, sql.placeholder("id"))).limit(1).prepare("users_by_id"));
+  const projectOfOwner = lazy(() => db.select().from(t.projects)
+    .where(and(eq(t.projects.ownerId, sql.placeholder("ownerId")), eq(t.projects.id, sql.placeholder("id")))).limit(1)
+    .prepare("projects_of_owner"));
+  const fileAt = lazy(() => db.select().from(t.files)
+    .where(and(eq(t.files.projectId, sql.placeholder("projectId")), eq(t.files.path, sql.placeholder("path")))).limit(1)
+    .prepare("files_at_path"));
+
   return {
     users: {
       create: (input) =>
@@ -80,7 +96,7 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
           return db.insert(t.users).values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at }).returning();
         }),
       findByEmail: async (email) => (await db.select().from(t.users).where(eq(t.users.email, email)).limit(1))[0],
-      findById: async (id) => (await db.select().from(t.users).where(eq(t.users.id, id)).limit(1))[0],
+      findById: async (id) => (await userById().execute({ id }))[0],
       delete: async (id) => (await db.delete(t.users).where(eq(t.users.id, id)).returning({ id: t.users.id })).length > 0,
     },
     projects: {
@@ -89,8 +105,7 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
           const at = now();
           return db.insert(t.projects).values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at }).returning();
         }),
-      get: async (ownerId, id) =>
-        (await db.select().from(t.projects).where(and(eq(t.projects.ownerId, ownerId), eq(t.projects.id, id))).limit(1))[0],
+      get: async (ownerId, id) => (await projectOfOwner().execute({ ownerId, id }))[0],
       list: async (ownerId, { limit, cursor }) => {
         const where = cursor
           ? and(eq(t.projects.ownerId, ownerId), gt(t.projects.id, cursor))
@@ -125,8 +140,7 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
           .returning();
         return row as FileRecord;
       },
-      get: async (projectId, path) =>
-        (await db.select().from(t.files).where(and(eq(t.files.projectId, projectId), eq(t.files.path, path))).limit(1))[0],
+      get: async (projectId, path) => (await fileAt().execute({ projectId, path }))[0],
       list: async (projectId, { limit, cursor }) => {
         const where = cursor ? and(eq(t.files.projectId, projectId), gt(t.files.path, cursor)) : eq(t.files.projectId, projectId);
         const rows: FileRecord[] = await db.select().from(t.files).where(where).orderBy(asc(t.files.path)).limit(limit + 1);
