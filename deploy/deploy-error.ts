@@ -14,7 +14,8 @@ export type DeployErrorCode =
   | "checks_not_passing"
   | "aborted"
   | "api_error"
-  | "not_available";
+  | "not_available"
+  | "image_build_failed";
 
 export class DeployError extends Error {
   override readonly name = "DeployError";

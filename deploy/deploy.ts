@@ -6,6 +6,7 @@ import { REQUIRED_PRODUCTION_SECRETS } from "../lib/config.ts";
 import { applyPlan } from "./apply.ts";
 import { DeployError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
+import type { ImageBuilder } from "./image-source.ts";
 import { buildMachineConfig, configDigest, METADATA } from "./machine-config.ts";
 import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
@@ -16,8 +17,15 @@ import { strategyProblems } from "./strategies/index.ts";
 export interface DeployOptions {
   client: FlyClient;
   config: DeployConfig;
-  /** Image to deploy; default `[build] image`, else the image the fleet runs now (a config-only deploy). */
+  /**
+   * Image to deploy; default `[build] image`, else the one `build` builds and pushes, else (no `build`: library
+   * callers such as scale) the image the fleet runs now, i.e. a config-only deploy.
+   */
   image?: string;
+  /** Builds and pushes the image when neither `image` nor `[build] image` is set (the CLI passes daemonlessBuilder). */
+  build?: ImageBuilder;
+  /** The build context for `build`; default the working directory. */
+  projectDir?: string;
   strategy?: Strategy;
   /** Default PRODUCTION_MACHINE_COUNT (5); previews pass 1. */
   machineCount?: number;
@@ -109,12 +117,20 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
 export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind: "deploy" }): Promise<DeployResult> {
   const output = options.output ?? createOutput({ env: {}, stdout: () => {}, stderr: () => {} }, { json: false });
   const cfg = options.config;
+  if (needsBuild(options, mode) && options.build) {
+    // Preflight first (token, secrets, strategy): a deploy that would be refused neither builds nor pushes.
+    // The placeholder image only feeds the digest of a plan that is checked for problems and thrown away.
+    const preflight = await output.group(`preflight ${cfg.app}`, () => prepareDeploy({ ...options, image: PLACEHOLDER_IMAGE }, mode));
+    refuseProblems(cfg, preflight.plan);
+    const build = options.build;
+    const env = options.env ?? process.env;
+    const image = await output.group(`image for ${cfg.app}`, () => build({ app: cfg.app, projectDir: options.projectDir ?? process.cwd(), env, output }));
+    options = { ...options, image };
+  }
   const prepared = await output.group(`planning ${cfg.app}`, () => prepareDeploy(options, mode));
   const { plan } = prepared;
   for (const warning of plan.warnings) output.warn(warning);
-  if (plan.problems.length > 0) {
-    throw new DeployError("preflight_failed", `cannot deploy ${cfg.app}, nothing was changed:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`, 2, { app: cfg.app });
-  }
+  refuseProblems(cfg, plan);
   let machines: DeployedMachine[];
   if (!plan.mutating) {
     output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
@@ -145,6 +161,18 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
     plan,
     changed: plan.mutating,
   };
+}
+
+const PLACEHOLDER_IMAGE = "flightdeck.invalid/pending-build:preflight";
+
+/** True when a deploy has no image to run yet: no --image and no `[build] image`. */
+export function needsBuild(options: Pick<DeployOptions, "image" | "config">, mode: PlanMode = { kind: "deploy" }): boolean {
+  return mode.kind === "deploy" && !options.image && !options.config.build.image;
+}
+
+function refuseProblems(cfg: DeployConfig, plan: Plan): void {
+  if (plan.problems.length === 0) return;
+  throw new DeployError("preflight_failed", `cannot deploy ${cfg.app}, nothing was changed:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`, 2, { app: cfg.app });
 }
 
 export function appUrl(cfg: DeployConfig): string | null {

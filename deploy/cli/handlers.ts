@@ -6,8 +6,10 @@ import { createFlyClient, FlyClientConfigError, type FlyClient } from "../../lib
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { describeFleet } from "../apply.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
-import { appUrl, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
+import { dirname, resolve } from "node:path";
+import { appUrl, needsBuild, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
+import { daemonlessBuilder } from "../image-source.ts";
 import { METADATA } from "../machine-config.ts";
 import { observe } from "../observe.ts";
 import type { CliIo, Output } from "../output.ts";
@@ -32,8 +34,12 @@ export function flyClient(io: CliIo): FlyClient {
   }
 }
 
+function configPath(args: ParsedArgs): string {
+  return typeof args.flags.config === "string" ? args.flags.config : "fly.toml";
+}
+
 export async function loadConfig(args: ParsedArgs): Promise<DeployConfig> {
-  const path = typeof args.flags.config === "string" ? args.flags.config : "fly.toml";
+  const path = configPath(args);
   const parsed = await loadDeployConfig(path);
   if (!parsed.ok) throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
   return parsed.config;
@@ -59,7 +65,8 @@ function deployJson(result: DeployResult) {
 export async function deployCommand(ctx: CommandContext) {
   const config = await loadConfig(ctx.args);
   const client = flyClient(ctx.io);
-  const result = await runDeploy(deployOptions(ctx, client, config));
+  // No --image and no [build] image: build the project next to fly.toml and push it (issue 5).
+  const result = await runDeploy({ ...deployOptions(ctx, client, config), build: daemonlessBuilder, projectDir: dirname(resolve(configPath(ctx.args))) });
   ctx.output.step(result.changed ? `deployed ${result.image} to ${result.app}${result.url ? `: ${result.url}` : ""}` : `nothing to do: ${result.app} already runs ${result.image}`);
   return deployJson(result);
 }
@@ -67,7 +74,11 @@ export async function deployCommand(ctx: CommandContext) {
 export async function planCommand(ctx: CommandContext) {
   const config = await loadConfig(ctx.args);
   const client = flyClient(ctx.io);
-  const { plan } = await prepareDeploy(deployOptions(ctx, client, config));
+  const options = deployOptions(ctx, client, config);
+  const { plan } = await prepareDeploy(options);
+  if (needsBuild(options)) {
+    plan.warnings.push(`no --image: deploy would first build and push a new image; this plan compares against the image the fleet runs now (${plan.target.image}), so it shows config changes only`);
+  }
   if (!ctx.output.json) ctx.io.stdout(`${formatPlan(plan)}\n`);
   if (plan.problems.length > 0) {
     if (ctx.output.json) ctx.output.result(plan);
