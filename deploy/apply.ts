@@ -72,6 +72,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
       ...(ctx.appVersion !== undefined ? { appVersion: ctx.appVersion } : {}),
       ...(volumeId !== undefined ? { volumeId } : {}),
       ...(ctx.secretsVersion !== undefined ? { secretsVersion: ctx.secretsVersion } : {}),
+      fleetSize: plan.target.machineCount,
     });
 
   try {
@@ -93,7 +94,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
   return { journal };
 }
 
-type Group = { kind: "single"; action: PlanAction } | { kind: "updates"; actions: Extract<PlanAction, { kind: "update_machine" }>[] } | { kind: "creates"; actions: PlanAction[] } | { kind: "destroys"; actions: Extract<PlanAction, { kind: "destroy_machine" }>[] };
+type Group =
+  | { kind: "single"; action: PlanAction }
+  | { kind: "marks"; actions: Extract<PlanAction, { kind: "set_fleet_size" }>[] }
+  | { kind: "updates"; actions: Extract<PlanAction, { kind: "update_machine" }>[] } | { kind: "creates"; actions: PlanAction[] } | { kind: "destroys"; actions: Extract<PlanAction, { kind: "destroy_machine" }>[] };
 
 /** Groups runs of actions that execute together: updates (one strategy run), creates, destroys. */
 function consecutive(actions: readonly PlanAction[]): Group[] {
@@ -106,6 +110,9 @@ function consecutive(actions: readonly PlanAction[]): Group[] {
     } else if (action.kind === "create_machine" || action.kind === "create_volume" || action.kind === "reuse_volume") {
       if (last?.kind === "creates") last.actions.push(action);
       else groups.push({ kind: "creates", actions: [action] });
+    } else if (action.kind === "set_fleet_size") {
+      if (last?.kind === "marks") last.actions.push(action);
+      else groups.push({ kind: "marks", actions: [action] });
     } else if (action.kind === "destroy_machine") {
       if (last?.kind === "destroys") last.actions.push(action);
       else groups.push({ kind: "destroys", actions: [action] });
@@ -130,6 +137,20 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
       };
     });
     await output.group(`${ctx.strategy} update of ${updates.length} machine(s) to ${plan.target.image}`, () => STRATEGY_RUNNERS[ctx.strategy](updates, rollout));
+    return;
+  }
+  if (group.kind === "marks") {
+    // A metadata write makes no new machine version and no restart (Machines API metadata endpoints); under a
+    // lease like every other change, so it waits for a deploy or flyctl command working on the machine.
+    const size = group.actions[0]?.size;
+    await output.group(`recording fleet size ${size} on ${group.actions.length} machine(s)`, () =>
+      pool(group.actions, PARALLEL_CREATES, (a) =>
+        withLease({ client, app: plan.app, ttlSeconds: ctx.leaseTtlSeconds, waitForLeaseMs: ctx.waitForLeaseMs, signal: ctx.signal }, a.machineId, async (nonce) => {
+          rollout.journal.mutations++;
+          await client.setMetadata(plan.app, a.machineId, METADATA.fleetSize, String(a.size), { leaseNonce: nonce, signal: ctx.signal });
+        }),
+      ),
+    );
     return;
   }
   if (group.kind === "destroys") {

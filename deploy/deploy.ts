@@ -10,7 +10,7 @@ import type { ImageBuilder } from "./image-source.ts";
 import { buildMachineConfig, configDigest, METADATA } from "./machine-config.ts";
 import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
-import { currentImage, PRODUCTION_MACHINE_COUNT, planDeploy, planRollback, planScale } from "./plan.ts";
+import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
 import type { DesiredState, Plan } from "./plan-types.ts";
 import { strategyProblems } from "./strategies/index.ts";
 
@@ -27,7 +27,10 @@ export interface DeployOptions {
   /** The build context for `build`; default the working directory. */
   projectDir?: string;
   strategy?: Strategy;
-  /** Default PRODUCTION_MACHINE_COUNT (5); previews pass 1. */
+  /**
+   * Default: the fleet size recorded on the machines by the last deploy or scale (recordedFleetSize), 5 for a
+   * new app; previews pass 1, scale passes --count.
+   */
   machineCount?: number;
   /** Secret names that must exist; default REQUIRED_PRODUCTION_SECRETS when `[env] APP_ENV = "production"`. */
   requiredSecrets?: readonly string[];
@@ -98,7 +101,7 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
     region: cfg.primaryRegion,
     image,
     configDigest: configDigest(config),
-    machineCount: options.machineCount ?? PRODUCTION_MACHINE_COUNT,
+    machineCount: options.machineCount ?? recordedFleetSize(observed.state),
     hasServices: cfg.httpService !== undefined,
     ...(cfg.mount ? { volume: { name: cfg.mount.source, sizeGb: cfg.mount.initialSizeGb } } : {}),
     requiredSecrets: [...(options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []))],

@@ -25,6 +25,11 @@ export const METADATA = {
   flyctlVersion: "fly_flyctl_version",
   configDigest: "flightdeck_config_digest",
   secretsVersion: "flightdeck_secrets_version",
+  /**
+   * The fleet size the last deploy or scale aimed for. Fly has no app-level "desired count" (flyctl's
+   * `scale count` only creates/destroys machines), so it lives on the machines, where `deploy` reads it back.
+   */
+  fleetSize: "flightdeck_fleet_size",
 } as const;
 
 export const RELEASE_COMMAND_GROUP = "fly_app_release_command";
@@ -37,6 +42,7 @@ export const VOLATILE_METADATA_KEYS: readonly string[] = [
   METADATA.flyctlVersion,
   METADATA.configDigest,
   METADATA.secretsVersion,
+  METADATA.fleetSize,
 ];
 
 export type BuildOptions = {
@@ -52,6 +58,8 @@ export type BuildOptions = {
   volumeId?: string;
   /** The app secrets version the machine is created/updated with (also sent as `min_secrets_version`). */
   secretsVersion?: number;
+  /** metadata flightdeck_fleet_size: the machine count this deploy or scale aims for. */
+  fleetSize?: number;
   extraMetadata?: Record<string, string>;
 };
 
@@ -171,6 +179,7 @@ export function buildMachineConfig(cfg: DeployConfig, opts: BuildOptions): Machi
   }
   if (cfg.metrics) config.metrics = { ...cfg.metrics };
   if (opts.secretsVersion !== undefined) (config.metadata as Record<string, string>)[METADATA.secretsVersion] = String(opts.secretsVersion);
+  if (opts.fleetSize !== undefined) (config.metadata as Record<string, string>)[METADATA.fleetSize] = String(opts.fleetSize);
   (config.metadata as Record<string, string>)[METADATA.configDigest] = configDigest(config);
   return config;
 }

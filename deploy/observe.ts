@@ -80,6 +80,8 @@ export function toObservedMachine(m: Machine): ObservedMachine {
   const release = metadata[METADATA.releaseVersion];
   if (release !== undefined) out.releaseVersion = release;
   if (Number.isFinite(secretsVersion) && metadata[METADATA.secretsVersion] !== undefined) out.secretsVersion = secretsVersion;
+  const fleetSize = Number(metadata[METADATA.fleetSize]);
+  if (Number.isInteger(fleetSize) && fleetSize >= 1) out.fleetSize = fleetSize;
   const volumeId = m.config?.mounts?.[0]?.volume;
   if (volumeId) out.volumeId = volumeId;
   return out;

@@ -21,6 +21,8 @@ function describe(a: PlanAction): string {
       return `~ update machine ${a.machineId} (${a.region}, ${a.state})${a.skipLaunch ? " [skip launch]" : ""}`;
     case "destroy_machine":
       return `- destroy machine ${a.machineId} (${a.region}, ${a.state})`;
+    case "set_fleet_size":
+      return `~ record fleet size ${a.size} on machine ${a.machineId}`;
     case "noop":
       return "= no changes";
   }

@@ -16,6 +16,8 @@ export type ObservedMachine = {
   releaseVersion?: string;
   /** metadata flightdeck_secrets_version: the app secrets version the machine was last created/updated with. */
   secretsVersion?: number;
+  /** metadata flightdeck_fleet_size (a whole number >= 1), absent on machines from before it existed. */
+  fleetSize?: number;
   /** config.mounts[0].volume */
   volumeId?: string;
 };
@@ -98,6 +100,8 @@ export type PlanAction =
       reason: string;
     }
   | { kind: "destroy_machine"; machineId: string; region: string; state: string; keptVolumeId?: string; reason: string }
+  /** Writes metadata flightdeck_fleet_size on a machine the run does not otherwise update (no restart, no new version). */
+  | { kind: "set_fleet_size"; machineId: string; size: number; reason: string }
   | { kind: "noop"; reason: string };
 
 export type PlanKind = "deploy" | "scale" | "rollback";

@@ -9,6 +9,9 @@
 // - Scale up reuses unattached, healthy volumes of the mount's name in the region before creating new ones,
 //   with require_unique_zone once the region holds more than one (flyctl `scale count`). Scale down never
 //   deletes volumes; the machine goes, its volume stays for a later scale up.
+// - The fleet size is recorded on every machine (metadata flightdeck_fleet_size): creates and updates carry
+//   it in their config, machines the run leaves alone get a metadata write (set_fleet_size) before anything
+//   is created or destroyed. `deploy` aims for the recorded size (recordedFleetSize), so a scale sticks.
 // - Machines outside primary_region, or whose volume presence disagrees with [mounts], are replaced
 //   (created first, destroyed last), because flyctl cannot attach/detach a volume in place and
 //   min_machines_running only counts the primary region.
@@ -146,7 +149,7 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
   const kept = fitting.filter((m) => !surplus.includes(m));
   const toCreate = Math.max(0, count - kept.length);
 
-  const updates: PlanAction[] = [];
+  const updates: Extract<PlanAction, { kind: "update_machine" }>[] = [];
   let imageOrConfigChanges = false;
   if (opts.updateExisting) {
     for (const m of kept) {
@@ -154,7 +157,7 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
       if (causes.length === 0) continue;
       if (causes.includes("image") || causes.includes("config")) imageOrConfigChanges = true;
       const skipLaunch = !LAUNCHED_STATES.has(m.state);
-      const action: PlanAction = {
+      const action: Extract<PlanAction, { kind: "update_machine" }> = {
         kind: "update_machine",
         machineId: m.id,
         region: m.region,
@@ -172,6 +175,14 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
   const fleetAlreadyOnTarget = kept.some((m) => m.image === desired.image && m.configDigest === desired.configDigest);
   if (opts.runRelease && desired.releaseCommand && (imageOrConfigChanges || (toCreate > 0 && !fleetAlreadyOnTarget))) {
     actions.push({ kind: "run_release", command: desired.releaseCommand, image: desired.image, region: desired.region, reason: "[deploy] release_command runs before any machine changes" });
+  }
+
+  // Kept machines the run does not update still learn the new size, first: an interrupted scale then leaves
+  // the new size on the machines that remain (recordedFleetSize reads it back), not the old one.
+  const updated = new Set(updates.map((u) => u.machineId));
+  for (const m of kept) {
+    if (updated.has(m.id) || recordedSize(m) === count) continue;
+    actions.push({ kind: "set_fleet_size", machineId: m.id, size: count, reason: `fleet size ${m.fleetSize ?? "unset"} -> ${count}` });
   }
 
   for (const m of surplus) {
@@ -242,6 +253,26 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
     warnings,
     problems,
   };
+}
+
+/** A machine's recorded fleet size; machines from before the key existed were placed by a deploy of 5. */
+function recordedSize(m: ObservedMachine): number {
+  return m.fleetSize ?? PRODUCTION_MACHINE_COUNT;
+}
+
+/**
+ * The machine count `deploy` aims for: the fleet size recorded on the managed machines (set by the last deploy
+ * or scale), PRODUCTION_MACHINE_COUNT for an empty app. A first deploy that was interrupted converges to 5
+ * because every machine it created carries 5. The machines only disagree after a scale that was interrupted
+ * while writing the new size; then the smaller size wins, so the next deploy finishes a half-done scale down
+ * and does not finish a half-done scale up: it never adds machines (and billed volumes) on a guess. Values
+ * outside 1..5 are not ours (hand-edited metadata) and are ignored.
+ */
+export function recordedFleetSize(observed: ObservedState, processGroup = "app"): number {
+  const sizes = partition(observed, processGroup)
+    .managed.map(recordedSize)
+    .filter((n) => Number.isInteger(n) && n >= 1 && n <= PRODUCTION_MACHINE_COUNT);
+  return sizes.length === 0 ? PRODUCTION_MACHINE_COUNT : Math.min(...sizes);
 }
 
 /** What `deploy` would do to reach `desired` from `observed`. */

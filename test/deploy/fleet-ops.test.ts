@@ -1,5 +1,6 @@
 // scale, secrets, bluegreen/canary on a volume-less app, rollback.
 import { afterEach, expect, test } from "bun:test";
+import { createFlyClient } from "../../lib/fly/client.ts";
 import { runDeploy } from "../../deploy/deploy.ts";
 import { parseDeployConfig } from "../../deploy/flytoml.ts";
 import { setSecrets } from "../../deploy/secrets.ts";
@@ -38,6 +39,73 @@ test("scale 5 -> 2 -> 5: down destroys machines and keeps volumes, up reuses the
   expect(mutating(h.fly).filter((c) => c.includes("volumes"))).toEqual([]);
   expect(mutating(h.fly).filter((c) => c === "POST /machines")).toHaveLength(3);
   expect(machines.every((m) => m.config.image === IMAGE_V1)).toBe(true);
+});
+
+test("scale sticks: after scale 5 -> 2 a deploy of a new image keeps 2 machines; scale 2 -> 5 reuses the volumes", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  expect(appMachines(h.fly).every((m) => m.config.metadata?.flightdeck_fleet_size === "5")).toBe(true);
+  const volumesBefore = new Set(appMachines(h.fly).map((m) => m.config.mounts?.[0]?.volume));
+
+  await runDeploy(h.options({ machineCount: 2, requiredSecrets: [] }), { kind: "scale", count: 2 });
+  const kept = appMachines(h.fly);
+  expect(kept).toHaveLength(2);
+  // The kept machines learnt the size through a metadata write under a lease: no update, no restart.
+  expect(kept.every((m) => m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);
+  const metadataWrites = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/metadata/flightdeck_fleet_size"));
+  expect(metadataWrites).toHaveLength(2);
+  expect(metadataWrites.every((c) => c.leaseNonce)).toBe(true);
+
+  // No machineCount: deploy reads the recorded size.
+  h.fly.calls.length = 0;
+  const result = await runDeploy(h.options({ image: IMAGE_V2 }));
+  expect(result.plan.target.machineCount).toBe(2);
+  const after = appMachines(h.fly);
+  expect(after.map((m) => m.id).sort()).toEqual(kept.map((m) => m.id).sort());
+  expect(after.every((m) => m.config.image === IMAGE_V2 && m.state === "started" && m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);
+  const appCreates = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/machines") && (c.body as { config: { metadata?: Record<string, string> } }).config.metadata?.fly_process_group === "app");
+  expect(appCreates).toEqual([]);
+  expect(mutating(h.fly).filter((c) => /^DELETE \/machines\/[^/]+$/.test(c))).toEqual([]);
+  h.fly.calls.length = 0;
+  await runDeploy(h.options({ image: IMAGE_V2 }));
+  expect(h.fly.mutatingCalls()).toEqual([]);
+
+  await runDeploy(h.options({ machineCount: 5, requiredSecrets: [] }), { kind: "scale", count: 5 });
+  const five = appMachines(h.fly);
+  expect(five).toHaveLength(5);
+  expect(new Set(five.map((m) => m.config.mounts?.[0]?.volume))).toEqual(volumesBefore);
+  expect(five.every((m) => m.config.image === IMAGE_V2 && m.config.metadata?.flightdeck_fleet_size === "5")).toBe(true);
+  h.fly.calls.length = 0;
+  await runDeploy(h.options({ image: IMAGE_V2 }));
+  expect(appMachines(h.fly)).toHaveLength(5);
+  expect(h.fly.mutatingCalls()).toEqual([]);
+});
+
+test("a scale down interrupted after recording the size is finished by the next deploy", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  const controller = new AbortController();
+  // Abort once both kept machines have recorded 2, before any destroy: three machines still say 5.
+  let writes = 0;
+  const client = createFlyClient({
+    baseUrl: h.fly.url,
+    token: h.fly.token,
+    onRequest: (info) => {
+      if (info.method === "POST" && info.path.endsWith("/metadata/flightdeck_fleet_size") && info.status < 300 && ++writes === 2) controller.abort(new Error("killed by test"));
+    },
+  });
+  // Short leases: a destroy cut off between "lease granted" and the client hearing it leaves a lease nobody can
+  // release, which the re-run waits out (as it would a killed CI job's, for flyctl's 13 s).
+  const error = await runDeploy(h.options({ client, signal: controller.signal, machineCount: 2, requiredSecrets: [], leaseTtlSeconds: 1 }), { kind: "scale", count: 2 }).catch((e) => e);
+  expect(error.code).toBe("aborted");
+  expect(appMachines(h.fly)).toHaveLength(5);
+  expect(appMachines(h.fly).map((m) => m.config.metadata?.flightdeck_fleet_size).sort()).toEqual(["2", "2", "5", "5", "5"]);
+  await runDeploy(h.options({ image: IMAGE_V2, waitForLeaseMs: 5_000 }));
+  const machines = appMachines(h.fly);
+  expect(machines).toHaveLength(2);
+  expect(machines.every((m) => m.config.image === IMAGE_V2 && m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);
 });
 
 test("secrets change rolls every machine with an update carrying min_secrets_version", async () => {

@@ -227,8 +227,10 @@ describe("flyctl mapping details", () => {
 describe("configDigest", () => {
   test("ignores image, release/secrets metadata and volume ids; stored digest equals a recomputation", async () => {
     const cfg = await load("fly.toml");
-    const a = buildMachineConfig(cfg, { image: "img:1", releaseVersion: 1, volumeId: "vol_a", secretsVersion: 1 });
-    const b = buildMachineConfig(cfg, { image: "img:2", releaseVersion: 2, volumeId: "vol_b", secretsVersion: 9 });
+    const a = buildMachineConfig(cfg, { image: "img:1", releaseVersion: 1, volumeId: "vol_a", secretsVersion: 1, fleetSize: 5 });
+    const b = buildMachineConfig(cfg, { image: "img:2", releaseVersion: 2, volumeId: "vol_b", secretsVersion: 9, fleetSize: 2 });
+    expect(a.metadata?.flightdeck_fleet_size).toBe("5");
+    expect(b.metadata?.flightdeck_fleet_size).toBe("2");
     expect(a.metadata?.flightdeck_config_digest).toBe(b.metadata?.flightdeck_config_digest as string);
     expect(configDigest(a)).toBe(a.metadata?.flightdeck_config_digest as string);
   });
@@ -287,7 +289,7 @@ describe("desiredState", () => {
     const cfg = await load("fly.toml");
     const desired = desiredState(cfg, { image: IMAGE, org: "personal", machineCount: 1, requiredSecrets: [], appVersion: "deployment-01J5" });
     expect(desired).toMatchObject({ app: "flightdeck", region: "ewr", machineCount: 1, hasServices: true, volume: { name: "media", sizeGb: 1 }, releaseCommand: "bun run migrate", strategy: "rolling" });
-    const config = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 12, volumeId: "vol_1", secretsVersion: 2, appVersion: "deployment-01J5" });
+    const config = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 12, volumeId: "vol_1", secretsVersion: 2, appVersion: "deployment-01J5", fleetSize: 1 });
     const md = config.metadata ?? {};
     const observed = {
       id: "m1",
@@ -298,6 +300,7 @@ describe("desiredState", () => {
       processGroup: md.fly_process_group,
       configDigest: md.flightdeck_config_digest,
       secretsVersion: Number(md.flightdeck_secrets_version),
+      fleetSize: Number(md.flightdeck_fleet_size),
       volumeId: config.mounts?.[0]?.volume,
     };
     const plan = planDeploy(

@@ -11,6 +11,7 @@ import {
   planDeploy,
   planRollback,
   planScale,
+  recordedFleetSize,
   rollbackTarget,
 } from "../../deploy/plan.ts";
 
@@ -285,23 +286,84 @@ describe("planScale", () => {
     const plan = planScale(observed, desired, 6);
     expect(plan.kind).toBe("scale");
     expect(plan.target.image).toBe(OLD);
-    expect(kinds(plan)).toEqual(["reuse_volume", "create_machine", "reuse_volume", "create_machine", "create_volume", "create_machine"]);
-    expect(plan.actions[1]).toMatchObject({ volumeId: "vol_a", image: OLD });
-    expect(plan.actions[3]).toMatchObject({ volumeId: "vol_b" });
+    // The kept machines learn the new size first (then an interrupted scale leaves it behind), with no update.
+    expect(kinds(plan)).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "reuse_volume", "create_machine", "reuse_volume", "create_machine", "create_volume", "create_machine"]);
+    expect(plan.actions[0]).toEqual({ kind: "set_fleet_size", machineId: "m1", size: 6, reason: "fleet size unset -> 6" });
+    expect(plan.actions[4]).toMatchObject({ volumeId: "vol_a", image: OLD });
+    expect(plan.actions[6]).toMatchObject({ volumeId: "vol_b" });
   });
 
   test("scale down destroys stopped machines first, then the newest, keeping their volumes", () => {
     const machines = five();
     (machines[1] as ObservedMachine).state = "stopped";
     const plan = planScale(fleet(machines), desired, 3);
-    expect(kinds(plan)).toEqual(["destroy_machine:m2", "destroy_machine:m5"]);
-    expect(plan.actions[0]).toEqual({ kind: "destroy_machine", machineId: "m2", region: "ewr", state: "stopped", keptVolumeId: "vol_m2", reason: "scale down 5 -> 3; volume vol_m2 is kept" });
+    expect(kinds(plan)).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "destroy_machine:m2", "destroy_machine:m5"]);
+    expect(plan.actions.slice(0, 3).map((a) => (a.kind === "set_fleet_size" ? `${a.machineId}=${a.size}` : ""))).toEqual(["m1=3", "m3=3", "m4=3"]);
+    expect(plan.actions[3]).toEqual({ kind: "destroy_machine", machineId: "m2", region: "ewr", state: "stopped", keptVolumeId: "vol_m2", reason: "scale down 5 -> 3; volume vol_m2 is kept" });
   });
 
   test("scale to the current count is a noop; scaling an empty app is a problem", () => {
     expect(planScale(fleet(five()), desired, 5).mutating).toBe(false);
     expect(planScale(fleet([]), desired, 2).problems.map((p) => p.code)).toEqual(["nothing_to_scale"]);
     expect(planScale(fleet(five()), desired, 0).actions.filter((a) => a.kind === "destroy_machine")).toHaveLength(5);
+  });
+});
+
+describe("fleet size", () => {
+  const sized = (sizes: (number | undefined)[], over: Partial<ObservedMachine> = {}) =>
+    sizes.map((fleetSize, i) => machine(`m${i + 1}`, { ...over, ...(fleetSize !== undefined ? { fleetSize } : {}) }));
+
+  test.each([
+    ["an empty app: the production size", [], 5],
+    ["machines from before the key existed count as 5", [undefined, undefined], 5],
+    ["a scale to 2 that finished", [2, 2], 2],
+    ["an interrupted first deploy: every machine made so far says 5", [5, 5], 5],
+    ["an interrupted scale 5 -> 2: the smaller size wins", [2, 5, 5, 5, 5], 2],
+    ["an interrupted scale 2 -> 5: the smaller size wins", [5, 2], 2],
+    ["hand-edited values outside 1..5 are ignored", [9, 3, 0], 3],
+  ] as const)("recordedFleetSize: %s", (_what, sizes, expected) => {
+    expect(recordedFleetSize(fleet(sized([...sizes])))).toBe(expected);
+  });
+
+  test("recordedFleetSize ignores other groups, unmanaged and destroyed machines", () => {
+    const machines = [
+      machine("m1", { fleetSize: 3 }),
+      machine("w1", { fleetSize: 1, processGroup: "worker" }),
+      machine("x1", { fleetSize: 1, platformVersion: undefined }),
+      machine("d1", { fleetSize: 1, state: "destroyed" }),
+      machine("r1", { fleetSize: 1, processGroup: "fly_app_release_command" }),
+    ];
+    expect(recordedFleetSize(fleet(machines))).toBe(3);
+  });
+
+  test("a deploy of a new image after scale 5 -> 2 updates the 2 machines and records nothing else", () => {
+    const machines = sized([2, 2], { image: OLD, configDigest: "c".repeat(64) });
+    const observed = fleet(machines);
+    observed.volumes.push(volume("vol_x"), volume("vol_y"), volume("vol_z"));
+    const plan = planDeploy(observed, { ...desired, machineCount: recordedFleetSize(observed) });
+    expect(plan.target.machineCount).toBe(2);
+    expect(kinds(plan)).toEqual(["run_release", "update_machine:m1", "update_machine:m2"]);
+  });
+
+  test("an up-to-date fleet whose size is recorded is a no-op", () => {
+    const observed = fleet(sized([2, 2]));
+    expect(planDeploy(observed, { ...desired, machineCount: recordedFleetSize(observed) }).mutating).toBe(false);
+  });
+
+  test("after an interrupted scale down, deploy finishes it and records the size on machines it keeps but does not update", () => {
+    const machines = sized([2, 5, 5, 5, 5]);
+    (machines[1] as ObservedMachine).image = OLD; // m2 needs an update: destroyed first
+    const observed = fleet(machines);
+    const plan = planDeploy(observed, { ...desired, machineCount: recordedFleetSize(observed) });
+    expect(kinds(plan)).toEqual(["set_fleet_size", "destroy_machine:m2", "destroy_machine:m5", "destroy_machine:m4"]);
+    expect(plan.actions[0]).toEqual({ kind: "set_fleet_size", machineId: "m3", size: 2, reason: "fleet size 5 -> 2" });
+    expect(formatPlan(plan)).toContain("~ record fleet size 2 on machine m3");
+  });
+
+  test("a legacy fleet (no key) at 5 is a no-op, and the key is written once the size changes", () => {
+    expect(planDeploy(fleet(five()), desired).mutating).toBe(false);
+    const plan = planScale(fleet(five()), desired, 4);
+    expect(kinds(plan)).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "set_fleet_size", "destroy_machine:m5"]);
   });
 });
 

@@ -136,6 +136,9 @@ test("a deploy aborted after a few mutating calls converges when re-run", async 
   const machines = appMachines(h.fly);
   expect(machines).toHaveLength(5);
   expect(machines.every((m) => m.config.image === IMAGE_V1 && m.state === "started")).toBe(true);
+  // The re-run aimed for 5 because every machine made before the abort recorded 5.
+  expect(result.plan.target.machineCount).toBe(5);
+  expect(machines.every((m) => m.config.metadata?.flightdeck_fleet_size === "5")).toBe(true);
   // one volume per machine, none doubly attached; volumes created before the abort were reused
   const app = h.fly.state.apps.get(APP)!;
   expect(new Set(machines.map((m) => m.config.mounts?.[0]?.volume)).size).toBe(5);
