@@ -68,7 +68,8 @@ export type DesiredState = {
   processGroup?: string;
 };
 
-export type UpdateCause = "image" | "config" | "secrets";
+/** "failed": the machine is in state failed; an update (same image and config) relaunches it. */
+export type UpdateCause = "image" | "config" | "secrets" | "failed";
 
 export type PlanAction =
   | { kind: "create_app"; app: string; org: string; reason: string }

@@ -12,6 +12,9 @@
 // - The fleet size is recorded on every machine (metadata flightdeck_fleet_size): creates and updates carry
 //   it in their config, machines the run leaves alone get a metadata write (set_fleet_size) before anything
 //   is created or destroyed. `deploy` aims for the recorded size (recordedFleetSize), so a scale sticks.
+// - A machine in state `failed` is updated even when its image and config are current: the digest says what
+//   it should run, not that it runs, and an update is how flyctl's deploy relaunches it (failed counts as
+//   launched there too). Without this a re-run would call a broken fleet "up to date" forever.
 // - Machines outside primary_region, or whose volume presence disagrees with [mounts], are replaced
 //   (created first, destroyed last), because flyctl cannot attach/detach a volume in place and
 //   min_machines_running only counts the primary region.
@@ -72,6 +75,7 @@ function updateCauses(m: ObservedMachine, d: DesiredState, secretsVersion: numbe
   if (m.image !== d.image) causes.push("image");
   if (m.configDigest !== d.configDigest) causes.push("config");
   if (secretsVersion !== undefined && (m.secretsVersion === undefined || m.secretsVersion < secretsVersion)) causes.push("secrets");
+  if (m.state === "failed") causes.push("failed");
   return causes;
 }
 
@@ -79,6 +83,7 @@ function describeCauses(m: ObservedMachine, d: DesiredState, causes: UpdateCause
   const parts = causes.map((c) => {
     if (c === "image") return `image ${m.image} -> ${d.image}`;
     if (c === "config") return `config ${short(m.configDigest)} -> ${short(d.configDigest)}`;
+    if (c === "failed") return "machine is failed: relaunched by the update";
     return `secrets v${m.secretsVersion ?? "?"} -> v${secretsVersion}`;
   });
   return parts.join("; ");

@@ -5,6 +5,7 @@ import {
   type ObservedState,
   type ObservedVolume,
   type Plan,
+  type UpdateCause,
   PRODUCTION_MACHINE_COUNT,
   currentImage,
   formatPlan,
@@ -201,6 +202,29 @@ describe("planDeploy", () => {
       ["m5", false],
     ]);
     expect(plan.actions[2]?.reason).toBe(`image ${OLD} -> ${NEW} (stopped: stays stopped, the proxy starts it on demand)`);
+  });
+
+  test.each([
+    ["image and config current", {}, ["failed"], "machine is failed: relaunched by the update"],
+    ["old image too", { image: OLD }, ["image", "failed"], `image ${OLD} -> ${NEW}; machine is failed: relaunched by the update`],
+    ["behind on secrets too", { secretsVersion: 2 }, ["secrets", "failed"], "secrets v2 -> v3; machine is failed: relaunched by the update"],
+  ] as [string, Partial<ObservedMachine>, UpdateCause[], string][])("a failed machine is updated (launched), never called up to date: %s", (_what, over, causes, reason) => {
+    const machines = five();
+    machines[2] = machine("m3", { state: "failed", ...over });
+    const plan = planDeploy(fleet(machines), desired);
+    expect(plan.mutating).toBe(true);
+    expect(plan.actions.filter((a) => a.kind === "update_machine")).toEqual([
+      { kind: "update_machine", machineId: "m3", region: "ewr", state: "failed", causes: [...causes], from: { image: over.image ?? NEW, configDigest: "d".repeat(64) }, skipLaunch: false, volumeId: "vol_m3", reason },
+    ]);
+    // Relaunching the same image and config is not a new release: the release command does not run again.
+    expect(kinds(plan).includes("run_release")).toBe(causes.includes("image"));
+  });
+
+  test("scale down drops a failed machine before healthy ones; scale never repairs the ones it keeps", () => {
+    const machines = five();
+    machines[0] = machine("m1", { state: "failed" });
+    expect(kinds(planScale(fleet(machines), desired, 4))).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "set_fleet_size", "destroy_machine:m1"]);
+    expect(kinds(planScale(fleet(machines), desired, 5))).toEqual(["noop"]);
   });
 
   test("a machine in the wrong region is replaced: created in primary_region first, destroyed last, volume kept", () => {

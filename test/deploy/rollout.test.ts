@@ -197,3 +197,44 @@ test("config change alone (env) updates every machine; digest stored in metadata
   const digests = new Set(machines.map((m) => m.config.metadata?.flightdeck_config_digest));
   expect(digests.size).toBe(1);
 });
+
+/** Crashes one machine of the fleet the way Fly reports it: its next start ends in state `failed`. */
+async function failOneMachine(hh: Harness): Promise<string> {
+  const id = appMachines(hh.fly)[2]!.id;
+  hh.fly.faults.failStart(id);
+  await hh.client.stopMachine(APP, id);
+  await hh.client.waitMachine(APP, id, { state: "stopped", timeoutSeconds: 5 });
+  await hh.client.startMachine(APP, id);
+  for (let i = 0; i < 200 && appMachines(hh.fly).find((m) => m.id === id)?.state !== "failed"; i++) await Bun.sleep(10);
+  expect(appMachines(hh.fly).find((m) => m.id === id)?.state).toBe("failed");
+  hh.fly.calls.length = 0;
+  return id;
+}
+
+test("a failed machine on the current image and config is relaunched by re-running deploy", async () => {
+  h = await deployedFleet();
+  const id = await failOneMachine(h);
+  h.fly.faults.clear(); // whatever broke it is fixed; the re-run must notice the machine is still down
+
+  const result = await runDeploy(h.options());
+  expect(result.changed).toBe(true);
+  expect(result.plan.actions).toMatchObject([{ kind: "update_machine", machineId: id, causes: ["failed"], skipLaunch: false }]);
+  // One update of that machine under its lease; no release command, no other machine touched.
+  expect(mutating(h.fly).filter((c) => !c.includes("/lease"))).toEqual([`POST /machines/${id}`]);
+  const machines = appMachines(h.fly);
+  expect(machines.every((m) => m.state === "started" && m.config.image === IMAGE_V1)).toBe(true);
+
+  h.fly.calls.length = 0;
+  await runDeploy(h.options());
+  expect(h.fly.mutatingCalls()).toEqual([]);
+});
+
+test("a machine that fails again is reported (exit 1) and the rest of the fleet is left alone", async () => {
+  h = await deployedFleet();
+  const id = await failOneMachine(h); // the fault stays: it fails on every start
+  const error = await runDeploy(h.options()).catch((e) => e);
+  expect(error.exitCode).toBe(1);
+  expect(error.message).toContain(id);
+  const others = appMachines(h.fly).filter((m) => m.id !== id);
+  expect(others.every((m) => m.state === "started" && m.config.image === IMAGE_V1)).toBe(true);
+});
