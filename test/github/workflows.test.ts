@@ -27,7 +27,9 @@ interface Step {
   env?: Record<string, string>;
 }
 interface Job {
+  name?: string;
   "runs-on"?: string;
+  permissions?: Record<string, string>;
   uses?: string;
   needs?: string | string[];
   if?: string;
@@ -166,12 +168,15 @@ describe("every workflow", () => {
 describe("CLI lines in workflows", () => {
   const found = invocations();
 
-  test("the workflows call the CLI (deploy, preview up, preview down)", () => {
+  test("the workflows call the CLI (deploy, image build, preview up, down and prune)", () => {
     const verbs = found.map((i) => i.args.slice(0, 2).join(" "));
     expect(verbs).toContain("deploy --image");
     expect(verbs).toContain("image build");
     expect(verbs).toContain("preview up");
     expect(verbs).toContain("preview down");
+    expect(verbs).toContain("preview prune");
+    // The prune line is among those checked below against the command table, with its --closed flag.
+    expect(found.find((i) => i.job === "prune")?.args).toEqual(["preview", "prune", "--closed"]);
   });
 
   test.each(found.map((i) => [`${i.file} ${i.job}: ${i.line}`, i] as const))("%s names a real command and flags", (_, inv) => {
@@ -314,8 +319,28 @@ describe("deploy-production.yml", () => {
 describe("preview.yml", () => {
   const w = wf("preview.yml");
 
-  test("runs for pull request opened, reopened, synchronize and closed", () => {
+  test("runs for pull request opened, reopened, synchronize and closed, on a daily schedule and by hand", () => {
     expect((w.on.pull_request as { types: string[] }).types.sort()).toEqual(["closed", "opened", "reopened", "synchronize"]);
+    expect(Object.keys(w.on).sort()).toEqual(["pull_request", "schedule", "workflow_dispatch"]);
+    const [cron] = w.on.schedule as { cron: string }[];
+    expect(cron?.cron.split(" ")).toHaveLength(5);
+  });
+
+  test("`up` and `down` run only for pull_request events; `prune` only on schedule or by hand", () => {
+    expect(w.jobs.up!.if).toContain("github.event_name == 'pull_request'");
+    expect(w.jobs.down!.if).toContain("github.event_name == 'pull_request'");
+    const prune = w.jobs.prune!;
+    expect(prune.if).toBe("github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'");
+    expect(prune.steps!.some((s) => s.run === "bun deploy/run.ts preview prune --closed")).toBe(true);
+    expect(prune.env?.FLY_API_TOKEN).toBe("${{ secrets.FLY_API_TOKEN }}");
+    expect(prune.env?.GITHUB_TOKEN).toBe("${{ github.token }}");
+    // It reads pull requests and edits their sticky comments; nothing else.
+    expect(prune.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  });
+
+  test("prune runs have their own concurrency queue and are never cancelled", () => {
+    expect(w.concurrency?.group).toContain("|| 'prune'");
+    expect(String(w.concurrency?.["cancel-in-progress"])).toContain("github.event_name == 'pull_request'");
   });
 
   test("permissions: pull-requests write (the comment), contents read, nothing else", () => {
@@ -342,7 +367,7 @@ describe("preview.yml", () => {
   });
 
   test("fork PRs (no secrets) get a notice and a green skip: every later step is gated, the gate never fails", () => {
-    for (const name of ["up", "down"]) {
+    for (const name of ["up", "down", "prune"]) {
       const steps = w.jobs[name]!.steps!;
       const gate = steps[0]!;
       expect(gate.id).toBe("gate");
@@ -352,6 +377,21 @@ describe("preview.yml", () => {
       for (const step of steps.slice(1)) expect(step.if).toBe("steps.gate.outputs.enabled == 'true'");
     }
     expect(w.jobs.up!.steps![0]!.run).toContain("fork");
+  });
+
+  test("the prune gate really skips without a token (green, with a notice) and enables with one", async () => {
+    const gate = w.jobs.prune!.steps![0]!;
+    for (const [token, expected] of [
+      ["", "enabled=false"],
+      ["tok", "enabled=true"],
+    ] as const) {
+      const dir = `${process.env.TMPDIR ?? "/tmp"}/gate-${crypto.randomUUID()}`;
+      await Bun.write(`${dir}/out`, "");
+      const proc = Bun.spawn(["bash", "-e", "-c", gate.run!], { env: { PATH: process.env.PATH, FLY_API_TOKEN: token, GITHUB_OUTPUT: `${dir}/out` }, stdout: "pipe" });
+      expect(await proc.exited).toBe(0);
+      expect(await Bun.file(`${dir}/out`).text()).toBe(`${expected}\n`);
+      if (!token) expect(await new Response(proc.stdout).text()).toContain("::notice title=Preview prune skipped::");
+    }
   });
 
   test("the gate script really skips: run it with and without a token", async () => {
