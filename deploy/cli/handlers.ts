@@ -13,7 +13,7 @@ import { daemonlessBuilder } from "../image-source.ts";
 import { METADATA } from "../machine-config.ts";
 import { observe } from "../observe.ts";
 import type { CliIo, Output } from "../output.ts";
-import { formatPlan, PRODUCTION_MACHINE_COUNT, rollbackTarget } from "../plan.ts";
+import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize, rollbackTarget } from "../plan.ts";
 import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
 import type { ParsedArgs } from "./args.ts";
 
@@ -107,7 +107,7 @@ export async function statusCommand(ctx: CommandContext) {
       const lines = [`app ${config.app}${appUrl(config) ? `  ${appUrl(config)}` : ""}`, `ips: ${state.ips.map((ip) => `${ip.address} (${ip.kind})`).join(", ") || "none"}`];
       lines.push(`secrets: ${state.secrets.names.join(", ") || "none"}`);
       lines.push(`volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`);
-      lines.push(`machines: ${machines.length}`);
+      lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
       for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
       ctx.io.stdout(`${lines.join("\n")}\n`);
     }
@@ -119,6 +119,8 @@ export async function statusCommand(ctx: CommandContext) {
     ips: state.ips,
     secrets: state.secrets.names,
     volumes: state.volumes,
+    /** The machine count deploy aims for (recorded by the last deploy or scale). */
+    fleetSize: state.app.exists ? recordedFleetSize(state) : null,
     machines,
   };
 }

@@ -114,8 +114,12 @@ test("secrets set / list, deploy --json, no-op, status, scale, rollback, destroy
   expect(r.code).toBe(0);
   expect(JSON.parse(r.out).machines).toHaveLength(3);
 
+  r = await run(["status", "--config", configPath, "--json"]);
+  expect(JSON.parse(r.out).fleetSize).toBe(3);
   r = await run(["deploy", "--config", configPath, "--image", IMAGE_V2, "--json"], { GITHUB_ACTIONS: "true" });
   expect(r.code).toBe(0);
+  // The scale sticks: deploy keeps 3 machines.
+  expect(JSON.parse(r.out).machines).toHaveLength(3);
   expect(r.err).toContain("::group::");
   expect(r.err).toContain("::endgroup::");
   r = await run(["rollback", "--config", configPath, "--json"]);
