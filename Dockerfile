@@ -48,4 +48,4 @@ USER bun
 
 # Start the server by default, this can be overwritten at runtime
 EXPOSE 3000
-CMD [ "bun", "src/server.ts" ]
+CMD [ "bun", "--smol", "src/server.ts" ]

@@ -21,7 +21,7 @@ const scratch = await createScratchDatabase("bench_api");
 const [fdPort, exPort] = [await freePort(), await freePort()];
 const common = { DATABASE_URL: scratch.url, SECRET_KEY, DB_POOL_SIZE: "10" };
 
-const flightdeck = await startProcess(["bun", "src/server.ts"], {
+const flightdeck = await startProcess(["bun", "--smol", "src/server.ts"], {
   ...common, APP_ENV: "development", PORT: String(fdPort), MEDIA_DIR: `${dir}/fd-media`,
   // Access logs are written (to a discarded stdout) so their cost is measured, as in production.
   LOG_LEVEL: "info", RATE_LIMIT_PER_MINUTE: "1000000",

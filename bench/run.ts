@@ -14,7 +14,7 @@ const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const dir = mkdtempSync(join(tmpdir(), "flightdeck-bench-"));
 const [fdPort, exPort] = [await freePort(), await freePort()];
 
-const flightdeck = await startProcess(["bun", "src/server.ts"], {
+const flightdeck = await startProcess(["bun", "--smol", "src/server.ts"], {
   APP_ENV: "development", PORT: String(fdPort), DATABASE_URL: `sqlite:${dir}/bench.db`, MEDIA_DIR: `${dir}/media`,
   // Access logs go to stdout, which the bench discards; the work of formatting them is still measured.
   LOG_LEVEL: "info", RATE_LIMIT_PER_MINUTE: "1000000",

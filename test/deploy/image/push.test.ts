@@ -74,7 +74,7 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     expect(config.history.filter((h: { empty_layer?: boolean }) => !h.empty_layer)).toHaveLength(3);
     expect(config.config.User).toBe("bun");
     expect(config.config.WorkingDir).toBe("/app");
-    expect(config.config.Cmd).toEqual(["bun", "src/server.ts"]);
+    expect(config.config.Cmd).toEqual(["bun", "--smol", "src/server.ts"]);
     expect(config.config.Entrypoint).toEqual(["/usr/local/bin/docker-entrypoint.sh"]);
     expect(config.config.ExposedPorts).toEqual({ "3000/tcp": {} });
     expect(config.config.Env).toContain("NODE_ENV=production");
@@ -303,4 +303,12 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
       await xRegistry.close();
     }
   });
+});
+
+test("the daemonless image starts the server exactly as the generated Dockerfile does", async () => {
+  const pkg = await Bun.file(new URL("../../../package.json", import.meta.url)).json();
+  const { DEFAULT_CMD } = await import("../../../deploy/image/build.ts");
+  expect(DEFAULT_CMD).toEqual(pkg.dockerfile.cmd);
+  const dockerfile = await Bun.file(new URL("../../../Dockerfile", import.meta.url)).text();
+  expect(dockerfile).toContain(`CMD ${JSON.stringify(pkg.dockerfile.cmd).replaceAll(",", ", ").replace("[", "[ ").replace("]", " ]")}`);
 });
