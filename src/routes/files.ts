@@ -54,10 +54,14 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
     if (!checked.ok) throw badRequest(checked.code, checked.message);
     return checked.path;
   };
-  const findFile = async (projectId: string, path: string) => {
-    const file = await repo.files.get(projectId, path);
+  /** GET, HEAD and DELETE start alike: who asks, which file, and which machine's volume holds it. */
+  const locateFile = async (authorization: string | undefined, params: { id: string; "*": string }) => {
+    const user = await auth.authenticate(authorization);
+    const path = checkedPath(params["*"]);
+    const project = await ownedProject(repo, user.id, params.id);
+    const file = await repo.files.get(project.id, path);
     if (!file) throw notFound("file");
-    return file;
+    return { project, path, file, owner: replayTarget(file.machineId, config.fly.machineId) };
   };
 
   return new Elysia({ name: "file-routes", prefix: "/v1/projects/:id/files" })
@@ -116,11 +120,7 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
     .get(
       "/*",
       async ({ headers, params, set }) => {
-        const user = await auth.authenticate(headers.authorization);
-        const path = checkedPath(params["*"]);
-        const project = await ownedProject(repo, user.id, params.id);
-        const file = await findFile(project.id, path);
-        const owner = replayTarget(file.machineId, config.fly.machineId);
+        const { project, path, file, owner } = await locateFile(headers.authorization, params);
         // set.status mirrors each returned Response's status so the access log reports what was sent.
         if (owner) return replayResponse(owner, set);
 
@@ -169,11 +169,7 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
     .delete(
       "/*",
       async ({ headers, params, set }) => {
-        const user = await auth.authenticate(headers.authorization);
-        const path = checkedPath(params["*"]);
-        const project = await ownedProject(repo, user.id, params.id);
-        const file = await findFile(project.id, path);
-        const owner = replayTarget(file.machineId, config.fly.machineId);
+        const { project, path, owner } = await locateFile(headers.authorization, params);
         if (owner) return replayResponse(owner, set);
         await media.exclusive(`${project.id}/${path}`, async () => {
           await repo.files.delete(project.id, path);
