@@ -451,18 +451,23 @@ function parseJson<T>(reply: Reply, route: RouteName, params: Record<string, str
   try {
     return JSON.parse(reply.text) as T;
   } catch (cause) {
-    const [method, template] = ROUTES[route];
-    throw new FlyApiError({
-      code: "invalid_response",
-      method,
-      path: safeExpand(template, params),
-      status: reply.status,
-      apiMessage: reply.text.slice(0, 200),
-      requestId: reply.requestId,
-      attempts: reply.attempts,
-      cause,
-    });
+    throw invalidResponse(reply, route, params, reply.text.slice(0, 200), cause);
   }
+}
+
+/** A 2xx whose body is not what the API documents: reported with the call's context, never retried. */
+function invalidResponse(reply: Reply, route: RouteName, params: Record<string, string>, apiMessage: string, cause?: unknown): FlyApiError {
+  const [method, template] = ROUTES[route];
+  return new FlyApiError({
+    code: "invalid_response",
+    method,
+    path: safeExpand(template, params),
+    status: reply.status,
+    apiMessage,
+    requestId: reply.requestId,
+    attempts: reply.attempts,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 function safeExpand(template: string, params: Record<string, string>): string {
@@ -477,16 +482,7 @@ function unwrapLease(body: unknown, reply: Reply, route: RouteName, params: Reco
   const record = (body ?? {}) as Record<string, unknown>;
   const lease = (record.data && typeof record.data === "object" ? record.data : record) as Lease;
   if (typeof lease.nonce !== "string" && route === "acquireLease") {
-    const [method, template] = ROUTES[route];
-    throw new FlyApiError({
-      code: "invalid_response",
-      method,
-      path: safeExpand(template, params),
-      status: reply.status,
-      apiMessage: "lease response has no nonce",
-      requestId: reply.requestId,
-      attempts: reply.attempts,
-    });
+    throw invalidResponse(reply, route, params, "lease response has no nonce");
   }
   return lease;
 }
