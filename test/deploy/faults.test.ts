@@ -2,19 +2,11 @@
 // fleet left on one image and no lease of ours left behind.
 import { afterEach, expect, test } from "bun:test";
 import { runDeploy } from "../../deploy/deploy.ts";
-import { appMachines, harness, IMAGE_V1, IMAGE_V2, type Harness } from "./harness.ts";
+import { appMachines, deployedFleet, harness, IMAGE_V1, IMAGE_V2, type Harness } from "./harness.ts";
 import { APP } from "./harness.ts";
 
 let h: Harness;
 afterEach(() => h?.close());
-
-async function deployedFleet(): Promise<Harness> {
-  const hh = await harness();
-  await hh.seedSecrets();
-  await runDeploy(hh.options());
-  hh.fly.calls.length = 0;
-  return hh;
-}
 
 function images() {
   return appMachines(h.fly).map((m) => m.config.image);

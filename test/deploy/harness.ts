@@ -3,7 +3,7 @@
 import { createFlyClient, type FlyClient } from "../../lib/fly/client.ts";
 import { createOutput, type CliIo, type Output } from "../../deploy/output.ts";
 import { parseDeployConfig, type DeployConfig } from "../../deploy/flytoml.ts";
-import { type DeployOptions } from "../../deploy/deploy.ts";
+import { runDeploy, type DeployOptions } from "../../deploy/deploy.ts";
 import { startFakeFly, type FakeFly, type FakeOptions } from "../fakes/fly-machines.ts";
 
 export const APP = "flightdeck";
@@ -62,6 +62,15 @@ export async function harness(fakeOptions: FakeOptions = {}, config?: DeployConf
     },
     close: () => fly.close(),
   };
+}
+
+/** A production fleet already deployed on IMAGE_V1, with the call log cleared so a test sees only its own calls. */
+export async function deployedFleet(fakeOptions: FakeOptions = {}): Promise<Harness> {
+  const h = await harness(fakeOptions);
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  h.fly.calls.length = 0;
+  return h;
 }
 
 /** The app's managed machines as the fake holds them (not destroyed, not release machines). */

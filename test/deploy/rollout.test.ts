@@ -3,18 +3,10 @@
 import { afterEach, expect, test } from "bun:test";
 import { runDeploy } from "../../deploy/deploy.ts";
 import { createFlyClient } from "../../lib/fly/client.ts";
-import { APP, appMachines, harness, IMAGE_V1, IMAGE_V2, mutating, productionConfig, type Harness } from "./harness.ts";
+import { APP, appMachines, deployedFleet, harness, IMAGE_V1, IMAGE_V2, mutating, productionConfig, type Harness } from "./harness.ts";
 
 let h: Harness;
 afterEach(() => h?.close());
-
-async function deployedFleet(): Promise<Harness> {
-  const hh = await harness();
-  await hh.seedSecrets();
-  await runDeploy(hh.options());
-  hh.fly.calls.length = 0;
-  return hh;
-}
 
 test("re-deploying the same image and config makes zero mutating calls", async () => {
   h = await deployedFleet();
