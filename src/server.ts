@@ -6,9 +6,12 @@
 import { mkdirSync } from "node:fs";
 import { type Config, loadConfig } from "../lib/config.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { createApp } from "./app.ts";
+import { createApp, createMediaServices, type MediaServices } from "./app.ts";
+import { createLoginLimiter } from "./auth/login-limiter.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
+import { drainDeletions } from "./media/deletions.ts";
+import { startUpkeep, type Upkeep } from "./upkeep.ts";
 
 export interface RunningServer {
   url: string;
@@ -17,7 +20,7 @@ export interface RunningServer {
 }
 
 /** Starts the service on an app the caller built (tests add routes), or on the standard one. */
-export async function startServer(config: Config, db: Database, logger: Logger, app = createStandardApp(config, db, logger)): Promise<RunningServer> {
+export async function startServer(config: Config, db: Database, logger: Logger, app = createStandardApp(config, db, logger, createMediaServices(config, db, logger))): Promise<RunningServer> {
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -56,9 +59,25 @@ export async function startServer(config: Config, db: Database, logger: Logger, 
   return { url, shutdown };
 }
 
-function createStandardApp(config: Config, db: Database, logger: Logger) {
+function createStandardApp(config: Config, db: Database, logger: Logger, services: MediaServices) {
   const schema = config.migrateOnBoot ? openGate : createSchemaGate(db);
-  return createApp(config, { db, logger, schema });
+  return createApp(config, { db, logger, schema, ...services });
+}
+
+/**
+ * The volume's record and deletion work: registered and drained before the port opens (a machine that was
+ * stopped catches up first), then refreshed and drained every VOLUME_HEARTBEAT_MS. A failure (database down,
+ * schema behind) is logged and retried on the next tick; file requests answer 503 until it succeeds.
+ */
+async function startMediaUpkeep(config: Config, db: Database, logger: Logger, { media, volume }: MediaServices): Promise<Upkeep> {
+  const loginLimiter = createLoginLimiter(db.repo, config.authRateLimitPerMinute, Date.now);
+  const upkeep = startUpkeep([
+    { name: "volume heartbeat", run: () => volume.heartbeat() },
+    { name: "deletion work", run: async () => drainDeletions({ repo: db.repo, media, volumeId: (await volume.identity()).id, clock: Date.now, logger }) },
+    { name: "prune login windows", run: () => loginLimiter.prune() },
+  ], config.volumeHeartbeatMs, logger);
+  await upkeep.runOnce();
+  return upkeep;
 }
 
 async function main() {
@@ -83,9 +102,21 @@ async function main() {
     if (status && !status.upToDate) logger.error("schema is behind; /health answers 503 until `bun run migrate` runs", { pending: status.pending });
   }
 
-  const running = await startServer(config, db, logger);
+  const services = createMediaServices(config, db, logger);
+  // A marker that exists but cannot be read stops the boot: a new identity would orphan the volume's files.
+  await services.volume.identity().catch((error) => {
+    if ((error as { code?: string }).code === "volume_marker_unreadable") {
+      logger.error("refusing to start", { error });
+      process.exit(1);
+    }
+  });
+  const upkeep = await startMediaUpkeep(config, db, logger, services);
+  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services));
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
+    process.on(signal, async () => {
+      // Stop being a replay target first, so other machines answer 503 instead of replaying into a closing server.
+      await upkeep.stop();
+      await services.volume.markStopped().catch((error) => logger.warn("could not mark the volume stopped", { error }));
       running.shutdown(signal).then(() => process.exit(0), () => process.exit(1));
     });
   }

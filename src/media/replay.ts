@@ -1,21 +1,22 @@
 /**
- * Volumes belong to one machine, so a file is readable only where it was written. When its row names another
- * machine, the answer is an empty response with `fly-replay: instance=<id>`, and Fly's proxy replays the
- * request on that machine (https://fly.io/docs/networking/dynamic-request-routing/). Without FLY_MACHINE_ID
- * (local runs, tests) every file is local.
+ * Volumes belong to one machine, so a file is readable only where its volume is mounted. When it is mounted on
+ * another running machine the answer is an empty response with `fly-replay: instance=<id>`, and Fly's proxy
+ * replays the request there (https://fly.io/docs/networking/dynamic-request-routing/), adding a
+ * `fly-replay-src` header to the replayed request.
  * @module
  */
 
 export const LOCAL_MACHINE = "local";
 
+/** Fly's proxy refuses to replay a request whose body is larger than 1 MB (same doc, "Requests larger than 1MB cannot be replayed"). */
+export const MAX_REPLAY_BODY_BYTES = 1_000_000;
+
 export function thisMachine(machineId: string | undefined): string {
   return machineId ?? LOCAL_MACHINE;
 }
 
-/** The machine to replay to, or undefined when the file is here. */
-export function replayTarget(fileMachine: string, currentMachine: string | undefined): string | undefined {
-  if (currentMachine === undefined) return undefined;
-  return fileMachine === currentMachine ? undefined : fileMachine;
+export function wasReplayed(request: Request): boolean {
+  return request.headers.has("fly-replay-src");
 }
 
 /**

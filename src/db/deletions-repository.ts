@@ -1,0 +1,43 @@
+/**
+ * Durable deletion work. Deleting a file or a project records one row; every volume carries it out on its
+ * own disk and leaves a receipt, so a volume whose machine was stopped catches up when it next runs
+ * (src/media/deletions.ts). Rows are recorded before the file or project rows go, so a crash in between
+ * leaves work that finds its subject still alive and does nothing.
+ * @module
+ */
+import { and, asc, eq, gt, notExists } from "drizzle-orm";
+import type * as pgSchema from "./schema/pg.ts";
+
+export interface Deletion { id: string; projectId: string; path: string | null; createdAt: Date }
+
+export interface DeletionsRepository {
+  /** path null: the whole project. */
+  record(projectId: string, path: string | null, at: Date): Promise<Deletion>;
+  /** Work this volume has not receipted yet, oldest first, after the id `after` when given. */
+  pending(volumeId: string, limit: number, after?: string): Promise<Deletion[]>;
+  receipt(deletionId: string, volumeId: string, at: Date): Promise<void>;
+  projectExists(projectId: string): Promise<boolean>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the drizzle handle of either dialect, see repository.ts
+export function createDeletionsRepository(db: any, t: typeof pgSchema): DeletionsRepository {
+  return {
+    record: async (projectId, path, at) => {
+      const [row] = await db.insert(t.deletions).values({ id: Bun.randomUUIDv7(), projectId, path, createdAt: at }).returning();
+      return row as Deletion;
+    },
+    pending: async (volumeId, limit, after) => {
+      const unreceipted = notExists(db.select({ one: t.deletionReceipts.id }).from(t.deletionReceipts)
+        .where(and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, volumeId))));
+      return db.select().from(t.deletions)
+        .where(after ? and(unreceipted, gt(t.deletions.id, after)) : unreceipted)
+        .orderBy(asc(t.deletions.id)).limit(limit);
+    },
+    receipt: async (deletionId, volumeId, at) => {
+      await db.insert(t.deletionReceipts).values({ id: Bun.randomUUIDv7(), deletionId, volumeId, createdAt: at })
+        .onConflictDoNothing({ target: [t.deletionReceipts.deletionId, t.deletionReceipts.volumeId] });
+    },
+    projectExists: async (projectId) =>
+      (await db.select({ id: t.projects.id }).from(t.projects).where(eq(t.projects.id, projectId)).limit(1)).length > 0,
+  };
+}
