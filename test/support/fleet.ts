@@ -1,0 +1,118 @@
+/**
+ * Real server processes (`bun src/server.ts`, APP_ENV=production) on one PostgreSQL, each with its own media
+ * directory (its "volume") and FLY_MACHINE_ID, registered with a replay proxy (./replay-proxy.ts) as they start
+ * and detached as they stop: the multi-machine shape of production on one host.
+ * @module
+ */
+import type { Subprocess } from "bun";
+import type { ReplayProxy } from "./replay-proxy.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+export interface Instance {
+  machineId: string;
+  mediaDir: string;
+  url: string;
+  process: Subprocess<"ignore", "pipe", "pipe">;
+  /** Every JSON log line so far (for assertions and for diagnosing a failure). */
+  logs: Record<string, unknown>[];
+  /** SIGTERM: graceful shutdown (marks the volume stopped). */
+  stop(): Promise<number>;
+  /** SIGKILL: a crash, nothing runs after it. */
+  kill(): Promise<number>;
+}
+
+export interface InstanceOptions {
+  machineId: string;
+  mediaDir: string;
+  databaseUrl: string;
+  proxy?: ReplayProxy;
+  region?: string;
+  env?: Record<string, string>;
+}
+
+/** Fast heartbeats keep the tests short; "running" is then 3 x 200 ms. */
+export const TEST_HEARTBEAT_MS = 200;
+
+export async function startInstance(opts: InstanceOptions): Promise<Instance> {
+  const child = Bun.spawn(["bun", "src/server.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/root",
+      APP_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DATABASE_URL: opts.databaseUrl,
+      SECRET_KEY: "fleet-test-secret-key-0123456789abcdef",
+      ALLOWED_ORIGINS: "https://app.example.test",
+      MEDIA_DIR: opts.mediaDir,
+      FLY_MACHINE_ID: opts.machineId,
+      FLY_REGION: opts.region ?? "ewr",
+      FLY_APP_NAME: "flightdeck-fleet-test",
+      VOLUME_HEARTBEAT_MS: String(TEST_HEARTBEAT_MS),
+      RATE_LIMIT_PER_MINUTE: "100000",
+      LOG_LEVEL: "info",
+      ...opts.env,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: Record<string, unknown>[] = [];
+  const listening = collectLogs(child.stdout, logs, (line) => line.msg === "listening");
+  const stderr = new Response(child.stderr).text();
+  const url = await Promise.race([
+    listening.then((line) => String(line.url)),
+    child.exited.then(async (code) => {
+      throw new Error(`instance ${opts.machineId} exited with ${code} before listening:\n${await stderr}\n${JSON.stringify(logs)}`);
+    }),
+  ]);
+  opts.proxy?.attach(opts.machineId, url, opts.region);
+  const end = async (signal: "SIGTERM" | "SIGKILL") => {
+    opts.proxy?.detach(opts.machineId);
+    child.kill(signal);
+    return child.exited;
+  };
+  return { machineId: opts.machineId, mediaDir: opts.mediaDir, url, process: child, logs, stop: () => end("SIGTERM"), kill: () => end("SIGKILL") };
+}
+
+/** Reads JSON lines for ever (so the pipe never fills), resolving once one matches. */
+function collectLogs(stream: ReadableStream<Uint8Array>, into: Record<string, unknown>[], match: (line: Record<string, unknown>) => boolean) {
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buffered = "";
+      let found = false;
+      for await (const chunk of stream) {
+        buffered += decoder.decode(chunk, { stream: true });
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        for (const text of lines) {
+          let line: Record<string, unknown>;
+          try {
+            line = JSON.parse(text);
+          } catch {
+            line = { msg: text };
+          }
+          into.push(line);
+          if (!found && match(line)) {
+            found = true;
+            resolve(line);
+          }
+        }
+      }
+      if (!found) reject(new Error("log stream ended before the expected line"));
+    })();
+  });
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; returns the last result. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, everyMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(everyMs);
+  }
+}
