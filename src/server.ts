@@ -103,6 +103,7 @@ async function main() {
   }
 
   const services = createMediaServices(config, db, logger);
+  await services.media.sweepTemp();
   // A marker that exists but cannot be read stops the boot: a new identity would orphan the volume's files.
   await services.volume.identity().catch((error) => {
     if ((error as { code?: string }).code === "volume_marker_unreadable") {

@@ -84,6 +84,14 @@ export class MediaStore {
     }
   }
 
+  /**
+   * Removes temp files a killed process left behind. Only at boot, before the port opens: one process uses a
+   * volume at a time, so nothing else can be writing there.
+   */
+  async sweepTemp(): Promise<void> {
+    await rm(join(this.root, ".tmp"), { recursive: true, force: true });
+  }
+
   async discard(tempPath: string): Promise<void> {
     await rm(tempPath, { force: true });
   }
