@@ -19,7 +19,7 @@ import type { VolumeRecord } from "../db/volumes-repository.ts";
 import { badRequest, HttpError, notFound } from "../errors.ts";
 import { etagOf, noneMatch, parseRange } from "../media/conditional.ts";
 import { parseFilePath } from "../media/paths.ts";
-import { MAX_REPLAY_BODY_BYTES, replayResponse, wasReplayed } from "../media/replay.ts";
+import { MAX_REPLAY_BODY_BYTES, replayResponse } from "../media/replay.ts";
 import type { MediaStore } from "../media/store.ts";
 import { type Volume, volumeUnavailable } from "../media/volume.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
