@@ -97,8 +97,23 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
       const res = await get(via, path);
       expect([via, res.status, await res.text()]).toEqual([via, 200, "version two, longer"]);
     }
+    // A new path is stored where the request landed.
+    const fresh = await put("m-b", `/v1/projects/${project}/files/new.txt`, "born on b");
+    expect(fresh.status).toBe(201);
+    expect(await fresh.json()).toMatchObject({ volume_id: await volumeIdOf("m-b"), machine_id: "m-b" });
     const list = await (await proxy.request(`/v1/projects/${project}/files`, { via: "m-c", headers: auth() })).json() as { items: unknown[] };
-    expect(list.items).toEqual([expect.objectContaining({ path: "docs/report.txt", volume_id: volA, machine_id: "m-a" })]);
+    expect(list.items).toEqual([
+      expect.objectContaining({ path: "docs/report.txt", volume_id: volA, machine_id: "m-a" }),
+      expect.objectContaining({ path: "new.txt", machine_id: "m-b" }),
+    ]);
+
+    // A delete sent to C is replayed to A, which removes its bytes itself, at once.
+    const mark2 = proxy.hops.length;
+    const deleted = await proxy.request(path, { method: "DELETE", via: "m-c", headers: auth() });
+    expect(deleted.status).toBe(204);
+    expect(replaysSince(mark2).map((h) => [h.replayedFrom, h.machine, h.status])).toEqual([["m-c", "m-a", 204]]);
+    expect(existsSync(onDisk("vol1", project, "docs/report.txt"))).toBe(false);
+    expect((await get("m-b", path)).status).toBe(404);
   });
 
   test("an overwrite too large for Fly to replay is stored where it landed and the old copy is deleted", async () => {
