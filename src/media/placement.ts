@@ -24,6 +24,8 @@ export interface PlacementInput {
   holder: VolumeRecord | undefined;
   /** The request arrived through a replay (Fly-Replay-Src): it is never replayed again. */
   replayed: boolean;
+  /** The proxy could not reach the holder and brought the request back (Fly-Replay-Failed): no second try. */
+  replayFailed?: string;
   now: number;
   staleAfterMs: number;
 }
@@ -41,6 +43,11 @@ export function placeFile(input: PlacementInput): Placement {
   if (file.volumeId === null) {
     return unavailable("volume_not_recorded",
       `the file was written by machine ${file.machineId} before volumes were recorded; it is served again once that machine has started`);
+  }
+  if (input.replayFailed !== undefined) {
+    const reason = /(?:^|;)\s*reason=([a-z_]+)/.exec(input.replayFailed)?.[1] ?? "unknown";
+    return unavailable("volume_unreachable",
+      `the file is on volume ${file.volumeId}${holder ? ` (machine ${holder.machineId})` : ""}, which the proxy could not reach (${reason})`);
   }
   if (input.replayed) {
     return unavailable("file_not_on_this_volume",

@@ -13,7 +13,7 @@ import type { FileRecord, Repository } from "../db/repository.ts";
 import type { VolumeRecord } from "../db/volumes-repository.ts";
 import { HttpError } from "../errors.ts";
 import { type Placement, placeFile } from "./placement.ts";
-import { wasReplayed } from "./replay.ts";
+import { replayState } from "./replay.ts";
 import { ensureVolumeMarker } from "./volume-marker.ts";
 
 export interface VolumeIdentity { id: string; machineId: string; region: string }
@@ -117,7 +117,7 @@ export class Volume {
     if (file.volumeId !== null && file.volumeId !== identity.id) holder = await this.opts.repo.volumes.get(file.volumeId);
     return placeFile({
       file, volumeId: identity.id, machineId: this.opts.flyMachineId, holder,
-      replayed: wasReplayed(request), now: this.opts.clock(), staleAfterMs: this.staleAfterMs,
+      ...replayState(request), now: this.opts.clock(), staleAfterMs: this.staleAfterMs,
     });
   }
 }

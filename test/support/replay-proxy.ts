@@ -7,7 +7,10 @@
  * - a response carrying `fly-replay: instance=<id>` is not passed on: the request is sent again, whole, to that
  *   machine with `fly-replay-src: instance=<source>;region=<region>;t=<µs>`, and that answer goes to the client;
  * - a replay to a machine the proxy cannot reach (unknown, stopped, killed) is a 502 from the proxy, as Fly's
- *   generic replay failure; bodies over 1 MB are not replayed (Fly: "Requests larger than 1MB cannot be replayed");
+ *   generic replay failure, unless the replay said `fallback=force_self`: then the request goes back to the
+ *   machine that asked, with `fly-replay-failed: instance=…;replay_source=…;reason=…;elapsed_ms=…` and without
+ *   `fly-replay-src`, and a fly-replay in that answer is refused ("Fallback requests cannot themselves issue
+ *   fly-replay responses"); bodies over 1 MB are not replayed (Fly: "Requests larger than 1MB cannot be replayed");
  * - it is not kinder than Fly: it never retries elsewhere and never strips a client's `fly-replay-src`.
  * Every hop is recorded so tests can count replays and prove there was no second one.
  * @module
@@ -20,6 +23,8 @@ export interface ProxyHop {
   status: number;
   /** The machine whose fly-replay sent the request here; undefined for the first hop. */
   replayedFrom?: string;
+  /** The request came back to the machine that asked for a replay the proxy could not carry out. */
+  fallback?: true;
 }
 
 export interface ReplayProxy {
@@ -45,21 +50,22 @@ export function startReplayProxy(): ReplayProxy {
   const proxyError = (status: number, message: string) =>
     new Response(`fly-proxy (test): ${message}\n`, { status, headers: { "content-type": "text/plain", server: "Fly/test" } });
 
-  const forward = async (machine: string, method: string, path: string, headers: Headers, body: ArrayBuffer | undefined, replayedFrom?: string) => {
+  /** undefined when the machine could not be reached at all (the proxy's own failure, not the app's answer). */
+  const forward = async (machine: string, method: string, path: string, headers: Headers, body: ArrayBuffer | undefined, hop: Partial<ProxyHop> = {}) => {
     const target = machines.get(machine);
-    if (!target) {
-      hops.push({ method, path, machine, status: 502, replayedFrom });
-      return proxyError(502, `could not find a good candidate within 1 attempts at load balancing (instance ${machine} is not running)`);
+    if (target) {
+      try {
+        const res = await fetch(`${target.url}${path}`, { method, headers, body, redirect: "manual" });
+        hops.push({ method, path, machine, status: res.status, ...hop });
+        return res;
+      } catch {
+        // connection refused: a machine that died since it was attached
+      }
     }
-    try {
-      const res = await fetch(`${target.url}${path}`, { method, headers, body, redirect: "manual" });
-      hops.push({ method, path, machine, status: res.status, replayedFrom });
-      return res;
-    } catch {
-      hops.push({ method, path, machine, status: 502, replayedFrom });
-      return proxyError(502, `failed to connect to instance ${machine}`);
-    }
+    hops.push({ method, path, machine, status: 502, ...hop });
+    return undefined;
   };
+  const unreachable = (machine: string) => proxyError(502, `could not find a good candidate within 1 attempts at load balancing (instance ${machine} is not reachable)`);
 
   const server = Bun.serve({
     port: 0,
@@ -80,6 +86,7 @@ export function startReplayProxy(): ReplayProxy {
       const body = request.body ? await request.arrayBuffer() : undefined;
 
       const answer = await forward(first, request.method, path, headers, body);
+      if (!answer) return unreachable(first);
       const replay = answer.headers.get("fly-replay");
       if (!replay) return answer;
       await answer.arrayBuffer();
@@ -87,8 +94,23 @@ export function startReplayProxy(): ReplayProxy {
       if (!instance) return proxyError(502, `unsupported fly-replay value: ${replay}`);
       if (body && body.byteLength > MAX_REPLAY_BODY) return proxyError(502, "request body too large to replay");
       const source = machines.get(first);
-      headers.set("fly-replay-src", `instance=${first};region=${source?.region ?? "ewr"};t=${Date.now() * 1000}`);
-      const replayed = await forward(instance, request.method, path, headers, body, first);
+      const replayHeaders = new Headers(headers);
+      replayHeaders.set("fly-replay-src", `instance=${first};region=${source?.region ?? "ewr"};t=${Date.now() * 1000}`);
+      const started = Date.now();
+      const replayed = await forward(instance, request.method, path, replayHeaders, body, { replayedFrom: first });
+      if (!replayed) {
+        if (!/(?:^|;)\s*fallback=force_self/.test(replay)) return unreachable(instance);
+        const fallbackHeaders = new Headers(headers);
+        fallbackHeaders.set("fly-replay-failed",
+          `instance=${instance};app=flightdeck;region=${source?.region ?? "ewr"};replay_source=${first};reason=no_candidate;elapsed_ms=${Date.now() - started}`);
+        const back = await forward(first, request.method, path, fallbackHeaders, body, { fallback: true });
+        if (!back) return unreachable(first);
+        if (back.headers.has("fly-replay")) {
+          await back.arrayBuffer();
+          return proxyError(502, `fallback request answered with fly-replay by ${first}`);
+        }
+        return back;
+      }
       if (replayed.headers.has("fly-replay")) {
         // The app asked to replay a replayed request: a loop on Fly. Recorded (the hop above) and refused.
         await replayed.arrayBuffer();

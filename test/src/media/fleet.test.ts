@@ -171,13 +171,26 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     expect(list.items.map((f) => f.machine_id)).toEqual(["m-c2"]);
   });
 
-  test("a machine that crashed stops being a replay target within three heartbeats: 503, not a proxy error", async () => {
+  test("a machine that crashed: the failed replay comes back as a 503, and within three heartbeats it is no longer a target", async () => {
     const project = await newProject();
     const path = `/v1/projects/${project}/files/crash.txt`;
     expect((await put("m-c2", path, "on c2")).status).toBe(201);
     await (instances.get("m-c2") as Instance).kill();
     instances.delete("m-c2");
-    expect(await eventually(async () => (await get("m-a", path)).status === 503, 5000)).toBe(true);
+
+    // Its record is still fresh: A replays, the proxy cannot reach m-c2 and brings the request back to A.
+    const mark = proxy.hops.length;
+    const soon = await get("m-a", path);
+    expect([soon.status, ((await soon.json()) as { error: { code: string } }).error.code]).toEqual([503, "volume_unreachable"]);
+    expect(proxy.hops.slice(mark).map((h) => [h.machine, h.status, h.replayedFrom ?? null, h.fallback ?? false]))
+      .toEqual([["m-a", 409, null, false], ["m-c2", 502, "m-a", false], ["m-a", 503, null, true]]);
+
+    // Once the record is stale nothing is replayed to it at all.
+    expect(await eventually(async () => {
+      const before = proxy.hops.length;
+      const res = await get("m-b", path);
+      return res.status === 503 && proxy.hops.length === before + 1;
+    })).toBe(true);
     const res = await get("m-b", path);
     expect((await res.json()) as unknown).toMatchObject({ error: { code: "volume_unavailable" } });
     await start("m-c3", "vol3");

@@ -30,6 +30,14 @@ describe("placeFile", () => {
     expect(placeFile(input({ holder: holder("m-b", STALE) })).kind).toBe("replay");
   });
 
+  test("a request the proxy brought back from a failed replay is not replayed again", () => {
+    const placed = placeFile(input({ replayFailed: "instance=m-b;reason=timeout;elapsed_ms=5000" }));
+    expect(placed).toMatchObject({ kind: "unavailable", code: "volume_unreachable" });
+    if (placed.kind === "unavailable") expect(placed.message).toContain("(timeout)");
+    const odd = placeFile(input({ replayFailed: "reason=<script>" }));
+    if (odd.kind === "unavailable") expect(odd.message).toContain("(unknown)");
+  });
+
   test("a replayed request is never replayed again", () => {
     const placed = placeFile(input({ replayed: true }));
     expect(placed).toMatchObject({ kind: "unavailable", code: "file_not_on_this_volume", volumeId: "vol-b", machineId: "m-b" });

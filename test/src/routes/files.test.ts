@@ -217,6 +217,9 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
     t.db.repo.files.upsert({ projectId, path, size: 5, sha256: sha256("there"), contentType: "text/plain", volumeId, machineId });
   const auth = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${alice.token}`, ...extra });
 
+  // The proxy brings the request back (fly-replay-failed) if it cannot reach machine-b.
+  const REPLAY_TO_B = "instance=machine-b;timeout=5s;fallback=force_self";
+
   test("a file on a volume another running machine holds is answered with fly-replay to that machine, no body", async () => {
     const project = await createProject(t, alice);
     const mine = await t.request(`/v1/projects/${project.id}/files/here.txt`, { method: "PUT", body: "local", headers: auth() });
@@ -228,11 +231,11 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
 
     for (const method of ["GET", "HEAD", "DELETE"]) {
       const res = await t.request(`/v1/projects/${project.id}/files/there.txt`, { method, headers: auth() });
-      expect([method, res.status, res.headers.get("fly-replay")]).toEqual([method, 409, "instance=machine-b"]);
+      expect([method, res.status, res.headers.get("fly-replay")]).toEqual([method, 409, REPLAY_TO_B]);
       expect(await res.text()).toBe("");
     }
     const put = await t.request(`/v1/projects/${project.id}/files/there.txt`, { method: "PUT", body: "new!!", headers: auth({ "content-length": "5" }) });
-    expect([put.status, put.headers.get("fly-replay")]).toEqual([409, "instance=machine-b"]);
+    expect([put.status, put.headers.get("fly-replay")]).toEqual([409, REPLAY_TO_B]);
     expect(await t.db.repo.files.get(project.id, "there.txt")).toMatchObject({ sha256: sha256("there") });
     const local = await t.request(`/v1/projects/${project.id}/files/here.txt`, bearer(alice.token));
     expect(local.headers.get("fly-replay")).toBeNull();
@@ -267,6 +270,13 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
     const error = await errorOf(res);
     expect(error.code).toBe("file_not_on_this_volume");
     expect(error.message).toContain("not replayed again");
+
+    const failed = await t.request(`/v1/projects/${project.id}/files/moved.txt`, {
+      headers: auth({ "fly-replay-failed": "instance=machine-b;app=x;region=ewr;replay_source=machine-a;reason=no_candidate;elapsed_ms=3" }),
+    });
+    expect([failed.status, failed.headers.get("fly-replay")]).toEqual([503, null]);
+    expect(Number(failed.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await errorOf(failed)).toMatchObject({ code: "volume_unreachable", message: expect.stringContaining("no_candidate") });
   });
 
   test("deleting a file held on a stopped machine's volume removes the row now and leaves work for that volume", async () => {
