@@ -64,10 +64,15 @@ function createStandardApp(config: Config, db: Database, logger: Logger, service
   return createApp(config, { db, logger, schema, ...services });
 }
 
+/** How long a boot waits for its first drain before opening the port anyway (the drain goes on behind it). */
+const BOOT_DRAIN_BUDGET_MS = 10_000;
+
 /**
  * The volume's record and deletion work: registered and drained before the port opens (a machine that was
- * stopped catches up first), then refreshed and drained every VOLUME_HEARTBEAT_MS. A failure (database down,
- * schema behind) is logged and retried on the next tick; file requests answer 503 until it succeeds.
+ * stopped catches up first; a long backlog continues in the background after BOOT_DRAIN_BUDGET_MS, so Fly's
+ * health check is not kept waiting), then refreshed and drained every VOLUME_HEARTBEAT_MS. A failure
+ * (database down, schema behind) is logged and retried on the next tick; file requests answer 503 until the
+ * volume is registered.
  */
 async function startMediaUpkeep(config: Config, db: Database, logger: Logger, { media, volume }: MediaServices): Promise<Upkeep> {
   const loginLimiter = createLoginLimiter(db.repo, config.authRateLimitPerMinute, Date.now);
@@ -76,7 +81,7 @@ async function startMediaUpkeep(config: Config, db: Database, logger: Logger, { 
     { name: "deletion work", run: async () => drainDeletions({ repo: db.repo, media, volumeId: (await volume.identity()).id, clock: Date.now, logger }) },
     { name: "prune login windows", run: () => loginLimiter.prune() },
   ], config.volumeHeartbeatMs, logger);
-  await upkeep.runOnce();
+  await Promise.race([upkeep.runOnce(), Bun.sleep(BOOT_DRAIN_BUDGET_MS)]);
   return upkeep;
 }
 

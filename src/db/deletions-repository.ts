@@ -16,26 +16,41 @@ export interface DeletionsRepository {
   /** Work this volume has not receipted yet, oldest first, after the id `after` when given. */
   pending(volumeId: string, limit: number, after?: string): Promise<Deletion[]>;
   receipt(deletionId: string, volumeId: string, at: Date): Promise<void>;
+  /** Receipts every pending deletion for a volume that holds no files yet (a new volume); returns how many. */
+  receiptAll(volumeId: string, at: Date): Promise<number>;
   projectExists(projectId: string): Promise<boolean>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the drizzle handle of either dialect, see repository.ts
 export function createDeletionsRepository(db: any, t: typeof pgSchema): DeletionsRepository {
+  const pending = async (volumeId: string, limit: number, after?: string): Promise<Deletion[]> => {
+    const unreceipted = notExists(db.select({ one: t.deletionReceipts.id }).from(t.deletionReceipts)
+      .where(and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, volumeId))));
+    return db.select().from(t.deletions)
+      .where(after ? and(unreceipted, gt(t.deletions.id, after)) : unreceipted)
+      .orderBy(asc(t.deletions.id)).limit(limit);
+  };
+
   return {
     record: async (projectId, path, at) => {
       const [row] = await db.insert(t.deletions).values({ id: Bun.randomUUIDv7(), projectId, path, createdAt: at }).returning();
       return row as Deletion;
     },
-    pending: async (volumeId, limit, after) => {
-      const unreceipted = notExists(db.select({ one: t.deletionReceipts.id }).from(t.deletionReceipts)
-        .where(and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, volumeId))));
-      return db.select().from(t.deletions)
-        .where(after ? and(unreceipted, gt(t.deletions.id, after)) : unreceipted)
-        .orderBy(asc(t.deletions.id)).limit(limit);
-    },
+    pending,
     receipt: async (deletionId, volumeId, at) => {
       await db.insert(t.deletionReceipts).values({ id: Bun.randomUUIDv7(), deletionId, volumeId, createdAt: at })
         .onConflictDoNothing({ target: [t.deletionReceipts.deletionId, t.deletionReceipts.volumeId] });
+    },
+    receiptAll: async (volumeId, at) => {
+      let total = 0;
+      for (;;) {
+        const batch = await pending(volumeId, 500);
+        if (batch.length === 0) return total;
+        await db.insert(t.deletionReceipts)
+          .values(batch.map((d) => ({ id: Bun.randomUUIDv7(), deletionId: d.id, volumeId, createdAt: at })))
+          .onConflictDoNothing({ target: [t.deletionReceipts.deletionId, t.deletionReceipts.volumeId] });
+        total += batch.length;
+      }
     },
     projectExists: async (projectId) =>
       (await db.select({ id: t.projects.id }).from(t.projects).where(eq(t.projects.id, projectId)).limit(1)).length > 0,

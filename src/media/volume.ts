@@ -8,13 +8,14 @@
  * stopped; a crash is noticed when seen_at is older than three heartbeats.
  * @module
  */
+import { readdir } from "node:fs/promises";
 import type { Logger } from "../../lib/log.ts";
 import type { FileRecord, Repository } from "../db/repository.ts";
 import type { VolumeRecord } from "../db/volumes-repository.ts";
 import { HttpError } from "../errors.ts";
 import { type Placement, placeFile } from "./placement.ts";
 import { replayState } from "./replay.ts";
-import { ensureVolumeMarker } from "./volume-marker.ts";
+import { ensureVolumeMarker, MARKER_NAME } from "./volume-marker.ts";
 
 export interface VolumeIdentity { id: string; machineId: string; region: string }
 
@@ -23,7 +24,7 @@ export interface VolumeOptions {
   /** FLY_MACHINE_ID, or undefined outside Fly. */
   flyMachineId: string | undefined;
   region: string;
-  repo: Pick<Repository, "volumes">;
+  repo: Pick<Repository, "volumes" | "deletions">;
   heartbeatMs: number;
   clock: () => number;
   logger: Logger;
@@ -79,9 +80,15 @@ export class Volume {
     const before = await this.opts.repo.volumes.get(identity.id);
     await this.opts.repo.volumes.register(identity, new Date(this.opts.clock()));
     const claimed = await this.opts.repo.volumes.claimUnplacedFiles(identity.id, identity.machineId);
+    // A volume mounted for the first time and empty has no bytes of anything deleted before: its share of the
+    // deletion history is done, and its first drain need not walk it. (A volume from before volumes were
+    // recorded gets its marker now too, but holds files, so it drains its history like any other.)
+    const settled = marker.created && (await holdsNoFiles(this.opts.mediaDir))
+      ? await this.opts.repo.deletions.receiptAll(identity.id, new Date(this.opts.clock()))
+      : 0;
     this.opts.logger.info("volume registered", {
       volume_id: identity.id, machine: identity.machineId, region: identity.region, marker_created: marker.created,
-      previous_machine: before && before.machineId !== identity.machineId ? before.machineId : undefined, claimed_files: claimed,
+      previous_machine: before && before.machineId !== identity.machineId ? before.machineId : undefined, claimed_files: claimed, deletions_settled_as_empty: settled,
     });
     this.known = identity;
     return identity;
@@ -120,6 +127,11 @@ export class Volume {
       ...replayState(request), now: this.opts.clock(), staleAfterMs: this.staleAfterMs,
     });
   }
+}
+
+async function holdsNoFiles(mediaDir: string): Promise<boolean> {
+  const entries = await readdir(mediaDir);
+  return entries.every((name) => name === MARKER_NAME || name === ".tmp");
 }
 
 /** The 503 for a file whose volume no running machine holds: never a 404 (the file exists), never a replay to a dead machine. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../../lib/log.ts";
@@ -50,5 +50,24 @@ describe.each(DIALECTS)("this machine's volume record on %s", (dialect) => {
     await old.heartbeat();
     expect((await t.db.repo.volumes.get(identity.id))?.machineId).toBe("m-2");
     expect(logged.some((l) => l.level === "error" && l.msg.includes("another machine has registered this volume"))).toBe(true);
+  });
+
+  test("a new, empty volume settles the deletion history at once; a volume that already holds files drains it", async () => {
+    const deletion = await t.db.repo.deletions.record("p-gone", null, new Date(now));
+    const emptyDir = mkdtempSync(join(tmpdir(), "flightdeck-volume-empty-"));
+    const fullDir = mkdtempSync(join(tmpdir(), "flightdeck-volume-full-"));
+    mkdirSync(join(fullDir, "p-gone"));
+    try {
+      const on = (mediaDir: string, machineId: string) =>
+        new Volume({ mediaDir, flyMachineId: machineId, region: "ewr", repo: t.db.repo, heartbeatMs: 1000, clock: () => now, logger }).identity();
+      const empty = await on(emptyDir, "m-new");
+      const full = await on(fullDir, "m-legacy");
+      const pendingIds = async (volumeId: string) => (await t.db.repo.deletions.pending(volumeId, 1000)).map((d) => d.id);
+      expect(await pendingIds(empty.id)).not.toContain(deletion.id);
+      expect(await pendingIds(full.id)).toContain(deletion.id);
+    } finally {
+      rmSync(emptyDir, { recursive: true, force: true });
+      rmSync(fullDir, { recursive: true, force: true });
+    }
   });
 });
