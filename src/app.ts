@@ -6,10 +6,10 @@
 import { type AnyElysia, Elysia } from "elysia";
 import type { Config } from "../lib/config.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
+import { createLoginLimiter, type LoginLimiter } from "./auth/login-limiter.ts";
 import { createAuthService } from "./auth/service.ts";
 import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
-import { createLoginLimiter, type LoginLimiter } from "./auth/login-limiter.ts";
 import { HttpError } from "./errors.ts";
 import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";

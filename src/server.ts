@@ -64,6 +64,9 @@ function createStandardApp(config: Config, db: Database, logger: Logger, service
   return createApp(config, { db, logger, schema, ...services });
 }
 
+/** How long a stopping machine spends marking its volume stopped before it drains requests regardless. */
+const STOP_MARK_BUDGET_MS = 1000;
+
 /** How long a boot waits for its first drain before opening the port anyway (the drain goes on behind it). */
 const BOOT_DRAIN_BUDGET_MS = 10_000;
 
@@ -121,8 +124,14 @@ async function main() {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, async () => {
       // Stop being a replay target first, so other machines answer 503 instead of replaying into a closing server.
-      await upkeep.stop();
-      await services.volume.markStopped().catch((error) => logger.warn("could not mark the volume stopped", { error }));
+      // Bounded: a slow tick or a hung database must not eat the time Fly gives a stopping machine (kill_timeout).
+      await Promise.race([
+        (async () => {
+          await upkeep.stop();
+          await services.volume.markStopped();
+        })().catch((error) => logger.warn("could not mark the volume stopped", { error })),
+        Bun.sleep(STOP_MARK_BUDGET_MS),
+      ]);
       running.shutdown(signal).then(() => process.exit(0), () => process.exit(1));
     });
   }
