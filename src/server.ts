@@ -10,8 +10,8 @@ import { createApp, createMediaServices, type MediaServices } from "./app.ts";
 import { createLoginLimiter } from "./auth/login-limiter.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
-import { drainDeletions } from "./media/deletions.ts";
-import { startUpkeep, type Upkeep } from "./upkeep.ts";
+import { drainDeletions, pruneDeletions } from "./media/deletions.ts";
+import { atMostEvery, startUpkeep, type Upkeep } from "./upkeep.ts";
 
 export interface RunningServer {
   url: string;
@@ -83,6 +83,7 @@ async function startMediaUpkeep(config: Config, db: Database, logger: Logger, { 
     { name: "volume heartbeat", run: () => volume.heartbeat() },
     { name: "deletion work", run: async () => drainDeletions({ repo: db.repo, media, volumeId: (await volume.identity()).id, clock: Date.now, logger }) },
     { name: "prune login windows", run: () => loginLimiter.prune() },
+    { name: "prune done deletions", run: atMostEvery(3600_000, () => pruneDeletions(db.repo, Date.now)) },
   ], config.volumeHeartbeatMs, logger);
   await Promise.race([upkeep.runOnce(), Bun.sleep(BOOT_DRAIN_BUDGET_MS)]);
   return upkeep;

@@ -38,3 +38,13 @@ export function startUpkeep(tasks: UpkeepTask[], intervalMs: number, logger: Log
     },
   };
 }
+
+/** A task body that does its work at most once per `intervalMs` however often upkeep ticks. */
+export function atMostEvery(intervalMs: number, run: () => Promise<unknown>, clock: () => number = Date.now): () => Promise<unknown> {
+  let last = -Infinity;
+  return async () => {
+    if (clock() - last < intervalMs) return;
+    last = clock();
+    return run();
+  };
+}

@@ -5,7 +5,7 @@
  * leaves work that finds its subject still alive and does nothing.
  * @module
  */
-import { and, asc, eq, gt, notExists } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lt, notExists } from "drizzle-orm";
 import type * as pgSchema from "./schema/pg.ts";
 
 export interface Deletion { id: string; projectId: string; path: string | null; createdAt: Date }
@@ -19,6 +19,11 @@ export interface DeletionsRepository {
   /** Receipts every pending deletion for a volume that holds no files yet (a new volume); returns how many. */
   receiptAll(volumeId: string, at: Date): Promise<number>;
   projectExists(projectId: string): Promise<boolean>;
+  /**
+   * Forgets deletions older than `before` that every registered volume has receipted, while no file row is
+   * still waiting for its machine to register a volume (such a machine's volume may need the history).
+   */
+  prune(before: Date): Promise<number>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the drizzle handle of either dialect, see repository.ts
@@ -51,6 +56,17 @@ export function createDeletionsRepository(db: any, t: typeof pgSchema): Deletion
           .onConflictDoNothing({ target: [t.deletionReceipts.deletionId, t.deletionReceipts.volumeId] });
         total += batch.length;
       }
+    },
+    prune: async (before) => {
+      const unplaced = db.select({ one: t.files.id }).from(t.files).where(isNull(t.files.volumeId));
+      const volumeWithout = db.select({ one: t.volumes.id }).from(t.volumes).where(notExists(
+        db.select({ one: t.deletionReceipts.id }).from(t.deletionReceipts)
+          .where(and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, t.volumes.id))),
+      ));
+      const gone = await db.delete(t.deletions)
+        .where(and(lt(t.deletions.createdAt, before), notExists(volumeWithout), notExists(unplaced)))
+        .returning({ id: t.deletions.id });
+      return gone.length;
     },
     projectExists: async (projectId) =>
       (await db.select({ id: t.projects.id }).from(t.projects).where(eq(t.projects.id, projectId)).limit(1)).length > 0,

@@ -16,6 +16,8 @@ import type { Repository } from "../db/repository.ts";
 import type { MediaStore } from "./store.ts";
 
 export const ABANDON_AFTER_MS = 10 * 60_000;
+/** Deletion history is kept at least this long, and until every registered volume has done it. */
+export const KEEP_DONE_DELETIONS_MS = 7 * 24 * 3600_000;
 const BATCH = 200;
 
 export interface DrainDeps {
@@ -71,4 +73,9 @@ async function carryOut(deps: DrainDeps, deletion: Deletion): Promise<keyof Drai
     await media.remove(deletion.projectId, path);
     return finish("removed");
   });
+}
+
+/** Upkeep: forgets deletions every volume has carried out (receipts go with them, by cascade). */
+export function pruneDeletions(repo: Pick<Repository, "deletions">, clock: () => number): Promise<number> {
+  return repo.deletions.prune(new Date(clock() - KEEP_DONE_DELETIONS_MS));
 }

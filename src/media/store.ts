@@ -10,9 +10,9 @@
  */
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { fsyncDirsUpTo, fsyncPath } from "./durable.ts";
 import { HttpError } from "../errors.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
+import { fsyncDirsUpTo, fsyncPath } from "./durable.ts";
 import { resolveInside } from "./paths.ts";
 
 export interface StoredContent { size: number; sha256: string }

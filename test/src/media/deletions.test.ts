@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { silentLogger } from "../../../lib/log.ts";
-import { ABANDON_AFTER_MS, drainDeletions } from "../../../src/media/deletions.ts";
+import { ABANDON_AFTER_MS, drainDeletions, KEEP_DONE_DELETIONS_MS, pruneDeletions } from "../../../src/media/deletions.ts";
 import { MediaStore } from "../../../src/media/store.ts";
 import { createTestApp, type TestApp } from "../../support/app.ts";
 import { createProject, DIALECTS, signUp, TEST_ENV, type TestUser } from "../api-helpers.ts";
@@ -73,5 +73,27 @@ describe.each(DIALECTS)("deletion work on %s", (dialect) => {
     expect(await t.db.repo.projects.delete(alice.id, project)).toBe(true);
     expect((await drain()).removed).toBe(1);
     expect(existsSync(join(t.mediaDir, project))).toBe(false);
+  });
+
+  test("history is forgotten only when old, done by every registered volume, and no row awaits its volume", async () => {
+    await t.db.repo.volumes.register({ id: HERE, machineId: "m-here", region: "ewr" }, new Date(now));
+    await t.db.repo.volumes.register({ id: THERE, machineId: "m-there", region: "ewr" }, new Date(now));
+    const old = new Date(now - KEEP_DONE_DELETIONS_MS - 1);
+    const doneEverywhere = await t.db.repo.deletions.record("p-x", "a", old);
+    const doneHereOnly = await t.db.repo.deletions.record("p-x", "b", old);
+    const recent = await t.db.repo.deletions.record("p-x", "c", new Date(now));
+    for (const d of [doneEverywhere, doneHereOnly, recent]) await t.db.repo.deletions.receipt(d.id, HERE, new Date(now));
+    for (const d of [doneEverywhere, recent]) await t.db.repo.deletions.receipt(d.id, THERE, new Date(now));
+    const remaining = async () => new Set((await t.db.repo.deletions.pending("vol-never-seen", 10_000)).map((d) => d.id));
+
+    // A row still waiting for its machine to register a volume (written before volumes: volume_id null) holds
+    // everything back, since that volume's history is not known to be done.
+    const project = (await createProject(t, alice)).id;
+    await t.db.repo.files.upsert({ projectId: project, path: "legacy", size: 1, sha256: "0".repeat(64), contentType: "text/plain", volumeId: null as unknown as string, machineId: "m-old" });
+    expect(await pruneDeletions(t.db.repo, () => now)).toBe(0);
+    expect(await t.db.repo.volumes.claimUnplacedFiles(HERE, "m-old")).toBe(1);
+    expect(await pruneDeletions(t.db.repo, () => now)).toBeGreaterThanOrEqual(1);
+    const left = await remaining();
+    expect([left.has(doneEverywhere.id), left.has(doneHereOnly.id), left.has(recent.id)]).toEqual([false, true, true]);
   });
 });
