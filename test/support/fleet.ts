@@ -5,6 +5,8 @@
  * @module
  */
 import type { Subprocess } from "bun";
+import { openDatabase } from "../../src/db/database.ts";
+import { createScratchDatabase, type ScratchDatabase } from "./postgres.ts";
 import type { ReplayProxy } from "./replay-proxy.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -29,6 +31,18 @@ export interface InstanceOptions {
   proxy?: ReplayProxy;
   region?: string;
   env?: Record<string, string>;
+}
+
+/** A scratch PostgreSQL database with the schema applied: the release command's job in production. */
+export async function migratedScratchDatabase(label: string): Promise<ScratchDatabase> {
+  const scratch = await createScratchDatabase(label);
+  const db = await openDatabase({ databaseUrl: scratch.url, dbPoolSize: 2 });
+  try {
+    await db.migrate();
+  } finally {
+    await db.close();
+  }
+  return scratch;
 }
 
 /** Fast heartbeats keep the tests short; "running" is then 3 x 200 ms. */

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase } from "../../../src/db/database.ts";
-import { eventually, type Instance, startInstance } from "../../support/fleet.ts";
-import { createScratchDatabase, postgresAvailable, type ScratchDatabase } from "../../support/postgres.ts";
+import { eventually, type Instance, migratedScratchDatabase, startInstance } from "../../support/fleet.ts";
+import { postgresAvailable, type ScratchDatabase } from "../../support/postgres.ts";
 
 const pg = await postgresAvailable();
 
@@ -19,10 +18,7 @@ describe.skipIf(!pg)("a writer killed mid-upload", () => {
   let instance: Instance | undefined;
 
   beforeAll(async () => {
-    scratch = await createScratchDatabase("crash");
-    const db = await openDatabase({ databaseUrl: scratch.url, dbPoolSize: 2 });
-    await db.migrate();
-    await db.close();
+    scratch = await migratedScratchDatabase("crash");
     mediaDir = mkdtempSync(join(tmpdir(), "flightdeck-crash-"));
   });
   afterAll(async () => {

@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../../src/db/database.ts";
-import { eventually, type Instance, startInstance } from "../../support/fleet.ts";
-import { createScratchDatabase, postgresAvailable, type ScratchDatabase } from "../../support/postgres.ts";
+import { eventually, type Instance, migratedScratchDatabase, startInstance } from "../../support/fleet.ts";
+import { postgresAvailable, type ScratchDatabase } from "../../support/postgres.ts";
 import { type ReplayProxy, startReplayProxy } from "../../support/replay-proxy.ts";
 
 const pg = await postgresAvailable();
@@ -42,10 +42,7 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
   const replaysSince = (from: number) => proxy.hops.slice(from).filter((h) => h.replayedFrom !== undefined);
 
   beforeAll(async () => {
-    scratch = await createScratchDatabase("fleet");
-    const db = await openDatabase({ databaseUrl: scratch.url, dbPoolSize: 2 });
-    await db.migrate(); // the release command's job in production
-    await db.close();
+    scratch = await migratedScratchDatabase("fleet");
     proxy = startReplayProxy();
     root = mkdtempSync(join(tmpdir(), "flightdeck-fleet-"));
     for (const v of ["vol1", "vol2", "vol3"]) volumes[v] = join(root, v);
