@@ -128,6 +128,28 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     expect([read.status, (await read.arrayBuffer()).byteLength]).toEqual([200, big.byteLength]);
   });
 
+  test("racing first uploads of one path on two machines end with one copy, the one the row names", async () => {
+    const project = await newProject();
+    const paths = Array.from({ length: 8 }, (_, i) => `race-${i}.txt`);
+    const results = await Promise.all(paths.flatMap((p) => [
+      put("m-a", `/v1/projects/${project}/files/${p}`, `a wrote ${p}`),
+      put("m-b", `/v1/projects/${project}/files/${p}`, `b wrote ${p}`),
+    ]));
+    expect(results.every((r) => r.status === 200 || r.status === 201)).toBe(true);
+    const byVolume = { [await volumeIdOf("m-a")]: "vol1", [await volumeIdOf("m-b")]: "vol2" };
+    const copies = () => paths.map((p) => ["vol1", "vol2", "vol3"].filter((v) => existsSync(onDisk(v, project, p))));
+    // The losers' copies go on their machines' next upkeep tick.
+    expect(await eventually(() => copies().every((c) => c.length === 1))).toBe(true);
+    const list = (await (await proxy.request(`/v1/projects/${project}/files?limit=100`, { via: "m-a", headers: auth() })).json()) as { items: { path: string; volume_id: string }[] };
+    for (const item of list.items) {
+      const volume = byVolume[item.volume_id] as string;
+      expect([item.path, existsSync(onDisk(volume, project, item.path))]).toEqual([item.path, true]);
+      const served = await get("m-c", `/v1/projects/${project}/files/${item.path}`);
+      expect([item.path, served.status, await served.text()]).toEqual([item.path, 200, readFileSync(onDisk(volume, project, item.path), "utf8")]);
+    }
+    expect(list.items.length).toBe(paths.length);
+  });
+
   test("a project deleted while one machine is stopped leaves no bytes anywhere once it starts", async () => {
     const project = await newProject();
     for (const [via, name] of [["m-a", "a.txt"], ["m-b", "b.txt"], ["m-c", "c.txt"]] as const) {
