@@ -38,6 +38,7 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
   };
   const volumeIdOf = async (machineId: string) =>
     ((await (await proxy.request("/health", { via: machineId })).json()) as { media: { volume_id: string } }).media.volume_id;
+  const volumeIdOfStopped = (volume: string) => JSON.parse(readFileSync(join(volumes[volume] as string, ".flightdeck-volume"), "utf8")).id as string;
   const onDisk = (volume: string, projectId: string, path: string) => join(volumes[volume] as string, projectId, path);
   const replaysSince = (from: number) => proxy.hops.slice(from).filter((h) => h.replayedFrom !== undefined);
 
@@ -197,7 +198,10 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     await (instances.get("m-c2") as Instance).kill();
     instances.delete("m-c2");
 
-    // Its record is still fresh: A replays, the proxy cannot reach m-c2 and brings the request back to A.
+    // Its record is still fresh (refreshed here as its last heartbeat would have, so a slow test host cannot let
+    // it go stale first): A replays, the proxy cannot reach m-c2 and brings the request back to A.
+    const db = await openDatabase({ databaseUrl: scratch.url, dbPoolSize: 1 });
+    await db.repo.volumes.heartbeat(await volumeIdOfStopped("vol3"), "m-c2", new Date()).finally(() => db.close());
     const mark = proxy.hops.length;
     const soon = await get("m-a", path);
     expect([soon.status, ((await soon.json()) as { error: { code: string } }).error.code]).toEqual([503, "volume_unreachable"]);
@@ -226,7 +230,8 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     try {
       await (instances.get("m-a") as Instance).stop();
       instances.delete("m-a");
-      await db.repo.volumes.register({ id: volA, machineId: "m-b", region: "ewr" }, new Date());
+      // Seen "in the future" so that a slow test host cannot let this record go stale before the request.
+      await db.repo.volumes.register({ id: volA, machineId: "m-b", region: "ewr" }, new Date(Date.now() + 60_000));
       const mark = proxy.hops.length;
       const res = await get("m-c3", path);
       expect([res.status, res.headers.get("fly-replay")]).toEqual([503, null]);
