@@ -14,7 +14,7 @@ import type { FileRecord, Repository } from "../db/repository.ts";
 import type { VolumeRecord } from "../db/volumes-repository.ts";
 import { HttpError } from "../errors.ts";
 import { type Placement, placeFile } from "./placement.ts";
-import { replayState } from "./replay.ts";
+import { replayState, thisMachine } from "./replay.ts";
 import { ensureVolumeMarker, MARKER_NAME } from "./volume-marker.ts";
 
 export interface VolumeIdentity { id: string; machineId: string; region: string }
@@ -43,7 +43,7 @@ export class Volume {
   }
 
   get machineId(): string {
-    return this.opts.flyMachineId ?? "local";
+    return thisMachine(this.opts.flyMachineId);
   }
 
   /** The identity once registered (for /health); undefined before. */
