@@ -1,0 +1,114 @@
+/**
+ * A machine being replaced drops no request (src/drain.ts): real server processes under keep-alive load,
+ * signalled with SIGTERM as Fly stops a machine, every request counted (test/support/keep-alive-load.ts).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Balancer } from "../support/balancer.ts";
+import { startKeepAliveLoad } from "../support/keep-alive-load.ts";
+import { createScratchDatabase, postgresAvailable } from "../support/postgres.ts";
+import { type ListeningServer, startServerProcess } from "../support/server-process.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "flightdeck-drain-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Load well past the per-IP limit comes from one address here; the limiter is not what is under test. */
+const serverEnv = (databaseUrl: string, name: string) => ({
+  APP_ENV: "development",
+  DATABASE_URL: databaseUrl,
+  MEDIA_DIR: join(scratch, name, "media"),
+  RATE_LIMIT_PER_MINUTE: "1000000",
+  LOG_LEVEL: "info",
+});
+
+const stoppedLine = (server: ListeningServer) => server.waitForLog((r) => r.msg === "stopped");
+
+describe("keep-alive load through SIGTERM", () => {
+  test("the load client does see requests lost by a plain server.stop(false) (the check can fail)", async () => {
+    const server = await startServerProcess({}, "test/fixtures/stop-false-server.ts");
+    const load = startKeepAliveLoad(server.port, { connections: 64, paths: ["/"] });
+    await Bun.sleep(300);
+    server.child.kill("SIGTERM");
+    expect(await server.child.exited).toBe(0);
+    await Bun.sleep(50);
+    const counts = await load.stop();
+    expect(counts.answered).toBeGreaterThan(0);
+    expect(counts.lost).toBeGreaterThan(0);
+  });
+
+  test("every request written gets a full response; after the signal they say Connection: close, then connects are refused", async () => {
+    const server = await startServerProcess(serverEnv(`sqlite:${join(scratch, "single.sqlite")}`, "single"));
+    const load = startKeepAliveLoad(server.port, { connections: 64, paths: ["/health/live", "/health"] });
+    await Bun.sleep(500);
+    const beforeSignal = { ...load.counts };
+    const signalled = performance.now();
+    server.child.kill("SIGTERM");
+    expect(await server.child.exited).toBe(0);
+    const exitMs = performance.now() - signalled;
+    await Bun.sleep(50);
+    const counts = await load.stop();
+
+    expect(beforeSignal.answered).toBeGreaterThan(64);
+    expect({ lost: counts.lost, reasons: counts.lostReasons, non200: counts.non200 }).toEqual({ lost: 0, reasons: [], non200: 0 });
+    // Requests kept coming after the signal and were answered, each connection told to close ...
+    expect(counts.answered).toBeGreaterThan(beforeSignal.answered);
+    expect(counts.closing).toBeGreaterThanOrEqual(1);
+    // ... and only then did the listener close: later connects were refused, nothing sent.
+    expect(counts.refused).toBeGreaterThan(0);
+    const stopped = await stoppedLine(server);
+    expect(stopped.held_requests as number).toBeGreaterThan(0);
+    expect(exitMs).toBeLessThan(5000);
+  }, 20_000);
+});
+
+const pg = await postgresAvailable();
+
+describe.skipIf(!pg)("rolling replacement behind a balancer, on PostgreSQL", () => {
+  test("replacing both machines one at a time under load fails no request", async () => {
+    const database = await createScratchDatabase("drain_rollout");
+    const balancer = new Balancer();
+    const started: ListeningServer[] = [];
+    try {
+      const start = async (name: string) => {
+        const server = await startServerProcess(serverEnv(database.url, name));
+        started.push(server);
+        balancer.add(name, server.port);
+        return server;
+      };
+      // Sequential first boots: both migrate at boot in development.
+      const machines = [await start("v1-a"), await start("v1-b")];
+      const load = startKeepAliveLoad(balancer.port, { connections: 16, paths: ["/health", "/health/live"] });
+      await Bun.sleep(300);
+
+      const drained = [];
+      for (const [i, old] of machines.entries()) {
+        const oldName = `v1-${"ab"[i]}`;
+        await start(`v2-${"ab"[i]}`);
+        old.child.kill("SIGTERM");
+        // The Fly proxy learns that a machine is stopping shortly after the signal, not before it.
+        await Bun.sleep(100);
+        balancer.cordon(oldName);
+        expect(await old.child.exited).toBe(0);
+        drained.push({ ...balancer.remove(oldName), held: (await stoppedLine(old)).held_requests });
+        await Bun.sleep(200);
+      }
+      const counts = await load.stop();
+
+      expect({ lost: balancer.stats.lost, reasons: balancer.stats.lostReasons, unrouted: balancer.stats.unrouted })
+        .toEqual({ lost: 0, reasons: [], unrouted: 0 });
+      expect({ lost: counts.lost, non200: counts.non200 }).toEqual({ lost: 0, non200: 0 });
+      expect(counts.answered).toBeGreaterThan(100);
+      for (const machine of drained) {
+        // Each old machine was under load when signalled: it held requests and answered them with Connection: close.
+        expect(machine.held as number).toBeGreaterThan(0);
+        expect(machine.closing).toBeGreaterThan(0);
+      }
+    } finally {
+      for (const server of started) if (server.child.exitCode === null) server.child.kill("SIGKILL");
+      await balancer.stop();
+      await database.drop();
+    }
+  }, 30_000);
+});
