@@ -11,8 +11,9 @@
  *
  * 1. Hold: requests arriving after SIGTERM are processed at once but their responses wait. A keep-alive
  *    client waits for that response, so its connection stays busy and sends nothing more. The listener stays
- *    open meanwhile (a connection refused now is one a proxy has nowhere else to send before it learns the
- *    machine is stopping; on Fly the proxy stops routing to a stopping machine shortly after the signal).
+ *    open meanwhile: a rolling deploy signals the machine without cordoning it first, so the proxy keeps
+ *    sending requests here until it learns of the stop, and a connection that arrives just as the listener
+ *    closes is reset by the kernel, request and all.
  * 2. Once nothing has arrived for a quiet window and the requests in flight at SIGTERM have finished (or half
  *    the budget is spent), `stop(false)` closes the listener. Connections still idle now have sent nothing
  *    for the whole window.
