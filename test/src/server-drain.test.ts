@@ -6,7 +6,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { silentLogger } from "../../lib/log.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import { DRAIN_QUIET_MS } from "../../src/drain.ts";
+import { startServer } from "../../src/server.ts";
+import { testConfig } from "../support/app.ts";
 import { Balancer } from "../support/balancer.ts";
+import { Http1Connection } from "../support/http1-connection.ts";
 import { startKeepAliveLoad } from "../support/keep-alive-load.ts";
 import { createScratchDatabase, postgresAvailable } from "../support/postgres.ts";
 import { type ListeningServer, startServerProcess } from "../support/server-process.ts";
@@ -24,6 +30,34 @@ const serverEnv = (databaseUrl: string, name: string) => ({
 });
 
 const stoppedLine = (server: ListeningServer) => server.waitForLog((r) => r.msg === "stopped");
+
+describe("one connection at a time", () => {
+  test("a request arriving during the drain waits for the listener to close, then is answered with Connection: close; an idle connection is closed before anything is sent on it", async () => {
+    const config = { ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }), port: 0 };
+    const db = await openDatabase(config);
+    await db.migrate();
+    const server = await startServer(config, db, silentLogger);
+    const port = Number(new URL(server.url).port);
+    const open = async () => {
+      const connection = await Http1Connection.open(port);
+      if (connection === "refused") throw new Error("server refused a connection before shutdown");
+      return connection;
+    };
+    const idle = await open();
+    const busy = await open();
+    expect(await idle.send("/health/live")).toMatchObject({ kind: "response", status: 200, closing: false });
+    expect(await busy.send("/health/live")).toMatchObject({ kind: "response", status: 200, closing: false });
+
+    const stopping = server.shutdown("test");
+    const sent = performance.now();
+    expect(await busy.send("/health/live")).toMatchObject({ kind: "response", status: 200, closing: true });
+    expect(performance.now() - sent).toBeGreaterThanOrEqual(DRAIN_QUIET_MS * 0.9);
+    await stopping;
+    await Bun.sleep(20);
+    expect(await idle.send("/health/live")).toEqual({ kind: "closed-before-send" });
+    expect(await Http1Connection.open(port)).toBe("refused");
+  });
+});
 
 describe("keep-alive load through SIGTERM", () => {
   test("the load client does see requests lost by a plain server.stop(false) (the check can fail)", async () => {
