@@ -31,6 +31,57 @@ const serverEnv = (databaseUrl: string, name: string) => ({
 
 const stoppedLine = (server: ListeningServer) => server.waitForLog((r) => r.msg === "stopped");
 
+/** Bun.serve answering after an await, as every route does; `connection: close` when asked to. */
+function serveAsync(options: { delayMs?: number; closing?: boolean } = {}) {
+  return Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch() {
+      await Bun.sleep(options.delayMs ?? 0);
+      return new Response("x".repeat(1000), { headers: options.closing ? { connection: "close" } : {} });
+    },
+  });
+}
+
+async function connectTo(port: number): Promise<Http1Connection> {
+  const connection = await Http1Connection.open(port);
+  if (connection === "refused") throw new Error(`connection to ${port} refused`);
+  return connection;
+}
+
+// The drain is built on these; if a Bun upgrade changes one, this says which before a deploy drops requests.
+describe("what src/drain.ts relies on in Bun.serve", () => {
+  test("stop(false) resets a keep-alive connection whose next request is already written (why the drain exists)", async () => {
+    const server = serveAsync();
+    const connection = await connectTo(server.port ?? 0);
+    expect(await connection.send("/")).toMatchObject({ kind: "response", closing: false });
+    const next = connection.send("/");
+    void server.stop(false);
+    expect(await next).toMatchObject({ kind: "lost" });
+  });
+
+  test("stop(false) keeps a connection whose response is pending open until that response is sent (held requests survive)", async () => {
+    const server = serveAsync({ delayMs: 100 });
+    const connection = await connectTo(server.port ?? 0);
+    const pending = connection.send("/");
+    await Bun.sleep(20);
+    const stopped = server.stop(false);
+    expect(await Http1Connection.open(server.port ?? 0)).toBe("refused");
+    expect(await pending).toMatchObject({ kind: "response", status: 200 });
+    await stopped;
+  });
+
+  test("a handler's Connection: close makes Bun close the connection after the full response", async () => {
+    const server = serveAsync({ closing: true });
+    const connection = await connectTo(server.port ?? 0);
+    const outcome = await connection.send("/");
+    expect(outcome).toMatchObject({ kind: "response", status: 200, closing: true });
+    await Bun.sleep(20);
+    expect(await connection.send("/")).toEqual({ kind: "closed-before-send" });
+    await server.stop(true);
+  });
+});
+
 describe("one connection at a time", () => {
   test("a request arriving during the drain waits for the listener to close, then is answered with Connection: close; an idle connection is closed before anything is sent on it", async () => {
     const config = { ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }), port: 0 };
@@ -38,13 +89,8 @@ describe("one connection at a time", () => {
     await db.migrate();
     const server = await startServer(config, db, silentLogger);
     const port = Number(new URL(server.url).port);
-    const open = async () => {
-      const connection = await Http1Connection.open(port);
-      if (connection === "refused") throw new Error("server refused a connection before shutdown");
-      return connection;
-    };
-    const idle = await open();
-    const busy = await open();
+    const idle = await connectTo(port);
+    const busy = await connectTo(port);
     expect(await idle.send("/health/live")).toMatchObject({ kind: "response", status: 200, closing: false });
     expect(await busy.send("/health/live")).toMatchObject({ kind: "response", status: 200, closing: false });
 
