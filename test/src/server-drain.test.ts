@@ -15,10 +15,13 @@ import { Balancer } from "../support/balancer.ts";
 import { Http1Connection } from "../support/http1-connection.ts";
 import { startKeepAliveLoad } from "../support/keep-alive-load.ts";
 import { createScratchDatabase, postgresAvailable } from "../support/postgres.ts";
-import { type ListeningServer, startServerProcess } from "../support/server-process.ts";
+import { killLeftoverServers, type ListeningServer, startServerProcess } from "../support/server-process.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "flightdeck-drain-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => {
+  killLeftoverServers();
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 /** Load well past the per-IP limit comes from one address here; the limiter is not what is under test. */
 const serverEnv = (databaseUrl: string, name: string) => ({

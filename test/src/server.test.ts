@@ -8,10 +8,13 @@ import { openDatabase } from "../../src/db/database.ts";
 import { startServer } from "../../src/server.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { testConfig } from "../support/app.ts";
-import { spawnServer, startServerProcess } from "../support/server-process.ts";
+import { killLeftoverServers, spawnServer, startServerProcess } from "../support/server-process.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "flightdeck-server-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => {
+  killLeftoverServers();
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 describe("src/server.ts", () => {
   test("a bad production config exits 2 with every problem, before opening a port, without secret values", async () => {

@@ -7,6 +7,13 @@ import type { Subprocess } from "bun";
 
 const root = new URL("../../", import.meta.url).pathname;
 
+const running = new Set<Subprocess>();
+
+/** For afterAll: a test that failed before signalling its server must not leave it running after the run. */
+export function killLeftoverServers(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
+
 export type LogRecord = Record<string, unknown>;
 
 export interface ServerProcess {
@@ -33,6 +40,8 @@ export function spawnServer(env: Record<string, string>, entry = "src/server.ts"
     stdout: "pipe",
     stderr: "pipe",
   });
+  running.add(child);
+  void child.exited.then(() => running.delete(child));
   const logs: LogRecord[] = [];
   const waiters: { match: (record: LogRecord) => boolean; resolve: (record: LogRecord) => void }[] = [];
   const ended = (async () => {
