@@ -46,9 +46,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   // A line is `{time, level, msg, ...base, ...fields}`. The base fields are the same on every line, so they
   // are redacted and serialised once; a line whose fields are all flat (the access log's are) is then
   // assembled as text, exactly what JSON.stringify(redact(record)) gives, at a fraction of the cost.
-  const reserved = new Set(["time", "level", "msg", ...Object.keys(base)]);
+  // __proto__ too: an own "__proto__" field is dropped by the general path (assigning it sets a prototype).
+  const reserved = new Set(["time", "level", "msg", "__proto__", ...Object.keys(base)]);
   const baseKeys = Object.keys(base);
-  const baseJson = reserved.size === baseKeys.length + 3 && baseKeys.every((key) => keyInfo(key).ordered)
+  const baseJson = reserved.size === baseKeys.length + 4 && baseKeys.every((key) => keyInfo(key).ordered)
     ? JSON.stringify(redact(base)).slice(1, -1)
     : undefined;
   const head = baseJson ? `,${baseJson}` : "";
