@@ -50,6 +50,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
 
   const metrics = createMetrics(deps.db);
+  const countRequests = requestMetrics(metrics);
 
   // onRequest hooks run in this order: request id, security headers (so even a preflight or a 429 carries
   // them), CORS (answers preflights), metrics, rate limit, schema guard.
@@ -58,11 +59,11 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   // src/server.ts sets `server` on the app it mounts.
   const server = () => (app as { server?: SocketServer | null }).server;
   return app
-    .use(requestContext(logger, deps.onRequestFinished))
+    .use(requestContext(logger, deps.onRequestFinished ? [countRequests.finish, deps.onRequestFinished] : [countRequests.finish]))
     .use(errorHandler(config.appEnv, logger))
     .use(securityHeaders(config.appEnv))
     .use(cors(config.allowedOrigins))
-    .use(requestMetrics(metrics))
+    .use(countRequests.plugin)
     .use(rateLimit(config, clock, server))
     .use(schemaGuard(schema))
     .use(apiDocs(config.appVersion))

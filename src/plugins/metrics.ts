@@ -13,7 +13,7 @@
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
 import type { Database } from "../db/database.ts";
-import { type HookContext, requestStateOf, responseStatus } from "./request-context.ts";
+import { type RequestFinisher, requestStateOf } from "./request-context.ts";
 
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
@@ -142,22 +142,21 @@ async function buildRegistry(db: Pick<Database, "poolStats">, requests: RequestS
 }
 
 /**
- * Register after CORS: a preflight answered in CORS's onRequest never reaches this hook, and Elysia fires no
- * afterResponse for it, so counting it here would leave the in-flight gauge permanently raised.
- * The start time is the one request-context took, so the log and the histogram agree.
+ * Counting starts in `plugin`'s onRequest and ends in `finish`, which request-context runs from its access-log
+ * hook. Register the plugin after CORS: a preflight answered in CORS's onRequest never reaches it, and Elysia
+ * runs no afterResponse for it, so counting it would leave the in-flight gauge permanently raised.
  */
 export function requestMetrics(metrics: Metrics) {
   const series = metrics.requests;
-  return new Elysia({ name: "request-metrics" })
-    .onRequest(function countRequest({ request }) {
-      requestStateOf(request).counted = true;
-      series.inFlight += 1;
-    })
-    .onAfterResponse({ as: "global" }, function recordRequest({ request, set, route, responseValue }: HookContext) {
-      const state = requestStateOf(request);
-      if (!state.counted) return;
-      state.counted = false;
-      series.inFlight -= 1;
-      series.observe(request.method, route ?? "unmatched", responseStatus(set, responseValue), (performance.now() - state.startedAt) / 1000);
-    });
+  const plugin = new Elysia({ name: "request-metrics" }).onRequest(function countRequest({ request }) {
+    requestStateOf(request).counted = true;
+    series.inFlight += 1;
+  });
+  const finish: RequestFinisher = (record, state, elapsedMs) => {
+    if (!state.counted) return;
+    state.counted = false;
+    series.inFlight -= 1;
+    series.observe(record.method, record.route, record.status, elapsedMs / 1000);
+  };
+  return { plugin, finish };
 }

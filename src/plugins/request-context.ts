@@ -77,22 +77,30 @@ export interface AccessLogRecord {
   request_id: string;
 }
 
-export function requestContext(logger: Logger, onFinished?: (record: AccessLogRecord) => void) {
+/** Called once per finished request with its log record, its state and the exact elapsed milliseconds. */
+export type RequestFinisher = (record: AccessLogRecord, state: RequestState, elapsedMs: number) => void;
+
+/**
+ * `finishers` run in the access log's own afterResponse hook (request metrics are one): every afterResponse
+ * hook costs Elysia a call per request, and one hook for all of them saved about 0.5 us (bench/plugins.ts).
+ */
+export function requestContext(logger: Logger, finishers: RequestFinisher[] = []) {
   return new Elysia({ name: "request-context" })
     .onRequest(function requestContext({ request, set }) {
       set.headers["x-request-id"] = requestStateOf(request).id;
     })
     .onAfterResponse({ as: "global" }, function accessLog({ request, set, route, responseValue }: HookContext) {
       const state = requestStateOf(request);
+      const elapsedMs = performance.now() - state.startedAt;
       const record: AccessLogRecord = {
         method: request.method,
         // The route template, not the raw path: ids in paths would explode metric cardinality and log noise.
         route: route ?? "unmatched",
         status: responseStatus(set, responseValue),
-        duration_ms: Math.round((performance.now() - state.startedAt) * 100) / 100,
+        duration_ms: Math.round(elapsedMs * 100) / 100,
         request_id: state.id,
       };
-      onFinished?.(record);
+      for (const finish of finishers) finish(record, state, elapsedMs);
       logger.info("request", record as unknown as Record<string, unknown>);
     });
 }
