@@ -37,14 +37,16 @@ export function cors(allowedOrigins: string[]) {
   return new Elysia({ name: "cors" })
     // Which origin is granted depends on the request's Origin, so caches must key on it.
     .headers(anyOrigin ? {} : { vary: "Origin" })
+    // Shaped so no `return` is followed by a call: Elysia treats such a hook as async and awaits it on every
+    // request (see HookContext).
     .onRequest(function cors({ request, set }: HookContext) {
       const granted = grantFor(request.headers.get("origin"));
-      if (request.method === "OPTIONS") {
-        const answer = preflight(granted);
-        return answer;
+      let answer: Response | undefined;
+      if (request.method === "OPTIONS") answer = preflight(granted);
+      else if (granted !== undefined) {
+        set.headers["access-control-allow-origin"] = granted;
+        set.headers["access-control-expose-headers"] = EXPOSED_HEADERS;
       }
-      if (granted === undefined) return;
-      set.headers["access-control-allow-origin"] = granted;
-      set.headers["access-control-expose-headers"] = EXPOSED_HEADERS;
+      return answer;
     });
 }

@@ -42,6 +42,8 @@ export function requestIdOf(request: Request): string {
  * reads hook sources to decide what to prepare per request, and a hook taking the whole context made every
  * route parse cookies, the query and all headers (measured with `bun --cpu-prof`, issue 13).
  * `path` and `route` are on Elysia's context at run time though its hook types do not declare them.
+ * Elysia also reads a hook's source to decide whether to await it: a `return` followed by a call, or the
+ * words async/await anywhere in it, make it awaited on every request, so hooks here avoid both.
  */
 export interface HookContext {
   request: Request;
