@@ -6,7 +6,7 @@
  *
  * The per-request series are counted by RequestSeries rather than prom-client's Counter and Histogram:
  * those hash the label object on every observation, which cost about 7% of a /health/live request
- * (`bun --cpu-prof`, see bench/README.md). RequestSeries keys a series by one string and turns it into the
+ * (`bun --cpu-prof`; `bun run bench:plugins`). RequestSeries keys a series by one string and turns it into the
  * same exposition only when /metrics is scraped.
  * @module
  */
