@@ -54,6 +54,8 @@ try {
   const content = new Uint8Array(FILE_BYTES).fill(120);
 
   const ceil = `http://127.0.0.1:${ceilPort}`;
+  // Scraped once, as Fly's metrics scraper would: prom-client loads on the first scrape, and its memory counts.
+  if (!(await fetch(`${fd}/metrics`)).ok) throw new Error("flightdeck /metrics did not answer");
 
   // All three servers must answer the same thing before they are compared.
   const answers = await Promise.all([fd, ceil, ex].map((base) => fetch(`${base}/v1/projects/${projectId}`, { headers: auth }).then((r) => r.text())));

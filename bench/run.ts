@@ -36,6 +36,8 @@ const ceiling = await startProcess(["bun", "--smol", "bench/elysia-health.ts"], 
 const reference = await startProcess(["node", "bench/express-health.mjs"], { PORT: String(exPort) }, `http://127.0.0.1:${exPort}/health`);
 
 try {
+  // Scraped once, as Fly's metrics scraper would: prom-client loads on the first scrape, and its memory counts.
+  if (!(await fetch(`http://127.0.0.1:${fdPort}/metrics`)).ok) throw new Error("flightdeck /metrics did not answer");
   const rows: Row[] = [];
   for (const route of ["/health/live", "/health"]) {
     const fd = await runWrk(`http://127.0.0.1:${fdPort}${route}`, { durationS, pid: flightdeck.pid });
