@@ -144,7 +144,7 @@ async function buildRegistry(db: Pick<Database, "poolStats">, requests: RequestS
 /**
  * Counting starts in `plugin`'s onRequest and ends in `finish`, which request-context runs from its access-log
  * hook. Register the plugin after CORS: a preflight answered in CORS's onRequest never reaches it, and Elysia
- * runs no afterResponse for it, so counting it would leave the in-flight gauge permanently raised.
+ * finishes nothing for it (no mapResponse), so counting it would leave the in-flight gauge permanently raised.
  */
 export function requestMetrics(metrics: Metrics) {
   const series = metrics.requests;
