@@ -88,8 +88,8 @@ export type RequestFinisher = (record: AccessLogRecord, state: RequestState, ela
  * The access log (and `finishers`, request metrics among them) is written from a global mapResponse hook, the
  * last step before Elysia builds the Response, both for a route's answer and for the error handler's (404s
  * and errors thrown by other hooks included). Elysia's afterResponse would also do, but it schedules a task
- * per request: 1.4 us of a /health/live request in process against 0.05 us for mapResponse
- * (`bun run bench:plugins`). A preflight answered in onRequest passes neither and is not logged.
+ * per request: measured in process, a no-op afterResponse hook added 1.4 us to a /health/live request, a
+ * no-op mapResponse hook 0.05 us. A preflight answered in onRequest passes neither and is not logged.
  */
 export function requestContext(logger: Logger, finishers: RequestFinisher[] = []) {
   return new Elysia({ name: "request-context" })
