@@ -6,7 +6,7 @@
  */
 import { Elysia, t } from "elysia";
 import type { Logger } from "../../lib/log.ts";
-import type { AuthService } from "../auth/service.ts";
+import { accountGone, type AuthService } from "../auth/service.ts";
 import type { Project, Repository } from "../db/repository.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { MediaStore } from "../media/store.ts";
@@ -33,9 +33,18 @@ export function projectView(p: Project) {
 
 export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: MediaStore; volume: Volume; logger: Logger }
 
-/** Loads a project of this owner, or 404 for a missing, foreign or malformed id alike. */
+/**
+ * Loads a project of the account a verified token names (auth.subject), in one round trip that also proves
+ * the account still exists: 401 once it is deleted, 404 for a missing, foreign or malformed id alike.
+ * Nothing is cached, so a deleted account or project is refused from the next request on.
+ */
 export async function ownedProject(repo: Repository, ownerId: string, id: string): Promise<Project> {
-  const project = ID_PATTERN.test(id) ? await repo.projects.get(ownerId, id) : undefined;
+  if (!ID_PATTERN.test(id)) {
+    if (!(await repo.users.findById(ownerId))) throw accountGone();
+    throw notFound("project");
+  }
+  const { account, project } = await repo.projects.getWithAccount(ownerId, id);
+  if (!account) throw accountGone();
   if (!project) throw notFound("project");
   return project;
 }
@@ -76,10 +85,7 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
     )
     .get(
       "/:id",
-      async ({ headers, params }) => {
-        const user = await auth.authenticate(headers.authorization);
-        return projectView(await ownedProject(repo, user.id, params.id));
-      },
+      async ({ headers, params }) => projectView(await ownedProject(repo, auth.subject(headers.authorization), params.id)),
       {
         params: IdParams,
         response: { 200: ProjectView, ...errors(401, 404) },
@@ -89,9 +95,9 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
     .patch(
       "/:id",
       async ({ headers, params, body }) => {
-        const user = await auth.authenticate(headers.authorization);
-        await ownedProject(repo, user.id, params.id);
-        const updated = await repo.projects.update(user.id, params.id, body);
+        const userId = auth.subject(headers.authorization);
+        await ownedProject(repo, userId, params.id);
+        const updated = await repo.projects.update(userId, params.id, body);
         if (!updated) throw notFound("project");
         if (!updated.ok) throw nameTaken();
         return projectView(updated.value);
@@ -107,12 +113,12 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
     .delete(
       "/:id",
       async ({ headers, params, set }) => {
-        const user = await auth.authenticate(headers.authorization);
-        const project = await ownedProject(repo, user.id, params.id);
+        const userId = auth.subject(headers.authorization);
+        const project = await ownedProject(repo, userId, params.id);
         // The work first, so no crash can delete the rows and forget the bytes; then the rows (files cascade),
         // after which nothing serves the content; then this volume's share. Other volumes drain theirs.
         const deletion = await repo.deletions.record(project.id, null, new Date());
-        await repo.projects.delete(user.id, project.id);
+        await repo.projects.delete(userId, project.id);
         try {
           const mine = await volume.identity();
           await media.removeProject(project.id);
