@@ -8,8 +8,7 @@ import type { Subprocess } from "bun";
 import { openDatabase } from "../../src/db/database.ts";
 import { createScratchDatabase, type ScratchDatabase } from "./postgres.ts";
 import type { ReplayProxy } from "./replay-proxy.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { type LogRecord, startServerProcess } from "./server-process.ts";
 
 export interface Instance {
   machineId: string;
@@ -17,7 +16,7 @@ export interface Instance {
   url: string;
   process: Subprocess<"ignore", "pipe", "pipe">;
   /** Every JSON log line so far (for assertions and for diagnosing a failure). */
-  logs: Record<string, unknown>[];
+  logs: LogRecord[];
   /** SIGTERM: graceful shutdown (marks the volume stopped). */
   stop(): Promise<number>;
   /** SIGKILL: a crash, nothing runs after it. */
@@ -49,76 +48,36 @@ export async function migratedScratchDatabase(label: string): Promise<ScratchDat
 export const TEST_HEARTBEAT_MS = 500;
 
 export async function startInstance(opts: InstanceOptions): Promise<Instance> {
-  const child = Bun.spawn(["bun", "src/server.ts"], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/root",
-      APP_ENV: "production",
-      HOST: "127.0.0.1",
-      PORT: "0",
-      DATABASE_URL: opts.databaseUrl,
-      SECRET_KEY: "fleet-test-secret-key-0123456789abcdef",
-      ALLOWED_ORIGINS: "https://app.example.test",
-      MEDIA_DIR: opts.mediaDir,
-      FLY_MACHINE_ID: opts.machineId,
-      FLY_REGION: opts.region ?? "ewr",
-      FLY_APP_NAME: "flightdeck-fleet-test",
-      VOLUME_HEARTBEAT_MS: String(TEST_HEARTBEAT_MS),
-      RATE_LIMIT_PER_MINUTE: "100000",
-      LOG_LEVEL: "info",
-      ...opts.env,
-    },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+  const server = await startServerProcess({
+    APP_ENV: "production",
+    HOST: "127.0.0.1",
+    DATABASE_URL: opts.databaseUrl,
+    SECRET_KEY: "fleet-test-secret-key-0123456789abcdef",
+    ALLOWED_ORIGINS: "https://app.example.test",
+    MEDIA_DIR: opts.mediaDir,
+    FLY_MACHINE_ID: opts.machineId,
+    FLY_REGION: opts.region ?? "ewr",
+    FLY_APP_NAME: "flightdeck-fleet-test",
+    VOLUME_HEARTBEAT_MS: String(TEST_HEARTBEAT_MS),
+    RATE_LIMIT_PER_MINUTE: "100000",
+    LOG_LEVEL: "info",
+    ...opts.env,
   });
-  const logs: Record<string, unknown>[] = [];
-  const listening = collectLogs(child.stdout, logs, (line) => line.msg === "listening");
-  const stderr = new Response(child.stderr).text();
-  const url = await Promise.race([
-    listening.then((line) => String(line.url)),
-    child.exited.then(async (code) => {
-      throw new Error(`instance ${opts.machineId} exited with ${code} before listening:\n${await stderr}\n${JSON.stringify(logs)}`);
-    }),
-  ]);
-  opts.proxy?.attach(opts.machineId, url, opts.region);
+  // Fly routes no traffic to a machine before its health check passes (fly.toml [[http_service.checks]]).
+  if (!(await eventually(async () => (await fetch(`${server.url}/health`).catch(() => undefined))?.status === 200, 10_000))) {
+    server.child.kill("SIGKILL");
+    throw new Error(`instance ${opts.machineId} never passed /health:\n${JSON.stringify(server.logs.slice(-20))}`);
+  }
+  opts.proxy?.attach(opts.machineId, server.url, opts.region);
   const end = async (signal: "SIGTERM" | "SIGKILL") => {
     opts.proxy?.detach(opts.machineId);
-    child.kill(signal);
-    return child.exited;
+    server.child.kill(signal);
+    return server.child.exited;
   };
-  return { machineId: opts.machineId, mediaDir: opts.mediaDir, url, process: child, logs, stop: () => end("SIGTERM"), kill: () => end("SIGKILL") };
-}
-
-/** Reads JSON lines for ever (so the pipe never fills), resolving once one matches. */
-function collectLogs(stream: ReadableStream<Uint8Array>, into: Record<string, unknown>[], match: (line: Record<string, unknown>) => boolean) {
-  return new Promise<Record<string, unknown>>((resolve, reject) => {
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffered = "";
-      let found = false;
-      for await (const chunk of stream) {
-        buffered += decoder.decode(chunk, { stream: true });
-        const lines = buffered.split("\n");
-        buffered = lines.pop() ?? "";
-        for (const text of lines) {
-          let line: Record<string, unknown>;
-          try {
-            line = JSON.parse(text);
-          } catch {
-            line = { msg: text };
-          }
-          into.push(line);
-          if (!found && match(line)) {
-            found = true;
-            resolve(line);
-          }
-        }
-      }
-      if (!found) reject(new Error("log stream ended before the expected line"));
-    })();
-  });
+  return {
+    machineId: opts.machineId, mediaDir: opts.mediaDir, url: server.url, process: server.child, logs: server.logs,
+    stop: () => end("SIGTERM"), kill: () => end("SIGKILL"),
+  };
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns the last result. */

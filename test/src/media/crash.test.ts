@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually, type Instance, migratedScratchDatabase, startInstance } from "../../support/fleet.ts";
 import { postgresAvailable, type ScratchDatabase } from "../../support/postgres.ts";
+import { killLeftoverServers } from "../../support/server-process.ts";
 
 const pg = await postgresAvailable();
 
@@ -22,6 +23,7 @@ describe.skipIf(!pg)("a writer killed mid-upload", () => {
     mediaDir = mkdtempSync(join(tmpdir(), "flightdeck-crash-"));
   });
   afterAll(async () => {
+    killLeftoverServers();
     await instance?.stop().catch(() => {});
     await scratch?.drop();
     rmSync(mediaDir, { recursive: true, force: true });

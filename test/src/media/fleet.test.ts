@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { openDatabase } from "../../../src/db/database.ts";
 import { eventually, type Instance, migratedScratchDatabase, startInstance } from "../../support/fleet.ts";
 import { postgresAvailable, type ScratchDatabase } from "../../support/postgres.ts";
+import { killLeftoverServers } from "../../support/server-process.ts";
 import { type ReplayProxy, startReplayProxy } from "../../support/replay-proxy.ts";
 
 const pg = await postgresAvailable();
@@ -58,6 +59,7 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
   }, 60_000);
 
   afterAll(async () => {
+    killLeftoverServers();
     await Promise.all([...instances.values()].map((i) => i.stop().catch(() => {})));
     await proxy?.close();
     await scratch?.drop();
