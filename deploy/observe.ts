@@ -4,6 +4,7 @@
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { FlyClient } from "../lib/fly/client.ts";
 import type { IpAssignment, Machine, Volume } from "../lib/fly/types.ts";
+import { isAnchor } from "./fleet-lock.ts";
 import { METADATA } from "./machine-config.ts";
 import type { IpKind, ObservedIp, ObservedMachine, ObservedState, ObservedVolume } from "./plan-types.ts";
 
@@ -33,7 +34,8 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
     client.listVolumes(appName, { signal }),
     client.listMachines(appName, { signal }),
   ]);
-  const live = machines.filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+  // The fleet lock's anchor machine is the lock, not part of the fleet (fleet-lock.ts).
+  const live = machines.filter((m) => m.state !== "destroyed" && m.state !== "destroying" && !isAnchor(m));
   const observedMachines = live.map(toObservedMachine);
   const names = secrets.map((s) => s.name ?? "").filter((n) => n !== "");
   const digests: Record<string, string> = {};

@@ -19,6 +19,7 @@ import type { Machine } from "../lib/fly/types.ts";
 import { destroyApp } from "./cli/handlers.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import { runDeploy, type DeployResult } from "./deploy.ts";
+import { type FleetLock, parseWaitForLock, withFleetLock } from "./fleet-lock.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "./flytoml.ts";
 import {
   appendStepSummary,
@@ -63,7 +64,8 @@ export interface PreviewDeps {
   github: GitHubClientOptions;
   /** Test knobs passed through to runDeploy. */
   pollMs?: number;
-  waitForLeaseMs?: number;
+  /** Default for --wait-for-lock (2 minutes when unset). */
+  waitForLockMs?: number;
   /** How long to wait for a new app to become readable, and for a deleted one to disappear. */
   appSettleMs: number;
 }
@@ -93,10 +95,16 @@ interface PreviewArgs {
   image?: string;
   json: boolean;
   closed: boolean;
+  /** --wait-for-lock, in ms. */
+  waitForLockMs?: number;
 }
 
-const USAGE = `usage: bun deploy/run.ts preview up --pr N [--image REF] [--json]
-       bun deploy/run.ts preview down --pr N [--json]
+function waitForLock(args: PreviewArgs, d: PreviewDeps): number | undefined {
+  return args.waitForLockMs ?? d.waitForLockMs;
+}
+
+const USAGE = `usage: bun deploy/run.ts preview up --pr N [--image REF] [--wait-for-lock DURATION] [--json]
+       bun deploy/run.ts preview down --pr N [--wait-for-lock DURATION] [--json]
        bun deploy/run.ts preview prune --closed [--json]`;
 
 /**
@@ -149,6 +157,11 @@ function parsePreviewArgs(argv: readonly string[]): PreviewArgs {
       // An image reference: registry/repo[:tag][@sha256:...]. Anything with spaces or control characters is not one.
       if (!/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,511}$/.test(image)) throw new Error(`--image ${JSON.stringify(image.slice(0, 80))} is not an image reference`);
       args.image = image;
+    } else if (key === "wait-for-lock" && verb !== "prune") {
+      const text = value();
+      const ms = parseWaitForLock(text);
+      if (ms === undefined) throw new Error(`--wait-for-lock must be a duration such as 2m, 30s or 0s (got ${JSON.stringify(text.slice(0, 40))})`);
+      args.waitForLockMs = ms;
     } else throw new Error(`unexpected argument "${arg}" for "preview ${verb}"`);
   }
   if (verb !== "prune" && args.pr === undefined) throw new Error(`"preview ${verb}" needs --pr N`);
@@ -283,7 +296,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       env: io.env,
       ...(io.signal ? { signal: io.signal } : {}),
       ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}),
-      ...(d.waitForLeaseMs !== undefined ? { waitForLeaseMs: d.waitForLeaseMs } : {}),
+      ...(waitForLock(args, d) !== undefined ? { waitForLockMs: waitForLock(args, d) } : {}),
     });
     await ensureMarkers(s.client, app, metadata);
     // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
@@ -409,7 +422,7 @@ async function waitPreviewReady(client: FlyClient, app: string, template: Deploy
 
 async function previewDown(args: PreviewArgs, io: CliIo, output: Output, d: PreviewDeps): Promise<VerbResult> {
   const s = await setup(io, d, { needsGitHub: false });
-  const result = await destroyPreview(s, args.pr!, output, d);
+  const result = await destroyPreview(s, args.pr!, output, d, waitForLock(args, d));
   const report: PreviewReport = { pr: args.pr!, app: result.app, url: `https://${result.app}.fly.dev`, status: "removed" };
   let comment: Announced | undefined;
   if (s.github) comment = await announceRemoved(s.github, report, output);
@@ -430,7 +443,7 @@ interface Destroyed {
  * when any check fails. Machines and IPs are removed explicitly before the app, so the result lists them
  * and nothing is left if the app delete (asynchronous on Fly's side) is slow.
  */
-async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDeps): Promise<Destroyed> {
+async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDeps, waitForLockMs?: number): Promise<Destroyed> {
   const app = previewAppName(s.base, pr);
   if (app === s.base) throw new DeployError("preflight_failed", `refusing: ${app} is the production app`, 2, { app });
   let existing: { name?: string; network?: string };
@@ -450,31 +463,52 @@ async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDe
   const why = whyNotPreview({ name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
   if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
 
-  return output.group(`removing preview ${app}`, async () => {
-    for (const machine of machines) {
-      output.step(`destroying machine ${machine.id}`);
-      await s.client.destroyMachine(app, machine.id!, { force: true });
+  // Under the fleet lock (fleet-lock.ts): a `preview up` of the same PR either finishes first or waits and
+  // then finds the app gone; never a half-deleted preview being deployed to.
+  const lockOptions = { client: s.client, app, output, command: "preview down", ...(waitForLockMs !== undefined ? { waitForLockMs } : {}), env: process.env };
+  try {
+    return await withFleetLock(lockOptions, (lock) => output.group(`removing preview ${app}`, () => removePreview(s, app, pr, existing, lock, output, d)));
+  } catch (error) {
+    // Another `down` removed it while this one waited: what was asked for is done.
+    if (error instanceof DeployError && error.code === "app_not_found") {
+      output.step(`${app} was removed meanwhile: nothing left to remove`);
+      return { app, existed: false, machines: [], ips: [] };
     }
-    const ips: string[] = [];
-    for (const ip of await s.client.listIpAssignments(app)) {
-      if (!ip.ip) continue;
-      output.step(`releasing ${ip.ip}`);
-      await s.client.deleteIp(app, ip.ip);
-      ips.push(ip.ip);
+    throw error;
+  }
+}
+
+async function removePreview(s: Setup, app: string, pr: number, existing: { name?: string; network?: string }, lock: FleetLock, output: Output, d: PreviewDeps): Promise<Destroyed> {
+  // Read again under the lock: a run we waited for may have added or replaced machines; the proof still holds.
+  const machines = (await s.client.listMachines(app)).filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+  const why = whyNotPreview({ name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
+  if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
+  // The lock's anchor last: it is what keeps other runs out until everything else is gone.
+  const ordered = [...machines].sort((a, b) => Number(a.id === lock.anchorId) - Number(b.id === lock.anchorId));
+  for (const machine of ordered) {
+    output.step(`destroying machine ${machine.id}`);
+    await s.client.destroyMachine(app, machine.id!, { force: true, leaseNonce: await lock.nonce(machine.id!) });
+    lock.forget(machine.id!);
+  }
+  const ips: string[] = [];
+  for (const ip of await s.client.listIpAssignments(app)) {
+    if (!ip.ip) continue;
+    output.step(`releasing ${ip.ip}`);
+    await s.client.deleteIp(app, ip.ip);
+    ips.push(ip.ip);
+  }
+  await destroyApp(s.client, app);
+  const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => {
+    try {
+      await s.client.getApp(app);
+      return false;
+    } catch (error) {
+      if (isFlyApiError(error) && error.status === 404) return true;
+      throw error;
     }
-    await destroyApp(s.client, app);
-    const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => {
-      try {
-        await s.client.getApp(app);
-        return false;
-      } catch (error) {
-        if (isFlyApiError(error) && error.status === 404) return true;
-        throw error;
-      }
-    }).catch(() => false);
-    output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
-    return { app, existed: true, machines: machines.map((m) => m.id!), ips };
-  });
+  }).catch(() => false);
+  output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
+  return { app, existed: true, machines: machines.filter((m) => m.id !== lock.anchorId).map((m) => m.id!), ips };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -510,7 +544,7 @@ async function previewPrune(io: CliIo, output: Output, d: PreviewDeps): Promise<
       continue;
     }
     try {
-      const result = await destroyPreview(s, preview.pr, output, d);
+      const result = await destroyPreview(s, preview.pr, output, d, d.waitForLockMs);
       removed.push(result);
       await announceRemoved(s.github!, { pr: preview.pr, app: preview.name, url: `https://${preview.name}.fly.dev`, status: "removed" }, output);
     } catch (error) {

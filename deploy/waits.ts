@@ -30,10 +30,15 @@ export async function waitStarted(ctx: WaitContext, machineId: string, opts: { t
       signal: ctx.signal,
     });
     if (!result.ok) continue;
-    if (result.state === "failed") {
-      throw new DeployError("machine_not_started", `machine ${machineId} failed to start (state failed); check its logs with \`fly logs -i ${machineId}\``, 1, { machineId });
+    // `state` is optional in WaitMachineResponse (fly-go's Wait never reads the body): after a wait for
+    // "started or failed", an answer without it says one of the two happened, not which. Ask the machine.
+    const state = result.state ?? (await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal })).state;
+    if (state === "failed") {
+      throw new DeployError("machine_not_started", `machine ${machineId} failed to start (state failed); check its logs with \`bun deploy/run.ts logs --machine ${machineId}\``, 1, { machineId });
     }
-    return;
+    if (state === "started") return;
+    // Anything else (the GET raced a restart, or the server said nothing at all): wait again.
+    await sleep(Math.min(ctx.pollMs ?? 100, Math.max(0, deadline - Date.now())), ctx.signal);
   }
   throw new DeployError("machine_not_started", `machine ${machineId} did not reach started within ${formatMs(opts.timeoutMs)} (wait_timeout)`, 1, { machineId });
 }

@@ -102,7 +102,7 @@ test("a scale down interrupted after recording the size is finished by the next 
   expect(error.code).toBe("aborted");
   expect(appMachines(h.fly)).toHaveLength(5);
   expect(appMachines(h.fly).map((m) => m.config.metadata?.flightdeck_fleet_size).sort()).toEqual(["2", "2", "5", "5", "5"]);
-  await runDeploy(h.options({ image: IMAGE_V2, waitForLeaseMs: 5_000 }));
+  await runDeploy(h.options({ image: IMAGE_V2, waitForLockMs: 5_000 }));
   const machines = appMachines(h.fly);
   expect(machines).toHaveLength(2);
   expect(machines.every((m) => m.config.image === IMAGE_V2 && m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);

@@ -32,6 +32,18 @@ export interface FakeOptions extends Partial<FakeTimings> {
   leaseOwner?: string;
   /** Fixed latency for every call, in ms (same as faults.latencyMs). */
   latencyMs?: number;
+  /**
+   * Which field app create reads the name from (fly-machines-api.md §4): `name` as the spec and fly-go say
+   * (default), or `app_name` as Fly's Apps docs say. Either way the other field is ignored, as the real API
+   * ignores unknown fields, and a create without the field read answers 400 "<field> is required".
+   */
+  appNameField?: "name" | "app_name";
+  /**
+   * What a `/wait` that reached its state answers: `full` = `{ok, state, version, event_id}` (default), or
+   * `ok_only` = `{ok: true}`: every field but `ok` is optional in WaitMachineResponse, and fly-go's Wait never
+   * reads the body, so a server may say no more than that.
+   */
+  waitResponse?: "full" | "ok_only";
 }
 
 export interface FakeCall {
@@ -55,7 +67,7 @@ export interface FakeContext {
   state: FakeState;
   faults: FakeFaults;
   timings: FakeTimings;
-  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner">>;
+  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner" | "appNameField" | "waitResponse">>;
   validate: BodyValidator;
   waiters: Set<Waiter>;
   timers: Set<ReturnType<typeof setTimeout>>;
