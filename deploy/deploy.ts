@@ -52,6 +52,11 @@ export interface DeployOptions {
   signal?: AbortSignal;
   /** How long to wait for another run's fleet lock (--wait-for-lock; default 2 minutes). */
   waitForLockMs?: number;
+  /**
+   * The fleet lock, when the caller already holds it for a longer operation (preview up: secrets, deploy and
+   * the readiness wait under one lock). Default: runDeploy takes it itself when there is something to change.
+   */
+  lock?: FleetLock;
   /** Test/bench knobs. */
   leaseTtlSeconds?: number;
   pollMs?: number;
@@ -149,6 +154,13 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   for (const warning of first.plan.warnings) output.warn(warning);
   refuseProblems(cfg, first.plan);
   if (!first.plan.mutating) return unchanged(cfg, first, output);
+  const underLock = async (lock: FleetLock) => {
+    const prepared = await prepareDeploy(options, mode);
+    refuseProblems(cfg, prepared.plan);
+    if (!prepared.plan.mutating) return unchanged(cfg, prepared, output);
+    return applyVerified(options, mode, prepared, lock, output);
+  };
+  if (options.lock) return underLock(options.lock);
   if (!first.observed.state.app.exists) await createAppOnce(options, first.plan, output);
 
   return withFleetLock(
@@ -164,12 +176,7 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
       ...(options.signal ? { signal: options.signal } : {}),
       env: options.env ?? process.env,
     },
-    async (lock) => {
-      const prepared = await prepareDeploy(options, mode);
-      refuseProblems(cfg, prepared.plan);
-      if (!prepared.plan.mutating) return unchanged(cfg, prepared, output);
-      return applyVerified(options, mode, prepared, lock, output);
-    },
+    underLock,
   );
 }
 

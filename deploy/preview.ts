@@ -19,7 +19,7 @@ import type { Machine } from "../lib/fly/types.ts";
 import { destroyApp } from "./cli/handlers.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import { runDeploy, type DeployResult } from "./deploy.ts";
-import { type FleetLock, parseWaitForLock, withFleetLock } from "./fleet-lock.ts";
+import { type FleetLock, isAnchor, parseWaitForLock, withFleetLock } from "./fleet-lock.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "./flytoml.ts";
 import {
   appendStepSummary,
@@ -276,32 +276,44 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   let image: string | undefined = args.image;
   try {
     created = await output.group(`preview app ${app}`, () => ensurePreviewApp(s, app, pr, output, d));
-    const secretsVersion = await ensurePreviewSecrets(s, app, output, io);
+    // Checked before a build (a preview that would be refused builds nothing); written under the lock.
+    await ensurePreviewSecrets(s, app, output, io, { write: false });
     if (!image) {
       output.step(`building the image and pushing it to the ${app} repository`);
       image = await d.buildImage({ app, token: s.token, env: io.env, cwd: d.cwd });
     }
     report.image = image;
-    deployed = await runDeploy({
-      client: markingClient(s.client, app, metadata),
-      config: previewConfigFor(s.template, app),
-      image,
-      // flyctl previews (fly-pr-review-apps) deploy with --strategy immediate: one machine, no one to protect.
-      strategy: "immediate",
-      machineCount: PREVIEW_MACHINE_COUNT,
-      requiredSecrets: ["SECRET_KEY"],
-      org: s.org,
-      ...(secretsVersion !== undefined ? { secretsVersion } : {}),
-      output,
-      env: io.env,
-      ...(io.signal ? { signal: io.signal } : {}),
-      ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}),
-      ...(waitForLock(args, d) !== undefined ? { waitForLockMs: waitForLock(args, d) } : {}),
+    const deployImage = image;
+    const client = markingClient(s.client, app, metadata);
+    const config = previewConfigFor(s.template, app);
+    const wait = waitForLock(args, d);
+    // One fleet lock (fleet-lock.ts) over the secret, the deploy and the readiness wait: a `down` of the same
+    // PR runs before or after all of it, never in the middle.
+    const lockOptions = { client, app, output, command: "preview up", anchorImage: deployImage, anchorRegion: config.primaryRegion, env: io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}), ...(io.signal ? { signal: io.signal } : {}) };
+    deployed = await withFleetLock(lockOptions, async (lock) => {
+      const secretsVersion = await ensurePreviewSecrets(s, app, output, io, { write: true });
+      const result = await runDeploy({
+        client,
+        config,
+        image: deployImage,
+        // flyctl previews (fly-pr-review-apps) deploy with --strategy immediate: one machine, no one to protect.
+        strategy: "immediate",
+        machineCount: PREVIEW_MACHINE_COUNT,
+        requiredSecrets: ["SECRET_KEY"],
+        org: s.org,
+        ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+        output,
+        env: io.env,
+        lock,
+        ...(io.signal ? { signal: io.signal } : {}),
+        ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}),
+      });
+      await ensureMarkers(s.client, app, metadata, lock);
+      // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
+      // the comment must not say "ready" over a broken preview.
+      await output.group(`waiting for ${app} to be healthy`, () => waitPreviewReady(s.client, app, s.template, d, io.signal));
+      return result;
     });
-    await ensureMarkers(s.client, app, metadata);
-    // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
-    // the comment must not say "ready" over a broken preview.
-    await output.group(`waiting for ${app} to be healthy`, () => waitPreviewReady(s.client, app, s.template, d, io.signal));
   } catch (error) {
     const { message, exitCode } = classify(error);
     // A refusal (exit 2) changed nothing and says nothing on the PR; a failed deploy is reported there.
@@ -370,7 +382,7 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
  * A preview gets one secret: its own random SECRET_KEY, written once. Production's secrets are never read
  * or copied, and an app carrying a DATABASE_URL secret (which would override the SQLite URL) is refused.
  */
-async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: CliIo): Promise<number | undefined> {
+async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: CliIo, opts: { write: boolean }): Promise<number | undefined> {
   const names = new Set((await s.client.listSecrets(app)).map((secret) => secret.name ?? ""));
   if (names.has("DATABASE_URL")) {
     throw new DeployError(
@@ -380,7 +392,7 @@ async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: C
       { app },
     );
   }
-  if (names.has("SECRET_KEY")) return undefined;
+  if (names.has("SECRET_KEY") || !opts.write) return undefined;
   const secretKey = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
   maskSecrets({ GITHUB_ACTIONS: io.env.GITHUB_ACTIONS }, io.stderr, [secretKey]);
   const { version } = await s.client.setSecrets(app, { SECRET_KEY: secretKey });
@@ -389,11 +401,11 @@ async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: C
 }
 
 /** Every live machine of the preview carries the marker (they are created with it; this repairs strays). */
-async function ensureMarkers(client: FlyClient, app: string, metadata: Record<string, string>): Promise<void> {
+async function ensureMarkers(client: FlyClient, app: string, metadata: Record<string, string>, lock: FleetLock): Promise<void> {
   for (const machine of await client.listMachines(app)) {
     if (machine.state === "destroyed" || machine.state === "destroying") continue;
     const missing = Object.entries(metadata).filter(([k, v]) => machine.config?.metadata?.[k] !== v);
-    if (missing.length > 0) await client.updateMetadata(app, machine.id!, Object.fromEntries(missing));
+    if (missing.length > 0) await client.updateMetadata(app, machine.id!, Object.fromEntries(missing), { leaseNonce: await lock.nonce(machine.id!) });
   }
 }
 
@@ -405,7 +417,7 @@ async function ensureMarkers(client: FlyClient, app: string, metadata: Record<st
 async function waitPreviewReady(client: FlyClient, app: string, template: DeployConfig, d: PreviewDeps, signal?: AbortSignal): Promise<void> {
   const ctx = { client, app, ...(signal ? { signal } : {}), ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}) };
   for (const machine of await client.listMachines(app)) {
-    if (!machine.id) continue;
+    if (!machine.id || isAnchor(machine)) continue;
     if (machine.state === "failed") {
       throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`fly logs -a ${app}\``, 1, { app, machineId: machine.id });
     }
