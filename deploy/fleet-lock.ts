@@ -251,7 +251,9 @@ export async function acquireFleetLock(opts: FleetLockOptions): Promise<FleetLoc
   const waitMs = opts.waitForLockMs ?? DEFAULT_WAIT_FOR_LOCK_MS;
   const deadline = Date.now() + waitMs;
   const description = leaseDescription(opts.command, opts.env ?? process.env);
-  let delay = 200;
+  // Quick at first (a deploy that just finished frees the lock within a round trip), then about once a second:
+  // each attempt is two or three reads and a lease POST, well inside Fly's per-machine rate limits.
+  let delay = 100;
   let lastSaid = "";
   let holder: LockHolder | undefined;
   for (;;) {
@@ -272,7 +274,7 @@ export async function acquireFleetLock(opts: FleetLockOptions): Promise<FleetLoc
     const pause = delay / 2 + Math.random() * delay;
     if (Date.now() + pause > deadline) break;
     await sleep(pause, opts.signal);
-    delay = Math.min(delay * 2, 2000);
+    delay = Math.min(delay * 2, 1000);
   }
   throw new DeployError(
     "lease_held",

@@ -275,9 +275,9 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   let deployed: DeployResult;
   let image: string | undefined = args.image;
   try {
-    created = await output.group(`preview app ${app}`, () => ensurePreviewApp(s, app, pr, output, d));
+    created = await output.group(`preview app ${app}`, () => ensurePreviewApp(s, app, pr, output, d)).catch(vanished(app));
     // Checked before a build (a preview that would be refused builds nothing); written under the lock.
-    await ensurePreviewSecrets(s, app, output, io, { write: false });
+    await ensurePreviewSecrets(s, app, output, io, { write: false }).catch(vanished(app));
     if (!image) {
       output.step(`building the image and pushing it to the ${app} repository`);
       image = await d.buildImage({ app, token: s.token, env: io.env, cwd: d.cwd });
@@ -342,6 +342,19 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       machines: deployed.machines,
       comment: comment ?? null,
     },
+  };
+}
+
+/**
+ * Before the lock, the app can disappear between two reads (a `preview down` of the same PR finishing): a 404
+ * then means exactly that, and this run has changed nothing.
+ */
+function vanished(app: string) {
+  return (error: unknown): never => {
+    if (isFlyApiError(error) && error.status === 404) {
+      throw new DeployError("app_not_found", `${app} was removed while this run prepared (a preview down of the same PR?); nothing was changed`, 2, { app });
+    }
+    throw error;
   };
 }
 
