@@ -5,32 +5,23 @@
 // nothing (its image is in no machine's version history).
 
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createFlyClient, type FlyClient } from "../../lib/fly/client.ts";
 import { startFakeFly, type FakeFly } from "../fakes/fly-machines.ts";
+import { cliDir, type CliDir, type Finished } from "./cli-process.ts";
 import { APP, appMachines, GOOD_SECRETS } from "./harness.ts";
 
 setDefaultTimeout(120_000);
 
-const RUN = join(import.meta.dir, "..", "..", "deploy", "run.ts");
-const ROOT = join(import.meta.dir, "..", "..");
 const PREVIEW = `${APP}-pr-5`;
 let fly: FakeFly;
 let client: FlyClient;
-let dir: string;
+let dir: CliDir;
 
 beforeAll(async () => {
   fly = startFakeFly({ bootMs: 15, checksPassMs: 5, runMs: 5, stopMs: 5 });
   client = createFlyClient({ baseUrl: fly.url, token: fly.token });
-  dir = mkdtempSync(join(tmpdir(), "flightdeck-race-"));
-  // The real files, with wait timeouts short enough for a test; the subprocesses run in `dir` so `preview`
-  // finds fly.toml and fly.preview.toml there.
-  for (const name of ["fly.toml", "fly.preview.toml"]) {
-    const text = (await Bun.file(join(ROOT, name)).text()).replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "10s"').replace(/release_command_timeout = "[^"]*"/, 'release_command_timeout = "10s"');
-    writeFileSync(join(dir, name), text);
-  }
+  // The subprocesses run in the directory with fly.toml and fly.preview.toml, where `preview` finds them.
+  dir = await cliDir(fly);
   await client.createApp({ name: APP, org_slug: "personal" });
   await client.setSecrets(APP, GOOD_SECRETS);
   const first = await cli(["deploy", "--image", image(0, "base")]);
@@ -38,28 +29,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await fly.close();
-  rmSync(dir, { recursive: true, force: true });
+  dir.remove();
 });
 
 const image = (round: number, who: string) => `registry.fly.io/${APP}:race-${round}-${who}`;
 
-interface Finished {
-  code: number;
-  stdout: string;
-  stderr: string;
-  endedAt: number;
-}
-
-async function cli(argv: string[]): Promise<Finished> {
-  const proc = Bun.spawn([process.execPath, RUN, ...argv], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir, FLY_API_TOKEN: fly.token, FLY_FLAPS_BASE_URL: fly.url },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr, endedAt: Date.now() };
-}
+const cli = (argv: string[]): Promise<Finished> => dir.run(argv);
 
 /** Every image any machine of the app ever ran (destroyed machines included), from the fake's version history. */
 function everRan(app = APP): Set<string> {
