@@ -188,17 +188,16 @@ export class FleetLock {
     }, ((ttlSeconds - 1) * 1000) / 3);
   }
 
-  /** Releases every lease: machines first, the anchor last (so nobody takes the anchor while we hold machines). */
+  /**
+   * Releases every lease at once (flyctl ReleaseLeases). A run that takes the anchor in the same instant may
+   * still meet one of our machine leases for a round trip: it counts as busy and tries again shortly.
+   */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     if (this.timer) clearInterval(this.timer);
     await this.refreshing;
-    const anchor = this.anchorId;
-    const members = [...this.nonces].filter(([id]) => id !== anchor);
-    await Promise.all(members.map(([id, nonce]) => releaseOne(this.opts, id, nonce)));
-    const anchorNonce = anchor ? this.nonces.get(anchor) : undefined;
-    if (anchor && anchorNonce) await releaseOne(this.opts, anchor, anchorNonce);
+    await Promise.all([...this.nonces].map(([id, nonce]) => releaseOne(this.opts, id, nonce)));
     this.nonces.clear();
   }
 }
