@@ -153,7 +153,9 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   const first = await output.group(`planning ${cfg.app}`, () => prepareDeploy(options, mode));
   for (const warning of first.plan.warnings) output.warn(warning);
   refuseProblems(cfg, first.plan);
-  if (!first.plan.mutating) return unchanged(cfg, first, output);
+  // Nothing to change and the fleet verified as read: done, with no lock and no write. A fleet that does not
+  // verify (a machine mid-replacement by another run, say) is looked at again under the lock.
+  if (!first.plan.mutating && verifyFleet(first.observed.state, first.plan.target).ok) return unchanged(cfg, first, output);
   const underLock = async (lock: FleetLock) => {
     const prepared = await prepareDeploy(options, mode);
     refuseProblems(cfg, prepared.plan);
