@@ -240,7 +240,7 @@ function desiredGuest(cfg: DeployConfig): MachineConfig["guest"] | undefined {
 }
 
 /** A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404. */
-async function waitForApp(client: FlyClient, app: string, signal?: AbortSignal): Promise<void> {
+export async function waitForApp(client: FlyClient, app: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 60_000;
   let delay = 100;
   for (;;) {

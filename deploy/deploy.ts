@@ -9,7 +9,7 @@
 import type { FlyClient } from "../lib/fly/client.ts";
 import { REQUIRED_PRODUCTION_SECRETS } from "../lib/config.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
-import { applyPlan } from "./apply.ts";
+import { applyPlan, waitForApp } from "./apply.ts";
 import { DeployError } from "./deploy-error.ts";
 import { type FleetLock, withFleetLock } from "./fleet-lock.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
@@ -21,8 +21,7 @@ import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } 
 import type { DesiredState, Plan } from "./plan-types.ts";
 import { encodeReleases, releaseHistory, RELEASES_KEY, withRelease, writeReleases, type ReleaseOutcome, type ReleaseRecord } from "./releases.ts";
 import { strategyProblems } from "./strategies/index.ts";
-import { verifyFleet } from "./verify.ts";
-import { sleep } from "./lease.ts";
+import { type VerifiedMachine, verifyFleet } from "./verify.ts";
 
 export interface DeployOptions {
   client: FlyClient;
@@ -234,14 +233,18 @@ async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: P
     );
   }
   await record("good");
+  return deployResult(cfg, prepared, verified.machines, true);
+}
+
+function deployResult(cfg: DeployConfig, prepared: PreparedDeploy, machines: VerifiedMachine[], changed: boolean): DeployResult {
   return {
     app: cfg.app,
     url: appUrl(cfg),
-    image: plan.target.image,
+    image: prepared.plan.target.image,
     release: prepared.release,
-    machines: verified.machines.map(({ id, region, state, image }) => ({ id, region, state, image })),
-    plan,
-    changed: true,
+    machines: machines.map(({ id, region, state, image }) => ({ id, region, state, image })),
+    plan: prepared.plan,
+    changed,
   };
 }
 
@@ -271,15 +274,7 @@ function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output):
     throw new DeployError("rollout_failed", `${cfg.app} is not running ${plan.target.image} as planned:\n${verified.problems.map((p) => `- ${p}`).join("\n")}`, 1, { app: cfg.app });
   }
   output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
-  return {
-    app: cfg.app,
-    url: appUrl(cfg),
-    image: plan.target.image,
-    release: prepared.release,
-    machines: verified.machines.map(({ id, region, state, image }) => ({ id, region, state, image })),
-    plan,
-    changed: false,
-  };
+  return deployResult(cfg, prepared, verified.machines, false);
 }
 
 /**
@@ -297,17 +292,7 @@ async function createAppOnce(options: DeployOptions, plan: Plan, output: Output)
     if (!(isFlyApiError(error) && error.status === 422)) throw error;
     output.step(`app ${action.app} was created meanwhile (another run); continuing with it`);
   }
-  // A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404.
-  const deadline = Date.now() + 60_000;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
-    try {
-      await options.client.getApp(action.app, { signal: options.signal });
-      return;
-    } catch (error) {
-      if (!(isFlyApiError(error) && (error.status === 404 || error.status === 401)) || Date.now() + delay > deadline) throw error;
-    }
-    await sleep(delay, options.signal);
-  }
+  await waitForApp(options.client, action.app, options.signal);
 }
 
 const PLACEHOLDER_IMAGE = "flightdeck.invalid/pending-build:preflight";

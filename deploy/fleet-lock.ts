@@ -101,7 +101,7 @@ export function isLockedMember(machine: Machine): boolean {
   return group !== RELEASE_COMMAND_GROUP && group !== CONSOLE_GROUP;
 }
 
-/** `flightdeck deploy on host pid 123 https://github.com/o/r/actions/runs/9`: what a waiting run prints. */
+/** `flightdeck deploy, host ci-7, pid 123, run https://github.com/o/r/actions/runs/9`: what a waiting run prints. */
 export function leaseDescription(command: string, env: Record<string, string | undefined>): string {
   const parts = [`flightdeck ${command}`, `host ${hostname()}`, `pid ${process.pid}`];
   if (env.GITHUB_ACTIONS === "true" && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID) {

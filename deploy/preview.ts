@@ -345,6 +345,17 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   };
 }
 
+/** Whether GET app answers (false on 404: not there, or not there yet / any more). */
+async function appReadable(client: FlyClient, app: string): Promise<boolean> {
+  try {
+    await client.getApp(app);
+    return true;
+  } catch (error) {
+    if (isFlyApiError(error) && error.status === 404) return false;
+    throw error;
+  }
+}
+
 /**
  * Before the lock, the app can disappear between two reads (a `preview down` of the same PR finishing): a 404
  * then means exactly that, and this run has changed nothing.
@@ -379,15 +390,7 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
   output.step(`creating ${app} in org ${s.org} (own network ${previewNetwork(app)})`);
   await s.client.createApp({ name: app, org_slug: s.org, network: previewNetwork(app) });
   // A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404.
-  await until(d.appSettleMs, d.pollMs ?? 250, async () => {
-    try {
-      await s.client.getApp(app);
-      return true;
-    } catch (error) {
-      if (isFlyApiError(error) && error.status === 404) return false;
-      throw error;
-    }
-  });
+  await until(d.appSettleMs, d.pollMs ?? 250, () => appReadable(s.client, app));
   return true;
 }
 
@@ -523,15 +526,7 @@ async function removePreview(s: Setup, app: string, pr: number, existing: { name
     ips.push(ip.ip);
   }
   await destroyApp(s.client, app);
-  const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => {
-    try {
-      await s.client.getApp(app);
-      return false;
-    } catch (error) {
-      if (isFlyApiError(error) && error.status === 404) return true;
-      throw error;
-    }
-  }).catch(() => false);
+  const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => !(await appReadable(s.client, app))).catch(() => false);
   output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
   return { app, existed: true, machines: machines.filter((m) => m.id !== lock.anchorId).map((m) => m.id!), ips };
 }
