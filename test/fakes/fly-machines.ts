@@ -65,6 +65,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       leaseOwner: opts.leaseOwner ?? "deployer@tokens.fly.io",
       appNameField: opts.appNameField ?? "name",
       waitResponse: opts.waitResponse ?? "full",
+      uniqueMachineNames: opts.uniqueMachineNames ?? true,
     },
     validate: specValidator(opts.rejectUnknownFields ?? true),
   });

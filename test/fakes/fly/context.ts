@@ -44,6 +44,11 @@ export interface FakeOptions extends Partial<FakeTimings> {
    * reads the body, so a server may say no more than that.
    */
   waitResponse?: "full" | "ok_only";
+  /**
+   * Machine names unique within an app (default true: the spec's CreateMachineRequest.name is "Unique name for
+   * this Machine", a second create answers 409). `false` plays a server that does not enforce it.
+   */
+  uniqueMachineNames?: boolean;
 }
 
 export interface FakeCall {
@@ -67,7 +72,7 @@ export interface FakeContext {
   state: FakeState;
   faults: FakeFaults;
   timings: FakeTimings;
-  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner" | "appNameField" | "waitResponse">>;
+  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner" | "appNameField" | "waitResponse" | "uniqueMachineNames">>;
   validate: BodyValidator;
   waiters: Set<Waiter>;
   timers: Set<ReturnType<typeof setTimeout>>;

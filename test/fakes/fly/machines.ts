@@ -110,7 +110,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         const input = validBody<CreateMachineRequest>(ctx, "CreateMachineRequest", body);
         if (!input.config || !input.config.image) throw new HttpError(400, "config.image is required");
         const region = parseRegion(ctx, input.region);
-        if (input.name && [...a.machines.values()].some((m) => m.name === input.name && m.state !== "destroyed")) {
+        if (ctx.options.uniqueMachineNames && input.name && [...a.machines.values()].some((m) => m.name === input.name && m.state !== "destroyed")) {
           throw new HttpError(409, `a machine named ${input.name} already exists`);
         }
         checkSecretsVersion(a, input.min_secrets_version);
