@@ -22,6 +22,7 @@ import type { DesiredState, Plan } from "./plan-types.ts";
 import { encodeReleases, releaseHistory, RELEASES_KEY, withRelease, writeReleases, type ReleaseOutcome, type ReleaseRecord } from "./releases.ts";
 import { strategyProblems } from "./strategies/index.ts";
 import { type VerifiedMachine, verifyFleet } from "./verify.ts";
+import { waitSettled } from "./waits.ts";
 
 export interface DeployOptions {
   client: FlyClient;
@@ -217,7 +218,8 @@ async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: P
       final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
     }
     // Strategies that do not wait (immediate) leave machines mid-update: judge them once they settle.
-    if (await settle(options, final.observed)) final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+    const waitCtx = { client: options.client, app: cfg.app, ...(options.signal ? { signal: options.signal } : {}) };
+    if (await waitSettled(waitCtx, final.observed.state.machines, cfg.deploy.waitTimeoutMs)) final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
   } catch (error) {
     if (error instanceof DeployError && error.exitCode === 1 && error.code !== "aborted") await record("failed");
     throw error;
@@ -246,24 +248,6 @@ function deployResult(cfg: DeployConfig, prepared: PreparedDeploy, machines: Ver
     plan: prepared.plan,
     changed,
   };
-}
-
-/** States a machine passes through on its way to started or stopped. */
-const TRANSITIONAL = new Set(["replacing", "updating", "restarting", "starting", "stopping", "suspending"]);
-
-/** Waits (within wait_timeout) for machines in transitional states to settle; true when it waited on any. */
-async function settle(options: DeployOptions, observed: ObservedApp): Promise<boolean> {
-  const moving = observed.state.machines.filter((m) => TRANSITIONAL.has(m.state));
-  await Promise.all(
-    moving.map((m) =>
-      options.client
-        .waitForMachineState(options.config.app, m.id, { state: ["started", "stopped", "suspended", "failed"], timeoutMs: options.config.deploy.waitTimeoutMs, signal: options.signal })
-        .catch((error: unknown) => {
-          if (!(isFlyApiError(error) && error.status === 404)) throw error;
-        }),
-    ),
-  );
-  return moving.length > 0;
 }
 
 /** A plan with nothing to do: still a promise about the fleet, so the observation it came from is verified. */

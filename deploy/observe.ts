@@ -12,6 +12,8 @@ export interface ObservedApp {
   state: ObservedState;
   /** The raw machines, for apply (it needs each machine's live config to update or restore it). */
   machines: Machine[];
+  /** The fleet lock's anchor machine, when the app has one (fleet-lock.ts); not part of the fleet. */
+  anchor?: Machine;
 }
 
 export async function observe(client: FlyClient, appName: string, opts: { signal?: AbortSignal } = {}): Promise<ObservedApp> {
@@ -35,7 +37,9 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
     client.listMachines(appName, { signal }),
   ]);
   // The fleet lock's anchor machine is the lock, not part of the fleet (fleet-lock.ts).
-  const live = machines.filter((m) => m.state !== "destroyed" && m.state !== "destroying" && !isAnchor(m));
+  const present = machines.filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+  const live = present.filter((m) => !isAnchor(m));
+  const anchor = present.find(isAnchor);
   const observedMachines = live.map(toObservedMachine);
   const names = secrets.map((s) => s.name ?? "").filter((n) => n !== "");
   const digests: Record<string, string> = {};
@@ -50,6 +54,7 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
       machines: observedMachines,
     },
     machines: live,
+    ...(anchor ? { anchor } : {}),
   };
 }
 

@@ -12,6 +12,9 @@ import { observe } from "./observe.ts";
 import type { Output } from "./output.ts";
 import { Journal, type MachineUpdate, requestConfig, type RolloutContext } from "./rollout.ts";
 import { STRATEGY_RUNNERS } from "./strategies/index.ts";
+import { verifySecretsRoll } from "./verify.ts";
+import { waitSettled } from "./waits.ts";
+import { DeployError } from "./deploy-error.ts";
 
 export interface SecretsContext {
   client: FlyClient;
@@ -110,5 +113,14 @@ export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version
     runId: Math.random().toString(36).slice(2, 8),
   };
   await ctx.output.group(`rolling ${updates.length} machine(s) onto secrets version ${version}`, () => STRATEGY_RUNNERS[strategy](updates.sort((a, b) => a.machineId.localeCompare(b.machineId)), rollout));
-  return updates.map((u) => u.machineId);
+  const rolled = updates.map((u) => u.machineId);
+  // Exit 0 only for a roll re-read and seen (DESIGN.md): every machine on the new version, none failed.
+  const waitCtx = { client: ctx.client, app, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  let after = await observe(ctx.client, app, { signal: ctx.signal });
+  if (await waitSettled(waitCtx, after.state.machines, ctx.config.deploy.waitTimeoutMs)) after = await observe(ctx.client, app, { signal: ctx.signal });
+  const problems = verifySecretsRoll(after.state, rolled, version);
+  if (problems.length > 0) {
+    throw new DeployError("rollout_failed", `secrets version ${version} of ${app} is written, but the machines did not all pick it up:\n${problems.map((p) => `- ${p}`).join("\n")}`, 1, { app });
+  }
+  return rolled;
 }

@@ -39,3 +39,19 @@ export function verifyFleet(state: ObservedState, target: Plan["target"], group 
   const view = machines.map((m) => ({ id: m.id, region: m.region, state: m.state, image: m.image, release: m.releaseVersion ?? null }));
   return problems.length === 0 ? { ok: true, machines: view } : { ok: false, machines: view, problems };
 }
+
+/**
+ * A secrets roll's promise: every machine it rolled is still there, carries the new secrets version and runs
+ * (or was left stopped by the proxy). Each machine keeps its own image and config, so those are not compared.
+ */
+export function verifySecretsRoll(state: ObservedState, rolled: readonly string[], version: number): string[] {
+  const byId = new Map(state.machines.map((m) => [m.id, m]));
+  const problems: string[] = [];
+  for (const id of rolled) {
+    const m = byId.get(id);
+    if (!m || GONE.has(m.state)) problems.push(`machine ${id} is gone`);
+    else if ((m.secretsVersion ?? 0) < version) problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
+    else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} is ${m.state}`);
+  }
+  return problems;
+}

@@ -3,6 +3,7 @@
 // both within the deploy's wait_timeout. Failures name the machine and what it was doing.
 
 import type { FlyClient } from "../lib/fly/client.ts";
+import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError } from "./deploy-error.ts";
 import { sleep, throwIfAborted } from "./lease.ts";
@@ -77,6 +78,25 @@ export async function waitHealthy(ctx: WaitContext, machineId: string, opts: { t
     1,
     { machineId },
   );
+}
+
+/** States a machine passes through on its way to started or stopped. */
+const TRANSITIONAL = new Set(["replacing", "updating", "restarting", "starting", "stopping", "suspending"]);
+
+/**
+ * Waits (within `timeoutMs`) for machines in a transitional state to settle, so what is judged afterwards is
+ * where they landed (a strategy that does not wait, immediate, leaves them mid-update). True when it waited.
+ */
+export async function waitSettled(ctx: WaitContext, machines: readonly { id: string; state: string }[], timeoutMs: number): Promise<boolean> {
+  const moving = machines.filter((m) => TRANSITIONAL.has(m.state));
+  await Promise.all(
+    moving.map((m) =>
+      ctx.client.waitForMachineState(ctx.app, m.id, { state: ["started", "stopped", "suspended", "failed"], timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) }).catch((error: unknown) => {
+        if (!(isFlyApiError(error) && error.status === 404)) throw error;
+      }),
+    ),
+  );
+  return moving.length > 0;
 }
 
 export function formatMs(ms: number): string {

@@ -105,6 +105,9 @@ export async function statusCommand(ctx: CommandContext) {
   const observed = await observe(client, config.app, { signal: ctx.io.signal });
   const state = observed.state;
   const releases = releaseHistory(observed.machines).map((r) => ({ version: r.version, image: r.image, at: r.at, outcome: r.outcome }));
+  // Who holds the fleet lock right now, if anyone (its lease on the anchor machine, fleet-lock.ts).
+  const lease = observed.anchor?.id ? await client.getLease(config.app, observed.anchor.id, { signal: ctx.io.signal }) : undefined;
+  const lock = lease ? { held: true, description: lease.description ?? null, owner: lease.owner ?? null, expiresAt: lease.expires_at ?? null } : { held: false };
   const machines = state.machines.map((m) => ({
     id: m.id,
     region: m.region,
@@ -122,6 +125,7 @@ export async function statusCommand(ctx: CommandContext) {
       lines.push(`volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`);
       lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
       for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+      lines.push(lease ? `lock: held by ${lease.description || "an unnamed lease"}${lease.owner ? ` (token of ${lease.owner})` : ""}` : "lock: free");
       lines.push(releases.length > 0 ? `releases (newest first):` : "releases: none recorded yet (every deploy records one)");
       for (const r of releases) lines.push(`  v${String(r.version).padEnd(4)} ${r.outcome.padEnd(6)}  ${r.at || "-"}  ${r.image}`);
       ctx.io.stdout(`${lines.join("\n")}\n`);
@@ -139,6 +143,8 @@ export async function statusCommand(ctx: CommandContext) {
     machines,
     /** Newest first: version, image, when the outcome was recorded, good or failed (deploy/releases.ts). */
     releases,
+    /** Whether another run holds the fleet lock now, and who (deploy/fleet-lock.ts). */
+    lock,
   };
 }
 

@@ -125,6 +125,9 @@ test("under GitHub Actions the lease names the run URL; a held fleet is reported
   fly.timings.bootMs = 300;
   const ci = dir.spawn(["deploy", "--image", V1], actions);
   for (let i = 0; i < 300 && !appMachines(fly).some((m) => m.lease); i++) await Bun.sleep(10);
+  const during = JSON.parse((await dir.run(["status", "--json"])).stdout) as { lock: { held: boolean; description: string } };
+  expect(during.lock.held).toBe(true);
+  expect(during.lock.description).toContain("https://github.example/acme/flightdeck/actions/runs/4242");
   const laptop = await dir.run(["deploy", "--image", V2, "--wait-for-lock", "300ms"]);
   expect(laptop.code).toBe(2);
   expect(laptop.stderr).toContain(`another deploy is working on ${APP}; nothing was changed`);
@@ -132,4 +135,5 @@ test("under GitHub Actions the lease names the run URL; a held fleet is reported
   expect(laptop.stderr).toMatch(/flightdeck deploy, host [^,]+, pid \d+/);
   expect(await ci.exited).toBe(0);
   expect(images()).toEqual(Array(5).fill(V1));
+  expect((await dir.run(["status"])).stdout).toContain("lock: free");
 });
