@@ -4,6 +4,7 @@
 import type { FlyClient } from "../lib/fly/client.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
+import { DeployError } from "./deploy-error.ts";
 import type { FleetLock } from "./fleet-lock.ts";
 import type { Output } from "./output.ts";
 import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
@@ -116,6 +117,8 @@ export async function createMachine(ctx: RolloutContext, create: MachineCreate, 
     { signal: ctx.signal },
   );
   const id = machine.id ?? "";
+  // Without an id nothing more can be done with it, nor can it be rolled back: say so rather than guess.
+  if (!id) throw new DeployError("api_error", `machine create for ${create.ref} answered without a machine id; list the app's machines (bun deploy/run.ts status) and run deploy again`, 1);
   ctx.journal.created.push({ id, ref: create.ref });
   // Leased right after the create, not with `lease_ttl` (flyctl's way): a create whose answer was lost is
   // recovered by name (client.createMachine) without its nonce, and its lease would lock us out of our own

@@ -1,6 +1,7 @@
 // The pure parts behind rollback and exit 0: the release history (deploy/releases.ts) and the fleet
 // verification (deploy/verify.ts). Plus two first deploys at once, which must never leave ten machines.
 import { afterEach, expect, test } from "bun:test";
+import { createFlyClient } from "../../lib/fly/client.ts";
 import { runDeploy } from "../../deploy/deploy.ts";
 import type { ObservedMachine, ObservedState, Plan } from "../../deploy/plan-types.ts";
 import { encodeReleases, parseReleases, releaseHistory, rollbackChoice, withRelease, type ReleaseRecord } from "../../deploy/releases.ts";
@@ -80,3 +81,29 @@ for (const uniqueMachineNames of [true, false]) {
     expect(anchors).toHaveLength(1);
   });
 }
+
+test("a machine created behind the lock's back during a rollout is converged away before the run reports success", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  const outsider = createFlyClient({ baseUrl: h.fly.url, token: h.fly.token });
+  const template = appMachines(h.fly)[0]!.config;
+  let injected = false;
+  const client = createFlyClient({
+    baseUrl: h.fly.url,
+    token: h.fly.token,
+    onRequest: (info) => {
+      // Right after the first machine update: a tool that ignores leases adds a sixth app machine.
+      if (!injected && info.method === "POST" && /\/machines\/[^/]+$/.test(info.path) && info.status === 200) {
+        injected = true;
+        void outsider.createMachine(APP, { config: { ...structuredClone(template), mounts: [] }, region: "ewr" });
+      }
+    },
+  });
+  const result = await runDeploy(h.options({ client, image: IMAGE_V2 }));
+  expect(injected).toBe(true);
+  expect(h.lines.join("\n")).toContain("converging once more");
+  expect(result.machines).toHaveLength(5);
+  expect(appMachines(h.fly)).toHaveLength(5);
+  expect(appMachines(h.fly).every((m) => m.config.image === IMAGE_V2 && m.state === "started")).toBe(true);
+});
