@@ -10,8 +10,9 @@
 // lease yet. So the lock is two layers:
 //
 // 1. The anchor: a machine named `flightdeck-fleet-lock` that is never started (skip_launch; no services, no
-//    volume, no fly_platform_version, so neither the planner, flyctl nor the proxy treat it as part of the
-//    fleet). Its lease is the app's mutex. Machine names are unique within an app (spec,
+//    volume, no fly_platform_version, so neither the planner, flyctl (fly-go ListFlyAppsMachines keeps only
+//    IsFlyAppsPlatform machines) nor the proxy treat it as part of the fleet; its own fly_process_group keeps
+//    flyctl's bluegreen check for "detached" machines of the configured groups from counting it either). Its lease is the app's mutex. Machine names are unique within an app (spec,
 //    CreateMachineRequest.name: "Unique name for this Machine"), so of two runs racing to create the anchor
 //    one succeeds and the other gets a conflict; both then contend for the one anchor's lease, and one wins.
 //    (It is created without `lease_ttl`: a create whose answer is lost is recovered by name without its
@@ -55,6 +56,8 @@ import { formatMs } from "./waits.ts";
 export const ANCHOR_NAME = "flightdeck-fleet-lock";
 export const ANCHOR_ROLE_KEY = "flightdeck_role";
 export const ANCHOR_ROLE = "fleet-lock";
+/** A process group no fly.toml declares (flyctl validateNoDetachedBluegreenMachines looks at declared ones). */
+export const ANCHOR_PROCESS_GROUP = "flightdeck_fleet_lock";
 export const DEFAULT_WAIT_FOR_LOCK_MS = 120_000;
 const DEFAULT_TTL_SECONDS = 13;
 const CONSOLE_GROUP = "fly_app_console";
@@ -247,6 +250,18 @@ type Attempt = { held: FleetLock } | { busy: LockHolder } | { retry: string };
  * wait runs out (nothing was changed) and `app_not_found` exit 2 when the app is gone (deleted meanwhile).
  */
 export async function acquireFleetLock(opts: FleetLockOptions): Promise<FleetLock> {
+  try {
+    return await waitForLock(opts);
+  } catch (error) {
+    // Ctrl-C or a cancelled CI job while waiting: whatever was taken has been given back, nothing changed.
+    if (error instanceof DeployError && error.code === "aborted") {
+      throw new DeployError("aborted", `${error.message} while waiting for the fleet lock of ${opts.app}; nothing was changed`, 2, { app: opts.app });
+    }
+    throw error;
+  }
+}
+
+async function waitForLock(opts: FleetLockOptions): Promise<FleetLock> {
   const waitMs = opts.waitForLockMs ?? DEFAULT_WAIT_FOR_LOCK_MS;
   const deadline = Date.now() + waitMs;
   const description = leaseDescription(opts.command, opts.env ?? process.env);
@@ -372,7 +387,7 @@ async function createAnchor(opts: FleetLockOptions, image: string, region: strin
           // Never started; if someone starts it by hand it exits and stays down.
           restart: { policy: "no" },
           guest: { cpu_kind: "shared", cpus: 1, memory_mb: 256 },
-          metadata: { [ANCHOR_ROLE_KEY]: ANCHOR_ROLE },
+          metadata: { [ANCHOR_ROLE_KEY]: ANCHOR_ROLE, [METADATA.processGroup]: ANCHOR_PROCESS_GROUP },
         },
       },
       { signal: opts.signal },
