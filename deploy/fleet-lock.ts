@@ -254,8 +254,8 @@ export async function acquireFleetLock(opts: FleetLockOptions): Promise<FleetLoc
     return await waitForLock(opts);
   } catch (error) {
     // Ctrl-C or a cancelled CI job while waiting: whatever was taken has been given back, nothing changed.
-    if (error instanceof DeployError && error.code === "aborted") {
-      throw new DeployError("aborted", `${error.message} while waiting for the fleet lock of ${opts.app}; nothing was changed`, 2, { app: opts.app });
+    if (opts.signal?.aborted || (error instanceof DeployError && error.code === "aborted")) {
+      throw new DeployError("aborted", `interrupted while waiting for the fleet lock of ${opts.app}; nothing was changed`, 2, { app: opts.app });
     }
     throw error;
   }
