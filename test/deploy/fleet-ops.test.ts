@@ -189,3 +189,19 @@ test("rollback finds the previous image in the release history on the machines, 
   await runDeploy(h.options({ image }), { kind: "rollback", image });
   expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V1));
 });
+
+test("a secrets roll and a deploy at once run one after the other: the fleet ends on the new image and the new secrets", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  const config = h.options().config;
+  const [deployed, secrets] = await Promise.all([
+    runDeploy(h.options({ image: IMAGE_V2, waitForLockMs: 20_000 })),
+    setSecrets({ client: h.client, config, output: h.output, org: "personal", pollMs: 10, waitForLockMs: 20_000 }, { SECRET_KEY: "r".repeat(48) }),
+  ]);
+  expect(deployed.machines.every((m) => m.image === IMAGE_V2)).toBe(true);
+  const machines = appMachines(h.fly);
+  expect(machines).toHaveLength(5);
+  // Whichever went second saw what the first left: every machine on v2, booted with the new secrets.
+  expect(machines.every((m) => m.config.image === IMAGE_V2 && m.secretsVersion === secrets.version && m.state === "started")).toBe(true);
+});
