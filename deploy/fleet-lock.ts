@@ -10,20 +10,22 @@
 // lease yet. So the lock is two layers:
 //
 // 1. The anchor: a machine named `flightdeck-fleet-lock` that is never started (skip_launch; no services, no
-//    volume, no fly_platform_version, so neither the planner, flyctl (fly-go ListFlyAppsMachines keeps only
-//    IsFlyAppsPlatform machines) nor the proxy treat it as part of the fleet; its own fly_process_group keeps
-//    flyctl's bluegreen check for "detached" machines of the configured groups from counting it either). Its lease is the app's mutex. Machine names are unique within an app (spec,
-//    CreateMachineRequest.name: "Unique name for this Machine"), so of two runs racing to create the anchor
-//    one succeeds and the other gets a conflict; both then contend for the one anchor's lease, and one wins.
-//    (It is created without `lease_ttl`: a create whose answer is lost is recovered by name without its
-//    nonce, and would lock everyone out for a TTL.) Every run takes the anchor first, so two runs never hold
-//    parts of the fleet each (no livelock) and an empty fleet is locked like a full one. The anchor is created with the
+//    volume). Without fly_platform_version it is not part of the fleet for the planner, for flyctl (fly-go
+//    ListFlyAppsMachines keeps only IsFlyAppsPlatform machines) or for the proxy; its own fly_process_group
+//    keeps flyctl's bluegreen check for "detached" machines of the configured groups from counting it. Its
+//    lease is the app's mutex. Machine names are unique within an app (spec, CreateMachineRequest.name:
+//    "Unique name for this Machine"), so of two runs racing to create the anchor one succeeds and the other
+//    gets a conflict; both then contend for the one anchor's lease, and one wins. (It is created without
+//    `lease_ttl`: a create whose answer is lost is recovered by name without its nonce, and that lease would
+//    lock everyone out for a TTL.) Every run takes the anchor first, so two runs never hold parts of the
+//    fleet each (no livelock), and an empty fleet is locked like a full one. The anchor is created with the
 //    image the run deploys (or the fleet's); a run with neither (a secrets write to an app without machines)
 //    has nothing to lease and creates no machine, so it needs no anchor.
 //    Should a server not enforce unique names, a run proceeds only when, after taking its anchor lease, the
-//    list shows exactly one anchor. Two runs that both create one are then both refused (each destroys its
+//    list shows exactly one anchor. Two runs that both created one then both step back (each destroys its
 //    own and tries again after a random pause); a run that saw only its own anchor cannot be joined later,
-//    because anyone creating one first lists and finds it (lists are read after our create returned).
+//    because a run creates an anchor only after a list that shows none, and that list is read after ours
+//    was created. The fake has a mode for such a server (test/deploy/releases.test.ts).
 // 2. Under the anchor, a lease on every managed machine (fly_platform_version v2, not release-command or
 //    console machines), taken in parallel like flyctl's AcquireLeases. These shut out flyctl and any other
 //    tool that does not know the anchor, and make every write carry a nonce: a write from a run that lost
