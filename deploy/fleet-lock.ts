@@ -190,7 +190,8 @@ export class FleetLock {
           }),
         ),
       );
-    }, ((ttlSeconds - 1) * 1000) / 3);
+    }, Math.max(200, ((ttlSeconds - 1) * 1000) / 3)); // flyctl's (ttl - 1 s) / 3, never a busy loop for 1 s leases
+
   }
 
   /**
