@@ -137,3 +137,24 @@ test("under GitHub Actions the lease names the run URL; a held fleet is reported
   expect(images()).toEqual(Array(5).fill(V1));
   expect((await dir.run(["status"])).stdout).toContain("lock: free");
 });
+
+test("a held fleet (flyctl holding the lock machine) is waited for; SIGTERM while waiting exits 2 with nothing changed", async () => {
+  await setUp();
+  expect((await dir.run(["deploy", "--image", V1])).code).toBe(0);
+  const anchor = [...fly.state.apps.get(APP)!.machines.values()].find((m) => m.name === "flightdeck-fleet-lock")!;
+  fly.faults.holdLease(APP, anchor.id, { owner: "bob@example.com", description: "fly machine update", ttlSeconds: 120 });
+  const from = fly.calls.length;
+  const proc = dir.spawn(["deploy", "--image", V2]);
+  let stderr = "";
+  const reading = new Response(proc.stderr as ReadableStream).text().then((t) => (stderr = t));
+  for (let i = 0; i < 300 && !fly.calls.slice(from).some((c) => c.path.endsWith("/lease") && c.status === 409); i++) await Bun.sleep(10);
+  await Bun.sleep(100);
+  proc.kill("SIGTERM");
+  expect(await proc.exited).toBe(2);
+  await reading;
+  expect(stderr).toContain("is locked by fly machine update (token of bob@example.com)");
+  expect(stderr).toContain("waiting up to 2m");
+  expect(stderr).toContain(`interrupted while waiting for the fleet lock of ${APP}; nothing was changed`);
+  expect(fly.calls.slice(from).filter((c) => c.mutating && !c.path.endsWith("/lease"))).toEqual([]);
+  expect(images()).toEqual(Array(5).fill(V1));
+});
