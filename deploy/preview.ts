@@ -511,9 +511,9 @@ async function removePreview(s: Setup, app: string, pr: number, existing: { name
   const machines = (await s.client.listMachines(app)).filter((m) => m.state !== "destroyed" && m.state !== "destroying");
   const why = whyNotPreview({ name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
   if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
-  // The lock's anchor last: it is what keeps other runs out until everything else is gone.
-  const ordered = [...machines].sort((a, b) => Number(a.id === lock.anchorId) - Number(b.id === lock.anchorId));
-  for (const machine of ordered) {
+  // Not the lock's anchor: it keeps other runs out until the app is gone, and the app delete takes it along.
+  // Destroyed earlier, a waiting `preview up` would find no anchor, make a new one and start on a dying app.
+  for (const machine of machines.filter((m) => m.id !== lock.anchorId)) {
     output.step(`destroying machine ${machine.id}`);
     await s.client.destroyMachine(app, machine.id!, { force: true, leaseNonce: await lock.nonce(machine.id!) });
     lock.forget(machine.id!);
