@@ -10,7 +10,7 @@ import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import { withLease, sleep } from "./lease.ts";
-import { buildMachineConfig, DEFAULT_PROCESS_GROUP, METADATA } from "./machine-config.ts";
+import { buildMachineConfig, DEFAULT_PROCESS_GROUP, METADATA, volumeSettings } from "./machine-config.ts";
 import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
 import type { Plan, PlanAction } from "./plan-types.ts";
@@ -211,27 +211,13 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
 
 async function createVolume(ctx: ApplyContext, rollout: RolloutContext, app: string, action: Extract<PlanAction, { kind: "create_volume" }>): Promise<string> {
   rollout.journal.mutations++;
-  const guest = desiredGuest(ctx.config);
   const volume = await ctx.client.createVolume(
     app,
-    {
-      name: action.name,
-      region: action.region,
-      size_gb: action.sizeGb,
-      encrypted: true,
-      require_unique_zone: action.requireUniqueZone,
-      ...(guest ? { compute: guest } : {}),
-      ...(ctx.config.mount?.snapshotRetention !== undefined ? { snapshot_retention: ctx.config.mount.snapshotRetention } : {}),
-    },
+    { name: action.name, region: action.region, size_gb: action.sizeGb, require_unique_zone: action.requireUniqueZone, ...volumeSettings(ctx.config) },
     { signal: ctx.signal },
   );
   ctx.output.step(`created volume ${volume.id} (${action.name}, ${action.sizeGb}GB) in ${volume.region ?? action.region}`);
   return volume.id ?? "";
-}
-
-function desiredGuest(cfg: DeployConfig): MachineConfig["guest"] | undefined {
-  const g = cfg.vm?.guest;
-  return g ? { cpu_kind: g.cpuKind, cpus: g.cpus, memory_mb: g.memoryMb } : undefined;
 }
 
 /** A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404. */

@@ -7,11 +7,12 @@ import { applyPlan } from "./apply.ts";
 import { DeployError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { ImageBuilder } from "./image-source.ts";
-import { buildMachineConfig, configDigest, METADATA } from "./machine-config.ts";
+import { desiredState, regionFor } from "./desired.ts";
+import { METADATA } from "./machine-config.ts";
 import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
 import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
-import type { DesiredState, Plan } from "./plan-types.ts";
+import type { Plan } from "./plan-types.ts";
 import { strategyProblems } from "./strategies/index.ts";
 
 export interface DeployOptions {
@@ -27,6 +28,8 @@ export interface DeployOptions {
   /** The build context for `build`; default the working directory. */
   projectDir?: string;
   strategy?: Strategy;
+  /** `--region`: where new machines go when fly.toml has no primary_region. */
+  region?: string;
   /**
    * Default: the fleet size recorded on the machines by the last deploy or scale (recordedFleetSize), 5 for a
    * new app; previews pass 1, scale passes --count.
@@ -93,21 +96,21 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
   const state = options.secretsVersion !== undefined ? { ...observed.state, secrets: { ...observed.state.secrets, version: options.secretsVersion } } : observed.state;
   const appVersion = appVersionOf(image);
   const release = nextRelease(observed);
-  const config = buildMachineConfig(cfg, { image, releaseVersion: release, appVersion, ...(secretsVersion !== undefined ? { secretsVersion } : {}) });
   const env = options.env ?? process.env;
-  const desired: DesiredState = {
-    app: cfg.app,
-    org: options.org ?? (env.FLY_ORG || "personal"),
-    region: cfg.primaryRegion,
+  const region = regionFor(cfg, state, options.region);
+  if (!region) {
+    throw new DeployError("preflight_failed", `${cfg.app} has no machines yet and fly.toml has no primary_region: pass --region (e.g. --region ewr), or set primary_region in fly.toml`, 2, { app: cfg.app });
+  }
+  const desired = desiredState(cfg, {
     image,
-    configDigest: configDigest(config),
+    org: options.org ?? (env.FLY_ORG || "personal"),
     machineCount: options.machineCount ?? recordedFleetSize(observed.state),
-    hasServices: cfg.httpService !== undefined,
-    ...(cfg.mount ? { volume: { name: cfg.mount.source, sizeGb: cfg.mount.initialSizeGb } } : {}),
-    requiredSecrets: [...(options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []))],
-    strategy: options.strategy ?? cfg.deploy.strategy,
-    ...(cfg.deploy.releaseCommand ? { releaseCommand: cfg.deploy.releaseCommand } : {}),
-  };
+    requiredSecrets: options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []),
+    region,
+    appVersion,
+    ...(options.strategy ? { strategy: options.strategy } : {}),
+    ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+  });
   let plan: Plan;
   if (mode.kind === "scale") plan = planScale(state, desired, mode.count);
   else if (mode.kind === "rollback") plan = planRollback(state, desired, mode.image);

@@ -51,6 +51,8 @@ export type DesiredState = {
   app: string;
   org: string;
   region: string;
+  /** No primary_region: machines stay in the regions they are in; only new machines go to `region`. */
+  keepRegions?: boolean;
   image: string;
   /** configDigest(buildMachineConfig(...)), i.e. metadata flightdeck_config_digest of the desired config. */
   configDigest: string;

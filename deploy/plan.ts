@@ -64,7 +64,7 @@ function partition(observed: ObservedState, group: string) {
 }
 
 function misfit(m: ObservedMachine, d: DesiredState): string | undefined {
-  if (m.region !== d.region) return `in region ${m.region}, primary_region is ${d.region}`;
+  if (!d.keepRegions && m.region !== d.region) return `in region ${m.region}, primary_region is ${d.region}`;
   if (d.volume && !m.volumeId) return `has no volume but [mounts] asks for "${d.volume.name}"`;
   if (!d.volume && m.volumeId) return `has volume ${m.volumeId} but fly.toml has no [mounts]`;
   return undefined;

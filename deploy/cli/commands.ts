@@ -24,6 +24,8 @@ export interface CommandSpec {
 const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
 const json: FlagSpec = { type: "boolean", description: "print one JSON object on stdout" };
 const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
+const strict: FlagSpec = { type: "boolean", description: "treat fly.toml warnings (unknown keys, keys Flightdeck does not use) as errors" };
+const region: FlagSpec = { type: "string", description: "region for new machines when fly.toml has no primary_region", placeholder: "REGION" };
 
 export const STRATEGIES = ["rolling", "immediate", "bluegreen", "canary"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -35,10 +37,12 @@ export const COMMANDS = {
       config,
       image,
       strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
+      region,
+      strict,
       json,
     },
   },
-  plan: { summary: "show what deploy would do; changes nothing", flags: { config, image, json } },
+  plan: { summary: "show what deploy would do; changes nothing", flags: { config, image, region, strict, json } },
   status: { summary: "show the app and its machines", flags: { config, json } },
   scale: {
     summary: "set the number of production machines (1..5)",

@@ -8,7 +8,7 @@ import { describeFleet } from "../apply.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
 import { dirname, resolve } from "node:path";
 import { appUrl, needsBuild, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
-import { type DeployConfig, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
+import { type DeployConfig, dockerBuildOf, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
 import { daemonlessBuilder } from "../image-source.ts";
 import { METADATA } from "../machine-config.ts";
 import { observe } from "../observe.ts";
@@ -38,10 +38,16 @@ function configPath(args: ParsedArgs): string {
   return typeof args.flags.config === "string" ? args.flags.config : "fly.toml";
 }
 
-export async function loadConfig(args: ParsedArgs): Promise<DeployConfig> {
+/**
+ * fly.toml for a command that works on the app: warnings (unknown keys, accepted-but-unused keys) are printed and
+ * the command goes on, as flyctl does; problems, or every warning under --strict, stop it with exit 2.
+ */
+export async function loadConfig(args: ParsedArgs, output?: Output): Promise<DeployConfig> {
   const path = configPath(args);
-  const parsed = await loadDeployConfig(path);
+  const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
   if (!parsed.ok) throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  if (output && parsed.warnings.length > 0) output.warn(`${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`);
+  if (parsed.config.app === "") throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
   return parsed.config;
 }
 
@@ -54,6 +60,7 @@ function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployCon
     signal: ctx.io.signal,
     env: ctx.io.env,
     ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
+    ...(typeof ctx.args.flags.region === "string" ? { region: ctx.args.flags.region } : {}),
     ...(strategy ? { strategy } : {}),
   };
 }
@@ -63,20 +70,40 @@ function deployJson(result: DeployResult) {
 }
 
 export async function deployCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
-  const client = flyClient(ctx.io);
+  const config = await loadConfig(ctx.args, ctx.output);
+  const options = deployOptions(ctx, flyClient(ctx.io), config);
+  refuseDockerBuild(config, options);
   // No --image and no [build] image: build the project next to fly.toml and push it (issue 5).
-  const result = await runDeploy({ ...deployOptions(ctx, client, config), build: daemonlessBuilder, projectDir: dirname(resolve(configPath(ctx.args))) });
+  const result = await runDeploy({ ...options, build: daemonlessBuilder, projectDir: dirname(resolve(configPath(ctx.args))) });
   ctx.output.step(result.changed ? `deployed ${result.image} to ${result.app}${result.url ? `: ${result.url}` : ""}` : `nothing to do: ${result.app} already runs ${result.image}`);
   return deployJson(result);
 }
 
+/**
+ * A fly.toml whose image is built with Docker or buildpacks ([build] dockerfile, builder, buildpacks, args) cannot
+ * be built by the daemonless builder, which would silently build something else: such an app deploys an image
+ * built elsewhere.
+ */
+function refuseDockerBuild(config: DeployConfig, options: DeployOptions): void {
+  const how = dockerBuildOf(config.build);
+  if (!how || !needsBuild(options)) return;
+  throw new DeployError(
+    "preflight_failed",
+    `${config.app} is built with ${how}, which needs Docker or a buildpack builder; Flightdeck builds without a Docker daemon and cannot honour it.\nBuild and push the image where Docker runs (e.g. \`docker build -t registry.fly.io/${config.app}:v1 . && docker push registry.fly.io/${config.app}:v1\` in CI), then deploy it with --image registry.fly.io/${config.app}:v1, or set [build] image in fly.toml. Nothing was changed.`,
+    2,
+    { app: config.app },
+  );
+}
+
 export async function planCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const options = deployOptions(ctx, client, config);
   const { plan } = await prepareDeploy(options);
-  if (needsBuild(options)) {
+  const dockerBuild = dockerBuildOf(config.build);
+  if (needsBuild(options) && dockerBuild) {
+    plan.problems.push({ code: "image_needed", message: `${config.app} is built with ${dockerBuild}, which Flightdeck cannot build without Docker: pass --image REF (an image built and pushed elsewhere) or set [build] image` });
+  } else if (needsBuild(options)) {
     plan.warnings.push(`no --image: deploy would first build and push a new image; this plan compares against the image the fleet runs now (${plan.target.image}), so it shows config changes only`);
   }
   if (!ctx.output.json) ctx.io.stdout(`${formatPlan(plan)}\n`);
@@ -88,7 +115,7 @@ export async function planCommand(ctx: CommandContext) {
 }
 
 export async function statusCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const observed = await observe(client, config.app, { signal: ctx.io.signal });
   const state = observed.state;
@@ -130,7 +157,7 @@ export async function scaleCommand(ctx: CommandContext) {
   if (count < 1 || count > MAX_PRODUCTION_MACHINES) {
     throw usageError(`--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for production (got ${count})`);
   }
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const result = await runDeploy({ ...deployOptions(ctx, client, config), machineCount: count, requiredSecrets: [] }, { kind: "scale", count });
   ctx.output.step(`${result.app} now has ${result.machines.length} machine(s)`);
@@ -138,7 +165,7 @@ export async function scaleCommand(ctx: CommandContext) {
 }
 
 export async function rollbackCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   let image = typeof ctx.args.flags.to === "string" ? ctx.args.flags.to : undefined;
   if (!image) image = await previousImage(client, config.app);
@@ -176,7 +203,7 @@ const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export async function secretsCommand(ctx: CommandContext) {
   const { subcommand, positionals } = ctx.args;
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   if (subcommand === "list") {
     if (positionals.length > 0) throw usageError("secrets list takes no arguments");
     const client = flyClient(ctx.io);

@@ -287,7 +287,7 @@ describe("against the Machines API spec", () => {
 describe("desiredState", () => {
   test("a machine built by buildMachineConfig for a release is seen as up to date by the planner", async () => {
     const cfg = await load("fly.toml");
-    const desired = desiredState(cfg, { image: IMAGE, org: "personal", machineCount: 1, requiredSecrets: [], appVersion: "deployment-01J5" });
+    const desired = desiredState(cfg, { image: IMAGE, org: "personal", machineCount: 1, requiredSecrets: [], appVersion: "deployment-01J5", region: { region: "ewr", keepRegions: false } });
     expect(desired).toMatchObject({ app: "flightdeck", region: "ewr", machineCount: 1, hasServices: true, volume: { name: "media", sizeGb: 1 }, releaseCommand: "bun run migrate", strategy: "rolling" });
     const config = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 12, volumeId: "vol_1", secretsVersion: 2, appVersion: "deployment-01J5", fleetSize: 1 });
     const md = config.metadata ?? {};
