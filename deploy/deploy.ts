@@ -8,6 +8,7 @@ import { DeployError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { ImageBuilder } from "./image-source.ts";
 import { desiredState, regionFor } from "./desired.ts";
+import { appUrl } from "./public-address.ts";
 import { METADATA } from "./machine-config.ts";
 import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
@@ -181,10 +182,7 @@ function refuseProblems(cfg: DeployConfig, plan: Plan): void {
   throw new DeployError("preflight_failed", `cannot deploy ${cfg.app}, nothing was changed:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`, 2, { app: cfg.app });
 }
 
-export function appUrl(cfg: DeployConfig): string | null {
-  // flyctl Config.URL(): https://<app>.fly.dev/ whenever the app serves HTTP.
-  return cfg.httpService ? `https://${cfg.app}.fly.dev/` : null;
-}
+export { appUrl };
 
 function managedMachines(observed: ObservedApp): DeployedMachine[] {
   return observed.state.machines

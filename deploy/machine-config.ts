@@ -193,13 +193,18 @@ function files(g: GroupConfig): MachineConfig["files"] {
   });
 }
 
-/** The guest a group's machines get: its [[vm]], else machine_config's guest, else shared-cpu-1x. */
+/**
+ * The guest a group's machines get: its [[vm]], else machine_config's guest, else shared-cpu-1x (with the top-level
+ * host_dedication_id). flyctl leaves the guest untouched without a [[vm]]; we always send a whole config.
+ */
 export function groupGuest(cfg: DeployConfig, group?: string): S["fly.MachineGuest"] {
   const g = groupConfig(cfg, group);
   if (g.vm) return toGuest(g.vm.guest);
   const base = cfg.experimental.machineConfig?.guest;
   if (base && typeof base === "object") return structuredClone(base) as S["fly.MachineGuest"];
-  return toGuest(VM_PRESETS[DEFAULT_VM_SIZE] as Guest);
+  const preset = { ...(VM_PRESETS[DEFAULT_VM_SIZE] as Guest) };
+  if (cfg.hostDedicationId !== undefined) preset.hostDedicationId = cfg.hostDedicationId;
+  return toGuest(preset);
 }
 
 /**

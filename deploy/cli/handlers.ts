@@ -99,11 +99,9 @@ export async function planCommand(ctx: CommandContext) {
   const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const options = deployOptions(ctx, client, config);
+  refuseDockerBuild(config, options);
   const { plan } = await prepareDeploy(options);
-  const dockerBuild = dockerBuildOf(config.build);
-  if (needsBuild(options) && dockerBuild) {
-    plan.problems.push({ code: "image_needed", message: `${config.app} is built with ${dockerBuild}, which Flightdeck cannot build without Docker: pass --image REF (an image built and pushed elsewhere) or set [build] image` });
-  } else if (needsBuild(options)) {
+  if (needsBuild(options)) {
     plan.warnings.push(`no --image: deploy would first build and push a new image; this plan compares against the image the fleet runs now (${plan.target.image}), so it shows config changes only`);
   }
   if (!ctx.output.json) ctx.io.stdout(`${formatPlan(plan)}\n`);
