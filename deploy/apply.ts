@@ -10,7 +10,7 @@ import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import { withLease, sleep } from "./lease.ts";
-import { buildMachineConfig, DEFAULT_PROCESS_GROUP, METADATA, volumeSettings } from "./machine-config.ts";
+import { buildMachineConfig, DEFAULT_PROCESS_GROUP, formatGroupSizes, METADATA, volumeSettings } from "./machine-config.ts";
 import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
 import type { Plan, PlanAction } from "./plan-types.ts";
@@ -65,14 +65,17 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
     journal,
     runId: ctx.runId ?? Math.random().toString(36).slice(2, 8),
   };
-  const desiredConfig = (volumeId?: string): MachineConfig =>
+  // With process groups each action names its group; its config and recorded size are that group's.
+  const desiredConfig = (volumeId?: string, group?: string): MachineConfig =>
     buildMachineConfig(ctx.config, {
       image: plan.target.image,
       releaseVersion: ctx.releaseVersion,
+      ...(group !== undefined ? { processGroup: group } : {}),
+      ...(plan.target.groupSizes ? { groupSizes: plan.target.groupSizes } : {}),
       ...(ctx.appVersion !== undefined ? { appVersion: ctx.appVersion } : {}),
       ...(volumeId !== undefined ? { volumeId } : {}),
       ...(ctx.secretsVersion !== undefined ? { secretsVersion: ctx.secretsVersion } : {}),
-      fleetSize: plan.target.machineCount,
+      fleetSize: group !== undefined ? (plan.target.groups?.[group]?.machineCount ?? plan.target.machineCount) : plan.target.machineCount,
     });
 
   try {
@@ -121,7 +124,7 @@ function consecutive(actions: readonly PlanAction[]): Group[] {
   return groups;
 }
 
-async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: RolloutContext, desiredConfig: (volumeId?: string) => MachineConfig): Promise<void> {
+async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: RolloutContext, desiredConfig: (volumeId?: string, group?: string) => MachineConfig): Promise<void> {
   const { client, output } = ctx;
   if (group.kind === "updates") {
     const byId = new Map(ctx.observed.machines.map((m) => [m.id ?? "", m]));
@@ -131,7 +134,7 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         machineId: a.machineId,
         region: a.region,
         skipLaunch: a.skipLaunch,
-        config: desiredConfig(a.volumeId),
+        config: desiredConfig(a.volumeId, a.group),
         ...(live?.config ? { previous: requestConfig(live.config) } : {}),
         previousState: a.state,
       };
@@ -148,6 +151,7 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         withLease({ client, app: plan.app, ttlSeconds: ctx.leaseTtlSeconds, waitForLeaseMs: ctx.waitForLeaseMs, signal: ctx.signal }, a.machineId, async (nonce) => {
           rollout.journal.mutations++;
           await client.setMetadata(plan.app, a.machineId, METADATA.fleetSize, String(a.size), { leaseNonce: nonce, signal: ctx.signal });
+          if (a.groupSizes) await client.setMetadata(plan.app, a.machineId, METADATA.groupSizes, formatGroupSizes(a.groupSizes), { leaseNonce: nonce, signal: ctx.signal });
         }),
       ),
     );
@@ -169,7 +173,7 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         let volumeId = a.volumeId;
         const volume = a.volumeRef ? volumes.get(a.volumeRef) : undefined;
         if (volume) volumeId = await createVolume(ctx, rollout, plan.app, volume);
-        await createMachine(rollout, { ref: a.ref, region: a.region, config: desiredConfig(volumeId) }, { wait: strategyWaits(ctx.strategy) });
+        await createMachine(rollout, { ref: a.ref, region: a.region, config: desiredConfig(volumeId, a.group) }, { wait: strategyWaits(ctx.strategy) });
       }),
     );
     return;
@@ -213,7 +217,7 @@ async function createVolume(ctx: ApplyContext, rollout: RolloutContext, app: str
   rollout.journal.mutations++;
   const volume = await ctx.client.createVolume(
     app,
-    { name: action.name, region: action.region, size_gb: action.sizeGb, require_unique_zone: action.requireUniqueZone, ...volumeSettings(ctx.config) },
+    { name: action.name, region: action.region, size_gb: action.sizeGb, require_unique_zone: action.requireUniqueZone, ...volumeSettings(ctx.config, action.group) },
     { signal: ctx.signal },
   );
   ctx.output.step(`created volume ${volume.id} (${action.name}, ${action.sizeGb}GB) in ${volume.region ?? action.region}`);

@@ -7,12 +7,13 @@ import { applyPlan } from "./apply.ts";
 import { DeployError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { ImageBuilder } from "./image-source.ts";
-import { desiredState, regionFor } from "./desired.ts";
+import { regionFor } from "./desired.ts";
+import { processNames } from "./flytoml-groups.ts";
+import { planForConfig, type PlanMode, scaleImage } from "./plan-config.ts";
 import { appUrl } from "./public-address.ts";
 import { METADATA } from "./machine-config.ts";
 import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
-import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
 import type { Plan } from "./plan-types.ts";
 import { strategyProblems } from "./strategies/index.ts";
 
@@ -78,7 +79,7 @@ export interface PreparedDeploy {
   secretsVersion?: number;
 }
 
-export type PlanMode = { kind: "deploy" } | { kind: "scale"; count: number } | { kind: "rollback"; image: string };
+export type { PlanMode };
 
 /** Reads the app and computes the plan. Read-only. */
 export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { kind: "deploy" }): Promise<PreparedDeploy> {
@@ -86,8 +87,8 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
   const observed = await observe(options.client, cfg.app, { signal: options.signal });
   let image: string | undefined;
   if (mode.kind === "rollback") image = mode.image;
-  else if (mode.kind === "scale") image = currentImage(observed.state) ?? options.image ?? cfg.build.image;
-  else image = options.image ?? cfg.build.image ?? currentImage(observed.state);
+  else if (mode.kind === "scale") image = scaleImage(cfg, observed.state, mode.group) ?? options.image ?? cfg.build.image;
+  else image = options.image ?? cfg.build.image ?? scaleImage(cfg, observed.state);
   if (!image) {
     throw new DeployError("preflight_failed", `no image to deploy to ${cfg.app}: pass --image REF (e.g. the reference printed by \`bun deploy/run.ts image build --push\`) or set [build] image in the config`, 2, {
       app: cfg.app,
@@ -102,21 +103,23 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
   if (!region) {
     throw new DeployError("preflight_failed", `${cfg.app} has no machines yet and fly.toml has no primary_region: pass --region (e.g. --region ewr), or set primary_region in fly.toml`, 2, { app: cfg.app });
   }
-  const desired = desiredState(cfg, {
-    image,
-    org: options.org ?? (env.FLY_ORG || "personal"),
-    machineCount: options.machineCount ?? recordedFleetSize(observed.state),
-    requiredSecrets: options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []),
-    region,
-    appVersion,
-    ...(options.strategy ? { strategy: options.strategy } : {}),
-    ...(secretsVersion !== undefined ? { secretsVersion } : {}),
-  });
-  let plan: Plan;
-  if (mode.kind === "scale") plan = planScale(state, desired, mode.count);
-  else if (mode.kind === "rollback") plan = planRollback(state, desired, mode.image);
-  else plan = planDeploy(state, desired);
-  for (const problem of strategyProblems(desired.strategy, cfg)) plan.problems.push({ code: "strategy_refused", message: problem });
+  const strategy = options.strategy ?? cfg.deploy.strategy;
+  const plan = planForConfig(
+    cfg,
+    state,
+    {
+      image,
+      org: options.org ?? (env.FLY_ORG || "personal"),
+      region,
+      requiredSecrets: options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []),
+      appVersion,
+      strategy,
+      ...(options.machineCount !== undefined ? { machineCount: options.machineCount } : {}),
+      ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+    },
+    mode,
+  );
+  for (const problem of strategyProblems(strategy, cfg)) plan.problems.push({ code: "strategy_refused", message: problem });
   return { observed, plan, image, release: plan.mutating ? release : Math.max(1, release - 1), appVersion, ...(secretsVersion !== undefined ? { secretsVersion } : {}) };
 }
 
@@ -141,7 +144,7 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   let machines: DeployedMachine[];
   if (!plan.mutating) {
     output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
-    machines = managedMachines(prepared.observed);
+    machines = managedMachines(prepared.observed, cfg);
   } else {
     await applyPlan(plan, {
       client: options.client,
@@ -157,7 +160,7 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
       waitForLeaseMs: options.waitForLeaseMs,
       pollMs: options.pollMs,
     });
-    machines = managedMachines(await observe(options.client, cfg.app));
+    machines = managedMachines(await observe(options.client, cfg.app), cfg);
   }
   return {
     app: cfg.app,
@@ -184,9 +187,11 @@ function refuseProblems(cfg: DeployConfig, plan: Plan): void {
 
 export { appUrl };
 
-function managedMachines(observed: ObservedApp): DeployedMachine[] {
+/** The machines of fly.toml's process groups ("app" without [processes]). */
+function managedMachines(observed: ObservedApp, cfg: DeployConfig): DeployedMachine[] {
+  const groups = processNames(cfg);
   return observed.state.machines
-    .filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === "app")
+    .filter((m) => m.platformVersion === "v2" && groups.includes(m.processGroup ?? "app"))
     .map((m) => ({ id: m.id, region: m.region, state: m.state, image: m.image }))
     .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -33,7 +33,25 @@ export const METADATA = {
    * `scale count` only creates/destroys machines), so it lives on the machines, where `deploy` reads it back.
    */
   fleetSize: "flightdeck_fleet_size",
+  /** Every process group's size ("app=5,worker=0"), so a group scaled to 0 is remembered by the others' machines. */
+  groupSizes: "flightdeck_group_sizes",
 } as const;
+
+/** "app=5,worker=0": the flightdeck_group_sizes metadata value, sorted so equal maps compare equal. */
+export function formatGroupSizes(sizes: Record<string, number>): string {
+  return Object.keys(sizes).sort().map((g) => `${g}=${sizes[g]}`).join(",");
+}
+
+/** The inverse of formatGroupSizes; malformed entries are dropped (hand-edited metadata is not ours). */
+export function parseGroupSizes(value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of value.split(",")) {
+    const m = /^([A-Za-z0-9_-]+)=(\d+)$/.exec(part.trim());
+    if (m) out[m[1] as string] = Number(m[2]);
+  }
+  return out;
+}
+
 
 export const RELEASE_COMMAND_GROUP = "fly_app_release_command";
 export { DEFAULT_PROCESS_GROUP };
@@ -46,6 +64,7 @@ export const VOLATILE_METADATA_KEYS: readonly string[] = [
   METADATA.configDigest,
   METADATA.secretsVersion,
   METADATA.fleetSize,
+  METADATA.groupSizes,
 ];
 
 export type BuildOptions = {
@@ -64,6 +83,8 @@ export type BuildOptions = {
   secretsVersion?: number;
   /** metadata flightdeck_fleet_size: the machine count this deploy or scale aims for. */
   fleetSize?: number;
+  /** metadata flightdeck_group_sizes: every group's count, when fly.toml has several groups. */
+  groupSizes?: Record<string, number>;
   extraMetadata?: Record<string, string>;
 };
 
@@ -296,6 +317,7 @@ export function buildMachineConfig(cfg: DeployConfig, opts: BuildOptions): Machi
 
   if (opts.secretsVersion !== undefined) config.metadata[METADATA.secretsVersion] = String(opts.secretsVersion);
   if (opts.fleetSize !== undefined) config.metadata[METADATA.fleetSize] = String(opts.fleetSize);
+  if (opts.groupSizes !== undefined) config.metadata[METADATA.groupSizes] = formatGroupSizes(opts.groupSizes);
   config.metadata[METADATA.configDigest] = configDigest(config);
   return config;
 }

@@ -45,8 +45,13 @@ export const COMMANDS = {
   plan: { summary: "show what deploy would do; changes nothing", flags: { config, image, region, strict, json } },
   status: { summary: "show the app and its machines", flags: { config, json } },
   scale: {
-    summary: "set the number of production machines (1..5)",
-    flags: { count: { type: "integer", description: "machine count", required: true, placeholder: "N" }, config, json },
+    summary: "set the number of machines of a process group (the one serving [http_service]: 1..5; others: 0 or more)",
+    flags: {
+      count: { type: "integer", description: "machine count", required: true, placeholder: "N" },
+      group: { type: "string", description: "process group from fly.toml [processes]; default: the default group", placeholder: "G" },
+      config,
+      json,
+    },
   },
   rollback: {
     summary: "redeploy the previous release's image",

@@ -14,6 +14,9 @@ import { METADATA } from "../machine-config.ts";
 import { observe } from "../observe.ts";
 import type { CliIo, Output } from "../output.ts";
 import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize, rollbackTarget } from "../plan.ts";
+import { defaultProcessName, processNames } from "../flytoml-groups.ts";
+import { hasProcessGroups, primaryGroups } from "../plan-config.ts";
+import { recordedGroupSize } from "../plan-groups.ts";
 import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
 import type { ParsedArgs } from "./args.ts";
 
@@ -117,6 +120,14 @@ export async function statusCommand(ctx: CommandContext) {
   const client = flyClient(ctx.io);
   const observed = await observe(client, config.app, { signal: ctx.io.signal });
   const state = observed.state;
+  const primary = primaryGroups(config);
+  const groups = processNames(config).map((name) => ({
+    name,
+    command: config.processes[name] || null,
+    /** The count deploy aims for in this group (recorded by the last deploy or scale). */
+    fleetSize: state.app.exists ? recordedGroupSize(state, { name, primary: primary.includes(name) }) : null,
+    machines: state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === name).length,
+  }));
   const machines = state.machines.map((m) => ({
     id: m.id,
     region: m.region,
@@ -132,8 +143,19 @@ export async function statusCommand(ctx: CommandContext) {
       const lines = [`app ${config.app}${appUrl(config) ? `  ${appUrl(config)}` : ""}`, `ips: ${state.ips.map((ip) => `${ip.address} (${ip.kind})`).join(", ") || "none"}`];
       lines.push(`secrets: ${state.secrets.names.join(", ") || "none"}`);
       lines.push(`volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`);
-      lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
-      for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+      if (groups.length === 1 && !hasProcessGroups(config)) {
+        lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
+        for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+      } else {
+        lines.push(`machines: ${machines.length} in ${groups.length} process group(s) (change a group with scale --count N --group G)`);
+        for (const g of groups) {
+          const inGroup = machines.filter((m) => m.group === g.name);
+          lines.push(`  group ${g.name}${g.command ? ` (${g.command})` : ""}: ${inGroup.length} machine(s), deploy keeps ${g.fleetSize ?? "-"}`);
+          for (const m of inGroup) lines.push(`    ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+        }
+        const other = machines.filter((m) => !groups.some((g) => g.name === m.group));
+        if (other.length > 0) lines.push(`  not in fly.toml: ${other.map((m) => `${m.id} (${m.group ?? "no group"})`).join(", ")}`);
+      }
       ctx.io.stdout(`${lines.join("\n")}\n`);
     }
   }
@@ -145,20 +167,29 @@ export async function statusCommand(ctx: CommandContext) {
     secrets: state.secrets.names,
     volumes: state.volumes,
     /** The machine count deploy aims for (recorded by the last deploy or scale). */
-    fleetSize: state.app.exists ? recordedFleetSize(state) : null,
+    fleetSize: state.app.exists ? recordedGroupSize(state, { name: defaultProcessName(config), primary: primary.includes(defaultProcessName(config)) }) : null,
+    groups,
     machines,
   };
 }
 
 export async function scaleCommand(ctx: CommandContext) {
   const count = ctx.args.flags.count as number;
-  if (count < 1 || count > MAX_PRODUCTION_MACHINES) {
-    throw usageError(`--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for production (got ${count})`);
-  }
   const config = await loadConfig(ctx.args, ctx.output);
+  const groups = processNames(config);
+  const group = typeof ctx.args.flags.group === "string" ? ctx.args.flags.group : defaultProcessName(config);
+  if (!groups.includes(group)) throw usageError(`--group ${group} is not a process group of ${config.app} (${groups.join(", ")})`);
+  // DESIGN.md: production (the group serving [http_service]) runs 1-5 machines; other groups any count, 0 included.
+  if (primaryGroups(config).includes(group)) {
+    if (count < 1 || count > MAX_PRODUCTION_MACHINES) throw usageError(`--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for ${group === "app" && groups.length === 1 ? "production" : `group ${group}, which serves [http_service]`} (got ${count})`);
+  } else if (count < 0) {
+    throw usageError(`--count must be 0 or more (got ${count})`);
+  }
   const client = flyClient(ctx.io);
-  const result = await runDeploy({ ...deployOptions(ctx, client, config), machineCount: count, requiredSecrets: [] }, { kind: "scale", count });
-  ctx.output.step(`${result.app} now has ${result.machines.length} machine(s)`);
+  const mode = { kind: "scale", count, ...(ctx.args.flags.group !== undefined ? { group } : {}) } as const;
+  const options = { ...deployOptions(ctx, client, config), requiredSecrets: [] };
+  const result = await runDeploy(hasProcessGroups(config) ? options : { ...options, machineCount: count }, mode);
+  ctx.output.step(`${result.app} now has ${result.machines.length} machine(s)${hasProcessGroups(config) ? ` (group ${group}: ${count})` : ""}`);
   return deployJson(result);
 }
 
@@ -166,7 +197,7 @@ export async function rollbackCommand(ctx: CommandContext) {
   const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   let image = typeof ctx.args.flags.to === "string" ? ctx.args.flags.to : undefined;
-  if (!image) image = await previousImage(client, config.app);
+  if (!image) image = await previousImage(client, config.app, defaultProcessName(config));
   ctx.output.step(`rolling ${config.app} back to ${image}`);
   const result = await runDeploy({ ...deployOptions(ctx, client, config), image }, { kind: "rollback", image });
   return deployJson(result);
@@ -176,11 +207,11 @@ export async function rollbackCommand(ctx: CommandContext) {
  * The image of the previous release: with a fleet split between images (a rollout that stopped half-way)
  * the older one; otherwise the newest earlier machine version with a different image (GET .../versions).
  */
-export async function previousImage(client: FlyClient, app: string): Promise<string> {
+export async function previousImage(client: FlyClient, app: string, group = "app"): Promise<string> {
   const observed = await observe(client, app);
-  const split = rollbackTarget(observed.state);
+  const split = rollbackTarget(observed.state, group);
   if (split) return split;
-  const managed = observed.machines.filter((m) => m.config?.metadata?.[METADATA.platformVersion] === "v2" && (m.config?.metadata?.[METADATA.processGroup] ?? "app") === "app");
+  const managed = observed.machines.filter((m) => m.config?.metadata?.[METADATA.platformVersion] === "v2" && (m.config?.metadata?.[METADATA.processGroup] ?? "app") === group);
   const current = managed[0]?.config?.image;
   if (!managed[0] || !current) throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2);
   const versions = await client.listVersions(app, managed[0].id ?? "");
