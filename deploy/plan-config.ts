@@ -7,6 +7,7 @@ import { defaultProcessName, httpGroups, processNames } from "./flytoml-groups.t
 import { type DesiredOptions, desiredState, type TargetRegion } from "./desired.ts";
 import { anyCurrentImage, planGroups, recordedGroupSize } from "./plan-groups.ts";
 import type { ObservedState, Plan } from "./plan-types.ts";
+import { ipv4Needed } from "./public-address.ts";
 import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
 
 export type PlanMode = { kind: "deploy" } | { kind: "scale"; count: number; group?: string } | { kind: "rollback"; image: string };
@@ -41,6 +42,14 @@ export function scaleImage(cfg: DeployConfig, observed: ObservedState, group?: s
 }
 
 export function planForConfig(cfg: DeployConfig, observed: ObservedState, inputs: PlanInputs, mode: PlanMode): Plan {
+  const plan = planByGroup(cfg, observed, inputs, mode);
+  if (plan.actions.some((a) => a.kind === "allocate_ip" && a.type === "shared_v4") && ipv4Needed(cfg) === "dedicated") {
+    plan.warnings.push("[[services]] use UDP or ports other than HTTP on 80 and HTTP+TLS on 443, which a shared IPv4 does not carry (flyctl DetermineIPType): they are reachable over IPv6 only until a dedicated IPv4 is allocated in the Fly dashboard");
+  }
+  return plan;
+}
+
+function planByGroup(cfg: DeployConfig, observed: ObservedState, inputs: PlanInputs, mode: PlanMode): Plan {
   const base: Omit<DesiredOptions, "machineCount"> = {
     image: inputs.image,
     org: inputs.org,
