@@ -307,7 +307,8 @@ export async function describeFleet(client: FlyClient, app: string): Promise<str
       m.state !== "destroyed" &&
       m.state !== "destroying" &&
       m.config?.metadata?.[METADATA.platformVersion] === "v2" &&
-      (m.config?.metadata?.[METADATA.processGroup] ?? DEFAULT_PROCESS_GROUP) === DEFAULT_PROCESS_GROUP,
+      // Every process group's machines; Fly's own release/console machines (fly_app_*) are not the fleet.
+      !(m.config?.metadata?.[METADATA.processGroup] ?? DEFAULT_PROCESS_GROUP).startsWith("fly_app_"),
   );
   if (managed.length === 0) return "no machines";
   const byImage = new Map<string, Map<string, number>>();

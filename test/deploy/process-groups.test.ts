@@ -176,6 +176,7 @@ describe("a two-group app through the CLI", () => {
     fly.faults.clear();
     expect(r.code).toBe(1);
     expect(r.err).toContain("rolled back");
+    expect(r.err).toMatch(/fleet now: 5 machine\(s\): 5 on /);
     expect([...group("web"), ...group("worker")].every((m) => m.config.image === IMAGE_V1)).toBe(true);
     expect(group("web")).toHaveLength(3);
     expect(group("worker")).toHaveLength(2);
