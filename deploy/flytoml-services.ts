@@ -61,7 +61,7 @@ function readServiceChecks(r: Reader, path: string, value: unknown, type: "http"
   const out: ServiceCheck[] = [];
   const keys = type === "http" ? CHECK_KEYS : ["grace_period", "interval", "timeout"];
   for (const entry of r.tables(path, value)) {
-    const t = r.table(entry.path, entry.value, keys);
+    const t = r.table(entry.path, entry.value, keys, { restart_limit: "Apps V1 restarted a VM after failed checks; Machines restart by [[restart]] policy" });
     if (t) out.push({ type, ...readCheckFields(r, entry.path, t) });
   }
   return out;
@@ -186,6 +186,7 @@ export function readServices(r: Reader, value: unknown): Service[] {
     if (isTable(entry.value) && Object.keys(entry.value).length === 0) continue;
     const t = r.table(entry.path, entry.value, ["protocol", "internal_port", "auto_stop_machines", "auto_start_machines", "min_machines_running", "ports", "concurrency", "tcp_checks", "http_checks", "processes"], {
       machine_checks: MACHINE_CHECKS_NOTE,
+      script_checks: "Apps V1 script checks; Fly Machines do not run them",
     });
     if (!t) continue;
     const s: Service = { processes: readProcesses(r, joinPath(entry.path, "processes"), t.processes), ports: [], checks: [], ...readScaling(r, entry.path, t) };

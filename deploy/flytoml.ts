@@ -168,9 +168,10 @@ function push<T>(list: T[], item: T | undefined): void {
 /** `app`, or the legacy `app_name` (Apps V1 configs, e.g. from `fly config save` of old apps), with a warning. */
 function readApp(r: Reader, t: Table): string {
   const rule = { pattern: APP_NAME, rule: "Fly app names use lowercase letters, digits and dashes" };
-  const app = r.string("app", t.app, rule);
+  // An empty app is no app, as in flyctl (templates ship `app = ""`): commands then ask for one.
+  const app = t.app === "" ? undefined : r.string("app", t.app, rule);
   if (t.app_name !== undefined) {
-    if (t.app !== undefined) {
+    if (app !== undefined) {
       r.warn("app_name", "legacy alias of app, ignored because app is set");
     } else {
       const legacy = r.string("app_name", t.app_name, rule);

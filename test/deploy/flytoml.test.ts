@@ -285,3 +285,62 @@ describe("splitCommand (google/shlex)", () => {
 
   test("unbalanced quotes are refused", () => expect(splitCommand("echo 'oops")).toBeNull());
 });
+
+describe("the fly.toml `fly launch` wrote before mid-2023 (Apps V1 shape)", () => {
+  const V1 = `app = "aged-sunset-8082"
+kill_signal = "SIGINT"
+kill_timeout = 5
+processes = []
+
+[env]
+  PORT = 8080
+
+[experimental]
+  allowed_public_ports = []
+  auto_rollback = true
+
+[[services]]
+  http_checks = []
+  internal_port = 8080
+  processes = ["app"]
+  protocol = "tcp"
+  script_checks = []
+  [services.concurrency]
+    hard_limit = 25
+    soft_limit = 20
+    type = "connections"
+
+  [[services.ports]]
+    force_https = true
+    handlers = ["http"]
+    port = 80
+
+  [[services.ports]]
+    handlers = ["tls", "http"]
+    port = 443
+
+  [[services.tcp_checks]]
+    grace_period = "1s"
+    interval = "15s"
+    restart_limit = 0
+    timeout = "2s"
+`;
+
+  test("is read with notes, no problem, and maps to one tcp service with a tcp check", () => {
+    const r = parseDeployConfig(V1);
+    if (!r.ok) throw new Error(formatProblems(r.problems));
+    expect(r.warnings.map((w) => w.path)).toEqual(["experimental.allowed_public_ports", "experimental.auto_rollback", "services[0].script_checks", "services[0].tcp_checks[0].restart_limit"]);
+    expect(r.config.processes).toEqual({});
+    expect(r.config.primaryRegion).toBeUndefined();
+    expect(r.config.services).toEqual([
+      {
+        protocol: "tcp",
+        internalPort: 8080,
+        processes: ["app"],
+        concurrency: { type: "connections", hardLimit: 25, softLimit: 20 },
+        ports: [{ port: 80, handlers: ["http"], forceHttps: true }, { port: 443, handlers: ["tls", "http"] }],
+        checks: [{ type: "tcp", gracePeriodMs: 1000, intervalMs: 15_000, timeoutMs: 2000 }],
+      },
+    ]);
+  });
+});
