@@ -5,7 +5,7 @@
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import { defaultProcessName, httpGroups, processNames } from "./flytoml-groups.ts";
 import { type DesiredOptions, desiredState, type TargetRegion } from "./desired.ts";
-import { anyCurrentImage, planGroups, recordedGroupSize } from "./plan-groups.ts";
+import { anyCurrentImage, planGroups, recordedGroupSize, removeDroppedGroups } from "./plan-groups.ts";
 import type { ObservedState, Plan } from "./plan-types.ts";
 import { ipv4Needed } from "./public-address.ts";
 import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
@@ -42,7 +42,8 @@ export function scaleImage(cfg: DeployConfig, observed: ObservedState, group?: s
 }
 
 export function planForConfig(cfg: DeployConfig, observed: ObservedState, inputs: PlanInputs, mode: PlanMode): Plan {
-  const plan = planByGroup(cfg, observed, inputs, mode);
+  let plan = planByGroup(cfg, observed, inputs, mode);
+  if (mode.kind === "deploy") plan = removeDroppedGroups(plan, observed, processNames(cfg));
   if (plan.actions.some((a) => a.kind === "allocate_ip" && a.type === "shared_v4") && ipv4Needed(cfg) === "dedicated") {
     plan.warnings.push("[[services]] use UDP or ports other than HTTP on 80 and HTTP+TLS on 443, which a shared IPv4 does not carry (flyctl DetermineIPType): they are reachable over IPv6 only until a dedicated IPv4 is allocated in the Fly dashboard");
   }

@@ -93,3 +93,34 @@ export function planGroups(observed: ObservedState, desireds: readonly DesiredSt
     problems: unique(plans.flatMap((p) => p.problems), (p) => p.message),
   };
 }
+
+/**
+ * flyctl deploy (`resolveProcessGroupChanges`): machines of a process group that fly.toml no longer has are destroyed,
+ * after the new groups' machines are up; their volumes are kept. Fly's own release and console machines are not
+ * groups of the app, and machines without fly_platform_version are not ours.
+ */
+export function removeDroppedGroups(plan: Plan, observed: ObservedState, groups: readonly string[]): Plan {
+  const dropped = observed.machines.filter(
+    (m) => m.platformVersion === "v2" && m.processGroup !== undefined && !groups.includes(m.processGroup) && !m.processGroup.startsWith("fly_app_") && m.state !== "destroyed" && m.state !== "destroying",
+  );
+  if (dropped.length === 0) return plan;
+  const ids = new Set(dropped.map((m) => m.id));
+  const actions: PlanAction[] = plan.actions.filter((a) => a.kind !== "noop");
+  for (const m of dropped) {
+    const a: PlanAction = { kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, group: m.processGroup as string, reason: `process group "${m.processGroup}" is no longer in fly.toml` };
+    if (m.volumeId) {
+      a.keptVolumeId = m.volumeId;
+      a.reason += `; volume ${m.volumeId} is kept`;
+    }
+    actions.push(a);
+  }
+  const names = [...new Set(dropped.map((m) => m.processGroup))].join(", ");
+  return {
+    ...plan,
+    actions,
+    mutating: true,
+    ignored: plan.ignored.filter((i) => !ids.has(i.machineId)),
+    warnings: [...plan.warnings, `process group(s) ${names} are not in fly.toml any more: their ${dropped.length} machine(s) are destroyed, as flyctl does`],
+  };
+}
+

@@ -183,6 +183,30 @@ describe("a two-group app through the CLI", () => {
   });
 });
 
+describe("groups removed from fly.toml", () => {
+  test("deploy destroys the machines of a group fly.toml no longer has, after the rest is up (flyctl does the same)", async () => {
+    expect(group("worker").length).toBeGreaterThan(0);
+    const withoutWorker = TOML.replace('  worker = "bun run worker.ts --queue default"\n', "").replace(/\[\[vm\]\]\n  size = "performance-1x"\n  processes = \["worker"\]\n/, "").replace(/\[\[restart\]\][^]*$/, "");
+    writeFileSync(configPath, withoutWorker);
+    try {
+      const plan = await run("plan", "--image", IMAGE_V1, "--json");
+      expect(plan.code).toBe(0);
+      const actions = JSON.parse(plan.out).actions as { kind: string; group?: string; reason: string }[];
+      expect(actions.filter((a) => a.kind === "destroy_machine").map((a) => [a.group, a.reason])).toEqual([
+        ["worker", 'process group "worker" is no longer in fly.toml'],
+        ["worker", 'process group "worker" is no longer in fly.toml'],
+      ]);
+      const r = await run("deploy", "--image", IMAGE_V1);
+      expect(r.code).toBe(0);
+      expect(r.err).toContain("are not in fly.toml any more");
+      expect(group("worker")).toHaveLength(0);
+      expect(group("web")).toHaveLength(3);
+    } finally {
+      writeFileSync(configPath, TOML);
+    }
+  });
+});
+
 describe("previews", () => {
   test("a preview deploys every group at its minimum: one machine each (PREVIEW_MACHINE_COUNT)", async () => {
     const { createFlyClient } = await import("../../lib/fly/client.ts");
