@@ -134,8 +134,7 @@ function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployCon
   if (swap !== undefined) config.swapSizeMb = swap;
   const consoleCommand = r.string("console_command", t.console_command);
   if (consoleCommand !== undefined) {
-    if (splitCommand(consoleCommand) === null) r.problem("console_command", "cannot be split into words (unbalanced quotes)");
-    else if (consoleCommand !== "") config.consoleCommand = consoleCommand;
+    if (splittable(r, "console_command", consoleCommand) && consoleCommand !== "") config.consoleCommand = consoleCommand;
   }
   const hdid = r.string("host_dedication_id", t.host_dedication_id);
   if (hdid) config.hostDedicationId = hdid;
@@ -159,6 +158,13 @@ function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployCon
   // flyctl validation.go: canary creates an extra machine, which cannot share a volume.
   if (config.deploy.strategy === "canary" && hasMount) r.problem("deploy.strategy", "canary cannot be used with [mounts] (flyctl refuses it too); use rolling");
   return config;
+}
+
+/** Commands are split like flyctl's google/shlex; one that cannot be is refused where it is written. */
+function splittable(r: Reader, path: string, command: string): boolean {
+  if (splitCommand(command) !== null) return true;
+  r.problem(path, "cannot be split into words (unbalanced quotes)");
+  return false;
 }
 
 function push<T>(list: T[], item: T | undefined): void {
@@ -207,7 +213,7 @@ function readProcessMap(r: Reader, value: unknown): Record<string, string> {
   for (const [name, cmd] of Object.entries(out)) {
     const path = joinPath("processes", name);
     if (!/^[a-z0-9_-]{1,63}$/i.test(name)) r.problem(path, "process group names use letters, digits, - and _");
-    if (cmd !== "" && splitCommand(cmd) === null) r.problem(path, "cannot be split into words (unbalanced quotes)");
+    splittable(r, path, cmd);
   }
   return out;
 }
@@ -254,8 +260,7 @@ function readDeploy(r: Reader, value: unknown): DeploySettings {
   if (!t) return out;
   const cmd = r.string("deploy.release_command", t.release_command);
   if (cmd !== undefined && cmd.trim() !== "") {
-    if (splitCommand(cmd) === null) r.problem("deploy.release_command", "cannot be split into words (unbalanced quotes)");
-    else out.releaseCommand = cmd;
+    if (splittable(r, "deploy.release_command", cmd)) out.releaseCommand = cmd;
   }
   const strategy = r.oneOf("deploy.strategy", t.strategy, STRATEGIES);
   if (strategy) out.strategy = strategy;
