@@ -159,6 +159,14 @@ describe("a two-group app through the CLI", () => {
     expect(text.out).toContain("group worker (bun run worker.ts --queue default): 2 machine(s), deploy keeps 2");
   });
 
+  test("secrets set rolls the machines of every group onto the new secrets version", async () => {
+    const r = await run("secrets", "set", "WORKER_TOKEN=abc", "--json");
+    expect(r.code).toBe(0);
+    const version = JSON.parse(r.out).version;
+    expect(JSON.parse(r.out).machinesUpdated).toHaveLength(5);
+    expect([...group("web"), ...group("worker")].every((m) => m.config.metadata?.flightdeck_secrets_version === String(version))).toBe(true);
+  });
+
   test("a deploy of v2 moves both groups; rollback puts both back on v1", async () => {
     let r = await run("deploy", "--image", IMAGE_V2);
     expect(r.code).toBe(0);
