@@ -55,6 +55,8 @@ export async function loadConfig(args: ParsedArgs, output?: Output): Promise<Dep
 }
 
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
+  const region = ctx.args.flags.region;
+  if (typeof region === "string" && !/^[a-z]{3}$/.test(region)) throw usageError(`--region ${region} is not a Fly region code (three lowercase letters, e.g. ewr)`);
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
   return {
     client,

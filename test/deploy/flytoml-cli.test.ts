@@ -100,6 +100,9 @@ describe("no primary_region", () => {
     expect(r.err).toContain("pass --region (e.g. --region ewr)");
     expect(fly.calls.filter((c) => c.method !== "GET").length).toBe(before);
 
+    r = await run(["deploy", "--config", path, "--image", IMAGE_V1, "--region", "Amsterdam"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("is not a Fly region code");
     r = await run(["deploy", "--config", path, "--image", IMAGE_V1, "--region", "ams", "--json"]);
     expect(r.code).toBe(0);
     const machines = JSON.parse(r.out).machines as { region: string }[];
