@@ -79,7 +79,7 @@ export function planGroups(observed: ObservedState, desireds: readonly DesiredSt
   const unique = <T>(xs: T[], key: (x: T) => string) => xs.filter((x, i) => xs.findIndex((y) => key(y) === key(x)) === i);
   const target: Plan["target"] = {
     ...first.target,
-    groups: Object.fromEntries(plans.map((p, i) => [desireds[i]?.processGroup ?? "", { configDigest: p.target.configDigest, machineCount: p.target.machineCount }])),
+    groups: Object.fromEntries(plans.map((p, i) => [desireds[i]?.processGroup ?? "", { configDigest: p.target.configDigest, machineCount: p.target.machineCount, image: p.target.image }])),
   };
   if (lead.groupSizes) target.groupSizes = lead.groupSizes;
   return {

@@ -136,7 +136,7 @@ export type Plan = {
     strategy: Strategy;
     secretsVersion?: number;
     /** Per process group, when fly.toml has [processes]: the digest and count each group aims for. */
-    groups?: Record<string, { configDigest: string; machineCount: number }>;
+    groups?: Record<string, { configDigest: string; machineCount: number; image?: string }>;
     /** Every group's size, written on every machine (flightdeck_group_sizes). */
     groupSizes?: Record<string, number>;
   };

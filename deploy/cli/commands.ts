@@ -26,6 +26,8 @@ const json: FlagSpec = { type: "boolean", description: "print one JSON object on
 const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
 const strict: FlagSpec = { type: "boolean", description: "treat fly.toml warnings (unknown keys, keys Flightdeck does not use) as errors" };
 const region: FlagSpec = { type: "string", description: "region for new machines when fly.toml has no primary_region", placeholder: "REGION" };
+/** Mutating commands hold the fleet lock (deploy/fleet-lock.ts); this bounds the wait for another run's. */
+const waitForLock: FlagSpec = { type: "string", description: "how long to wait for another deploy's fleet lock (default 2m), then exit 2", placeholder: "DURATION" };
 
 export const STRATEGIES = ["rolling", "immediate", "bluegreen", "canary"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -39,6 +41,7 @@ export const COMMANDS = {
       strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
       region,
       strict,
+      "wait-for-lock": waitForLock,
       json,
     },
   },
@@ -50,18 +53,19 @@ export const COMMANDS = {
       count: { type: "integer", description: "machine count", required: true, placeholder: "N" },
       group: { type: "string", description: "process group from fly.toml [processes]; default: the default group", placeholder: "G" },
       config,
+      "wait-for-lock": waitForLock,
       json,
     },
   },
   rollback: {
-    summary: "redeploy the previous release's image",
-    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, json },
+    summary: "redeploy the image of the last good release before the current one",
+    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, "wait-for-lock": waitForLock, json },
   },
   secrets: {
     summary: "set K=V... | unset K... | list (values are never printed)",
     subcommands: ["set", "unset", "list"],
     positionals: true,
-    flags: { config, json },
+    flags: { config, "wait-for-lock": waitForLock, json },
   },
   destroy: {
     summary: "destroy an app and everything in it",
@@ -94,6 +98,7 @@ export const COMMANDS = {
       pr: { type: "integer", description: "pull request number", placeholder: "N" },
       image,
       closed: { type: "boolean", description: "prune: previews whose pull request is closed" },
+      "wait-for-lock": waitForLock,
       json,
     },
   },

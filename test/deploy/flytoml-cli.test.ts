@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../deploy/run.ts";
+import { isAnchor } from "../../deploy/fleet-lock.ts";
 import { imageCommand } from "../../deploy/image/cli.ts";
 import { startFakeFly, type FakeFly } from "../fakes/fly-machines.ts";
 import { captureIo, IMAGE_V1, IMAGE_V2 } from "./harness.ts";
@@ -14,6 +15,11 @@ beforeAll(() => {
   fly = startFakeFly();
 });
 afterAll(() => fly.close());
+
+/** The app's machines, without the fleet lock's anchor (deploy/fleet-lock.ts), which is no part of the fleet. */
+function appMachines(app: string) {
+  return fly.machines(app).filter((m) => !isAnchor(m));
+}
 
 function write(toml: string): string {
   const dir = mkdtempSync(join(tmpdir(), "flightdeck-flytoml-"));
@@ -39,7 +45,7 @@ describe("unknown keys warn; --strict refuses", () => {
     expect(r.err).toContain('deploy.release_comand: unknown key, ignored; did you mean "release_command"?');
     expect(JSON.parse(r.out).machines.length).toBeGreaterThan(0);
     // swap_size_mb reached the machines.
-    expect(fly.machines("warned").every((m) => m.config.init?.swap_size_mb === 512)).toBe(true);
+    expect(appMachines("warned").every((m) => m.config.init?.swap_size_mb === 512)).toBe(true);
 
     const before = fly.calls.length;
     r = await run(["deploy", "--config", path, "--image", IMAGE_V2, "--strict"]);
@@ -109,12 +115,12 @@ describe("no primary_region", () => {
     expect(machines.length).toBeGreaterThan(0);
     expect(new Set(machines.map((m) => m.region))).toEqual(new Set(["ams"]));
     // flyctl sets PRIMARY_REGION only when fly.toml has one.
-    expect(fly.machines("regionless").every((m) => m.config.env?.PRIMARY_REGION === undefined)).toBe(true);
+    expect(appMachines("regionless").every((m) => m.config.env?.PRIMARY_REGION === undefined)).toBe(true);
   });
 
   test("an existing app keeps its machines' regions: a redeploy without --region updates them in place", async () => {
     const path = write(regionless);
-    const ids = fly.machines("regionless").map((m) => m.id).sort();
+    const ids = appMachines("regionless").map((m) => m.id).sort();
     const r = await run(["deploy", "--config", path, "--image", IMAGE_V2, "--json"]);
     expect(r.code).toBe(0);
     const after = JSON.parse(r.out).machines as { id: string; region: string; image: string }[];

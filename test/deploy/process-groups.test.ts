@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../deploy/run.ts";
+import { ANCHOR_PROCESS_GROUP } from "../../deploy/fleet-lock.ts";
 import { parseDeployConfig } from "../../deploy/flytoml.ts";
 import { planGroups, recordedGroupSize } from "../../deploy/plan-groups.ts";
 import type { DesiredState, ObservedMachine, ObservedState } from "../../deploy/plan-types.ts";
@@ -225,7 +226,7 @@ describe("previews", () => {
     const client = createFlyClient({ baseUrl: fly.url, token: fly.token, retry: { baseDelayMs: 5, maxDelayMs: 20, rateLimitDelayMs: 20 } });
     const result = await runDeploy({ client, config: parsed.config, image: IMAGE_V1, machineCount: PREVIEW_MACHINE_COUNT, requiredSecrets: [], pollMs: 10, env: {} });
     expect(result.machines).toHaveLength(2);
-    const groups = fly.machines("grouped-pr-7").filter((m) => m.state !== "destroyed").map((m) => m.config.metadata?.fly_process_group).filter((g) => g !== "fly_app_release_command");
+    const groups = fly.machines("grouped-pr-7").filter((m) => m.state !== "destroyed").map((m) => m.config.metadata?.fly_process_group).filter((g) => g !== "fly_app_release_command" && g !== ANCHOR_PROCESS_GROUP);
     expect(groups.sort()).toEqual(["web", "worker"]);
   });
 });
@@ -259,7 +260,7 @@ describe("planGroups (pure)", () => {
       "create_machine:web",
       "update_machine:worker",
     ]);
-    expect(plan.target.groups).toEqual({ web: { configDigest: "web", machineCount: 2 }, worker: { configDigest: "worker", machineCount: 1 } });
+    expect(plan.target.groups).toEqual({ web: { configDigest: "web", machineCount: 2, image: "img:2" }, worker: { configDigest: "worker", machineCount: 1, image: "img:2" } });
     expect(plan.ignored).toEqual([{ machineId: "x1", why: 'process group "cron" is not in fly.toml [processes]; left as it is' }]);
     const refs = plan.actions.flatMap((a) => (a.kind === "create_machine" ? [a.ref] : []));
     expect(refs).toEqual(["web-new-1"]);
