@@ -286,6 +286,25 @@ describe("planGroups (pure)", () => {
     expect(recordedGroupSize(observed([]), { name: "web", primary: true })).toBe(5);
   });
 
+  test("exit 0 covers every group: a worker short of its count fails verification", async () => {
+    const { verifyGroups } = await import("../../deploy/verify-groups.ts");
+    const cfg = parseDeployConfig(TOML);
+    if (!cfg.ok) throw new Error("config");
+    const target = {
+      image: "img:2",
+      configDigest: "web",
+      region: "ewr",
+      machineCount: 1,
+      strategy: "rolling" as const,
+      groups: { web: { configDigest: "web", machineCount: 1, image: "img:2" }, worker: { configDigest: "worker", machineCount: 1, image: "img:2" } },
+    };
+    const onTarget = observed([m("w1", "web", { image: "img:2" }), m("q1", "worker", { image: "img:2" })]);
+    expect(verifyGroups(onTarget, target, cfg.config).ok).toBe(true);
+    const short = verifyGroups(observed([m("w1", "web", { image: "img:2" })]), target, cfg.config);
+    expect(short.ok).toBe(false);
+    if (!short.ok) expect(short.problems).toEqual(["group worker: 0 machine(s), want 1"]);
+  });
+
   test("fly.toml groups: the config is read with every section scoped", () => {
     const r = parseDeployConfig(TOML);
     expect(r.ok).toBe(true);
