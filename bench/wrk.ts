@@ -4,6 +4,7 @@
  * noisy and absolute numbers from one run mean little.
  * @module
  */
+import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 
 export interface WrkResult {
@@ -59,6 +60,20 @@ export async function peakRssMb(pid: number): Promise<number> {
   const status = await Bun.file(`/proc/${pid}/status`).text();
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
   return Math.round((kb / 1024) * 10) / 10;
+}
+
+/**
+ * The environment that makes a Bun server here size its heap as it would on its Fly VM. JavaScriptCore sizes
+ * its heap growth from the machine's physical RAM (WTF::ramSize); a Fly VM has what fly.toml's [[vm]] memory
+ * gives it (512 MB), a bench host often 20+ GB, where the same process lets garbage pile up several times
+ * longer before collecting and its peak RSS says little about production. BUN_JSC_forceRAMSize tells JSC the
+ * VM's RAM; Bun passes BUN_JSC_* variables to JSC's options. Applied to every Bun peer alike.
+ */
+export function flyVmEnv(flyToml = "fly.toml"): Record<string, string> {
+  const text = readFileSync(flyToml, "utf8");
+  const mb = Number(/^\s*memory\s*=\s*"(\d+)\s*mb"/im.exec(text)?.[1] ?? /^\s*memory_mb\s*=\s*(\d+)/im.exec(text)?.[1]);
+  if (!Number.isFinite(mb) || mb <= 0) throw new Error(`${flyToml}: no [[vm]] memory found to size the bench's heap like production`);
+  return { BUN_JSC_forceRAMSize: String(mb * 1024 * 1024) };
 }
 
 export async function freePort(): Promise<number> {
