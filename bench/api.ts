@@ -23,7 +23,7 @@ const scratch = await createScratchDatabase("bench_api");
 const [fdPort, ceilPort, exPort] = [await freePort(), await freePort(), await freePort()];
 const common = { DATABASE_URL: scratch.url, SECRET_KEY, DB_POOL_SIZE: "10" };
 // Both Bun peers size their heaps as on the production VM (see flyVmEnv); Node's Express is left as it comes.
-const vm = flyVmEnv();
+const vm = await flyVmEnv();
 
 // Production migrates in the release command, not at boot.
 const migrated = await Bun.spawn(["bun", "src/db/migrate.ts"], { env: { ...process.env, ...common, APP_ENV: "production" }, stdout: "ignore", stderr: "inherit" }).exited;

@@ -19,6 +19,7 @@ requireTool("wrk", "apt-get install -y wrk");
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const coldStarts = Number(process.env.BENCH_COLD_STARTS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), "flightdeck-bench-"));
+const vm = await flyVmEnv();
 
 /** Environment of a Flightdeck server on SQLite with every production middleware on (preview settings). */
 function previewEnv(port: number, dbDir: string): Record<string, string> {
@@ -28,13 +29,13 @@ function previewEnv(port: number, dbDir: string): Record<string, string> {
     // Access logs go to stdout, which the bench discards; formatting and writing them is still measured.
     LOG_LEVEL: "info", RATE_LIMIT_PER_MINUTE: "1000000",
     // Heap sized as on the Fly VM (bench/wrk.ts flyVmEnv), like the ceiling below.
-    ...flyVmEnv(),
+    ...vm,
   };
 }
 
 const [fdPort, ceilPort, exPort] = [await freePort(), await freePort(), await freePort()];
 const flightdeck = await startProcess(["bun", "--smol", "src/server.ts"], previewEnv(fdPort, dir), `http://127.0.0.1:${fdPort}/health`);
-const ceiling = await startProcess(["bun", "--smol", "bench/elysia-health.ts"], { ...flyVmEnv(), PORT: String(ceilPort) }, `http://127.0.0.1:${ceilPort}/health/live`);
+const ceiling = await startProcess(["bun", "--smol", "bench/elysia-health.ts"], { ...vm, PORT: String(ceilPort) }, `http://127.0.0.1:${ceilPort}/health/live`);
 const reference = await startProcess(["node", "bench/express-health.mjs"], { PORT: String(exPort) }, `http://127.0.0.1:${exPort}/health`);
 
 try {

@@ -4,8 +4,9 @@
  * noisy and absolute numbers from one run mean little.
  * @module
  */
-import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
+import { groupConfig } from "../deploy/flytoml-groups.ts";
+import { loadDeployConfig } from "../deploy/flytoml.ts";
 
 export interface WrkResult {
   rps: number; p50Ms: number; p99Ms: number; errors: number;
@@ -64,16 +65,18 @@ export async function peakRssMb(pid: number): Promise<number> {
 
 /**
  * The environment that makes a Bun server here size its heap as it would on its Fly VM. JavaScriptCore sizes
- * its heap growth from the machine's physical RAM (WTF::ramSize); a Fly VM has what fly.toml's [[vm]] memory
- * gives it (512 MB), a bench host often 20+ GB, where the same process lets garbage pile up several times
- * longer before collecting and its peak RSS says little about production. BUN_JSC_forceRAMSize tells JSC the
- * VM's RAM; Bun passes BUN_JSC_* variables to JSC's options. Applied to every Bun peer alike.
+ * its heap growth from the machine's physical RAM (WTF::ramSize); a Fly VM has what fly.toml's [[vm]] gives
+ * the app's machines (512 MB), a bench host often 20+ GB, where the same process lets garbage pile up far
+ * longer before collecting and its peak RSS says little about production (measured: peak RSS under the API
+ * bench 127-150 MB with this host's RAM, or with BUN_JSC_forceRAMSize set to it, 115-123 MB at 512 MB).
+ * BUN_JSC_forceRAMSize tells JSC the VM's RAM; Bun passes BUN_JSC_* variables to JSC's options. The memory is
+ * read with the deploy library's own fly.toml reader, for the app's default process group.
  */
-export function flyVmEnv(flyToml = "fly.toml"): Record<string, string> {
-  const text = readFileSync(flyToml, "utf8");
-  const mb = Number(/^\s*memory\s*=\s*"(\d+)\s*mb"/im.exec(text)?.[1] ?? /^\s*memory_mb\s*=\s*(\d+)/im.exec(text)?.[1]);
-  if (!Number.isFinite(mb) || mb <= 0) throw new Error(`${flyToml}: no [[vm]] memory found to size the bench's heap like production`);
-  return { BUN_JSC_forceRAMSize: String(mb * 1024 * 1024) };
+export async function flyVmEnv(flyToml = "fly.toml"): Promise<Record<string, string>> {
+  const loaded = await loadDeployConfig(flyToml);
+  const memoryMb = loaded.config ? groupConfig(loaded.config).vm?.guest.memoryMb : undefined;
+  if (!loaded.ok || memoryMb === undefined) throw new Error(`${flyToml}: no [[vm]] memory found to size the bench's heap as in production`);
+  return { BUN_JSC_forceRAMSize: String(memoryMb * 1024 * 1024) };
 }
 
 export async function freePort(): Promise<number> {
