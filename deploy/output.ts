@@ -8,6 +8,9 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   isTTY?: boolean;
+  /** Reads all of standard input (`secrets import` without --file); absent when there is none. */
+  readStdin?: () => Promise<string>;
+  stdinIsTTY?: boolean;
   /** Aborts the command between API calls (Ctrl-C, or a test simulating a killed deploy). */
   signal?: AbortSignal;
 }
@@ -29,6 +32,8 @@ export function processIo(): CliIo {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     isTTY: Boolean(process.stderr.isTTY),
+    readStdin: () => Bun.stdin.text(),
+    stdinIsTTY: Boolean(process.stdin.isTTY),
   };
 }
 

@@ -15,6 +15,7 @@ import { observe } from "../observe.ts";
 import type { CliIo, Output } from "../output.ts";
 import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize, rollbackTarget } from "../plan.ts";
 import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
+import { importSecretsCommand } from "../secrets-import.ts";
 import type { ParsedArgs } from "./args.ts";
 
 export interface CommandContext {
@@ -168,14 +169,26 @@ export async function previousImage(client: FlyClient, app: string): Promise<str
   return earlier.user_config.image;
 }
 
-function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployConfig): SecretsContext {
+export function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployConfig): SecretsContext {
   return { client, config, output: ctx.output, org: ctx.io.env.FLY_ORG || "personal", signal: ctx.io.signal };
 }
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Exit 2 before any write when a production app would refuse to boot on these values (set and import). */
+export function refuseSecretsProductionRejects(config: DeployConfig, values: Record<string, string>): void {
+  if (config.env.APP_ENV !== "production") return;
+  // Only the rules for the names being set: the others' values are not known here.
+  const problems = checkProductionSecrets(values).filter((p) => Object.hasOwn(values, p.setting));
+  if (problems.length > 0) {
+    throw new DeployError("preflight_failed", `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`, 2);
+  }
+}
+
 export async function secretsCommand(ctx: CommandContext) {
   const { subcommand, positionals } = ctx.args;
+  if (subcommand === "import") return importSecretsCommand(ctx);
+  if (ctx.args.flags.file !== undefined) throw usageError(`--file is a flag of "secrets import" only`);
   const config = await loadConfig(ctx.args);
   if (subcommand === "list") {
     if (positionals.length > 0) throw usageError("secrets list takes no arguments");
@@ -199,13 +212,7 @@ export async function secretsCommand(ctx: CommandContext) {
       if (eq <= 0 || !SECRET_NAME.test(name)) throw usageError(`"${name}" is not NAME=VALUE (names are letters, digits and _, not starting with a digit)`);
       values[name] = pair.slice(eq + 1);
     }
-    if (config.env.APP_ENV === "production") {
-      // Only the rules for the names being set: the others' values are not known here.
-      const problems = checkProductionSecrets(values).filter((p) => Object.hasOwn(values, p.setting));
-      if (problems.length > 0) {
-        throw new DeployError("preflight_failed", `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`, 2);
-      }
-    }
+    refuseSecretsProductionRejects(config, values);
     const client = flyClient(ctx.io);
     const change = await setSecrets(secretsContext(ctx, client, config), values);
     return { app: config.app, set: Object.keys(values).sort(), version: change.version, createdApp: change.createdApp, machinesUpdated: change.rolled };

@@ -2,7 +2,9 @@
 // Request/response shapes come from the OpenAPI document (./types.ts); wire quirks the spec does not describe
 // are handled here and cite their source (fly-machines-api.md = the team's wire notes, from fly-go/flyctl/docs).
 
+import { parseCredentialReply } from "./credential-reply.ts";
 import { FlyApiError, isFlyApiError } from "./errors.ts";
+import { postgresApi } from "./postgres.ts";
 import { DEFAULT_RETRY, type Replay, type RetryOptions } from "./retry.ts";
 import { ROUTES, type RouteName } from "./routes.ts";
 import { createTransport, expandPath, type Call, type QueryValue, type Reply, type RequestInfo } from "./transport.ts";
@@ -424,6 +426,23 @@ export function createFlyClient(options: FlyClientOptions = {}) {
       const body = await callJson<{ version?: number; Version?: number }>("unsetSecret", { params: { app_name: appName, secret_name: name }, signal: opts.signal });
       return { version: requireVersion(body, "unsetSecret", appName) };
     },
+
+    // ---- deploy tokens ----
+    /**
+     * Mints a deploy token limited to this app (what `fly tokens create deploy` makes). `expiry` is a Go
+     * duration ("720h"). The reply is parsed without ever being quoted: it is the token.
+     */
+    async createDeployToken(appName: string, opts: { expiry?: string; signal?: AbortSignal } = {}): Promise<{ token: string }> {
+      const params = app(appName);
+      const reply = await call("createDeployToken", { params, body: opts.expiry ? { expiry: opts.expiry } : {}, replay: "unsafe", signal: opts.signal });
+      return parseCredentialReply(reply, { method: "POST", path: expandPath(ROUTES.createDeployToken[1], params) }, (body) => {
+        const token = (body as { token?: unknown } | null)?.token;
+        return typeof token === "string" && token.trim() !== "" ? { token } : undefined;
+      });
+    },
+
+    // ---- Managed Postgres (./postgres.ts) ----
+    ...postgresApi({ call }),
 
     // ---- IP assignments ----
     async listIpAssignments(appName: string, opts: { signal?: AbortSignal } = {}): Promise<IpAssignment[]> {
