@@ -12,7 +12,8 @@ import { clusterNameProblem, databaseProblem, usernameProblem } from "./names.ts
 import { clusterStatus, destroyCluster, formatStatus } from "./status.ts";
 
 const COMMON = ["config", "json"];
-const VERB_FLAGS: Record<string, readonly string[]> = {
+/** The flags each `db` verb takes besides --config and --json (README's test checks its lines against this). */
+export const VERB_FLAGS: Record<string, readonly string[]> = {
   create: ["name", "region", "plan", "disk-gb"],
   attach: ["cluster", "database", "user", "force"],
   status: ["cluster"],
