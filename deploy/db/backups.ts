@@ -5,8 +5,7 @@
 
 import type { PostgresBackup } from "../../lib/fly/types.ts";
 import { DeployError } from "../deploy-error.ts";
-import { sleep } from "../lease.ts";
-import { type DbContext, requireCluster, waitUntilReady } from "./cluster.ts";
+import { type DbContext, pollUntil, requireCluster, waitUntilReady } from "./cluster.ts";
 import { type ClusterView, clusterView } from "./create.ts";
 
 export interface BackupView {
@@ -44,21 +43,16 @@ export async function createBackup(ctx: DbContext, opts: { cluster?: string; app
   const before = new Set((await ctx.client.listPostgresBackups(id, { signal: ctx.signal })).map((b) => b.id));
   ctx.output.step(`requesting a full backup of cluster ${summary.name} (${id})`);
   await ctx.client.createPostgresBackup(id, "full", { signal: ctx.signal });
-  const deadline = Date.now() + (opts.appearTimeoutMs ?? 60_000);
-  let delay = ctx.pollMs ?? 500;
-  for (;;) {
+  const timeoutMs = opts.appearTimeoutMs ?? 60_000;
+  const backup = await pollUntil(ctx, timeoutMs, async () => {
     const fresh = (await ctx.client.listPostgresBackups(id, { signal: ctx.signal })).filter((b) => b.id && !before.has(b.id));
-    const backup = newestFirst(fresh)[0];
-    if (backup) {
-      ctx.output.step(`backup ${backup.id} is ${backup.status ?? "queued"}; \`bun deploy/run.ts db backups\` shows when it completes`);
-      return { cluster: { id, name: summary.name ?? "" }, backup };
-    }
-    if (Date.now() + delay > deadline) {
-      throw new DeployError("database_failed", `Fly accepted the backup request for cluster ${summary.name}, but no new backup was listed within ${Math.round((opts.appearTimeoutMs ?? 60_000) / 1000)}s: check \`bun deploy/run.ts db backups\` before requesting another`, 1, { cluster: id });
-    }
-    await sleep(delay, ctx.signal);
-    delay = Math.min(5_000, Math.round(delay * 1.5));
+    return newestFirst(fresh)[0];
+  });
+  if (!backup) {
+    throw new DeployError("database_failed", `Fly accepted the backup request for cluster ${summary.name}, but no new backup was listed within ${Math.round(timeoutMs / 1000)}s: check \`bun deploy/run.ts db backups\` before requesting another`, 1, { cluster: id });
   }
+  ctx.output.step(`backup ${backup.id} is ${backup.status ?? "queued"}; \`bun deploy/run.ts db backups\` shows when it completes`);
+  return { cluster: { id, name: summary.name ?? "" }, backup };
 }
 
 export interface RestoreResult {

@@ -99,38 +99,56 @@ export async function requireCluster(ctx: DbContext, explicit: string | undefine
 }
 
 /**
+ * Asks `read` again with growing pauses (pollMs, x1.5, at most 5 s) until it returns a value, or undefined once
+ * `timeoutMs` would be passed. Fly's Managed Postgres operations answer at once and finish later (create 201,
+ * backup and delete 202): re-reading is how we see them finish.
+ */
+export async function pollUntil<T>(ctx: DbContext, timeoutMs: number, read: () => Promise<T | undefined>): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = ctx.pollMs ?? 500;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() + delay > deadline) return undefined;
+    await sleep(delay, ctx.signal);
+    delay = Math.min(5_000, Math.round(delay * 1.5));
+  }
+}
+
+/**
  * Polls the cluster until it is ready, printing each status change. `failed` ends it (exit 1); so does running
- * out of time, with the cluster left provisioning on Fly's side: re-running the command resumes the wait.
+ * out of time or Ctrl-C, with the cluster left provisioning on Fly's side: re-running the command resumes the wait.
  */
 export async function waitUntilReady(ctx: DbContext, id: string, what: string): Promise<PostgresCluster> {
   const started = Date.now();
-  const deadline = started + (ctx.readyTimeoutMs ?? 15 * 60_000);
-  let delay = ctx.pollMs ?? 500;
   let last: string | undefined;
-  for (;;) {
-    const cluster = await ctx.client.getPostgresCluster(id, { signal: ctx.signal });
-    const status = cluster.status ?? "unknown";
-    if (status !== last) {
-      ctx.output.step(`${what} ${cluster.name ?? id} is ${status}${status === "ready" ? ` (${((Date.now() - started) / 1000).toFixed(1)}s)` : ""}`);
-      last = status;
-    }
-    // Ready means usable: Fly fills the endpoints in once it is (spec), so both must hold.
-    if (status === "ready" && cluster.endpoints?.primary?.pooler?.host) return cluster;
-    if (status === "failed") {
-      throw new DeployError("database_failed", `${what} ${cluster.name ?? id} (${id}) failed to provision. Nothing uses it yet: remove it with \`bun deploy/run.ts db destroy --cluster ${id} --yes\` and try again.`, 1, { cluster: id, status });
-    }
-    if (GONE.has(status)) throw new DeployError("database_failed", `${what} ${cluster.name ?? id} (${id}) is ${status}`, 1, { cluster: id, status });
-    if (Date.now() + delay > deadline) {
-      throw new DeployError("database_failed", `${what} ${cluster.name ?? id} (${id}) is still ${status} after ${Math.round((Date.now() - started) / 1000)}s; Fly keeps provisioning it: re-run the command to keep waiting.`, 1, { cluster: id, status });
-    }
-    try {
-      await sleep(delay, ctx.signal);
-    } catch (error) {
-      if (error instanceof DeployError && error.code === "aborted") {
-        throw new DeployError("aborted", `${error.message}: ${what} ${id} keeps provisioning on Fly; re-run the command to resume waiting`, 1, { cluster: id, status });
+  let name = id;
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+  let ready: PostgresCluster | undefined;
+  try {
+    ready = await pollUntil(ctx, ctx.readyTimeoutMs ?? 15 * 60_000, async () => {
+      const cluster = await ctx.client.getPostgresCluster(id, { signal: ctx.signal });
+      const status = cluster.status ?? "unknown";
+      name = cluster.name ?? id;
+      if (status !== last) {
+        ctx.output.step(`${what} ${name} is ${status}${status === "ready" ? ` (${seconds()}s)` : ""}`);
+        last = status;
       }
-      throw error;
+      if (status === "failed") {
+        throw new DeployError("database_failed", `${what} ${name} (${id}) failed to provision. Nothing uses it yet: remove it with \`bun deploy/run.ts db destroy --cluster ${id} --yes\` and try again.`, 1, { cluster: id, status });
+      }
+      if (GONE.has(status)) throw new DeployError("database_failed", `${what} ${name} (${id}) is ${status}`, 1, { cluster: id, status });
+      // Ready means usable: Fly fills the endpoints in once it is (spec), so both must hold.
+      return status === "ready" && cluster.endpoints?.primary?.pooler?.host ? cluster : undefined;
+    });
+  } catch (error) {
+    if (error instanceof DeployError && error.code === "aborted") {
+      throw new DeployError("aborted", `${error.message}: ${what} ${name} (${id}) keeps provisioning on Fly; re-run the command to resume waiting`, 1, { cluster: id, status: last });
     }
-    delay = Math.min(5_000, Math.round(delay * 1.5));
+    throw error;
   }
+  if (!ready) {
+    throw new DeployError("database_failed", `${what} ${name} (${id}) is still ${last ?? "not ready"} after ${seconds()}s; Fly keeps provisioning it: re-run the command to keep waiting.`, 1, { cluster: id, status: last });
+  }
+  return ready;
 }

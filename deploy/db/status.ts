@@ -2,9 +2,8 @@
 
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { DeployError } from "../deploy-error.ts";
-import { sleep } from "../lease.ts";
 import { DATABASE_URL } from "./attach.ts";
-import { type DbContext, requireCluster, resolveCluster } from "./cluster.ts";
+import { type DbContext, pollUntil, requireCluster, resolveCluster } from "./cluster.ts";
 import { pooledEndpoint } from "./connection-url.ts";
 import { type ClusterView, clusterView } from "./create.ts";
 
@@ -85,20 +84,17 @@ export async function destroyCluster(ctx: DbContext, opts: { cluster?: string; f
   }
   ctx.output.step(`destroying Managed Postgres cluster ${summary.name} (${summary.id})${attached.length ? `, attached to ${attached.join(", ")} (--force)` : ""}`);
   const scheduled = await ctx.client.deletePostgresCluster(summary.id, { signal: ctx.signal });
-  let delay = ctx.pollMs ?? 500;
-  for (let round = 0; ; round++) {
-    let status: string | undefined;
+  // Exit 0 once Fly has been seen deleting it (or it is gone already).
+  const seen = await pollUntil(ctx, 60_000, async () => {
     try {
-      status = (await ctx.client.getPostgresCluster(summary.id, { signal: ctx.signal })).status;
+      const status = (await ctx.client.getPostgresCluster(summary.id, { signal: ctx.signal })).status;
+      return status === "deleting" || status === "deleted" ? status : undefined;
     } catch (error) {
-      if (!(isFlyApiError(error) && error.status === 404)) throw error;
-      status = "deleted";
+      if (isFlyApiError(error) && error.status === 404) return "deleted";
+      throw error;
     }
-    if (status === "deleting" || status === "deleted") break;
-    if (round >= 10) throw new DeployError("database_failed", `cluster ${summary.name} is still ${status} after the delete request: run db destroy again`, 1, { cluster: summary.id });
-    await sleep(delay, ctx.signal);
-    delay = Math.min(5_000, Math.round(delay * 1.5));
-  }
+  });
+  if (!seen) throw new DeployError("database_failed", `cluster ${summary.name} is not being deleted a minute after the request: run db destroy again`, 1, { cluster: summary.id });
   ctx.output.step(scheduled ? `cluster ${summary.name} is being destroyed` : `cluster ${summary.name} was already being destroyed`);
   return { cluster: { id: summary.id, name: summary.name ?? "" }, destroyed: true };
 }

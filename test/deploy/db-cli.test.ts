@@ -260,6 +260,11 @@ describe("token create", () => {
     const status = await cli(withConfig("status", "--json"), { env: { FLY_API_TOKEN: token } });
     expect(status.code).toBe(0);
     expect(status.json.app).toBe("flightdeck");
+    // What CI does with it: a deploy of a new image goes through on the app-scoped token alone.
+    const deploy = await cli(withConfig("deploy", "--image", "registry.fly.io/flightdeck:deployment-ci", "--json"), { env: { FLY_API_TOKEN: token } });
+    expect(deploy.code).toBe(0);
+    expect(deploy.json.machines.every((m: { image: string }) => m.image === "registry.fly.io/flightdeck:deployment-ci")).toBe(true);
+    expect(deploy.out + deploy.err).not.toContain(token.slice(6));
   });
 
   test("--json carries it in a field; --expiry is sent as a Go duration", async () => {
@@ -331,6 +336,26 @@ describe("other paths", () => {
       r = await cli(withConfig("db", "create", "--json"), { fake, env: { FLY_ORG: "jane-doe-561" } });
       expect(r.code).toBe(0);
       expect(r.json.cluster.org).toBe("jane-doe-561");
+    });
+  });
+
+  test("Ctrl-C while the cluster provisions: exit 1 saying it keeps provisioning; re-running resumes the wait", async () => {
+    await withFake({ postgresPhaseMs: 800 }, async (fake) => {
+      const proc = Bun.spawn(["bun", "deploy/run.ts", ...withConfig("db", "create")], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", FLY_API_TOKEN: fake.token, FLY_FLAPS_BASE_URL: fake.url },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      for (let i = 0; i < 200 && fake.postgres.clusters.size === 0; i++) await Bun.sleep(10);
+      proc.kill("SIGINT");
+      const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      expect(code).toBe(1);
+      expect(err).toContain("keeps provisioning on Fly");
+      const r = await cli(withConfig("db", "create", "--json"), { fake });
+      expect(r.code).toBe(0);
+      expect(r.json.created).toBe(false);
+      expect(fake.postgres.clusters.size).toBe(1);
     });
   });
 
