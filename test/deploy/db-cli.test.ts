@@ -29,15 +29,26 @@ interface Ran {
   json: any;
 }
 
-async function cli(argv: string[], opts: { stdin?: string; env?: Record<string, string>; fake?: FakeFly } = {}): Promise<Ran> {
+interface CliOptions {
+  stdin?: string;
+  env?: Record<string, string>;
+  fake?: FakeFly;
+}
+
+/** `bun deploy/run.ts ...` as its own process, with only the environment a user would set. */
+function spawnCli(argv: string[], opts: CliOptions = {}) {
   const target = opts.fake ?? fly;
-  const proc = Bun.spawn(["bun", "deploy/run.ts", ...argv], {
+  return Bun.spawn(["bun", "deploy/run.ts", ...argv], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", FLY_API_TOKEN: target.token, FLY_FLAPS_BASE_URL: target.url, ...opts.env },
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
   });
+}
+
+async function cli(argv: string[], opts: CliOptions = {}): Promise<Ran> {
+  const proc = spawnCli(argv, opts);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   let json: unknown;
   if (argv.includes("--json")) {
@@ -341,12 +352,7 @@ describe("other paths", () => {
 
   test("Ctrl-C while the cluster provisions: exit 1 saying it keeps provisioning; re-running resumes the wait", async () => {
     await withFake({ postgresPhaseMs: 800 }, async (fake) => {
-      const proc = Bun.spawn(["bun", "deploy/run.ts", ...withConfig("db", "create")], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", FLY_API_TOKEN: fake.token, FLY_FLAPS_BASE_URL: fake.url },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const proc = spawnCli(withConfig("db", "create"), { fake });
       for (let i = 0; i < 200 && fake.postgres.clusters.size === 0; i++) await Bun.sleep(10);
       proc.kill("SIGINT");
       const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);

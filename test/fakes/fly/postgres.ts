@@ -309,7 +309,8 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
   ];
 }
 
-function summaryView(c: FakeCluster): PostgresClusterSummary {
+/** The fields the list (PostgresClusterSummary) and the show (PostgresCluster) share. */
+function commonView(c: FakeCluster) {
   return {
     id: c.id,
     name: c.name,
@@ -318,21 +319,18 @@ function summaryView(c: FakeCluster): PostgresClusterSummary {
     status: c.status,
     created_at: c.createdAt,
     attached_apps: [...c.attachments.keys()].map((name) => ({ name })),
-    ...(c.deletedAt ? { deleted_at: c.deletedAt } : {}),
   };
+}
+
+function summaryView(c: FakeCluster): PostgresClusterSummary {
+  return { ...commonView(c), ...(c.deletedAt ? { deleted_at: c.deletedAt } : {}) };
 }
 
 function clusterView(c: FakeCluster): PostgresCluster {
   const host = (kind: string) => ({ host: `${kind}.${c.id}.flympg.net`, port: 5432 });
   return {
-    id: c.id,
-    name: c.name,
-    region: c.region,
-    plan: c.plan,
-    status: c.status,
-    created_at: c.createdAt,
+    ...commonView(c),
     organization: { name: c.orgSlug, slug: c.orgSlug },
-    attached_apps: [...c.attachments.keys()].map((name) => ({ name })),
     cpu_kind: "shared",
     cpus: 2,
     memory_mb: 1024,
