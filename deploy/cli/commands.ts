@@ -67,7 +67,8 @@ export const COMMANDS = {
     },
   },
   db: {
-    summary: "create | attach | status | backup | backups | restore --backup ID | detach | destroy --yes: Managed Postgres",
+    summary:
+      "Managed Postgres: create [--name --region --plan --disk-gb] | attach [--database --user --force] | status | backup | backups | restore --backup ID [--name] | detach | destroy --yes [--force]; all take --cluster",
     subcommands: ["create", "attach", "status", "backup", "backups", "restore", "detach", "destroy"],
     // Each verb takes a subset of these; deploy/db/command.ts refuses the others (exit 2).
     flags: {
