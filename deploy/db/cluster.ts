@@ -142,8 +142,9 @@ export async function waitUntilReady(ctx: DbContext, id: string, what: string): 
       return status === "ready" && cluster.endpoints?.primary?.pooler?.host ? cluster : undefined;
     });
   } catch (error) {
-    if (error instanceof DeployError && error.code === "aborted") {
-      throw new DeployError("aborted", `${error.message}: ${what} ${name} (${id}) keeps provisioning on Fly; re-run the command to resume waiting`, 1, { cluster: id, status: last });
+    // Ctrl-C lands either between polls (our sleep) or during one (the client's call).
+    if ((error instanceof DeployError || isFlyApiError(error)) && error.code === "aborted") {
+      throw new DeployError("aborted", `interrupted while waiting: ${what} ${name} (${id}) keeps provisioning on Fly; re-run the command to resume waiting`, 1, { cluster: id, status: last });
     }
     throw error;
   }
