@@ -147,18 +147,15 @@ async function ensure(exists: () => Promise<boolean>, create: () => Promise<unkn
 }
 
 /**
- * Whether DATABASE_URL exists, and its value when the API shows it (`show_secrets`), kept in memory only to
- * compare. A token that may not read values still gets a correct attach: it just always writes.
+ * Whether DATABASE_URL exists, and its value when the API shows it (`show_secrets` on that one secret), kept in
+ * memory only to compare. A token that may not read values still gets a correct attach: it just always writes.
  */
 async function currentValue(ctx: DbContext): Promise<{ exists: boolean; value: string | undefined }> {
   try {
-    const secrets = await ctx.client.listSecrets(ctx.config.app, { showSecrets: true, signal: ctx.signal });
-    const found = secrets.find((s) => s.name === DATABASE_URL);
+    const found = await ctx.client.getSecret(ctx.config.app, DATABASE_URL, { showSecrets: true, signal: ctx.signal });
     return { exists: found !== undefined, value: typeof found?.value === "string" ? found.value : undefined };
   } catch (error) {
-    if (!isFlyApiError(error)) throw error;
-    if (error.status === 404) return { exists: false, value: undefined };
-    if (error.status !== 401 && error.status !== 403 && error.status !== 400) throw error;
+    if (!isFlyApiError(error) || (error.status !== 401 && error.status !== 403 && error.status !== 400)) throw error;
   }
   const names = await ctx.client.listSecrets(ctx.config.app, { signal: ctx.signal });
   return { exists: names.some((s) => s.name === DATABASE_URL), value: undefined };

@@ -427,6 +427,24 @@ export function createFlyClient(options: FlyClientOptions = {}) {
       return { version: requireVersion(body, "unsetSecret", appName) };
     },
 
+    /**
+     * One secret, or undefined when it does not exist (404). With `showSecrets` its value comes too: parsed
+     * without ever being quoted in an error, kept by the caller in memory only (db attach compares with it).
+     */
+    async getSecret(appName: string, name: string, opts: { showSecrets?: boolean; signal?: AbortSignal } = {}): Promise<AppSecret | undefined> {
+      const params = { app_name: appName, secret_name: name };
+      let reply: Reply;
+      try {
+        reply = await call("getSecret", { params, query: { show_secrets: opts.showSecrets || undefined }, signal: opts.signal });
+      } catch (error) {
+        if (isFlyApiError(error) && error.status === 404) return undefined;
+        throw error;
+      }
+      return parseCredentialReply(reply, { method: "GET", path: expandPath(ROUTES.getSecret[1], params) }, (body) =>
+        body && typeof body === "object" && (body as AppSecret).name === name ? (body as AppSecret) : undefined,
+      );
+    },
+
     // ---- deploy tokens ----
     /**
      * Mints a deploy token limited to this app (what `fly tokens create deploy` makes). `expiry` is a Go

@@ -40,6 +40,7 @@ export const ROUTES = {
 
   listSecrets: ["GET", "/v1/apps/{app_name}/secrets"],
   updateSecrets: ["POST", "/v1/apps/{app_name}/secrets"],
+  getSecret: ["GET", "/v1/apps/{app_name}/secrets/{secret_name}"],
   setSecret: ["POST", "/v1/apps/{app_name}/secrets/{secret_name}"],
   unsetSecret: ["DELETE", "/v1/apps/{app_name}/secrets/{secret_name}"],
 

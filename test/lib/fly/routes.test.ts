@@ -41,6 +41,7 @@ describe("what the client sends", () => {
     await client.getApp("tour");
     const { version } = await client.setSecrets("tour", { SECRET_KEY: "k".repeat(40), DATABASE_URL: "postgres://x" });
     await client.setSecret("tour", "EXTRA", "1");
+    await client.getSecret("tour", "EXTRA", { showSecrets: true });
     await client.unsetSecret("tour", "EXTRA");
     await client.unsetSecrets("tour", ["DATABASE_URL"]);
     await client.listSecrets("tour", { minVersion: version });
