@@ -55,23 +55,39 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
   const database = opts.database ?? defaultRoleName(app);
   const user = opts.user ?? defaultRoleName(app);
 
+  const clusters = await listClusters(ctx, org);
+  const attachedTo = clusters.filter((c) => c.attached_apps?.some((a) => a.name === app)).map((c) => c.id ?? "");
+  const current = await currentValue(ctx);
+  const userExists = async () => (await ctx.client.listPostgresUsers(id, { signal: ctx.signal })).some((u) => u.username === user);
+  const urlFor = async () => {
+    const credentials = await ctx.client.getPostgresUserCredentials(id, user, { signal: ctx.signal });
+    return { url: databaseUrl(endpoint, credentials.username, credentials.password, database), shown: redactedUrl(endpoint, credentials.username, database) };
+  };
+
+  // A DATABASE_URL set by hand is refused before anything is created, unless it already is this very URL (an
+  // earlier attach whose attachment record failed).
+  if (current.exists && attachedTo.length === 0 && !opts.force) {
+    const same = (await userExists()) && current.value !== undefined && current.value === (await urlFor()).url;
+    if (!same) {
+      throw new DeployError(
+        "preflight_failed",
+        `app ${app} already has a ${DATABASE_URL} that db attach did not set (the app is attached to no cluster). Pass --force to replace it with cluster ${cluster.name}'s; nothing was changed.`,
+        2,
+      );
+    }
+  }
+
   const createdDatabase = await ensure(
     async () => (await ctx.client.listPostgresDatabases(id, { signal: ctx.signal })).some((d) => d.name === database),
     () => ctx.client.createPostgresDatabase(id, database, { signal: ctx.signal }),
     () => ctx.output.step(`creating database ${database} on ${cluster.name}`),
   );
   const createdUser = await ensure(
-    async () => (await ctx.client.listPostgresUsers(id, { signal: ctx.signal })).some((u) => u.username === user),
+    userExists,
     () => ctx.client.createPostgresUser(id, user, APP_ROLE, { signal: ctx.signal }),
     () => ctx.output.step(`creating user ${user} (${APP_ROLE}) on ${cluster.name}`),
   );
-  const credentials = await ctx.client.getPostgresUserCredentials(id, user, { signal: ctx.signal });
-  const url = databaseUrl(endpoint, credentials.username, credentials.password, database);
-  const shown = redactedUrl(endpoint, credentials.username, database);
-
-  const clusters = await listClusters(ctx, org);
-  const attachedTo = clusters.filter((c) => c.attached_apps?.some((a) => a.name === app)).map((c) => c.id ?? "");
-  const current = await currentValue(ctx);
+  const { url, shown } = await urlFor();
 
   let secretWritten = false;
   let secretsVersion: number | null = null;
@@ -79,13 +95,6 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
   if (current.value === url) {
     ctx.output.step(`${DATABASE_URL} on ${app} already points at ${shown}`);
   } else {
-    if (current.exists && attachedTo.length === 0 && !opts.force) {
-      throw new DeployError(
-        "preflight_failed",
-        `app ${app} already has a ${DATABASE_URL} that db attach did not set (the app is attached to no cluster). Pass --force to replace it with ${shown}; nothing was changed.`,
-        2,
-      );
-    }
     const change = await setSecrets({ client: ctx.client, config: ctx.config, output: ctx.output, org, signal: ctx.signal }, { [DATABASE_URL]: url });
     secretWritten = true;
     secretsVersion = change.version;
@@ -118,7 +127,7 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
     app,
     cluster: { id, name: cluster.name ?? "" },
     database,
-    user: credentials.username,
+    user,
     secret: DATABASE_URL,
     url: shown,
     createdDatabase,

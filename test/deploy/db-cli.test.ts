@@ -388,6 +388,10 @@ describe("other paths", () => {
       expect(r.err).toContain("--force");
       expect(r.err).not.toContain(GOOD_SECRETS.DATABASE_URL);
       expect(fake.state.apps.get("flightdeck")!.secrets.get("DATABASE_URL")!.value).toBe(GOOD_SECRETS.DATABASE_URL);
+      // Refused before anything was made: no database, no user.
+      const [cluster] = [...fake.postgres.clusters.values()];
+      expect([...cluster!.databases]).toEqual(["fly-db"]);
+      expect([...cluster!.users.keys()]).toEqual(["fly-user"]);
       r = await cli(withConfig("db", "attach", "--force", "--database", "app-data", "--user", "app-user", "--json"), { fake });
       expect(r.code).toBe(0);
       expect(r.json).toMatchObject({ database: "app-data", user: "app-user", secretWritten: true });
