@@ -4,12 +4,15 @@
 
 import { readFile } from "node:fs/promises";
 import type { CommandContext } from "./cli/handlers.ts";
-import { flyClient, loadConfig, refuseSecretsProductionRejects, secretsContext } from "./cli/handlers.ts";
+import { flyClient, loadConfig, refuseSecretsProductionRejects } from "./cli/handlers.ts";
 import { DeployError, usageError } from "./deploy-error.ts";
 import { parseDotenv } from "./dotenv.ts";
-import { setSecrets } from "./secrets.ts";
+import type { FlyClient } from "../lib/fly/client.ts";
+import type { DeployConfig } from "./flytoml.ts";
+import { type SecretsContext, setSecrets } from "./secrets.ts";
 
-export async function importSecretsCommand(ctx: CommandContext) {
+/** `secretsContext` is how `secrets set` writes (its lock wait and all), so an import writes the same way. */
+export async function importSecretsCommand(ctx: CommandContext, secretsContext: (client: FlyClient, config: DeployConfig) => SecretsContext) {
   if (ctx.args.positionals.length > 0) throw usageError(`"secrets import" takes no NAME=VALUE arguments: put them in the file (or on stdin)`);
   const file = typeof ctx.args.flags.file === "string" ? ctx.args.flags.file : undefined;
   const source = file ?? "stdin";
@@ -40,7 +43,7 @@ export async function importSecretsCommand(ctx: CommandContext) {
   const names = Object.keys(values).sort();
   ctx.output.step(`importing ${names.length} secret(s) from ${source}: ${names.join(", ")}`);
   const client = flyClient(ctx.io);
-  const change = await setSecrets(secretsContext(ctx, client, config), values);
+  const change = await setSecrets(secretsContext(client, config), values);
   if (!ctx.output.json) ctx.io.stdout(`${names.join("\n")}\n`);
   return { app: config.app, imported: names, version: change.version, createdApp: change.createdApp, machinesUpdated: change.rolled };
 }

@@ -169,7 +169,7 @@ export async function previousImage(client: FlyClient, app: string): Promise<str
   return earlier.user_config.image;
 }
 
-export function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployConfig): SecretsContext {
+function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployConfig): SecretsContext {
   return { client, config, output: ctx.output, org: ctx.io.env.FLY_ORG || "personal", signal: ctx.io.signal };
 }
 
@@ -187,7 +187,7 @@ export function refuseSecretsProductionRejects(config: DeployConfig, values: Rec
 
 export async function secretsCommand(ctx: CommandContext) {
   const { subcommand, positionals } = ctx.args;
-  if (subcommand === "import") return importSecretsCommand(ctx);
+  if (subcommand === "import") return importSecretsCommand(ctx, (client, config) => secretsContext(ctx, client, config));
   if (ctx.args.flags.file !== undefined) throw usageError(`--file is a flag of "secrets import" only`);
   const config = await loadConfig(ctx.args);
   if (subcommand === "list") {
