@@ -2,8 +2,8 @@
 // ever being quoted: a malformed or truncated body becomes an invalid_response error that says so and contains
 // none of the body. Against a small real server scripting exactly those bodies.
 import { afterEach, describe, expect, test } from "bun:test";
-import { createFlyClient, FlyApiError } from "../../../lib/fly/index.ts";
-import { FAST_RETRY, jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
+import { createFlyClient } from "../../../lib/fly/index.ts";
+import { caught, FAST_RETRY, jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
 
 const SECRET = "s3cr3t-hunter2-value";
 let server: ScriptedServer | undefined;
@@ -17,15 +17,6 @@ function serve(body: string): ReturnType<typeof createFlyClient> {
   return createFlyClient({ baseUrl: server.url, token: "fm2_topsecret", retry: FAST_RETRY });
 }
 
-async function caught(promise: Promise<unknown>): Promise<FlyApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FlyApiError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("a broken credential reply is reported without its body", () => {
   const calls: [string, string, (c: ReturnType<typeof createFlyClient>) => Promise<unknown>][] = [
