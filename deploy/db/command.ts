@@ -39,7 +39,7 @@ export async function dbCommand(ctx: CommandContext): Promise<unknown> {
   for (const key of ["cluster", "name", "region", "backup", "database", "user"]) {
     if (text(key) !== undefined && text(key)!.trim() === "") throw usageError(`--${key} needs a value`);
   }
-  const problem = [text("name") !== undefined && verb === "create" ? clusterNameProblem(text("name")!) : undefined, text("database") !== undefined ? databaseProblem(text("database")!) : undefined, text("user") !== undefined ? usernameProblem(text("user")!) : undefined].find(Boolean);
+  const problem = [text("name") !== undefined ? clusterNameProblem(text("name")!) : undefined, text("database") !== undefined ? databaseProblem(text("database")!) : undefined, text("user") !== undefined ? usernameProblem(text("user")!) : undefined].find(Boolean);
   if (problem) throw usageError(problem);
   const diskGb = flags["disk-gb"] as number | undefined;
   if (diskGb !== undefined && (diskGb < DISK_GB.min || diskGb > DISK_GB.max)) throw usageError(`--disk-gb must be between ${DISK_GB.min} and ${DISK_GB.max} (got ${diskGb})`);
@@ -84,7 +84,7 @@ export async function dbCommand(ctx: CommandContext): Promise<unknown> {
       return result;
     }
     case "restore": {
-      const result = await restoreBackup(db, { cluster, backup: text("backup")!, name: verb === "restore" ? text("name") : undefined });
+      const result = await restoreBackup(db, { cluster, backup: text("backup")!, name: text("name") });
       print(`restored backup ${result.backup} into cluster ${result.cluster.name} (${result.cluster.id}); ${result.source.name} is unchanged and ${config.app} still uses it.\nnext steps:\n${result.nextSteps.map((s) => `  ${s}`).join("\n")}`);
       return result;
     }
