@@ -2,6 +2,7 @@
 // told otherwise, waited on until ready. Re-running with the same name reuses the cluster (and resumes the wait
 // when it is still provisioning), so an interrupted create converges instead of making a second cluster.
 
+import { isFlyApiError } from "../../lib/fly/errors.ts";
 import type { CreatePostgresClusterRequest, PostgresCluster } from "../../lib/fly/types.ts";
 import { DeployError } from "../deploy-error.ts";
 import { type DbContext, findCluster, listClusters, orgRefused, resolveOrg, waitUntilReady } from "./cluster.ts";
@@ -80,6 +81,9 @@ export async function createCluster(ctx: DbContext, opts: CreateOptions): Promis
     try {
       cluster = await ctx.client.createPostgresCluster(input, { signal: ctx.signal });
     } catch (error) {
+      if (isFlyApiError(error) && error.code === "aborted") {
+        throw new DeployError("aborted", `interrupted while asking Fly for cluster ${name}: it may exist now. Re-run \`bun deploy/run.ts db create\`: it reuses a cluster with this name instead of making a second one.`, 1);
+      }
       throw orgRefused(error, org) ?? error;
     }
     if (!cluster.id) throw new DeployError("database_failed", `Fly accepted cluster ${name} but returned no id: run db create again to find it`, 1);

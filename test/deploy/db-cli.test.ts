@@ -353,11 +353,31 @@ describe("other paths", () => {
   test("Ctrl-C while the cluster provisions: exit 1 saying it keeps provisioning; re-running resumes the wait", async () => {
     await withFake({ postgresPhaseMs: 800 }, async (fake) => {
       const proc = spawnCli(withConfig("db", "create"), { fake });
-      for (let i = 0; i < 200 && fake.postgres.clusters.size === 0; i++) await Bun.sleep(10);
+      // Interrupt once the CLI is polling the new cluster (not while its create is in flight).
+      const polling = () => fake.calls.some((c) => c.method === "GET" && /^\/v1\/postgres\/[^/]+$/.test(c.path));
+      for (let i = 0; i < 500 && !polling(); i++) await Bun.sleep(10);
       proc.kill("SIGINT");
       const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
       expect(code).toBe(1);
       expect(err).toContain("keeps provisioning on Fly");
+      const r = await cli(withConfig("db", "create", "--json"), { fake });
+      expect(r.code).toBe(0);
+      expect(r.json.created).toBe(false);
+      expect(fake.postgres.clusters.size).toBe(1);
+    });
+  });
+
+  test("Ctrl-C while the create itself is in flight: exit 1; the re-run finds the cluster Fly made anyway", async () => {
+    await withFake({}, async (fake) => {
+      fake.faults.latency(1_000, { method: "POST", path: /^\/v1\/postgres$/ });
+      const proc = spawnCli(withConfig("db", "create"), { fake });
+      for (let i = 0; i < 500 && !fake.calls.some((c) => c.method === "POST" && c.path === "/v1/postgres"); i++) await Bun.sleep(10);
+      proc.kill("SIGINT");
+      const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      expect(code).toBe(1);
+      expect(err).toContain("it may exist now");
+      // The fake finishes the request the client gave up on, as a server would.
+      for (let i = 0; i < 300 && fake.postgres.clusters.size === 0; i++) await Bun.sleep(10);
       const r = await cli(withConfig("db", "create", "--json"), { fake });
       expect(r.code).toBe(0);
       expect(r.json.created).toBe(false);
