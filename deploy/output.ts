@@ -2,6 +2,8 @@
 // lines otherwise, `::group::` blocks under GitHub Actions), and with --json exactly one JSON object on
 // stdout at the end, so `bun deploy/run.ts deploy --json | jq` always parses.
 
+import { isatty } from "node:tty";
+
 /** The process edges a command talks to; tests pass their own to run the CLI in-process. */
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -33,7 +35,8 @@ export function processIo(): CliIo {
     stderr: (text) => process.stderr.write(text),
     isTTY: Boolean(process.stderr.isTTY),
     readStdin: () => Bun.stdin.text(),
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    // isatty(0) rather than process.stdin: touching process.stdin opens a stream on fd 0 for every command.
+    stdinIsTTY: isatty(0),
   };
 }
 
