@@ -287,6 +287,17 @@ describe("token create", () => {
     expect(r.err).not.toContain(r.json.token.slice(6));
   });
 
+  test("a token Fly does not accept on a first call is never printed: exit 1", async () => {
+    fly.deployTokens.mintUnusable = true;
+    const r = await cli(withConfig("token", "create", "--json"));
+    fly.deployTokens.mintUnusable = false;
+    expect(r.code).toBe(1);
+    expect(r.json.error.message).toContain("it was not printed");
+    const minted = fly.calls.filter((c) => c.path === "/v1/apps/flightdeck/deploy_token").length;
+    expect(minted).toBeGreaterThan(0);
+    expect(r.out + r.err).not.toContain("fm2_deploy");
+  });
+
   test("an app that does not exist yet: exit 2 pointing at deploy", async () => {
     const other = join(dir, "other.toml");
     writeFileSync(other, (await Bun.file(configPath).text()).replace(/^app = .*$/m, 'app = "not-deployed-yet"'));

@@ -14,7 +14,7 @@ import { createPostgresControls, postgresRoutes, type FakePostgresControls } fro
 import { compile, match } from "./fly/router.ts";
 import { secretRoutes } from "./fly/secrets.ts";
 import { createState, randomHex, type FakeApp, type FakeMachine, type FakeState } from "./fly/state.ts";
-import { deployTokenAllows, tokenRoutes, type FakeDeployToken } from "./fly/tokens.ts";
+import { createDeployTokens, deployTokenAllows, tokenRoutes, type FakeDeployTokens } from "./fly/tokens.ts";
 import { specValidator } from "./fly/validate.ts";
 import { volumeRoutes } from "./fly/volumes.ts";
 
@@ -22,7 +22,7 @@ export type { FakeCall, FakeOptions, FakeTimings } from "./fly/context.ts";
 export type { CallMatch, MachineMatch } from "./fly/faults.ts";
 export type { FakeApp, FakeLease, FakeMachine, FakeState } from "./fly/state.ts";
 export type { FakeBackup, FakeCluster, FakePostgresControls } from "./fly/postgres.ts";
-export type { FakeDeployToken } from "./fly/tokens.ts";
+export type { FakeDeployToken, FakeDeployTokens } from "./fly/tokens.ts";
 export { FakeFaults };
 
 export interface FakeFly {
@@ -38,8 +38,8 @@ export interface FakeFly {
   timings: FakeTimings;
   /** Managed Postgres: clusters (inspect or seed) and live knobs (phase time, failed provisioning). */
   postgres: FakePostgresControls;
-  /** Deploy tokens minted by POST /v1/apps/{app}/deploy_token (scheme-less token -> app, expiry). */
-  deployTokens: Map<string, FakeDeployToken>;
+  /** Deploy tokens minted by POST /v1/apps/{app}/deploy_token, and the `mintUnusable` fault. */
+  deployTokens: FakeDeployTokens;
   /** Calls that could have changed something (every non-GET). */
   mutatingCalls(): FakeCall[];
   /** Creates an app directly in the state (no call recorded). */
@@ -81,7 +81,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
   };
 
   const postgres = createPostgresControls({ phaseMs: opts.postgresPhaseMs, personalOrgSlug: opts.personalOrgSlug });
-  const deployTokens = new Map<string, FakeDeployToken>();
+  const deployTokens = createDeployTokens();
   const routes = compile([...appRoutes(ctx), ...machineRoutes(ctx), ...leaseRoutes(ctx), ...volumeRoutes(ctx), ...secretRoutes(ctx), ...ipRoutes(ctx), ...tokenRoutes(ctx, deployTokens), ...postgresRoutes(ctx, postgres)]);
   const calls: FakeCall[] = [];
 
