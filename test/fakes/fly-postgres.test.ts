@@ -4,6 +4,7 @@
 // sends is valid against the spec (the fake validates it).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createFlyClient, isFlyApiError, type FlyClient } from "../../lib/fly/index.ts";
+import { specValidator } from "./fly/validate.ts";
 import { startFakeFly, type FakeFly } from "./fly-machines.ts";
 
 let fly: FakeFly;
@@ -175,4 +176,47 @@ describe("deploy tokens", () => {
     expect((await failure(client.createDeployToken("token-app", { expiry: "a month" }))).status).toBe(400);
     expect((await failure(client.createDeployToken("nope-app", { expiry: "1h" }))).status).toBe(404);
   });
+});
+
+test("every answer has the shape the spec gives it (unknown fields refused)", async () => {
+  const spec = JSON.parse(await Bun.file(new URL("../../lib/fly/spec/fly-machines-openapi.json", import.meta.url)).text()) as {
+    paths: Record<string, Record<string, { responses: Record<string, { content?: { "application/json"?: { schema?: { $ref?: string } } } }> }>>;
+  };
+  const validate = specValidator(true);
+  const templateOf = (path: string) =>
+    Object.keys(spec.paths).find((t) => new RegExp(`^${t.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path) && !/\{[^}]+\}\/\{/.test(t));
+  async function answer(method: string, path: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${fly.url}${path}`, { method, headers: { authorization: `FlyV1 ${fly.token}`, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const text = await response.text();
+    const template = templateOf(path.split("?")[0]!)!;
+    const ref = spec.paths[template]?.[method.toLowerCase()]?.responses[String(response.status)]?.content?.["application/json"]?.schema?.$ref;
+    expect({ path, status: response.status, documented: spec.paths[template]?.[method.toLowerCase()]?.responses[String(response.status)] !== undefined }).toEqual({ path, status: response.status, documented: true });
+    if (!ref) return undefined;
+    const parsed = JSON.parse(text);
+    expect({ path, problem: validate(ref.split("/").pop()!, parsed) }).toEqual({ path, problem: undefined });
+    return parsed;
+  }
+  fly.seedApp("shape-app");
+  const created = (await answer("POST", "/v1/postgres", { org_slug: "personal", name: "shape-db", region: "ewr", plan: "basic" })).data;
+  await answer("GET", `/v1/postgres/${created.id}`);
+  await answer("GET", `/v1/postgres/${created.id}/users`); // 503 while creating
+  await until(() => client.getPostgresCluster(created.id), (c) => c.status === "ready");
+  await answer("GET", `/v1/postgres/${created.id}`);
+  await answer("GET", "/v1/postgres?org_slug=personal&include_deleted=true");
+  await answer("POST", `/v1/postgres/${created.id}/users`, { username: "shape", role: "writer" });
+  await answer("GET", `/v1/postgres/${created.id}/users`);
+  await answer("GET", `/v1/postgres/${created.id}/users/shape/credentials`);
+  await answer("POST", `/v1/postgres/${created.id}/databases`, { name: "shape" });
+  await answer("GET", `/v1/postgres/${created.id}/databases`);
+  await answer("POST", `/v1/postgres/${created.id}/attachments`, { app_name: "shape-app" });
+  await answer("POST", `/v1/postgres/${created.id}/attachments`, { app_name: "shape-app" });
+  await answer("DELETE", `/v1/postgres/${created.id}/attachments/shape-app`);
+  await answer("POST", `/v1/postgres/${created.id}/backups`, { type: "full" });
+  await answer("POST", `/v1/postgres/${created.id}/backups`, { type: "full" }); // 409: one is running
+  const [backup] = (await until(() => client.listPostgresBackups(created.id), (list) => list[0]?.status === "completed"));
+  await answer("GET", `/v1/postgres/${created.id}/backups`);
+  await answer("POST", `/v1/postgres/${created.id}/restore`, { backup_id: backup!.id });
+  await answer("POST", "/v1/apps/shape-app/deploy_token", { expiry: "1h" });
+  await answer("DELETE", `/v1/postgres/${created.id}`);
+  await answer("DELETE", `/v1/postgres/${created.id}`); // 410
 });
