@@ -57,7 +57,7 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
 
   const clusters = await listClusters(ctx, org);
   const attachedTo = clusters.filter((c) => c.attached_apps?.some((a) => a.name === app)).map((c) => c.id ?? "");
-  const current = await currentValue(ctx);
+  const current = await readDatabaseUrl(ctx);
   const userExists = async () => (await ctx.client.listPostgresUsers(id, { signal: ctx.signal })).some((u) => u.username === user);
   const urlFor = async () => {
     const credentials = await ctx.client.getPostgresUserCredentials(id, user, { signal: ctx.signal });
@@ -159,7 +159,7 @@ async function ensure(exists: () => Promise<boolean>, create: () => Promise<unkn
  * Whether DATABASE_URL exists, and its value when the API shows it (`show_secrets` on that one secret), kept in
  * memory only to compare. A token that may not read values still gets a correct attach: it just always writes.
  */
-async function currentValue(ctx: DbContext): Promise<{ exists: boolean; value: string | undefined }> {
+export async function readDatabaseUrl(ctx: DbContext): Promise<{ exists: boolean; value: string | undefined }> {
   try {
     const found = await ctx.client.getSecret(ctx.config.app, DATABASE_URL, { showSecrets: true, signal: ctx.signal });
     return { exists: found !== undefined, value: typeof found?.value === "string" ? found.value : undefined };

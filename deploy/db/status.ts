@@ -2,7 +2,7 @@
 
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { DeployError } from "../deploy-error.ts";
-import { DATABASE_URL } from "./attach.ts";
+import { DATABASE_URL, readDatabaseUrl } from "./attach.ts";
 import { type DbContext, pollUntil, requireCluster, resolveCluster } from "./cluster.ts";
 import { pooledEndpoint } from "./connection-url.ts";
 import { type ClusterView, clusterView } from "./create.ts";
@@ -13,13 +13,19 @@ export interface StatusResult {
   cluster: (ClusterView & { poolerHost: string | null; pgMajorVersion: string | null; storageUsedBytes: number | null; latestBackup: { id: string; status: string | null; startedAt: string | null } | null }) | null;
   attached: boolean;
   databaseUrlSet: boolean;
+  /** The host DATABASE_URL names (never the rest of it), or null when unset or unreadable with this token. */
+  databaseUrlHost: string | null;
+  /** Whether that host is one of this cluster's endpoints; null when it cannot be told. */
+  databaseUrlPointsHere: boolean | null;
 }
 
 export async function clusterStatus(ctx: DbContext, opts: { cluster?: string }): Promise<StatusResult> {
   const app = ctx.config.app;
   const { org, found } = await resolveCluster(ctx, opts.cluster);
-  const databaseUrlSet = await hasDatabaseUrl(ctx);
-  if (!found) return { app, org, cluster: null, attached: false, databaseUrlSet };
+  const current = await readDatabaseUrl(ctx);
+  const databaseUrlHost = hostOf(current.value);
+  const databaseUrl = { databaseUrlSet: current.exists, databaseUrlHost };
+  if (!found) return { app, org, cluster: null, attached: false, ...databaseUrl, databaseUrlPointsHere: null };
   const cluster = await ctx.client.getPostgresCluster(found.summary.id, { signal: ctx.signal });
   const backups = cluster.status === "ready" ? await ctx.client.listPostgresBackups(found.summary.id, { signal: ctx.signal }) : [];
   const latest = [...backups].sort((a, b) => (b.started_at ?? "").localeCompare(a.started_at ?? ""))[0];
@@ -35,16 +41,17 @@ export async function clusterStatus(ctx: DbContext, opts: { cluster?: string }):
       latestBackup: latest?.id ? { id: latest.id, status: latest.status ?? null, startedAt: latest.started_at ?? null } : null,
     },
     attached: view.attachedApps.includes(app),
-    databaseUrlSet,
+    ...databaseUrl,
+    databaseUrlPointsHere: databaseUrlHost === null ? null : [cluster.endpoints?.primary?.pooler?.host, cluster.endpoints?.primary?.direct?.host].includes(databaseUrlHost),
   };
 }
 
-async function hasDatabaseUrl(ctx: DbContext): Promise<boolean> {
+function hostOf(url: string | undefined): string | null {
+  if (!url) return null;
   try {
-    return (await ctx.client.listSecrets(ctx.config.app, { signal: ctx.signal })).some((s) => s.name === DATABASE_URL);
-  } catch (error) {
-    if (isFlyApiError(error) && error.status === 404) return false;
-    throw error;
+    return new URL(url).hostname || null;
+  } catch {
+    return null;
   }
 }
 
@@ -57,7 +64,7 @@ export function formatStatus(status: StatusResult): string {
     `  pooled endpoint: ${c.poolerHost ?? "not yet (the cluster is not ready)"}`,
     `  attached apps: ${c.attachedApps.join(", ") || "none"}`,
     `  latest backup: ${c.latestBackup ? `${c.latestBackup.id} ${c.latestBackup.status ?? ""} ${c.latestBackup.startedAt ?? ""}`.trimEnd() : "none"}`,
-    `app ${status.app}: ${status.attached ? "attached" : "not attached"}, ${DATABASE_URL} ${status.databaseUrlSet ? "set" : "not set"}`,
+    `app ${status.app}: ${status.attached ? "attached" : "not attached"}, ${DATABASE_URL} ${status.databaseUrlSet ? `set${pointsAt(status)}` : "not set"}`,
   ];
   return `${lines.join("\n")}\n`;
 }
@@ -97,4 +104,9 @@ export async function destroyCluster(ctx: DbContext, opts: { cluster?: string; f
   if (!seen) throw new DeployError("database_failed", `cluster ${summary.name} is not being deleted a minute after the request: run db destroy again`, 1, { cluster: summary.id });
   ctx.output.step(scheduled ? `cluster ${summary.name} is being destroyed` : `cluster ${summary.name} was already being destroyed`);
   return { cluster: { id: summary.id, name: summary.name ?? "" }, destroyed: true };
+}
+
+function pointsAt(status: StatusResult): string {
+  if (status.databaseUrlPointsHere === null) return "";
+  return status.databaseUrlPointsHere ? " (points at this cluster)" : ` (points at ${status.databaseUrlHost}, not this cluster)`;
 }

@@ -182,9 +182,11 @@ describe("from zero to production", () => {
   test("db status", async () => {
     const r = await cli(withConfig("db", "status", "--json"));
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ app: "flightdeck", attached: true, databaseUrlSet: true, cluster: { id: clusterId, status: "ready", poolerHost: `pgbouncer.${clusterId}.flympg.net`, attachedApps: ["flightdeck"] } });
+    expect(r.json).toMatchObject({ app: "flightdeck", attached: true, databaseUrlSet: true, databaseUrlPointsHere: true, databaseUrlHost: `pgbouncer.${clusterId}.flympg.net`, cluster: { id: clusterId, status: "ready", poolerHost: `pgbouncer.${clusterId}.flympg.net`, attachedApps: ["flightdeck"] } });
     const text = await cli(withConfig("db", "status"));
-    expect(text.out).toContain("app flightdeck: attached, DATABASE_URL set");
+    expect(text.out).toContain("app flightdeck: attached, DATABASE_URL set (points at this cluster)");
+    expectNoSecrets(r);
+    expectNoSecrets(text);
   });
 
   test("db backup, db backups, db restore (into a new cluster, with next steps), attach it, destroy the old", async () => {
@@ -216,6 +218,7 @@ describe("from zero to production", () => {
     expect(r.json.nextSteps.join("\n")).toContain(`db destroy --cluster ${clusterId} --yes`);
     const text = await cli(withConfig("db", "status", "--cluster", restoredId));
     expect(text.out).toContain("attached apps: none");
+    expect(text.out).toContain(`DATABASE_URL set (points at pgbouncer.${clusterId}.flympg.net, not this cluster)`);
 
     // Attaching the restored cluster switches DATABASE_URL (machines roll) and detaches the old one.
     r = await cli(withConfig("db", "attach", "--cluster", restoredId, "--json"));
