@@ -2,7 +2,8 @@
 // app's database and user are created when missing, the user's credentials are read, DATABASE_URL is written,
 // then the attachment is recorded. Where we differ:
 // - one secrets write through the same path as `secrets set` (machines roll onto it, under the fleet lease);
-// - idempotent: when DATABASE_URL already holds exactly this URL nothing is written and nothing rolls;
+// - idempotent: when DATABASE_URL already holds exactly this URL and the attachment is recorded, a re-run makes
+//   no write at all (nothing rolls);
 // - a DATABASE_URL written by an earlier attach (the app is attached to a cluster) is replaced, e.g. after a
 //   restore; one set by hand is only replaced with --force (flyctl refuses any existing one);
 // - the attachment is part of success (exit 1 if it cannot be recorded: `db destroy` relies on it), and an app
@@ -102,8 +103,10 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
     ctx.output.step(`${DATABASE_URL} on ${app} -> ${shown}`);
   }
 
+  // Already recorded: a re-run that changes nothing makes no write at all.
+  const recorded = cluster.attached_apps?.some((a) => a.name === app) ?? false;
   try {
-    await ctx.client.createPostgresAttachment(id, app, { signal: ctx.signal });
+    if (!recorded) await ctx.client.createPostgresAttachment(id, app, { signal: ctx.signal });
   } catch (error) {
     throw new DeployError(
       "database_failed",
