@@ -3,7 +3,8 @@
 // a new cluster, deletes that go through deleting), refuse what Fly refuses, and every request body the client
 // sends is valid against the spec (the fake validates it).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createFlyClient, isFlyApiError, type FlyClient } from "../../lib/fly/index.ts";
+import { createFlyClient, type FlyClient } from "../../lib/fly/index.ts";
+import { flyFailure } from "../support/fly-errors.ts";
 import { specValidator } from "./fly/validate.ts";
 import { startFakeFly, type FakeFly } from "./fly-machines.ts";
 
@@ -16,16 +17,6 @@ beforeAll(() => {
   client = createFlyClient({ baseUrl: fly.url, token: fly.token, ...fast });
 });
 afterAll(() => fly.close());
-
-async function failure(promise: Promise<unknown>): Promise<{ status: number; apiStatus?: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isFlyApiError(error)) return { status: error.status, apiStatus: error.apiStatus, message: error.message };
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   for (let i = 0; i < 200; i++) {
@@ -41,7 +32,7 @@ describe("clusters", () => {
     const created = await client.createPostgresCluster({ org_slug: "personal", name: "states-db", region: "ewr", plan: "basic", pool_mode: "session" });
     expect(created).toMatchObject({ name: "states-db", region: "ewr", plan: "basic", status: "creating" });
     expect(created.endpoints).toBeUndefined();
-    expect((await failure(client.listPostgresUsers(created.id!))).status).toBe(503);
+    expect((await flyFailure(client.listPostgresUsers(created.id!))).status).toBe(503);
 
     const seen = new Set<string>();
     const ready = await until(
@@ -59,10 +50,10 @@ describe("clusters", () => {
   });
 
   test("a name is unique in its org; an unknown plan and a bad body are refused", async () => {
-    expect(await failure(client.createPostgresCluster({ org_slug: "personal", name: "states-db", region: "ewr", plan: "basic" }))).toMatchObject({ status: 422, apiStatus: "name_taken" });
+    expect(await flyFailure(client.createPostgresCluster({ org_slug: "personal", name: "states-db", region: "ewr", plan: "basic" }))).toMatchObject({ status: 422, apiStatus: "name_taken" });
     // The spec's enum refuses it before the fake's own check.
-    expect((await failure(client.createPostgresCluster({ org_slug: "personal", name: "x", region: "ewr", plan: "huge" as "basic" }))).status).toBe(400);
-    expect((await failure(client.createPostgresCluster({ org_slug: "personal", name: "x", region: "ewr", plan: "basic", disk_size_gb: 5 }))).status).toBe(400);
+    expect((await flyFailure(client.createPostgresCluster({ org_slug: "personal", name: "x", region: "ewr", plan: "huge" as "basic" }))).status).toBe(400);
+    expect((await flyFailure(client.createPostgresCluster({ org_slug: "personal", name: "x", region: "ewr", plan: "basic", disk_size_gb: 5 }))).status).toBe(400);
   });
 
   test("users and databases persist; duplicates and bad names are refused; credentials are per user", async () => {
@@ -72,16 +63,16 @@ describe("clusters", () => {
     await client.createPostgresUser(id, "app_user", "schema_admin");
     expect((await client.listPostgresDatabases(id)).map((d) => d.name).sort()).toEqual(["app_db", "fly-db"]);
     expect(await client.listPostgresUsers(id)).toContainEqual({ username: "app_user", role: "schema_admin" });
-    expect((await failure(client.createPostgresUser(id, "app_user", "writer"))).status).toBe(409);
-    expect((await failure(client.createPostgresDatabase(id, "app_db"))).status).toBe(422);
-    expect((await failure(client.createPostgresUser(id, "Bad_User", "writer"))).status).toBe(422);
+    expect((await flyFailure(client.createPostgresUser(id, "app_user", "writer"))).status).toBe(409);
+    expect((await flyFailure(client.createPostgresDatabase(id, "app_db"))).status).toBe(422);
+    expect((await flyFailure(client.createPostgresUser(id, "Bad_User", "writer"))).status).toBe(422);
     const a = await client.getPostgresUserCredentials(id, "app_user");
     const b = await client.getPostgresUserCredentials(id, "fly-user");
     expect(a.username).toBe("app_user");
     expect(a.password.length).toBeGreaterThan(10);
     expect(a.password).not.toBe(b.password);
     expect(await client.getPostgresUserCredentials(id, "app_user")).toEqual(a);
-    expect((await failure(client.getPostgresUserCredentials(id, "nobody"))).status).toBe(404);
+    expect((await flyFailure(client.getPostgresUserCredentials(id, "nobody"))).status).toBe(404);
   });
 
   test("attachments: 201 then 200 for the same app, 404 for an unknown app, listed on the cluster, removable once", async () => {
@@ -91,7 +82,7 @@ describe("clusters", () => {
     await client.createPostgresAttachment(id, "attach-app");
     const statuses = fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/attachments")).map((c) => c.status);
     expect(statuses.slice(-2)).toEqual([201, 200]);
-    expect((await failure(client.createPostgresAttachment(id, "no-such-app"))).status).toBe(404);
+    expect((await flyFailure(client.createPostgresAttachment(id, "no-such-app"))).status).toBe(404);
     expect((await client.getPostgresCluster(id)).attached_apps).toEqual([{ name: "attach-app" }]);
     expect((await client.listPostgresClusters("personal")).find((c) => c.id === id)?.attached_apps).toEqual([{ name: "attach-app" }]);
     expect(await client.deletePostgresAttachment(id, "attach-app")).toBe(true);
@@ -101,17 +92,17 @@ describe("clusters", () => {
   test("backups run then complete; one at a time; a restore makes a new cluster with the backup's contents", async () => {
     const id = (await client.listPostgresClusters("personal")).find((c) => c.name === "states-db")!.id!;
     await client.createPostgresBackup(id, "full");
-    expect((await failure(client.createPostgresBackup(id, "full"))).status).toBe(409);
+    expect((await flyFailure(client.createPostgresBackup(id, "full"))).status).toBe(409);
     const [running] = await client.listPostgresBackups(id);
     expect(running).toMatchObject({ type: "full", status: "running" });
-    expect((await failure(client.restorePostgresCluster(id, { backup_id: running!.id! }))).status).toBe(422);
+    expect((await flyFailure(client.restorePostgresCluster(id, { backup_id: running!.id! }))).status).toBe(422);
     const [done] = await until(() => client.listPostgresBackups(id), (list) => list[0]?.status === "completed");
     expect(done!.finished_at).toBeString();
 
     // Changed after the backup: the restore must not have it.
     await client.createPostgresDatabase(id, "after_backup");
-    expect((await failure(client.restorePostgresCluster(id, { backup_id: "nope" }))).status).toBe(404);
-    expect((await failure(client.restorePostgresCluster(id, { backup_id: done!.id!, pitr_time: "2026-01-01T00:00:00Z" }))).status).toBe(422);
+    expect((await flyFailure(client.restorePostgresCluster(id, { backup_id: "nope" }))).status).toBe(404);
+    expect((await flyFailure(client.restorePostgresCluster(id, { backup_id: done!.id!, pitr_time: "2026-01-01T00:00:00Z" }))).status).toBe(422);
     const restored = await client.restorePostgresCluster(id, { backup_id: done!.id! });
     expect(restored.id).not.toBe(id);
     expect(restored.status).toBe("creating");
@@ -131,7 +122,7 @@ describe("clusters", () => {
     expect((await client.getPostgresCluster(created.id!)).status).toBe("deleting");
     expect(await client.deletePostgresCluster(created.id!)).toBe(false);
     await until(() => client.listPostgresClusters("personal"), (list) => !list.some((c) => c.id === created.id));
-    expect((await failure(client.getPostgresCluster(created.id!))).status).toBe(404);
+    expect((await flyFailure(client.getPostgresCluster(created.id!))).status).toBe(404);
     expect((await client.listPostgresClusters("personal", { includeDeleted: true })).find((c) => c.id === created.id)).toMatchObject({ status: "deleted", deleted_at: expect.any(String) });
   });
 
@@ -146,8 +137,8 @@ test("personalOrgSlug mode: \"personal\" is refused, the real slug works", async
   const strict = startFakeFly({ personalOrgSlug: "jane-doe-561" });
   try {
     const c = createFlyClient({ baseUrl: strict.url, token: strict.token, ...fast });
-    expect((await failure(c.listPostgresClusters("personal"))).message).toContain("organization");
-    expect((await failure(c.createPostgresCluster({ org_slug: "personal", name: "x", region: "ewr", plan: "basic" }))).status).toBe(404);
+    expect((await flyFailure(c.listPostgresClusters("personal"))).message).toContain("organization");
+    expect((await flyFailure(c.createPostgresCluster({ org_slug: "personal", name: "x", region: "ewr", plan: "basic" }))).status).toBe(404);
     expect((await c.createPostgresCluster({ org_slug: "jane-doe-561", name: "x", region: "ewr", plan: "basic" })).status).toBe("creating");
   } finally {
     await strict.close();
@@ -163,18 +154,18 @@ describe("deploy tokens", () => {
     const scoped = createFlyClient({ baseUrl: fly.url, token, ...fast, retries: 0 });
     expect((await scoped.getApp("token-app")).name).toBe("token-app");
     await scoped.setSecrets("token-app", { A: "1" });
-    expect((await failure(scoped.getApp("other-app"))).status).toBe(401);
-    expect((await failure(scoped.listPostgresClusters("personal"))).status).toBe(401);
-    expect((await failure(scoped.listApps("personal"))).status).toBe(401);
+    expect((await flyFailure(scoped.getApp("other-app"))).status).toBe(401);
+    expect((await flyFailure(scoped.listPostgresClusters("personal"))).status).toBe(401);
+    expect((await flyFailure(scoped.listApps("personal"))).status).toBe(401);
 
     const short = await client.createDeployToken("token-app", { expiry: "1ms" });
     await Bun.sleep(5);
-    expect((await failure(createFlyClient({ baseUrl: fly.url, token: short.token, ...fast, retries: 0 }).getApp("token-app"))).status).toBe(401);
+    expect((await flyFailure(createFlyClient({ baseUrl: fly.url, token: short.token, ...fast, retries: 0 }).getApp("token-app"))).status).toBe(401);
   });
 
   test("an unreadable expiry is a 400; an unknown app a 404", async () => {
-    expect((await failure(client.createDeployToken("token-app", { expiry: "a month" }))).status).toBe(400);
-    expect((await failure(client.createDeployToken("nope-app", { expiry: "1h" }))).status).toBe(404);
+    expect((await flyFailure(client.createDeployToken("token-app", { expiry: "a month" }))).status).toBe(400);
+    expect((await flyFailure(client.createDeployToken("nope-app", { expiry: "1h" }))).status).toBe(404);
   });
 });
 

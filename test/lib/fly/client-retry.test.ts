@@ -1,7 +1,7 @@
 // Retry, timeout and deadline behaviour of the client, against small real servers that script each answer.
 import { afterEach, describe, expect, test } from "bun:test";
 import { createCallLog, createFlyClient, FlyApiError, type RequestInfo } from "../../../lib/fly/index.ts";
-import { caught, drop, FAST_RETRY, jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
+import { drop, FAST_RETRY, jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
 
 let server: ScriptedServer | undefined;
 afterEach(async () => {
@@ -13,6 +13,15 @@ function clientFor(s: ScriptedServer, extra: Parameters<typeof createFlyClient>[
   return createFlyClient({ baseUrl: s.url, token: "fm2_topsecret", retry: FAST_RETRY, ...extra });
 }
 
+async function caught(promise: Promise<unknown>): Promise<FlyApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof FlyApiError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
 
 describe("retries", () => {
   test("429 is retried after the Retry-After the server asked for", async () => {

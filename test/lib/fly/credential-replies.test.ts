@@ -3,7 +3,8 @@
 // none of the body. Against a small real server scripting exactly those bodies.
 import { afterEach, describe, expect, test } from "bun:test";
 import { createFlyClient } from "../../../lib/fly/index.ts";
-import { caught, FAST_RETRY, jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
+import { flyFailure } from "../../support/fly-errors.ts";
+import { FAST_RETRY, jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
 
 const SECRET = "s3cr3t-hunter2-value";
 let server: ScriptedServer | undefined;
@@ -28,7 +29,7 @@ describe("a broken credential reply is reported without its body", () => {
   ];
   for (const [name, body, run] of calls) {
     test(name, async () => {
-      const error = await caught(run(serve(body)));
+      const error = await flyFailure(run(serve(body)));
       expect(error.code).toBe("invalid_response");
       expect(error.message).toContain("not shown: it carries a credential");
       expect(JSON.stringify(error.toJSON())).not.toContain(SECRET);

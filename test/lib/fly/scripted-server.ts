@@ -1,8 +1,6 @@
 // A small real HTTP server for client edge cases the stateful fake does not script: each request is answered
 // by the handler, which sees how many requests came before. Records what arrived (method, path, headers).
 
-import { FlyApiError } from "../../../lib/fly/errors.ts";
-
 export interface Received {
   method: string;
   path: string;
@@ -45,14 +43,3 @@ export function drop(): Response {
 
 /** Fast retry settings so tests do not sleep for real backoff. */
 export const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, rateLimitDelayMs: 5, maxRetryAfterMs: 5_000 };
-
-/** The FlyApiError a call fails with (anything else, or success, fails the test). */
-export async function caught(promise: Promise<unknown>): Promise<FlyApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FlyApiError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
