@@ -24,6 +24,8 @@ export interface CommandSpec {
 const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
 const json: FlagSpec = { type: "boolean", description: "print one JSON object on stdout" };
 const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
+/** Mutating commands hold the fleet lock (deploy/fleet-lock.ts); this bounds the wait for another run's. */
+const waitForLock: FlagSpec = { type: "string", description: "how long to wait for another deploy's fleet lock (default 2m), then exit 2", placeholder: "DURATION" };
 
 export const STRATEGIES = ["rolling", "immediate", "bluegreen", "canary"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -35,6 +37,7 @@ export const COMMANDS = {
       config,
       image,
       strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
+      "wait-for-lock": waitForLock,
       json,
     },
   },
@@ -42,11 +45,11 @@ export const COMMANDS = {
   status: { summary: "show the app and its machines", flags: { config, json } },
   scale: {
     summary: "set the number of production machines (1..5)",
-    flags: { count: { type: "integer", description: "machine count", required: true, placeholder: "N" }, config, json },
+    flags: { count: { type: "integer", description: "machine count", required: true, placeholder: "N" }, config, "wait-for-lock": waitForLock, json },
   },
   rollback: {
-    summary: "redeploy the previous release's image",
-    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, json },
+    summary: "redeploy the image of the last good release before the current one",
+    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, "wait-for-lock": waitForLock, json },
   },
   secrets: {
     summary: "set K=V... | unset K... | list | import [--file .env] (values are never printed)",
@@ -54,6 +57,7 @@ export const COMMANDS = {
     positionals: true,
     flags: {
       config,
+      "wait-for-lock": waitForLock,
       json,
       file: { type: "string", description: "import: dotenv file to read (default: stdin)", placeholder: "PATH" },
     },
@@ -68,7 +72,7 @@ export const COMMANDS = {
   },
   db: {
     summary:
-      "Managed Postgres: create [--name --region --plan --disk-gb] | attach [--database --user --force] | status | backup | backups | restore --backup ID [--name] | detach | destroy --yes [--force]; all take --cluster",
+      "Managed Postgres: create [--name --region --plan --disk-gb] | attach [--database --user --force --wait-for-lock] | status | backup | backups | restore --backup ID [--name] | detach | destroy --yes [--force]; all take --cluster",
     subcommands: ["create", "attach", "status", "backup", "backups", "restore", "detach", "destroy"],
     // Each verb takes a subset of these; deploy/db/command.ts refuses the others (exit 2).
     flags: {
@@ -84,6 +88,7 @@ export const COMMANDS = {
       backup: { type: "string", description: "restore: backup id (see db backups)", placeholder: "ID" },
       yes: { type: "boolean", description: "destroy: confirm" },
       force: { type: "boolean", description: "destroy while attached; attach over a DATABASE_URL set by hand" },
+      "wait-for-lock": waitForLock,
     },
   },
   token: {
@@ -114,6 +119,7 @@ export const COMMANDS = {
       pr: { type: "integer", description: "pull request number", placeholder: "N" },
       image,
       closed: { type: "boolean", description: "prune: previews whose pull request is closed" },
+      "wait-for-lock": waitForLock,
       json,
     },
   },

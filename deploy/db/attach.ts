@@ -96,7 +96,8 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
   if (current.value === url) {
     ctx.output.step(`${DATABASE_URL} on ${app} already points at ${shown}`);
   } else {
-    const change = await setSecrets({ client: ctx.client, config: ctx.config, output: ctx.output, org, signal: ctx.signal }, { [DATABASE_URL]: url });
+    const secrets = { client: ctx.client, config: ctx.config, output: ctx.output, org, signal: ctx.signal, env: ctx.env, ...(ctx.waitForLockMs !== undefined ? { waitForLockMs: ctx.waitForLockMs } : {}) };
+    const change = await setSecrets(secrets, { [DATABASE_URL]: url });
     secretWritten = true;
     secretsVersion = change.version;
     machinesUpdated = change.rolled;

@@ -24,6 +24,8 @@ export interface DbContext {
   pollMs?: number;
   /** How long to wait for a cluster to become ready (default 15 min, as fly launch). */
   readyTimeoutMs?: number;
+  /** attach's secrets write waits this long for another run's fleet lock (--wait-for-lock). */
+  waitForLockMs?: number;
 }
 
 const GONE = new Set(["deleting", "deleted"]);

@@ -2,7 +2,7 @@
 // a verb that does not use it is a usage error, exit 2), then the verb, then its human output (stdout) or JSON.
 
 import type { CommandContext } from "../cli/handlers.ts";
-import { flyClient, loadConfig } from "../cli/handlers.ts";
+import { flyClient, loadConfig, waitForLockMs } from "../cli/handlers.ts";
 import { usageError } from "../deploy-error.ts";
 import { attachCluster, detachCluster } from "./attach.ts";
 import { createBackup, listBackups, restoreBackup } from "./backups.ts";
@@ -15,7 +15,7 @@ const COMMON = ["config", "json"];
 /** The flags each `db` verb takes besides --config and --json (README's test checks its lines against this). */
 export const VERB_FLAGS: Record<string, readonly string[]> = {
   create: ["name", "region", "plan", "disk-gb"],
-  attach: ["cluster", "database", "user", "force"],
+  attach: ["cluster", "database", "user", "force", "wait-for-lock"],
   status: ["cluster"],
   backup: ["cluster"],
   backups: ["cluster"],
@@ -47,7 +47,8 @@ export async function dbCommand(ctx: CommandContext): Promise<unknown> {
   if (verb === "destroy" && !on("yes")) throw usageError(`"db destroy" needs --yes: it deletes the cluster and all its data`);
 
   const config = await loadConfig(ctx.args);
-  const db: DbContext = { client: flyClient(ctx.io), config, output: ctx.output, env: ctx.io.env, signal: ctx.io.signal };
+  const wait = waitForLockMs(ctx.args);
+  const db: DbContext = { client: flyClient(ctx.io), config, output: ctx.output, env: ctx.io.env, signal: ctx.io.signal, ...(wait !== undefined ? { waitForLockMs: wait } : {}) };
   const print = (line: string) => {
     if (!ctx.output.json) ctx.io.stdout(line.endsWith("\n") ? line : `${line}\n`);
   };

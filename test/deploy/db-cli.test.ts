@@ -90,6 +90,8 @@ describe("usage errors: exit 2 with the reason, before any call", () => {
     [["db", "restore"], /"db restore" needs --backup ID/],
     [["db", "destroy"], /"db destroy" needs --yes/],
     [["db", "backup", "--yes"], /--yes is not a flag of "db backup"/],
+    [["db", "create", "--wait-for-lock", "1m"], /--wait-for-lock is not a flag of "db create"/],
+    [["db", "attach", "--wait-for-lock", "soon"], /--wait-for-lock must be a duration/],
     [["token"], /"token" needs one of: create/],
     [["token", "create", "--expiry", "soon"], /--expiry must be a duration/],
     [["token", "create", "--expiry", "1s"], /--expiry must be a duration of at least 1m/],
