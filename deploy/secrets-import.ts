@@ -16,7 +16,7 @@ export async function importSecretsCommand(ctx: CommandContext, secretsContext: 
   if (ctx.args.positionals.length > 0) throw usageError(`"secrets import" takes no NAME=VALUE arguments: put them in the file (or on stdin)`);
   const file = typeof ctx.args.flags.file === "string" ? ctx.args.flags.file : undefined;
   const source = file ?? "stdin";
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
 
   let text: string;
   if (file !== undefined) {

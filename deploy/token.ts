@@ -18,7 +18,7 @@ export async function tokenCommand(ctx: CommandContext) {
   const expiryText = typeof ctx.args.flags.expiry === "string" ? ctx.args.flags.expiry : DEFAULT_TOKEN_EXPIRY;
   const expiryMs = parseGoDuration(expiryText);
   if (expiryMs === null || expiryMs < 60_000) throw usageError(`--expiry must be a duration of at least 1m such as 720h or 8760h (got "${expiryText}")`);
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const app = config.app;
   try {

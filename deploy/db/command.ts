@@ -46,7 +46,7 @@ export async function dbCommand(ctx: CommandContext): Promise<unknown> {
   if (verb === "restore" && text("backup") === undefined) throw usageError(`"db restore" needs --backup ID (see \`bun deploy/run.ts db backups\`)`);
   if (verb === "destroy" && !on("yes")) throw usageError(`"db destroy" needs --yes: it deletes the cluster and all its data`);
 
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const wait = waitForLockMs(ctx.args);
   const db: DbContext = { client: flyClient(ctx.io), config, output: ctx.output, env: ctx.io.env, signal: ctx.io.signal, ...(wait !== undefined ? { waitForLockMs: wait } : {}) };
   const print = (line: string) => {

@@ -50,6 +50,7 @@ export function clusterView(cluster: PostgresCluster, org: string): ClusterView 
 export async function createCluster(ctx: DbContext, opts: CreateOptions): Promise<CreateResult> {
   const name = opts.name ?? defaultClusterName(ctx.config.app);
   const region = opts.region ?? ctx.config.primaryRegion;
+  if (!region) throw new DeployError("config_invalid", `the config has no primary_region: set it in fly.toml or pass --region R (nothing was changed)`, 2);
   const org = await resolveOrg(ctx);
   const existing = findCluster(await listClusters(ctx, org), name);
 
