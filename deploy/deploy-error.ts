@@ -15,7 +15,8 @@ export type DeployErrorCode =
   | "aborted"
   | "api_error"
   | "not_available"
-  | "image_build_failed";
+  | "image_build_failed"
+  | "database_failed";
 
 export class DeployError extends Error {
   override readonly name = "DeployError";

@@ -2,12 +2,17 @@
 // lines otherwise, `::group::` blocks under GitHub Actions), and with --json exactly one JSON object on
 // stdout at the end, so `bun deploy/run.ts deploy --json | jq` always parses.
 
+import { isatty } from "node:tty";
+
 /** The process edges a command talks to; tests pass their own to run the CLI in-process. */
 export interface CliIo {
   env: Record<string, string | undefined>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   isTTY?: boolean;
+  /** Reads all of standard input (`secrets import` without --file); absent when there is none. */
+  readStdin?: () => Promise<string>;
+  stdinIsTTY?: boolean;
   /** Aborts the command between API calls (Ctrl-C, or a test simulating a killed deploy). */
   signal?: AbortSignal;
 }
@@ -29,6 +34,9 @@ export function processIo(): CliIo {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     isTTY: Boolean(process.stderr.isTTY),
+    readStdin: () => Bun.stdin.text(),
+    // isatty(0) rather than process.stdin: touching process.stdin opens a stream on fd 0 for every command.
+    stdinIsTTY: isatty(0),
   };
 }
 

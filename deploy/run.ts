@@ -15,8 +15,10 @@ import {
   secretsCommand,
   statusCommand,
 } from "./cli/handlers.ts";
+import { dbCommand } from "./db/command.ts";
 import { DeployError } from "./deploy-error.ts";
 import { createOutput, type CliIo, processIo } from "./output.ts";
+import { tokenCommand } from "./token.ts";
 
 export { COMMANDS, usageText } from "./cli/commands.ts";
 export { destroyApp } from "./cli/handlers.ts";
@@ -33,6 +35,8 @@ const HANDLERS: Record<Exclude<CommandName, "image" | "preview">, Handler> = {
   rollback: rollbackCommand,
   secrets: secretsCommand,
   destroy: destroyCommand,
+  db: dbCommand,
+  token: tokenCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {

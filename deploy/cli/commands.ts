@@ -62,10 +62,15 @@ export const COMMANDS = {
     flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, "wait-for-lock": waitForLock, json },
   },
   secrets: {
-    summary: "set K=V... | unset K... | list (values are never printed)",
-    subcommands: ["set", "unset", "list"],
+    summary: "set K=V... | unset K... | list | import [--file .env] (values are never printed)",
+    subcommands: ["set", "unset", "list", "import"],
     positionals: true,
-    flags: { config, "wait-for-lock": waitForLock, json },
+    flags: {
+      config,
+      "wait-for-lock": waitForLock,
+      json,
+      file: { type: "string", description: "import: dotenv file to read (default: stdin)", placeholder: "PATH" },
+    },
   },
   destroy: {
     summary: "destroy an app and everything in it",
@@ -74,6 +79,32 @@ export const COMMANDS = {
       yes: { type: "boolean", description: "confirm the destruction", required: true },
       json,
     },
+  },
+  db: {
+    summary:
+      "Managed Postgres: create [--name --region --plan --disk-gb] | attach [--database --user --force --wait-for-lock] | status | backup | backups | restore --backup ID [--name] | detach | destroy --yes [--force]; all take --cluster",
+    subcommands: ["create", "attach", "status", "backup", "backups", "restore", "detach", "destroy"],
+    // Each verb takes a subset of these; deploy/db/command.ts refuses the others (exit 2).
+    flags: {
+      config,
+      json,
+      name: { type: "string", description: "create/restore: cluster name (default <app>-db)", placeholder: "N" },
+      region: { type: "string", description: "create: region (default primary_region)", placeholder: "R" },
+      plan: { type: "string", description: "create: plan (default basic)", values: ["basic", "starter", "launch", "scale", "performance"] },
+      "disk-gb": { type: "integer", description: "create: disk size in GB (10-1000)", placeholder: "G" },
+      cluster: { type: "string", description: "the cluster (default: the app's, or <app>-db)", placeholder: "ID|NAME" },
+      database: { type: "string", description: "attach: database (default: the app name)", placeholder: "D" },
+      user: { type: "string", description: "attach: user (default: the app name)", placeholder: "U" },
+      backup: { type: "string", description: "restore: backup id (see db backups)", placeholder: "ID" },
+      yes: { type: "boolean", description: "destroy: confirm" },
+      force: { type: "boolean", description: "destroy while attached; attach over a DATABASE_URL set by hand" },
+      "wait-for-lock": waitForLock,
+    },
+  },
+  token: {
+    summary: "create [--expiry 720h]: app-scoped deploy token for CI (printed once)",
+    subcommands: ["create"],
+    flags: { config, json, expiry: { type: "string", description: "how long the token is valid", placeholder: "720h" } },
   },
   image: {
     summary: "build [--push]: daemonless OCI image build",

@@ -19,6 +19,7 @@ import { defaultProcessName, processNames } from "../flytoml-groups.ts";
 import { hasProcessGroups, primaryGroups } from "../plan-config.ts";
 import { recordedGroupSize } from "../plan-groups.ts";
 import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
+import { importSecretsCommand } from "../secrets-import.ts";
 import type { ParsedArgs } from "./args.ts";
 
 export interface CommandContext {
@@ -56,7 +57,7 @@ export async function loadConfig(args: ParsedArgs, output?: Output): Promise<Dep
 }
 
 /** --wait-for-lock DURATION, in ms; undefined when not given (the lock's default, 2 minutes, applies). */
-function waitForLockMs(args: ParsedArgs): number | undefined {
+export function waitForLockMs(args: ParsedArgs): number | undefined {
   const text = args.flags["wait-for-lock"];
   if (typeof text !== "string") return undefined;
   const ms = parseWaitForLock(text);
@@ -251,8 +252,20 @@ function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployCo
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Exit 2 before any write when a production app would refuse to boot on these values (set and import). */
+export function refuseSecretsProductionRejects(config: DeployConfig, values: Record<string, string>): void {
+  if (config.env.APP_ENV !== "production") return;
+  // Only the rules for the names being set: the others' values are not known here.
+  const problems = checkProductionSecrets(values).filter((p) => Object.hasOwn(values, p.setting));
+  if (problems.length > 0) {
+    throw new DeployError("preflight_failed", `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`, 2);
+  }
+}
+
 export async function secretsCommand(ctx: CommandContext) {
   const { subcommand, positionals } = ctx.args;
+  if (subcommand === "import") return importSecretsCommand(ctx, (client, config) => secretsContext(ctx, client, config));
+  if (ctx.args.flags.file !== undefined) throw usageError(`--file is a flag of "secrets import" only`);
   const config = await loadConfig(ctx.args, ctx.output);
   if (subcommand === "list") {
     if (positionals.length > 0) throw usageError("secrets list takes no arguments");
@@ -276,13 +289,7 @@ export async function secretsCommand(ctx: CommandContext) {
       if (eq <= 0 || !SECRET_NAME.test(name)) throw usageError(`"${name}" is not NAME=VALUE (names are letters, digits and _, not starting with a digit)`);
       values[name] = pair.slice(eq + 1);
     }
-    if (config.env.APP_ENV === "production") {
-      // Only the rules for the names being set: the others' values are not known here.
-      const problems = checkProductionSecrets(values).filter((p) => Object.hasOwn(values, p.setting));
-      if (problems.length > 0) {
-        throw new DeployError("preflight_failed", `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`, 2);
-      }
-    }
+    refuseSecretsProductionRejects(config, values);
     const client = flyClient(ctx.io);
     const change = await setSecrets(secretsContext(ctx, client, config), values);
     return { app: config.app, set: Object.keys(values).sort(), version: change.version, createdApp: change.createdApp, machinesUpdated: change.rolled };

@@ -2,7 +2,9 @@
 // Request/response shapes come from the OpenAPI document (./types.ts); wire quirks the spec does not describe
 // are handled here and cite their source (fly-machines-api.md = the team's wire notes, from fly-go/flyctl/docs).
 
+import { parseCredentialReply } from "./credential-reply.ts";
 import { FlyApiError, isFlyApiError } from "./errors.ts";
+import { postgresApi } from "./postgres.ts";
 import { DEFAULT_RETRY, type Replay, type RetryOptions } from "./retry.ts";
 import { ROUTES, type RouteName } from "./routes.ts";
 import { createTransport, expandPath, type Call, type QueryValue, type Reply, type RequestInfo } from "./transport.ts";
@@ -429,6 +431,41 @@ export function createFlyClient(options: FlyClientOptions = {}) {
       const body = await callJson<{ version?: number; Version?: number }>("unsetSecret", { params: { app_name: appName, secret_name: name }, signal: opts.signal });
       return { version: requireVersion(body, "unsetSecret", appName) };
     },
+
+    /**
+     * One secret, or undefined when it does not exist (404). With `showSecrets` its value comes too: parsed
+     * without ever being quoted in an error, kept by the caller in memory only (db attach compares with it).
+     */
+    async getSecret(appName: string, name: string, opts: { showSecrets?: boolean; signal?: AbortSignal } = {}): Promise<AppSecret | undefined> {
+      const params = { app_name: appName, secret_name: name };
+      let reply: Reply;
+      try {
+        reply = await call("getSecret", { params, query: { show_secrets: opts.showSecrets || undefined }, signal: opts.signal });
+      } catch (error) {
+        if (isFlyApiError(error) && error.status === 404) return undefined;
+        throw error;
+      }
+      return parseCredentialReply(reply, { method: "GET", path: expandPath(ROUTES.getSecret[1], params) }, (body) =>
+        body && typeof body === "object" && (body as AppSecret).name === name ? (body as AppSecret) : undefined,
+      );
+    },
+
+    // ---- deploy tokens ----
+    /**
+     * Mints a deploy token limited to this app (what `fly tokens create deploy` makes). `expiry` is a Go
+     * duration ("720h"). The reply is parsed without ever being quoted: it is the token.
+     */
+    async createDeployToken(appName: string, opts: { expiry?: string; signal?: AbortSignal } = {}): Promise<{ token: string }> {
+      const params = app(appName);
+      const reply = await call("createDeployToken", { params, body: opts.expiry ? { expiry: opts.expiry } : {}, replay: "unsafe", signal: opts.signal });
+      return parseCredentialReply(reply, { method: "POST", path: expandPath(ROUTES.createDeployToken[1], params) }, (body) => {
+        const token = (body as { token?: unknown } | null)?.token;
+        return typeof token === "string" && token.trim() !== "" ? { token } : undefined;
+      });
+    },
+
+    // ---- Managed Postgres (./postgres.ts) ----
+    ...postgresApi({ call }),
 
     // ---- IP assignments ----
     async listIpAssignments(appName: string, opts: { signal?: AbortSignal } = {}): Promise<IpAssignment[]> {

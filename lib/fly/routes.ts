@@ -40,8 +40,27 @@ export const ROUTES = {
 
   listSecrets: ["GET", "/v1/apps/{app_name}/secrets"],
   updateSecrets: ["POST", "/v1/apps/{app_name}/secrets"],
+  getSecret: ["GET", "/v1/apps/{app_name}/secrets/{secret_name}"],
   setSecret: ["POST", "/v1/apps/{app_name}/secrets/{secret_name}"],
   unsetSecret: ["DELETE", "/v1/apps/{app_name}/secrets/{secret_name}"],
+
+  createDeployToken: ["POST", "/v1/apps/{app_name}/deploy_token"],
+
+  // Managed Postgres (lib/fly/postgres.ts)
+  listPostgresClusters: ["GET", "/v1/postgres"],
+  createPostgresCluster: ["POST", "/v1/postgres"],
+  getPostgresCluster: ["GET", "/v1/postgres/{postgres_cluster_id}"],
+  deletePostgresCluster: ["DELETE", "/v1/postgres/{postgres_cluster_id}"],
+  createPostgresAttachment: ["POST", "/v1/postgres/{postgres_cluster_id}/attachments"],
+  deletePostgresAttachment: ["DELETE", "/v1/postgres/{postgres_cluster_id}/attachments/{app_name}"],
+  listPostgresBackups: ["GET", "/v1/postgres/{postgres_cluster_id}/backups"],
+  createPostgresBackup: ["POST", "/v1/postgres/{postgres_cluster_id}/backups"],
+  restorePostgresCluster: ["POST", "/v1/postgres/{postgres_cluster_id}/restore"],
+  listPostgresDatabases: ["GET", "/v1/postgres/{postgres_cluster_id}/databases"],
+  createPostgresDatabase: ["POST", "/v1/postgres/{postgres_cluster_id}/databases"],
+  listPostgresUsers: ["GET", "/v1/postgres/{postgres_cluster_id}/users"],
+  createPostgresUser: ["POST", "/v1/postgres/{postgres_cluster_id}/users"],
+  getPostgresUserCredentials: ["GET", "/v1/postgres/{postgres_cluster_id}/users/{username}/credentials"],
 
   listIpAssignments: ["GET", "/v1/apps/{app_name}/ip_assignments"],
   assignIp: ["POST", "/v1/apps/{app_name}/ip_assignments"],

@@ -48,6 +48,21 @@ export type AppSecretsUpdateResponse = Schemas["AppSecretsUpdateResp"];
 export type SetAppSecretResponse = Schemas["SetAppSecretResponse"];
 export type DeleteAppSecretResponse = Schemas["DeleteAppSecretResponse"];
 
+// Deploy tokens
+export type CreateDeployTokenRequest = Schemas["CreateAppDeployTokenRequest"];
+
+// Managed Postgres
+export type PostgresCluster = Schemas["PostgresCluster"];
+export type PostgresClusterSummary = Schemas["PostgresClusterSummary"];
+export type CreatePostgresClusterRequest = Schemas["createPostgresClusterRequest"];
+export type PostgresAttachment = Schemas["PostgresAttachment"];
+export type PostgresBackup = Schemas["PostgresBackup"];
+export type PostgresDatabase = Schemas["PostgresDatabase"];
+export type PostgresUser = Schemas["PostgresUser"];
+export type PostgresUserCredentials = Schemas["PostgresUserCredentials"];
+export type PostgresUserRole = NonNullable<PostgresUser["role"]>;
+export type RestorePostgresClusterRequest = Schemas["restorePostgresClusterRequest"];
+
 // IP assignments
 export type IpAssignment = Schemas["IPAssignment"];
 export type IpAssignmentType = Schemas["IPAssignmentType"];

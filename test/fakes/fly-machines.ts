@@ -10,15 +10,19 @@ import { FakeFaults } from "./fly/faults.ts";
 import { ipRoutes } from "./fly/ips.ts";
 import { leaseRoutes, newLease } from "./fly/leases.ts";
 import { machineRoutes } from "./fly/machines.ts";
+import { createPostgresControls, postgresRoutes, type FakePostgresControls } from "./fly/postgres.ts";
 import { compile, match } from "./fly/router.ts";
 import { secretRoutes } from "./fly/secrets.ts";
 import { createState, randomHex, type FakeApp, type FakeMachine, type FakeState } from "./fly/state.ts";
+import { createDeployTokens, deployTokenAllows, tokenRoutes, type FakeDeployTokens } from "./fly/tokens.ts";
 import { specValidator } from "./fly/validate.ts";
 import { volumeRoutes } from "./fly/volumes.ts";
 
 export type { FakeCall, FakeOptions, FakeTimings } from "./fly/context.ts";
 export type { CallMatch, MachineMatch } from "./fly/faults.ts";
 export type { FakeApp, FakeLease, FakeMachine, FakeState } from "./fly/state.ts";
+export type { FakeBackup, FakeCluster, FakePostgresControls } from "./fly/postgres.ts";
+export type { FakeDeployToken, FakeDeployTokens } from "./fly/tokens.ts";
 export { FakeFaults };
 
 export interface FakeFly {
@@ -32,6 +36,10 @@ export interface FakeFly {
   faults: FakeFaults;
   /** Live timings: change them between steps of a test (e.g. `timings.bootMs = 2000`). */
   timings: FakeTimings;
+  /** Managed Postgres: clusters (inspect or seed) and live knobs (phase time, failed provisioning). */
+  postgres: FakePostgresControls;
+  /** Deploy tokens minted by POST /v1/apps/{app}/deploy_token, and the `mintUnusable` fault. */
+  deployTokens: FakeDeployTokens;
   /** Calls that could have changed something (every non-GET). */
   mutatingCalls(): FakeCall[];
   /** Creates an app directly in the state (no call recorded). */
@@ -75,7 +83,9 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
     machine.lease = newLease(ctx, machine, hold.ttlSeconds, hold.description, hold.owner);
   };
 
-  const routes = compile([...appRoutes(ctx), ...machineRoutes(ctx), ...leaseRoutes(ctx), ...volumeRoutes(ctx), ...secretRoutes(ctx), ...ipRoutes(ctx)]);
+  const postgres = createPostgresControls({ phaseMs: opts.postgresPhaseMs, personalOrgSlug: opts.personalOrgSlug });
+  const deployTokens = createDeployTokens();
+  const routes = compile([...appRoutes(ctx), ...machineRoutes(ctx), ...leaseRoutes(ctx), ...volumeRoutes(ctx), ...secretRoutes(ctx), ...ipRoutes(ctx), ...tokenRoutes(ctx, deployTokens), ...postgresRoutes(ctx, postgres)]);
   const calls: FakeCall[] = [];
 
   const server = Bun.serve({
@@ -96,7 +106,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
         return response;
       };
 
-      if (!authorized(request.headers.get("authorization"), token)) {
+      if (!authorized(request.headers.get("authorization"), token, (presented) => deployTokenAllows(deployTokens, presented, path))) {
         return respond(json({ error: "Authenticate: token validation error" }, 401));
       }
       const latency = faults.latencyFor(method, path);
@@ -151,6 +161,8 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
     calls,
     faults,
     timings,
+    postgres,
+    deployTokens,
     mutatingCalls: () => calls.filter((c) => c.mutating),
     seedApp(name, orgSlug = "personal") {
       const app = createAppRecord(name, orgSlug);
@@ -167,11 +179,12 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
   };
 }
 
-/** Accepts the token under either scheme flyctl may send (fly-go tokens.normalized). */
-function authorized(header: string | null, token: string): boolean {
+/** Accepts the token under either scheme flyctl may send (fly-go tokens.normalized), or an app's deploy token. */
+function authorized(header: string | null, token: string, deployTokenAllows: (presented: string) => boolean): boolean {
   if (!header) return false;
   const match = /^(Bearer|FlyV1)\s+(.+)$/i.exec(header.trim());
-  return match?.[2]?.trim() === token;
+  const presented = match?.[2]?.trim();
+  return presented !== undefined && (presented === token || deployTokenAllows(presented));
 }
 
 /** Closes the connection without sending a status line: the client sees a reset, as on a dropped link. */

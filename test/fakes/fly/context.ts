@@ -32,6 +32,10 @@ export interface FakeOptions extends Partial<FakeTimings> {
   leaseOwner?: string;
   /** Fixed latency for every call, in ms (same as faults.latencyMs). */
   latencyMs?: number;
+  /** Managed Postgres: time of each provisioning phase and of a backup (default 30 ms). */
+  postgresPhaseMs?: number;
+  /** Managed Postgres refuses org_slug "personal" and wants this real slug instead (flyctl-behaviours §6.3). */
+  personalOrgSlug?: string;
   /**
    * Which field app create reads the name from (fly-machines-api.md §4): `name` as the spec and fly-go say
    * (default), or `app_name` as Fly's Apps docs say. Either way the other field is ignored, as the real API
