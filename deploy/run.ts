@@ -15,7 +15,11 @@ import {
   secretsCommand,
   statusCommand,
 } from "./cli/handlers.ts";
+import { CommandOutcome } from "./cli/outcome.ts";
+import { certsCommand } from "./certs.ts";
 import { DeployError } from "./deploy-error.ts";
+import { execCommand } from "./exec.ts";
+import { logsCommand } from "./logs.ts";
 import { createOutput, type CliIo, processIo } from "./output.ts";
 
 export { COMMANDS, usageText } from "./cli/commands.ts";
@@ -33,6 +37,9 @@ const HANDLERS: Record<Exclude<CommandName, "image" | "preview">, Handler> = {
   rollback: rollbackCommand,
   secrets: secretsCommand,
   destroy: destroyCommand,
+  logs: logsCommand,
+  certs: certsCommand,
+  exec: execCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
@@ -49,6 +56,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const output = createOutput(io, { json });
   try {
     const result = await HANDLERS[args.command]({ args, io, output });
+    if (result instanceof CommandOutcome) {
+      if (result.json !== undefined) output.result(result.json);
+      return result.exitCode;
+    }
     output.result(result);
     return 0;
   } catch (error) {
