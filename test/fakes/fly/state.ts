@@ -59,6 +59,30 @@ export interface FakeApp {
   ips: IpAssignment[];
   /** An app becomes "deployed" once a machine of it has started (fly-go App.Deployed). */
   deployed: boolean;
+  /** ACME certificates by hostname (./certificates.ts). */
+  certificates: Map<string, FakeCertificate>;
+  /** Log lines in arrival order (./logs.ts). */
+  logs: FakeLogEntry[];
+}
+
+export interface FakeCertificate {
+  hostname: string;
+  created_at: string;
+  /** Pending until a `check` finds DNS in place (certificates.ts), then active with issued certificates. */
+  state: "pending" | "active";
+  checks: number;
+}
+
+export interface FakeLogEntry {
+  /** Position in the fake's one global sequence; next_token encodes the last one a page returned. */
+  seq: number;
+  id: string;
+  timestamp: string;
+  message: string;
+  level: string;
+  instance: string;
+  region: string;
+  meta: Record<string, unknown>;
 }
 
 export interface FakeState {
