@@ -157,7 +157,10 @@ test("the real process: bun deploy/run.ts status --json", async () => {
 });
 
 test("the command table: every flag parses, image and preview are delegated", () => {
-  expect(Object.keys(COMMANDS).sort()).toEqual(["deploy", "destroy", "image", "plan", "preview", "rollback", "scale", "secrets", "status"]);
+  expect(Object.keys(COMMANDS).sort()).toEqual(expect.arrayContaining(["certs", "deploy", "destroy", "exec", "image", "logs", "plan", "preview", "rollback", "scale", "secrets", "status"]));
+  // Everything after a bare `--` is the remote command's, flags included; only exec takes one.
+  expect(parseArgs(["exec", "--machine", "abc", "--", "bun", "run", "migrate", "--json"])).toMatchObject({ flags: { machine: "abc" }, rest: ["bun", "run", "migrate", "--json"] });
+  expect(() => parseArgs(["logs", "--", "x"])).toThrow("takes no command after --");
   expect(parseArgs(["deploy", "--config=fly.toml", "--strategy", "canary", "--json"]).flags).toEqual({ config: "fly.toml", strategy: "canary", json: true });
   expect(parseArgs(["secrets", "set", "A=1", "B=2"]).positionals).toEqual(["A=1", "B=2"]);
   expect(parseArgs(["preview", "up", "--pr", "4"]).flags.pr).toBe(4);
