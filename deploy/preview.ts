@@ -18,6 +18,7 @@ import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine } from "../lib/fly/types.ts";
 import { destroyApp } from "./cli/handlers.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
+import { deactivatePreviewDeployments, recordPreviewDeployment } from "./github-deployments.ts";
 import { runDeploy, type DeployResult } from "./deploy.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "./flytoml.ts";
 import {
@@ -295,6 +296,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
     if (exitCode !== 2) {
       const failed: PreviewReport = { ...report, status: "failed", error: firstLine(message), ...(image ? { image } : {}) };
       if (s.github) await announce(s.github, failed, output);
+      if (s.github) await recordPreviewDeployment(s.github, { pr, state: "failure", url, ...deploymentRefs(report), description: `preview failed: ${failed.error}` }, output);
       await appendStepSummary(io.env, renderStepSummary(failed)).catch(() => false);
     }
     throw error;
@@ -302,6 +304,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
 
   output.step(`preview ready: ${url}`);
   const comment = s.github ? await announce(s.github, report, output) : undefined;
+  const deployment = s.github ? await recordPreviewDeployment(s.github, { pr, state: "success", url, ...deploymentRefs(report), description: `preview of PR #${pr} is up` }, output) : undefined;
   await writeStepOutputs(io.env, { url, app });
   await appendStepSummary(io.env, renderStepSummary(report));
   return {
@@ -316,6 +319,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       changed: deployed.changed,
       machines: deployed.machines,
       comment: comment ?? null,
+      deployment: deployment ?? null,
     },
   };
 }
@@ -413,9 +417,10 @@ async function previewDown(args: PreviewArgs, io: CliIo, output: Output, d: Prev
   const report: PreviewReport = { pr: args.pr!, app: result.app, url: `https://${result.app}.fly.dev`, status: "removed" };
   let comment: Announced | undefined;
   if (s.github) comment = await announceRemoved(s.github, report, output);
+  const deactivated = s.github ? await deactivatePreviewDeployments(s.github, args.pr!, output) : undefined;
   await writeStepOutputs(io.env, { app: result.app, removed: String(result.existed) });
   await appendStepSummary(io.env, renderStepSummary(report));
-  return { exitCode: 0, json: { ...result, pr: args.pr, comment: comment ?? null } };
+  return { exitCode: 0, json: { ...result, pr: args.pr, comment: comment ?? null, deploymentsDeactivated: deactivated ?? null } };
 }
 
 interface Destroyed {
@@ -513,6 +518,7 @@ async function previewPrune(io: CliIo, output: Output, d: PreviewDeps): Promise<
       const result = await destroyPreview(s, preview.pr, output, d);
       removed.push(result);
       await announceRemoved(s.github!, { pr: preview.pr, app: preview.name, url: `https://${preview.name}.fly.dev`, status: "removed" }, output);
+      await deactivatePreviewDeployments(s.github!, preview.pr, output);
     } catch (error) {
       const { message, exitCode } = classify(error);
       if (exitCode === 2) kept.push({ app: preview.name, pr: preview.pr, why: message });
@@ -563,6 +569,11 @@ async function announceRemoved(github: GitHubClient, report: PreviewReport, outp
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
+
+/** The commit and run a GitHub deployment points at, from the report the PR comment is written from. */
+function deploymentRefs(report: PreviewReport): { sha?: string; logUrl?: string } {
+  return { ...(report.sha ? { sha: report.sha } : {}), ...(report.runUrl ? { logUrl: report.runUrl } : {}) };
+}
 
 function machineView(m: Machine) {
   return { id: m.id ?? "?", metadata: m.config?.metadata ?? null, mounts: m.config?.mounts ?? null };
