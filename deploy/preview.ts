@@ -398,7 +398,7 @@ async function waitPreviewReady(client: FlyClient, app: string, template: Deploy
   for (const machine of await client.listMachines(app)) {
     if (!machine.id) continue;
     if (machine.state === "failed") {
-      throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`fly logs -a ${app}\``, 1, { app, machineId: machine.id });
+      throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`bun deploy/run.ts logs --app ${app} --machine ${machine.id}\``, 1, { app, machineId: machine.id });
     }
     if (!["created", "starting", "started", "replacing", "updating"].includes(machine.state ?? "")) continue;
     const started = Date.now();

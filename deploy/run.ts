@@ -3,6 +3,7 @@
 // config or preflight (nothing changed). Importable: `main(argv, io)` runs it in-process for tests.
 
 import { isFlyApiError } from "../lib/fly/errors.ts";
+import { TOKEN_HELP } from "../lib/fly/token-help.ts";
 import { parseArgs, type ParsedArgs } from "./cli/args.ts";
 import { COMMANDS, type CommandName, usageText } from "./cli/commands.ts";
 import {
@@ -78,7 +79,7 @@ function report(error: unknown, io: CliIo, json: boolean): number {
   } else if (isFlyApiError(error)) {
     // Built from method, path and response only: it cannot contain the token.
     code = `fly_${error.code}`;
-    message = error.status === 401 ? `${error.message}\nFLY_API_TOKEN was rejected: check it with \`fly tokens list\` or create a new one` : error.message;
+    message = error.status === 401 ? `${error.message}\nFLY_API_TOKEN was rejected (expired, revoked, or for another organization): ${TOKEN_HELP}` : error.message;
   } else {
     message = error instanceof Error ? error.message : String(error);
   }

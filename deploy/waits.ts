@@ -31,7 +31,7 @@ export async function waitStarted(ctx: WaitContext, machineId: string, opts: { t
     });
     if (!result.ok) continue;
     if (result.state === "failed") {
-      throw new DeployError("machine_not_started", `machine ${machineId} failed to start (state failed); check its logs with \`fly logs -i ${machineId}\``, 1, { machineId });
+      throw new DeployError("machine_not_started", `machine ${machineId} failed to start (state failed); check its logs with \`bun deploy/run.ts logs --machine ${machineId}\``, 1, { machineId });
     }
     return;
   }

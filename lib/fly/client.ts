@@ -5,6 +5,7 @@
 import { FlyApiError, isFlyApiError } from "./errors.ts";
 import { DEFAULT_RETRY, type Replay, type RetryOptions } from "./retry.ts";
 import { ROUTES, type RouteName } from "./routes.ts";
+import { TOKEN_HELP } from "./token-help.ts";
 import { createTransport, expandPath, type Call, type QueryValue, type Reply, type RequestInfo } from "./transport.ts";
 import type {
   App,
@@ -58,7 +59,7 @@ export class FlyClientConfigError extends Error {
   override name = "FlyClientConfigError" as const;
   readonly code = "fly_token_missing" as const;
   constructor() {
-    super("FLY_API_TOKEN is not set: create one with `fly tokens create deploy` (or `fly tokens create org`) and export it");
+    super(`FLY_API_TOKEN is not set: ${TOKEN_HELP}`);
   }
 }
 

@@ -48,6 +48,16 @@ test("missing token: exit 2 before any call", async () => {
   expect(fly.calls.length).toBe(before);
 });
 
+test("a rejected token (401): exit 1, and the hint names the Fly dashboard and token create, never flyctl", async () => {
+  const r = await run(["status", "--config", configPath], { FLY_API_TOKEN: "fm2_rejected" });
+  expect(r.code).toBe(1);
+  expect(r.err).toContain("FLY_API_TOKEN was rejected");
+  expect(r.err).toContain("Fly dashboard");
+  expect(r.err).toContain("bun deploy/run.ts token create");
+  expect(r.err).not.toMatch(/\bfly(ctl)? tokens\b/);
+  expect(r.err).not.toContain("fm2_rejected");
+});
+
 test("invalid config: exit 2 naming the key", async () => {
   const bad = join(mkdtempSync(join(tmpdir(), "flightdeck-bad-")), "fly.toml");
   writeFileSync(bad, 'app = "x1"\nprimary_region = "ewr"\n[http_service]\ninternal_port = 3000\nauto_stop = "stop"\n');
