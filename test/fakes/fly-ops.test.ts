@@ -1,8 +1,9 @@
 // The fake Fly API's logs, certificates and exec: stateful, paged, validated against the spec, with the
 // variants the real API may answer in (Go omitempty exec answers, dns_requirements without A/AAAA).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { createFlyClient, createLogsClient, FlyApiError, type FlyClient } from "../../lib/fly/index.ts";
+import { createFlyClient, createLogsClient, type FlyClient } from "../../lib/fly/index.ts";
 import { startFakeFly, type FakeFly } from "./fly-machines.ts";
+import { flyFailure } from "../support/fly-errors.ts";
 
 let fly: FakeFly;
 let client: FlyClient;
@@ -16,15 +17,6 @@ beforeEach(async () => {
 });
 afterEach(() => fly.close());
 
-async function failure(promise: Promise<unknown>): Promise<FlyApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FlyApiError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
 
 async function startedMachine(app = "web", env: Record<string, string> = {}) {
   const machine = await client.createMachine(app, { region: "ewr", config: { image: "registry.fly.io/web:1", env } });
@@ -76,10 +68,10 @@ describe("logs", () => {
     const logs = createLogsClient({ baseUrl: fly.url, token: fly.token, retry: { retries: 0 } });
     expect((await logs.getAppLogs("web", { instance: "m2" })).entries.map((e) => e.message)).toEqual(["b"]);
     expect((await logs.getAppLogs("web", { region: "ewr" })).entries.map((e) => e.message)).toEqual(["a"]);
-    expect((await failure(logs.getAppLogs("web", { nextToken: "bm90LWEtdG9rZW4" }))).status).toBe(400);
-    expect((await failure(logs.getAppLogs("nope"))).status).toBe(404);
+    expect((await flyFailure(logs.getAppLogs("web", { nextToken: "bm90LWEtdG9rZW4" }))).status).toBe(400);
+    expect((await flyFailure(logs.getAppLogs("nope"))).status).toBe(404);
     const stranger = createLogsClient({ baseUrl: fly.url, token: "fm2_wrong", retry: { retries: 0 } });
-    expect((await failure(stranger.getAppLogs("web"))).status).toBe(401);
+    expect((await flyFailure(stranger.getAppLogs("web"))).status).toBe(401);
   });
 });
 
@@ -116,9 +108,9 @@ describe("certificates", () => {
   test("duplicates are 422 (here and on another app), bad hostnames 422, unknown fields 400; delete then 404", async () => {
     fly.seedApp("other");
     await client.createAcmeCertificate("web", "example.com");
-    expect((await failure(client.createAcmeCertificate("web", "example.com"))).status).toBe(422);
-    expect((await failure(client.createAcmeCertificate("other", "example.com"))).apiMessage).toContain("another app");
-    expect((await failure(client.createAcmeCertificate("web", "not a host"))).status).toBe(422);
+    expect((await flyFailure(client.createAcmeCertificate("web", "example.com"))).status).toBe(422);
+    expect((await flyFailure(client.createAcmeCertificate("other", "example.com"))).apiMessage).toContain("another app");
+    expect((await flyFailure(client.createAcmeCertificate("web", "not a host"))).status).toBe(422);
     const raw = await fetch(`${fly.url}/v1/apps/web/certificates/acme`, {
       method: "POST",
       headers: { authorization: `Bearer ${fly.token}`, "content-type": "application/json" },
@@ -127,7 +119,7 @@ describe("certificates", () => {
     expect(raw.status).toBe(400);
     await client.deleteCertificate("web", "example.com");
     expect(await client.getCertificate("web", "example.com")).toBeUndefined();
-    expect((await failure(client.checkCertificate("web", "example.com"))).status).toBe(404);
+    expect((await flyFailure(client.checkCertificate("web", "example.com"))).status).toBe(404);
   });
 });
 
@@ -154,7 +146,7 @@ describe("exec", () => {
     expect(await (await raw({ cmd: "echo legacy" })).json()).toEqual({ stdout: "legacy\n" });
     await client.stopMachine("web", id);
     await client.waitMachine("web", id, { state: "stopped", timeoutSeconds: 5 });
-    expect((await failure(client.execMachine("web", id, { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(412);
-    expect((await failure(client.execMachine("web", "nope", { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(404);
+    expect((await flyFailure(client.execMachine("web", id, { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(412);
+    expect((await flyFailure(client.execMachine("web", "nope", { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(404);
   });
 });

@@ -1,6 +1,7 @@
 // The fake Fly platform's data: apps and what lives in them. Plain objects so tests can inspect (and, when a
 // scenario needs it, seed) the "remote" state directly.
 
+import type { LogEntry } from "../../../lib/fly/logs.ts";
 import type { AppSecret, CheckStatus, IpAssignment, MachineConfig, MachineEvent, Volume } from "../../../lib/fly/types.ts";
 
 export interface FakeLease {
@@ -73,16 +74,10 @@ export interface FakeCertificate {
   checks: number;
 }
 
-export interface FakeLogEntry {
-  /** Position in the fake's one global sequence; next_token encodes the last one a page returned. */
+/** A log entry as the logs endpoint serves it, plus its place in the fake's one global sequence. */
+export interface FakeLogEntry extends LogEntry {
+  /** next_token encodes the last one a page returned. */
   seq: number;
-  id: string;
-  timestamp: string;
-  message: string;
-  level: string;
-  instance: string;
-  region: string;
-  meta: Record<string, unknown>;
 }
 
 export interface FakeState {
