@@ -10,6 +10,7 @@
 import { FlyClientConfigError } from "../lib/fly/client.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import { createLogsClient, type LogEntry, type LogsClient } from "../lib/fly/logs.ts";
+import { DASHBOARD_TOKENS } from "../lib/fly/token-help.ts";
 import type { CommandContext } from "./cli/handlers.ts";
 import { loadConfig } from "./cli/handlers.ts";
 import { CommandOutcome } from "./cli/outcome.ts";
@@ -122,12 +123,7 @@ function explainFatal(error: unknown, app: string): DeployError | undefined {
   }
   if (error.status === 401 || error.status === 403) {
     // flyctl-behaviours.md §2: app deploy tokens may be refused log access ("not authorized to retrieve app logs").
-    return new DeployError(
-      "preflight_failed",
-      `${error.message}\nthis FLY_API_TOKEN may not read ${app}'s logs: app deploy tokens can be refused log access; use an organization token (made in the Fly dashboard under Tokens)`,
-      2,
-      { app },
-    );
+    return new DeployError("api_error", `${error.message}\nthis FLY_API_TOKEN may not read ${app}'s logs: app deploy tokens can be refused log access; use an organization token from ${DASHBOARD_TOKENS}`, 1, { app });
   }
   return undefined;
 }

@@ -113,6 +113,10 @@ describe("logs", () => {
     }
     expect(results[4]!.err).toContain("FLY_API_TOKEN");
     expect(fly.calls.length).toBe(before);
+    // Deploy tokens can be refused log access (flyctl-behaviours.md): exit 1 with what to use instead.
+    const refused = await cli(["logs", ...cfg()], { FLY_API_TOKEN: "fm2_not_this_one" });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("organization token from the Fly dashboard");
     const missing = await cli(["logs", "--app", "no-such-app"]);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain("no-such-app does not exist");
