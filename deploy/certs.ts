@@ -190,8 +190,10 @@ export async function certsCommand(ctx: CommandContext): Promise<CommandOutcome>
   }
   const json = { app, hostname, created, issued, status: detail.status ?? null, dns, certificate: detail };
   if (subcommand === "check" && !issued) {
-    ctx.io.stderr(`error: the certificate for ${hostname} is not issued yet: create the DNS records shown, wait for DNS to update, and run certs check ${hostname} again\n`);
-    return new CommandOutcome(1, json);
+    const message = `the certificate for ${hostname} is not issued yet: create the DNS records shown, wait for DNS to update, and run certs check ${hostname} again`;
+    ctx.io.stderr(`error: ${message}\n`);
+    // The usual --json error object, next to what was read (so a script sees both the state and the records).
+    return new CommandOutcome(1, { ...json, error: { code: "certificate_pending", message, exitCode: 1 } });
   }
   return new CommandOutcome(0, json);
 }

@@ -170,7 +170,7 @@ describe("certs", () => {
     await cli(["certs", "add", "api.example.com", ...cfg()]);
     let r = await cli(["certs", "check", "api.example.com", ...cfg(), "--json"]);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out)).toMatchObject({ issued: false });
+    expect(JSON.parse(r.out)).toMatchObject({ issued: false, error: { code: "certificate_pending", exitCode: 1 } });
     expect(r.err).toContain("not issued yet");
     fly.certificates.stayPending = false;
     r = await cli(["certs", "check", "api.example.com", ...cfg()]);
