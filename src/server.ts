@@ -7,21 +7,23 @@ import { mkdirSync } from "node:fs";
 import { type Config, loadConfig } from "../lib/config.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { createApp } from "./app.ts";
+import { createDrain } from "./drain.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
 
 export interface RunningServer {
   url: string;
-  /** Stops accepting, lets in-flight requests finish (bounded by shutdownTimeoutMs), closes the database. */
+  /** Answers every request already received, then stops accepting and closes (bounded by shutdownTimeoutMs; see drain.ts), then closes the database. */
   shutdown(reason: string): Promise<void>;
 }
 
 /** Starts the service on an app the caller built (tests add routes), or on the standard one. */
 export async function startServer(config: Config, db: Database, logger: Logger, app = createStandardApp(config, db, logger)): Promise<RunningServer> {
+  const drain = createDrain((request) => app.handle(request));
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
-    fetch: (request, srv) => app.handle(request),
+    fetch: drain.fetch,
     // Uploads are bounded by MAX_UPLOAD_BYTES in the files route; Bun's own cap must not be lower.
     maxRequestBodySize: config.maxUploadBytes + 1024 * 1024,
     // Large uploads and slow clients: let the Fly proxy's own timeouts govern.
@@ -39,17 +41,10 @@ export async function startServer(config: Config, db: Database, logger: Logger, 
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
       logger.info("shutting down", { reason, timeout_ms: config.shutdownTimeoutMs });
-      const graceful = server.stop(false);
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        Bun.sleep(config.shutdownTimeoutMs).then(() => true),
-      ]);
-      if (timedOut) {
-        logger.warn("in-flight requests did not finish in time; closing them", { timeout_ms: config.shutdownTimeoutMs });
-        await server.stop(true);
-      }
+      const drained = await drain.run(server, config.shutdownTimeoutMs);
+      if (drained.cut) logger.warn("in-flight requests did not finish in time; closed them", { timeout_ms: config.shutdownTimeoutMs });
       await db.close();
-      logger.info("stopped", { reason });
+      logger.info("stopped", { reason, held_requests: drained.held, listening_ms: drained.listeningMs });
     })();
     return stopping;
   };

@@ -8,47 +8,21 @@ import { openDatabase } from "../../src/db/database.ts";
 import { startServer } from "../../src/server.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { testConfig } from "../support/app.ts";
+import { killLeftoverServers, spawnServer, startServerProcess } from "../support/server-process.ts";
 
-const root = new URL("../../", import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), "flightdeck-server-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-function spawnServer(env: Record<string, string>) {
-  return Bun.spawn(["bun", "src/server.ts"], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-}
-
-/** Reads JSON log lines from a child's stdout until one matches; keeps draining afterwards so the pipe stays open. */
-async function waitForLine(stream: ReadableStream<Uint8Array>, match: (record: Record<string, unknown>) => boolean) {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error("stream ended before the expected line");
-    buffered += decoder.decode(value, { stream: true });
-    const lines = buffered.split("\n");
-    buffered = lines.pop() ?? "";
-    for (const line of lines) {
-      const record = JSON.parse(line);
-      if (match(record)) {
-        void (async () => { while (!(await reader.read()).done); })();
-        return record;
-      }
-    }
-  }
-}
+afterAll(() => {
+  killLeftoverServers();
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 describe("src/server.ts", () => {
   test("a bad production config exits 2 with every problem, before opening a port, without secret values", async () => {
-    const child = spawnServer({ APP_ENV: "production", PORT: "0", DATABASE_URL: "sqlite:./x.db", SECRET_KEY: "short-secret-value", ALLOWED_ORIGINS: "*" });
+    const { child, logs, logsComplete } = spawnServer({ APP_ENV: "production", PORT: "0", DATABASE_URL: "sqlite:./x.db", SECRET_KEY: "short-secret-value", ALLOWED_ORIGINS: "*" });
     expect(await child.exited).toBe(2);
     const stderr = await new Response(child.stderr).text();
-    const stdout = await new Response(child.stdout).text();
+    await logsComplete;
+    const stdout = JSON.stringify(logs);
     expect(stderr).toContain("DATABASE_URL");
     expect(stderr).toContain("SECRET_KEY");
     expect(stderr).toContain("ALLOWED_ORIGINS");
@@ -58,10 +32,9 @@ describe("src/server.ts", () => {
 
   test("starts on SQLite with migrations applied, serves /health, and exits 0 on SIGTERM", async () => {
     const dir = join(scratch, "boot");
-    const child = spawnServer({ APP_ENV: "development", PORT: "0", DATABASE_URL: `sqlite:${dir}/db.sqlite`, MEDIA_DIR: `${dir}/media` });
-    const listening = await waitForLine(child.stdout, (r) => r.msg === "listening");
-    expect(JSON.stringify(listening)).not.toContain("SECRET");
-    const res = await fetch(`${listening.url}/health`);
+    const { child, waitForLog, url } = await startServerProcess({ APP_ENV: "development", DATABASE_URL: `sqlite:${dir}/db.sqlite`, MEDIA_DIR: `${dir}/media` });
+    expect(JSON.stringify(await waitForLog((r) => r.msg === "listening"))).not.toContain("SECRET");
+    const res = await fetch(`${url}/health`);
     expect(res.status).toBe(200);
     expect((await res.json() as { db: { dialect: string } }).db.dialect).toBe("sqlite");
     child.kill("SIGTERM");
