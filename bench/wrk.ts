@@ -6,8 +6,16 @@
  */
 import type { Subprocess } from "bun";
 
-export interface WrkResult { rps: number; p50Ms: number; p99Ms: number; errors: number }
-export interface WrkOptions { threads?: number; connections?: number; durationS?: number; script?: string; headers?: Record<string, string> }
+export interface WrkResult {
+  rps: number; p50Ms: number; p99Ms: number; errors: number;
+  /** Server CPU time (user + system) per request, when the server's pid was given: steadier than req/s on a shared machine. */
+  cpuUsPerRequest: number;
+}
+export interface WrkOptions {
+  threads?: number; connections?: number; durationS?: number; script?: string; headers?: Record<string, string>;
+  /** The server process, to charge its CPU time to the requests wrk made. */
+  pid?: number;
+}
 
 export function requireTool(name: string, install: string) {
   if (!Bun.which(name)) {
@@ -21,12 +29,22 @@ export async function runWrk(url: string, opts: WrkOptions = {}): Promise<WrkRes
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   if (opts.script) args.push("-s", opts.script);
   args.push(url);
+  const cpuBefore = opts.pid === undefined ? Number.NaN : await cpuSeconds(opts.pid);
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
   if ((await proc.exited) !== 0) throw new Error(`wrk failed: ${await new Response(proc.stderr).text()}`);
+  const cpu = opts.pid === undefined ? Number.NaN : (await cpuSeconds(opts.pid)) - cpuBefore;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
   const errors = [...out.matchAll(/(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-  return { rps, p50Ms: latencyMs(out, "50%"), p99Ms: latencyMs(out, "99%"), errors };
+  return { rps, p50Ms: latencyMs(out, "50%"), p99Ms: latencyMs(out, "99%"), errors, cpuUsPerRequest: (cpu * 1e6) / requests };
+}
+
+/** utime + stime of a live process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s on Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function latencyMs(out: string, pct: string): number {
@@ -62,14 +80,30 @@ export async function startProcess(cmd: string[], env: Record<string, string>, r
   throw new Error(`${cmd.join(" ")} did not become ready at ${readyUrl}`);
 }
 
-export interface Row { name: string; flightdeck: WrkResult; reference: WrkResult }
+export interface Row {
+  name: string;
+  flightdeck: WrkResult;
+  /** Express on Node, the ordinary way. */
+  reference: WrkResult;
+  /** Bare Elysia on the same Bun: the ceiling Flightdeck is quoted against, where one exists. */
+  ceiling?: WrkResult;
+}
 
-export function printTable(title: string, rows: Row[], rss: { flightdeck: number; reference: number }, referenceName = "express") {
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+
+export function printTable(title: string, rows: Row[], rss: { flightdeck: number; reference: number; ceiling?: number }, referenceName = "express") {
   console.log(`\n## ${title}`);
-  console.log(`| route | flightdeck req/s | ${referenceName} req/s | ratio | flightdeck p50/p99 ms | ${referenceName} p50/p99 ms |`);
-  console.log("|---|---|---|---|---|---|");
+  console.log(`| route | flightdeck req/s | ceiling req/s | % of ceiling | ${referenceName} req/s | x ${referenceName} | CPU us/req fd / ceiling / ${referenceName} | flightdeck p50/p99 ms |`);
+  console.log("|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.flightdeck.rps.toFixed(0)} | ${r.reference.rps.toFixed(0)} | ${(r.flightdeck.rps / r.reference.rps).toFixed(2)}x | ${r.flightdeck.p50Ms.toFixed(2)} / ${r.flightdeck.p99Ms.toFixed(2)} | ${r.reference.p50Ms.toFixed(2)} / ${r.reference.p99Ms.toFixed(2)} |`);
+    const pct = r.ceiling ? `${fmt((100 * r.flightdeck.rps) / r.ceiling.rps)}%` : "-";
+    console.log(`| ${r.name} | ${fmt(r.flightdeck.rps)} | ${fmt(r.ceiling?.rps ?? Number.NaN)} | ${pct} | ${fmt(r.reference.rps)} | ${fmt(r.flightdeck.rps / r.reference.rps, 2)}x | ${fmt(r.flightdeck.cpuUsPerRequest, 1)} / ${fmt(r.ceiling?.cpuUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.cpuUsPerRequest, 1)} | ${fmt(r.flightdeck.p50Ms, 2)} / ${fmt(r.flightdeck.p99Ms, 2)} |`);
   }
-  console.log(`peak RSS: flightdeck ${rss.flightdeck} MB, ${referenceName} ${rss.reference} MB`);
+  console.log(`peak RSS: flightdeck ${rss.flightdeck} MB, ${rss.ceiling === undefined ? "" : `ceiling ${rss.ceiling} MB, `}${referenceName} ${rss.reference} MB`);
+}
+
+/** One target line: `name: measured vs floor -> PASS/FAIL`. */
+export function verdict(name: string, measured: number, floor: number, unit: string, atMost = false): string {
+  const pass = atMost ? measured <= floor : measured >= floor;
+  return `target: ${name} ${atMost ? "<=" : ">="} ${floor}${unit} -> ${fmt(measured, unit === "x" ? 2 : 1)}${unit} ${pass ? "PASS" : "FAIL"}`;
 }

@@ -9,14 +9,14 @@ import { type Logger, silentLogger } from "../lib/log.ts";
 import { createAuthService } from "./auth/service.ts";
 import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
-import { HttpError } from "./errors.ts";
 import { MediaStore } from "./media/store.ts";
 import { cors } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
 import { createMetrics, requestMetrics } from "./plugins/metrics.ts";
 import { apiDocs } from "./plugins/openapi.ts";
-import { rateLimit } from "./plugins/rate-limit.ts";
+import { rateLimit, type SocketServer } from "./plugins/rate-limit.ts";
 import { type AccessLogRecord, requestContext } from "./plugins/request-context.ts";
+import { schemaGuard } from "./plugins/schema-guard.ts";
 import { securityHeaders } from "./plugins/security-headers.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { fileRoutes } from "./routes/files.ts";
@@ -50,23 +50,22 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
 
   const metrics = createMetrics(deps.db);
+  const countRequests = requestMetrics(metrics);
 
   // onRequest hooks run in this order: request id, security headers (so even a preflight or a 429 carries
   // them), CORS (answers preflights), metrics, rate limit, schema guard.
   // normalize: false makes `additionalProperties: false` reject unknown fields (422) instead of dropping them.
-  return new Elysia({ name: "flightdeck", normalize: false })
-    .use(requestContext(logger, deps.onRequestFinished))
+  const app = new Elysia({ name: "flightdeck", normalize: false });
+  // src/server.ts sets `server` on the app it mounts.
+  const server = () => (app as { server?: SocketServer | null }).server;
+  return app
+    .use(requestContext(logger, deps.onRequestFinished ? [countRequests.finish, deps.onRequestFinished] : [countRequests.finish]))
     .use(errorHandler(config.appEnv, logger))
     .use(securityHeaders(config.appEnv))
     .use(cors(config.allowedOrigins))
-    .use(requestMetrics(metrics))
-    .use(rateLimit(config, clock))
-    // onRequest, not beforeHandle: it must also cover paths no route matches, which skip beforeHandle.
-    .onRequest(async function schemaGuard({ request }) {
-      if (new URL(request.url).pathname.startsWith("/health")) return;
-      const status = await schema.status();
-      if (!status.upToDate) throw new HttpError(503, "schema_behind", status.reason ?? "database schema is behind");
-    })
+    .use(countRequests.plugin)
+    .use(rateLimit(config, clock, server))
+    .use(schemaGuard(schema))
     .use(apiDocs(config.appVersion))
     .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }))
     .use(metricsRoutes(metrics, config.metricsToken))

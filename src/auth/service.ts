@@ -24,12 +24,33 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** 401 for a valid token whose account has been deleted since it was issued. */
+export function accountGone() {
+  return unauthorized("the account for this token no longer exists");
+}
+
 export function createAuthService(deps: AuthDeps) {
   const nowSeconds = () => Math.floor(deps.clock() / 1000);
   // One message for every login failure: which half was wrong is not the caller's business.
   const badLogin = () => unauthorized("email or password is incorrect");
 
+  /**
+   * The user id a valid bearer token names, or 401 for a missing, forged or expired token. It does not prove
+   * the account still exists: the caller's own query must (see ownedProject, which joins the account).
+   */
+  const subject = (authorization: string | null | undefined): string => {
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? "");
+    if (!match?.[1]) throw unauthorized("send Authorization: Bearer <access_token> (from POST /v1/auth/login)");
+    const verified = verifyToken(match[1], deps.secretKey, nowSeconds());
+    if (!verified.ok) {
+      throw unauthorized(verified.reason === "expired" ? "the access token has expired; log in again" : "the access token is invalid");
+    }
+    return verified.claims.sub;
+  };
+
   return {
+    subject,
+
     async register(email: string, password: string): Promise<User> {
       const created = await deps.repo.users.create({ email: normaliseEmail(email), passwordHash: await hashPassword(password) });
       if (!created.ok) throw conflict("an account with this email already exists");
@@ -46,14 +67,8 @@ export function createAuthService(deps: AuthDeps) {
 
     /** The user a bearer token names, or 401 for a missing, forged, expired token or a deleted account. */
     async authenticate(authorization: string | null | undefined): Promise<User> {
-      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? "");
-      if (!match?.[1]) throw unauthorized("send Authorization: Bearer <access_token> (from POST /v1/auth/login)");
-      const verified = verifyToken(match[1], deps.secretKey, nowSeconds());
-      if (!verified.ok) {
-        throw unauthorized(verified.reason === "expired" ? "the access token has expired; log in again" : "the access token is invalid");
-      }
-      const user = await deps.repo.users.findById(verified.claims.sub);
-      if (!user) throw unauthorized("the account for this token no longer exists");
+      const user = await deps.repo.users.findById(subject(authorization));
+      if (!user) throw accountGone();
       return user;
     },
   };

@@ -7,8 +7,6 @@
 import type { Config, Dialect } from "../../lib/config.ts";
 import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
 import { createRepository, type Repository } from "./repository.ts";
-import { openPostgres } from "./postgres.ts";
-import { openSqlite } from "./sqlite.ts";
 
 export interface PingResult { ok: boolean; latencyMs: number; error?: string }
 export interface PoolStats { size: number; dialect: Dialect }
@@ -41,9 +39,11 @@ export interface Driver {
 }
 
 export async function openDatabase(config: Pick<Config, "databaseUrl" | "dbPoolSize">): Promise<Database> {
+  // Each driver is loaded only when used: a SQLite preview machine does not pay for the PostgreSQL modules at
+  // boot, nor production for SQLite's (cold start is measured by `bun run bench`).
   const driver = config.databaseUrl.startsWith("sqlite:")
-    ? openSqlite(config.databaseUrl.slice("sqlite:".length))
-    : await openPostgres(config.databaseUrl, config.dbPoolSize);
+    ? (await import("./sqlite.ts")).openSqlite(config.databaseUrl.slice("sqlite:".length))
+    : await (await import("./postgres.ts")).openPostgres(config.databaseUrl, config.dbPoolSize);
   return wrapDriver(driver);
 }
 

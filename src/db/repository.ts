@@ -15,6 +15,8 @@ export interface FileRecord {
 }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
+/** A project looked up together with its owner's account: `account` is false once the account is deleted. */
+export interface OwnedLookup { account: boolean; project: Project | undefined }
 export interface PageRequest { limit: number; cursor?: string }
 
 /** Unique constraint violations come back as values, so callers answer 409 without parsing driver errors. */
@@ -30,6 +32,8 @@ export interface Repository {
   projects: {
     create(input: { ownerId: string; name: string; description: string | null }): Promise<Created<Project>>;
     get(ownerId: string, id: string): Promise<Project | undefined>;
+    /** One round trip for an authenticated request: does the account exist, and its project with this id. */
+    getWithAccount(ownerId: string, id: string): Promise<OwnedLookup>;
     list(ownerId: string, page: PageRequest): Promise<Page<Project>>;
     update(ownerId: string, id: string, patch: { name?: string; description?: string | null }): Promise<Created<Project> | undefined>;
     delete(ownerId: string, id: string): Promise<boolean>;
@@ -84,6 +88,11 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
   const projectOfOwner = lazy(() => db.select().from(t.projects)
     .where(and(eq(t.projects.ownerId, sql.placeholder("ownerId")), eq(t.projects.id, sql.placeholder("id")))).limit(1)
     .prepare("projects_of_owner"));
+  // users LEFT JOIN projects: no row means the account is gone (401); a row without a project means 404.
+  const projectWithAccount = lazy(() => db.select({ account: t.users.id, project: t.projects }).from(t.users)
+    .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))))
+    .where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1)
+    .prepare("project_with_account"));
   const fileAt = lazy(() => db.select().from(t.files)
     .where(and(eq(t.files.projectId, sql.placeholder("projectId")), eq(t.files.path, sql.placeholder("path")))).limit(1)
     .prepare("files_at_path"));
@@ -106,6 +115,10 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
           return db.insert(t.projects).values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at }).returning();
         }),
       get: async (ownerId, id) => (await projectOfOwner().execute({ ownerId, id }))[0],
+      getWithAccount: async (ownerId, id) => {
+        const [row] = await projectWithAccount().execute({ ownerId, id });
+        return { account: row !== undefined, project: row?.project ?? undefined };
+      },
       list: async (ownerId, { limit, cursor }) => {
         const where = cursor
           ? and(eq(t.projects.ownerId, ownerId), gt(t.projects.id, cursor))

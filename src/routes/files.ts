@@ -56,9 +56,9 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
   };
   /** GET, HEAD and DELETE start alike: who asks, which file, and which machine's volume holds it. */
   const locateFile = async (authorization: string | undefined, params: { id: string; "*": string }) => {
-    const user = await auth.authenticate(authorization);
+    const userId = auth.subject(authorization);
     const path = checkedPath(params["*"]);
-    const project = await ownedProject(repo, user.id, params.id);
+    const project = await ownedProject(repo, userId, params.id);
     const file = await repo.files.get(project.id, path);
     if (!file) throw notFound("file");
     return { project, path, file, owner: replayTarget(file.machineId, config.fly.machineId) };
@@ -68,8 +68,7 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
     .get(
       "",
       async ({ headers, params, query }) => {
-        const user = await auth.authenticate(headers.authorization);
-        const project = await ownedProject(repo, user.id, params.id);
+        const project = await ownedProject(repo, auth.subject(headers.authorization), params.id);
         const page = await repo.files.list(project.id, { limit: query.limit ?? 20, cursor: query.cursor });
         return { items: page.items.map(fileView), next_cursor: page.nextCursor };
       },
@@ -83,9 +82,9 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
     .put(
       "/*",
       async ({ headers, params, request, set }) => {
-        const user = await auth.authenticate(headers.authorization);
+        const userId = auth.subject(headers.authorization);
         const path = checkedPath(params["*"]);
-        const project = await ownedProject(repo, user.id, params.id);
+        const project = await ownedProject(repo, userId, params.id);
         const contentType = headers["content-type"]?.trim() || DEFAULT_CONTENT_TYPE;
         if (contentType.length > 255 || !MEDIA_TYPE.test(contentType)) {
           throw badRequest("invalid_content_type", "Content-Type must be a media type such as image/png or text/plain; charset=utf-8");

@@ -19,9 +19,10 @@ export function metricsRoutes(metrics: Metrics, token: string | undefined) {
         const given = Buffer.from(headers.authorization ?? "");
         if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unauthorized("send Authorization: Bearer <METRICS_TOKEN>");
       }
-      set.headers["content-type"] = metrics.registry.contentType;
+      const { contentType, body } = await metrics.render();
+      set.headers["content-type"] = contentType;
       set.headers["cache-control"] = "no-store";
-      return metrics.registry.metrics();
+      return body;
     },
     {
       response: { 200: t.String({ description: "Prometheus text exposition format" }), ...errors(401) },

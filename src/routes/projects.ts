@@ -5,7 +5,7 @@
  */
 import { Elysia, t } from "elysia";
 import type { Logger } from "../../lib/log.ts";
-import type { AuthService } from "../auth/service.ts";
+import { accountGone, type AuthService } from "../auth/service.ts";
 import type { Project, Repository } from "../db/repository.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { MediaStore } from "../media/store.ts";
@@ -31,9 +31,18 @@ export function projectView(p: Project) {
 
 export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: MediaStore; logger: Logger }
 
-/** Loads a project of this owner, or 404 for a missing, foreign or malformed id alike. */
+/**
+ * Loads a project of the account a verified token names (auth.subject), in one round trip that also proves
+ * the account still exists: 401 once it is deleted, 404 for a missing, foreign or malformed id alike.
+ * Nothing is cached, so a deleted account or project is refused from the next request on.
+ */
 export async function ownedProject(repo: Repository, ownerId: string, id: string): Promise<Project> {
-  const project = ID_PATTERN.test(id) ? await repo.projects.get(ownerId, id) : undefined;
+  if (!ID_PATTERN.test(id)) {
+    if (!(await repo.users.findById(ownerId))) throw accountGone();
+    throw notFound("project");
+  }
+  const { account, project } = await repo.projects.getWithAccount(ownerId, id);
+  if (!account) throw accountGone();
   if (!project) throw notFound("project");
   return project;
 }
@@ -74,10 +83,7 @@ export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
     )
     .get(
       "/:id",
-      async ({ headers, params }) => {
-        const user = await auth.authenticate(headers.authorization);
-        return projectView(await ownedProject(repo, user.id, params.id));
-      },
+      async ({ headers, params }) => projectView(await ownedProject(repo, auth.subject(headers.authorization), params.id)),
       {
         params: IdParams,
         response: { 200: ProjectView, ...errors(401, 404) },
@@ -87,9 +93,9 @@ export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
     .patch(
       "/:id",
       async ({ headers, params, body }) => {
-        const user = await auth.authenticate(headers.authorization);
-        await ownedProject(repo, user.id, params.id);
-        const updated = await repo.projects.update(user.id, params.id, body);
+        const userId = auth.subject(headers.authorization);
+        await ownedProject(repo, userId, params.id);
+        const updated = await repo.projects.update(userId, params.id, body);
         if (!updated) throw notFound("project");
         if (!updated.ok) throw nameTaken();
         return projectView(updated.value);
@@ -105,10 +111,10 @@ export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
     .delete(
       "/:id",
       async ({ headers, params, set }) => {
-        const user = await auth.authenticate(headers.authorization);
-        const project = await ownedProject(repo, user.id, params.id);
+        const userId = auth.subject(headers.authorization);
+        const project = await ownedProject(repo, userId, params.id);
         // Rows first (files cascade): once they are gone nothing can serve the content, then the bytes go.
-        await repo.projects.delete(user.id, project.id);
+        await repo.projects.delete(userId, project.id);
         await media.removeProject(project.id).catch((error) =>
           logger.error("project files could not be removed from disk", { project_id: project.id, error }));
         set.status = 204;

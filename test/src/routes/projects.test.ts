@@ -46,6 +46,22 @@ describe.each(DIALECTS)("projects on %s", (dialect) => {
     expect(await t.db.repo.projects.get(alice.id, project.id)).toMatchObject({ name: project.name });
   });
 
+  test("a deleted account gets 401 on the one-query project routes, from the next request on, files included", async () => {
+    const carol = await signUp(t);
+    const project = await createProject(t, carol);
+    expect((await t.request(`/v1/projects/${project.id}`, bearer(carol.token))).status).toBe(200);
+    await t.db.repo.users.delete(carol.id);
+    for (const path of [`/v1/projects/${project.id}`, "/v1/projects/not-an-id", `/v1/projects/${project.id}/files/a.txt`, `/v1/projects/${project.id}/files`]) {
+      const res = await t.request(path, bearer(carol.token));
+      expect(res.status).toBe(401);
+      expect((await errorOf(res)).message).toContain("no longer exists");
+    }
+    for (const method of ["PATCH", "DELETE"]) {
+      const res = await t.request(`/v1/projects/${project.id}`, method === "PATCH" ? json("PATCH", { name: "x" }, carol.token) : { ...bearer(carol.token), method });
+      expect(res.status).toBe(401);
+    }
+  });
+
   test("another user's project is 404, exactly like a missing one, and stays untouched", async () => {
     const project = await createProject(t, alice, "private");
     const missing = await t.request(`/v1/projects/${crypto.randomUUID()}`, bearer(bob.token));
