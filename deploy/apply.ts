@@ -9,7 +9,8 @@ import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
-import { withLease, sleep } from "./lease.ts";
+import type { FleetLock } from "./fleet-lock.ts";
+import { sleep } from "./lease.ts";
 import { buildMachineConfig, DEFAULT_PROCESS_GROUP, METADATA } from "./machine-config.ts";
 import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
@@ -31,8 +32,10 @@ export interface ApplyContext {
   /** env APP_VERSION; derived from the image only, so it changes exactly when the image does. */
   appVersion?: string;
   signal?: AbortSignal;
-  leaseTtlSeconds?: number;
-  waitForLeaseMs?: number;
+  /** The fleet lock the caller holds for the whole run (fleet-lock.ts). */
+  lock: FleetLock;
+  /** Extra metadata on every machine this run creates or updates (the release history, releases.ts). */
+  extraMetadata?: Record<string, string>;
   pollMs?: number;
   runId?: string;
 }
@@ -59,14 +62,13 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
     waitTimeoutMs: ctx.config.deploy.waitTimeoutMs,
     maxUnavailable: ctx.config.deploy.maxUnavailable,
     minSecretsVersion: ctx.secretsVersion,
-    leaseTtlSeconds: ctx.leaseTtlSeconds,
-    waitForLeaseMs: ctx.waitForLeaseMs,
+    lock: ctx.lock,
     pollMs: ctx.pollMs,
     journal,
     runId: ctx.runId ?? Math.random().toString(36).slice(2, 8),
   };
-  const desiredConfig = (volumeId?: string): MachineConfig =>
-    buildMachineConfig(ctx.config, {
+  const desiredConfig = (volumeId?: string): MachineConfig => {
+    const config = buildMachineConfig(ctx.config, {
       image: plan.target.image,
       releaseVersion: ctx.releaseVersion,
       ...(ctx.appVersion !== undefined ? { appVersion: ctx.appVersion } : {}),
@@ -74,6 +76,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
       ...(ctx.secretsVersion !== undefined ? { secretsVersion: ctx.secretsVersion } : {}),
       fleetSize: plan.target.machineCount,
     });
+    // Added after the digest was taken: bookkeeping that changes every release is not part of what a machine is.
+    if (ctx.extraMetadata) config.metadata = { ...config.metadata, ...ctx.extraMetadata };
+    return config;
+  };
 
   try {
     for (const group of consecutive(plan.actions)) {
@@ -140,16 +146,15 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
     return;
   }
   if (group.kind === "marks") {
-    // A metadata write makes no new machine version and no restart (Machines API metadata endpoints); under a
-    // lease like every other change, so it waits for a deploy or flyctl command working on the machine.
+    // A metadata write makes no new machine version and no restart (Machines API metadata endpoints); it
+    // carries the fleet lock's nonce like every other change.
     const size = group.actions[0]?.size;
     await output.group(`recording fleet size ${size} on ${group.actions.length} machine(s)`, () =>
-      pool(group.actions, PARALLEL_CREATES, (a) =>
-        withLease({ client, app: plan.app, ttlSeconds: ctx.leaseTtlSeconds, waitForLeaseMs: ctx.waitForLeaseMs, signal: ctx.signal }, a.machineId, async (nonce) => {
-          rollout.journal.mutations++;
-          await client.setMetadata(plan.app, a.machineId, METADATA.fleetSize, String(a.size), { leaseNonce: nonce, signal: ctx.signal });
-        }),
-      ),
+      pool(group.actions, PARALLEL_CREATES, async (a) => {
+        const nonce = await ctx.lock.nonce(a.machineId);
+        rollout.journal.mutations++;
+        await client.setMetadata(plan.app, a.machineId, METADATA.fleetSize, String(a.size), { leaseNonce: nonce, signal: ctx.signal });
+      }),
     );
     return;
   }
@@ -235,7 +240,7 @@ function desiredGuest(cfg: DeployConfig): MachineConfig["guest"] | undefined {
 }
 
 /** A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404. */
-async function waitForApp(client: FlyClient, app: string, signal?: AbortSignal): Promise<void> {
+export async function waitForApp(client: FlyClient, app: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 60_000;
   let delay = 100;
   for (;;) {
@@ -270,22 +275,22 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
   await pool(restores, 8, async (u) => {
     try {
       const launched = u.previousState === "started" || u.previousState === "starting" || u.previousState === "failed";
-      await withLease({ client: ctx.client, app: plan.app, ttlSeconds: ctx.leaseTtlSeconds, waitForLeaseMs: ctx.waitForLeaseMs }, u.machineId, async (nonce) => {
-        const machine = await ctx.client.updateMachine(
-          plan.app,
-          u.machineId,
-          { config: u.previous!, skip_launch: !launched, ...(ctx.secretsVersion !== undefined ? { min_secrets_version: ctx.secretsVersion } : {}) },
-          { leaseNonce: nonce },
-        );
-        if (launched) await waitReady(undo, u.machineId, u.previous!, machine.version);
-      });
+      const nonce = await ctx.lock.nonce(u.machineId);
+      const machine = await ctx.client.updateMachine(
+        plan.app,
+        u.machineId,
+        { config: u.previous!, skip_launch: !launched, ...(ctx.secretsVersion !== undefined ? { min_secrets_version: ctx.secretsVersion } : {}) },
+        { leaseNonce: nonce },
+      );
+      if (launched) await waitReady(undo, u.machineId, u.previous!, machine.version ?? (await ctx.client.getMachine(plan.app, u.machineId)).version);
     } catch (e) {
       problems.push(`machine ${u.machineId} could not be restored: ${describeError(e)}`);
     }
   }).catch(() => undefined);
   await pool(journal.created, 8, async (c) => {
     try {
-      await ctx.client.destroyMachine(plan.app, c.id, { force: true });
+      await ctx.client.destroyMachine(plan.app, c.id, { force: true, leaseNonce: await ctx.lock.nonce(c.id) });
+      ctx.lock.forget(c.id);
     } catch (e) {
       if (!(isFlyApiError(e) && e.status === 404)) problems.push(`new machine ${c.id} could not be removed: ${describeError(e)}`);
     }

@@ -1,10 +1,17 @@
-// deploy = observe -> plan -> apply, as a library call (the CLI and previews both use it).
-// Preflight lives here too: nothing is changed until the plan has no problems and the strategy is possible.
+// deploy = observe -> plan -> lock -> observe -> plan -> apply -> re-read -> verify, as a library call (the CLI
+// and previews both use it). Preflight lives here too: nothing is changed until the plan has no problems and
+// the strategy is possible. The first plan decides whether anything must change at all (a no-op takes no lock
+// and makes no mutating call); a mutating run then takes the fleet lock (fleet-lock.ts) and plans again,
+// because the run it may have waited for changed the fleet. After applying it re-reads the fleet, converges
+// once more if the fleet is not what the plan aimed for, and reports success only for a verified fleet
+// (verify.ts); the outcome goes into the release history on the machines (releases.ts).
 
 import type { FlyClient } from "../lib/fly/client.ts";
 import { REQUIRED_PRODUCTION_SECRETS } from "../lib/config.ts";
-import { applyPlan } from "./apply.ts";
+import { isFlyApiError } from "../lib/fly/errors.ts";
+import { applyPlan, waitForApp } from "./apply.ts";
 import { DeployError } from "./deploy-error.ts";
+import { type FleetLock, withFleetLock } from "./fleet-lock.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { ImageBuilder } from "./image-source.ts";
 import { buildMachineConfig, configDigest, METADATA } from "./machine-config.ts";
@@ -12,7 +19,10 @@ import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
 import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
 import type { DesiredState, Plan } from "./plan-types.ts";
+import { encodeReleases, releaseHistory, RELEASES_KEY, withRelease, writeReleases, type ReleaseOutcome, type ReleaseRecord } from "./releases.ts";
 import { strategyProblems } from "./strategies/index.ts";
+import { type VerifiedMachine, verifyFleet } from "./verify.ts";
+import { waitSettled } from "./waits.ts";
 
 export interface DeployOptions {
   client: FlyClient;
@@ -40,9 +50,15 @@ export interface DeployOptions {
   secretsVersion?: number;
   output?: Output;
   signal?: AbortSignal;
+  /** How long to wait for another run's fleet lock (--wait-for-lock; default 2 minutes). */
+  waitForLockMs?: number;
+  /**
+   * The fleet lock, when the caller already holds it for a longer operation (preview up: secrets, deploy and
+   * the readiness wait under one lock). Default: runDeploy takes it itself when there is something to change.
+   */
+  lock?: FleetLock;
   /** Test/bench knobs. */
   leaseTtlSeconds?: number;
-  waitForLeaseMs?: number;
   pollMs?: number;
   env?: Record<string, string | undefined>;
 }
@@ -116,13 +132,17 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
   return { observed, plan, image, release: plan.mutating ? release : Math.max(1, release - 1), appVersion, ...(secretsVersion !== undefined ? { secretsVersion } : {}) };
 }
 
-/** Plans and applies. Throws DeployError (exitCode 2: nothing changed; 1: failed, message has the fleet state). */
+/**
+ * Plans, locks, applies and verifies. Throws DeployError (exitCode 2: nothing changed, including "another
+ * deploy is working on <app>"; 1: failed, the message has the fleet's state).
+ */
 export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind: "deploy" }): Promise<DeployResult> {
   const output = options.output ?? createOutput({ env: {}, stdout: () => {}, stderr: () => {} }, { json: false });
   const cfg = options.config;
   if (needsBuild(options, mode) && options.build) {
     // Preflight first (token, secrets, strategy): a deploy that would be refused neither builds nor pushes.
     // The placeholder image only feeds the digest of a plan that is checked for problems and thrown away.
+    // The build runs outside the fleet lock: it can take minutes and changes nothing on the app.
     const preflight = await output.group(`preflight ${cfg.app}`, () => prepareDeploy({ ...options, image: PLACEHOLDER_IMAGE }, mode));
     refuseProblems(cfg, preflight.plan);
     const build = options.build;
@@ -130,40 +150,133 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
     const image = await output.group(`image for ${cfg.app}`, () => build({ app: cfg.app, projectDir: options.projectDir ?? process.cwd(), env, output }));
     options = { ...options, image };
   }
-  const prepared = await output.group(`planning ${cfg.app}`, () => prepareDeploy(options, mode));
+  const first = await output.group(`planning ${cfg.app}`, () => prepareDeploy(options, mode));
+  for (const warning of first.plan.warnings) output.warn(warning);
+  refuseProblems(cfg, first.plan);
+  // Nothing to change and the fleet verified as read: done, with no lock and no write. A fleet that does not
+  // verify (a machine mid-replacement by another run, say) is looked at again under the lock.
+  if (!first.plan.mutating && verifyFleet(first.observed.state, first.plan.target).ok) return unchanged(cfg, first, output);
+  const underLock = async (lock: FleetLock) => {
+    const prepared = await prepareDeploy(options, mode);
+    refuseProblems(cfg, prepared.plan);
+    if (!prepared.plan.mutating) return unchanged(cfg, prepared, output);
+    return applyVerified(options, mode, prepared, lock, output);
+  };
+  if (options.lock) return underLock(options.lock);
+  if (!first.observed.state.app.exists) await createAppOnce(options, first.plan, output);
+
+  return withFleetLock(
+    {
+      client: options.client,
+      app: cfg.app,
+      output,
+      command: mode.kind,
+      anchorImage: first.image,
+      anchorRegion: cfg.primaryRegion,
+      ...(options.waitForLockMs !== undefined ? { waitForLockMs: options.waitForLockMs } : {}),
+      ...(options.leaseTtlSeconds !== undefined ? { ttlSeconds: options.leaseTtlSeconds } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      env: options.env ?? process.env,
+    },
+    underLock,
+  );
+}
+
+async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: PreparedDeploy, lock: FleetLock, output: Output): Promise<DeployResult> {
+  const cfg = options.config;
   const { plan } = prepared;
-  for (const warning of plan.warnings) output.warn(warning);
-  refuseProblems(cfg, plan);
-  let machines: DeployedMachine[];
-  if (!plan.mutating) {
-    output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
-    machines = managedMachines(prepared.observed);
-  } else {
-    await applyPlan(plan, {
+  const history = releaseHistory(prepared.observed.machines);
+  const record = async (outcome: ReleaseOutcome): Promise<void> => {
+    const entry: ReleaseRecord = { version: prepared.release, image: plan.target.image, at: new Date().toISOString(), outcome };
+    await writeReleases(options.client, cfg.app, lock, withRelease(history, entry), output);
+  };
+  const apply = (p: Plan, observed: ObservedApp) =>
+    applyPlan(p, {
       client: options.client,
       config: cfg,
-      observed: prepared.observed,
+      observed,
       output,
       strategy: options.strategy ?? cfg.deploy.strategy,
       releaseVersion: prepared.release,
       appVersion: prepared.appVersion,
       ...(prepared.secretsVersion !== undefined ? { secretsVersion: prepared.secretsVersion } : {}),
       signal: options.signal,
-      leaseTtlSeconds: options.leaseTtlSeconds,
-      waitForLeaseMs: options.waitForLeaseMs,
+      lock,
+      ...(history.length > 0 ? { extraMetadata: { [RELEASES_KEY]: encodeReleases(history) } } : {}),
       pollMs: options.pollMs,
     });
-    machines = managedMachines(await observe(options.client, cfg.app));
+
+  let final: PreparedDeploy;
+  try {
+    await apply(plan, prepared.observed);
+    // Re-read and plan again: if the fleet is not what the plan aimed for (a machine appeared, failed or went
+    // away meanwhile), converge once more before judging.
+    final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+    if (final.plan.mutating && final.plan.problems.length === 0) {
+      output.step(`the fleet is not yet what the plan aimed for; converging once more`);
+      await apply(final.plan, final.observed);
+      final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+    }
+    // Strategies that do not wait (immediate) leave machines mid-update: judge them once they settle.
+    const waitCtx = { client: options.client, app: cfg.app, ...(options.signal ? { signal: options.signal } : {}) };
+    if (await waitSettled(waitCtx, final.observed.state.machines, cfg.deploy.waitTimeoutMs)) final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+  } catch (error) {
+    if (error instanceof DeployError && error.exitCode === 1 && error.code !== "aborted") await record("failed");
+    throw error;
   }
+  const verified = verifyFleet(final.observed.state, plan.target);
+  if (!verified.ok) {
+    await record("failed");
+    throw new DeployError(
+      "rollout_failed",
+      `deploy of ${cfg.app} did not end on ${plan.target.image}: re-reading the fleet found\n${verified.problems.map((p) => `- ${p}`).join("\n")}`,
+      1,
+      { app: cfg.app, machines: verified.machines },
+    );
+  }
+  await record("good");
+  return deployResult(cfg, prepared, verified.machines, true);
+}
+
+function deployResult(cfg: DeployConfig, prepared: PreparedDeploy, machines: VerifiedMachine[], changed: boolean): DeployResult {
   return {
     app: cfg.app,
     url: appUrl(cfg),
-    image: plan.target.image,
+    image: prepared.plan.target.image,
     release: prepared.release,
-    machines,
-    plan,
-    changed: plan.mutating,
+    machines: machines.map(({ id, region, state, image }) => ({ id, region, state, image })),
+    plan: prepared.plan,
+    changed,
   };
+}
+
+/** A plan with nothing to do: still a promise about the fleet, so the observation it came from is verified. */
+function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output): DeployResult {
+  const { plan } = prepared;
+  const verified = verifyFleet(prepared.observed.state, plan.target);
+  if (!verified.ok) {
+    throw new DeployError("rollout_failed", `${cfg.app} is not running ${plan.target.image} as planned:\n${verified.problems.map((p) => `- ${p}`).join("\n")}`, 1, { app: cfg.app });
+  }
+  output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
+  return deployResult(cfg, prepared, verified.machines, false);
+}
+
+/**
+ * Creates the app before the fleet lock can be taken (the lock lives in the app). Two first deploys race
+ * here: the loser gets 422 name_taken, and goes on only if the app is then readable with our token (it is
+ * the winner's, in our org); 403 would mean the name belongs to someone else.
+ */
+async function createAppOnce(options: DeployOptions, plan: Plan, output: Output): Promise<void> {
+  const action = plan.actions.find((a) => a.kind === "create_app");
+  if (!action || action.kind !== "create_app") return;
+  output.step(`creating app ${action.app} in org ${action.org}`);
+  try {
+    await options.client.createApp({ name: action.app, org_slug: action.org }, { signal: options.signal });
+  } catch (error) {
+    if (!(isFlyApiError(error) && error.status === 422)) throw error;
+    output.step(`app ${action.app} was created meanwhile (another run); continuing with it`);
+  }
+  await waitForApp(options.client, action.app, options.signal);
 }
 
 const PLACEHOLDER_IMAGE = "flightdeck.invalid/pending-build:preflight";
@@ -183,16 +296,12 @@ export function appUrl(cfg: DeployConfig): string | null {
   return cfg.httpService ? `https://${cfg.app}.fly.dev/` : null;
 }
 
-function managedMachines(observed: ObservedApp): DeployedMachine[] {
-  return observed.state.machines
-    .filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === "app")
-    .map((m) => ({ id: m.id, region: m.region, state: m.state, image: m.image }))
-    .sort((a, b) => a.id.localeCompare(b.id));
-}
-
-/** The release number a mutating run writes: one past the newest fly_release_version on the app's machines. */
+/**
+ * The release number a mutating run writes: one past the newest release the app has seen, on its machines
+ * (fly_release_version) or in its history (a failed release leaves no machine on its number).
+ */
 function nextRelease(observed: ObservedApp): number {
-  let max = 0;
+  let max = releaseHistory(observed.machines)[0]?.version ?? 0;
   for (const m of observed.machines) {
     const n = Number(m.config?.metadata?.[METADATA.releaseVersion]);
     if (Number.isInteger(n) && n > max) max = n;

@@ -4,6 +4,7 @@
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { FlyClient } from "../lib/fly/client.ts";
 import type { IpAssignment, Machine, Volume } from "../lib/fly/types.ts";
+import { isAnchor } from "./fleet-lock.ts";
 import { METADATA } from "./machine-config.ts";
 import type { IpKind, ObservedIp, ObservedMachine, ObservedState, ObservedVolume } from "./plan-types.ts";
 
@@ -11,6 +12,8 @@ export interface ObservedApp {
   state: ObservedState;
   /** The raw machines, for apply (it needs each machine's live config to update or restore it). */
   machines: Machine[];
+  /** The fleet lock's anchor machine, when the app has one (fleet-lock.ts); not part of the fleet. */
+  anchor?: Machine;
 }
 
 export async function observe(client: FlyClient, appName: string, opts: { signal?: AbortSignal } = {}): Promise<ObservedApp> {
@@ -33,7 +36,10 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
     client.listVolumes(appName, { signal }),
     client.listMachines(appName, { signal }),
   ]);
-  const live = machines.filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+  // The fleet lock's anchor machine is the lock, not part of the fleet (fleet-lock.ts).
+  const present = machines.filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+  const live = present.filter((m) => !isAnchor(m));
+  const anchor = present.find(isAnchor);
   const observedMachines = live.map(toObservedMachine);
   const names = secrets.map((s) => s.name ?? "").filter((n) => n !== "");
   const digests: Record<string, string> = {};
@@ -48,6 +54,7 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
       machines: observedMachines,
     },
     machines: live,
+    ...(anchor ? { anchor } : {}),
   };
 }
 

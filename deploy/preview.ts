@@ -20,6 +20,7 @@ import { destroyApp } from "./cli/handlers.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import { deactivatePreviewDeployments, recordPreviewDeployment } from "./github-deployments.ts";
 import { runDeploy, type DeployResult } from "./deploy.ts";
+import { type FleetLock, isAnchor, parseWaitForLock, withFleetLock } from "./fleet-lock.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "./flytoml.ts";
 import {
   appendStepSummary,
@@ -64,7 +65,8 @@ export interface PreviewDeps {
   github: GitHubClientOptions;
   /** Test knobs passed through to runDeploy. */
   pollMs?: number;
-  waitForLeaseMs?: number;
+  /** Default for --wait-for-lock (2 minutes when unset). */
+  waitForLockMs?: number;
   /** How long to wait for a new app to become readable, and for a deleted one to disappear. */
   appSettleMs: number;
 }
@@ -94,10 +96,16 @@ interface PreviewArgs {
   image?: string;
   json: boolean;
   closed: boolean;
+  /** --wait-for-lock, in ms. */
+  waitForLockMs?: number;
 }
 
-const USAGE = `usage: bun deploy/run.ts preview up --pr N [--image REF] [--json]
-       bun deploy/run.ts preview down --pr N [--json]
+function waitForLock(args: PreviewArgs, d: PreviewDeps): number | undefined {
+  return args.waitForLockMs ?? d.waitForLockMs;
+}
+
+const USAGE = `usage: bun deploy/run.ts preview up --pr N [--image REF] [--wait-for-lock DURATION] [--json]
+       bun deploy/run.ts preview down --pr N [--wait-for-lock DURATION] [--json]
        bun deploy/run.ts preview prune --closed [--json]`;
 
 /**
@@ -150,6 +158,11 @@ function parsePreviewArgs(argv: readonly string[]): PreviewArgs {
       // An image reference: registry/repo[:tag][@sha256:...]. Anything with spaces or control characters is not one.
       if (!/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,511}$/.test(image)) throw new Error(`--image ${JSON.stringify(image.slice(0, 80))} is not an image reference`);
       args.image = image;
+    } else if (key === "wait-for-lock" && verb !== "prune") {
+      const text = value();
+      const ms = parseWaitForLock(text);
+      if (ms === undefined) throw new Error(`--wait-for-lock must be a duration such as 2m, 30s or 0s (got ${JSON.stringify(text.slice(0, 40))})`);
+      args.waitForLockMs = ms;
     } else throw new Error(`unexpected argument "${arg}" for "preview ${verb}"`);
   }
   if (verb !== "prune" && args.pr === undefined) throw new Error(`"preview ${verb}" needs --pr N`);
@@ -263,33 +276,45 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   let deployed: DeployResult;
   let image: string | undefined = args.image;
   try {
-    created = await output.group(`preview app ${app}`, () => ensurePreviewApp(s, app, pr, output, d));
-    const secretsVersion = await ensurePreviewSecrets(s, app, output, io);
+    created = await output.group(`preview app ${app}`, () => ensurePreviewApp(s, app, pr, output, d)).catch(vanished(app));
+    // Checked before a build (a preview that would be refused builds nothing); written under the lock.
+    await ensurePreviewSecrets(s, app, output, io, { write: false }).catch(vanished(app));
     if (!image) {
       output.step(`building the image and pushing it to the ${app} repository`);
       image = await d.buildImage({ app, token: s.token, env: io.env, cwd: d.cwd });
     }
     report.image = image;
-    deployed = await runDeploy({
-      client: markingClient(s.client, app, metadata),
-      config: previewConfigFor(s.template, app),
-      image,
-      // flyctl previews (fly-pr-review-apps) deploy with --strategy immediate: one machine, no one to protect.
-      strategy: "immediate",
-      machineCount: PREVIEW_MACHINE_COUNT,
-      requiredSecrets: ["SECRET_KEY"],
-      org: s.org,
-      ...(secretsVersion !== undefined ? { secretsVersion } : {}),
-      output,
-      env: io.env,
-      ...(io.signal ? { signal: io.signal } : {}),
-      ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}),
-      ...(d.waitForLeaseMs !== undefined ? { waitForLeaseMs: d.waitForLeaseMs } : {}),
+    const deployImage = image;
+    const client = markingClient(s.client, app, metadata);
+    const config = previewConfigFor(s.template, app);
+    const wait = waitForLock(args, d);
+    // One fleet lock (fleet-lock.ts) over the secret, the deploy and the readiness wait: a `down` of the same
+    // PR runs before or after all of it, never in the middle.
+    const lockOptions = { client, app, output, command: "preview up", anchorImage: deployImage, anchorRegion: config.primaryRegion, env: io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}), ...(io.signal ? { signal: io.signal } : {}) };
+    deployed = await withFleetLock(lockOptions, async (lock) => {
+      const secretsVersion = await ensurePreviewSecrets(s, app, output, io, { write: true });
+      const result = await runDeploy({
+        client,
+        config,
+        image: deployImage,
+        // flyctl previews (fly-pr-review-apps) deploy with --strategy immediate: one machine, no one to protect.
+        strategy: "immediate",
+        machineCount: PREVIEW_MACHINE_COUNT,
+        requiredSecrets: ["SECRET_KEY"],
+        org: s.org,
+        ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+        output,
+        env: io.env,
+        lock,
+        ...(io.signal ? { signal: io.signal } : {}),
+        ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}),
+      });
+      await ensureMarkers(s.client, app, metadata, lock);
+      // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
+      // the comment must not say "ready" over a broken preview.
+      await output.group(`waiting for ${app} to be healthy`, () => waitPreviewReady(s.client, app, s.template, d, io.signal));
+      return result;
     });
-    await ensureMarkers(s.client, app, metadata);
-    // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
-    // the comment must not say "ready" over a broken preview.
-    await output.group(`waiting for ${app} to be healthy`, () => waitPreviewReady(s.client, app, s.template, d, io.signal));
   } catch (error) {
     const { message, exitCode } = classify(error);
     // A refusal (exit 2) changed nothing and says nothing on the PR; a failed deploy is reported there.
@@ -324,6 +349,30 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   };
 }
 
+/** Whether GET app answers (false on 404: not there, or not there yet / any more). */
+async function appReadable(client: FlyClient, app: string): Promise<boolean> {
+  try {
+    await client.getApp(app);
+    return true;
+  } catch (error) {
+    if (isFlyApiError(error) && error.status === 404) return false;
+    throw error;
+  }
+}
+
+/**
+ * Before the lock, the app can disappear between two reads (a `preview down` of the same PR finishing): a 404
+ * then means exactly that, and this run has changed nothing.
+ */
+function vanished(app: string) {
+  return (error: unknown): never => {
+    if (isFlyApiError(error) && error.status === 404) {
+      throw new DeployError("app_not_found", `${app} was removed while this run prepared (a preview down of the same PR?); nothing was changed`, 2, { app });
+    }
+    throw error;
+  };
+}
+
 /** Creates the preview app (own network) on first run; on later runs checks the existing app is ours. */
 async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Output, d: PreviewDeps): Promise<boolean> {
   let existing: { network?: string } | undefined;
@@ -345,15 +394,7 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
   output.step(`creating ${app} in org ${s.org} (own network ${previewNetwork(app)})`);
   await s.client.createApp({ name: app, org_slug: s.org, network: previewNetwork(app) });
   // A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404.
-  await until(d.appSettleMs, d.pollMs ?? 250, async () => {
-    try {
-      await s.client.getApp(app);
-      return true;
-    } catch (error) {
-      if (isFlyApiError(error) && error.status === 404) return false;
-      throw error;
-    }
-  });
+  await until(d.appSettleMs, d.pollMs ?? 250, () => appReadable(s.client, app));
   return true;
 }
 
@@ -361,7 +402,7 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
  * A preview gets one secret: its own random SECRET_KEY, written once. Production's secrets are never read
  * or copied, and an app carrying a DATABASE_URL secret (which would override the SQLite URL) is refused.
  */
-async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: CliIo): Promise<number | undefined> {
+async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: CliIo, opts: { write: boolean }): Promise<number | undefined> {
   const names = new Set((await s.client.listSecrets(app)).map((secret) => secret.name ?? ""));
   if (names.has("DATABASE_URL")) {
     throw new DeployError(
@@ -371,7 +412,7 @@ async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: C
       { app },
     );
   }
-  if (names.has("SECRET_KEY")) return undefined;
+  if (names.has("SECRET_KEY") || !opts.write) return undefined;
   const secretKey = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
   maskSecrets({ GITHUB_ACTIONS: io.env.GITHUB_ACTIONS }, io.stderr, [secretKey]);
   const { version } = await s.client.setSecrets(app, { SECRET_KEY: secretKey });
@@ -380,11 +421,11 @@ async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: C
 }
 
 /** Every live machine of the preview carries the marker (they are created with it; this repairs strays). */
-async function ensureMarkers(client: FlyClient, app: string, metadata: Record<string, string>): Promise<void> {
+async function ensureMarkers(client: FlyClient, app: string, metadata: Record<string, string>, lock: FleetLock): Promise<void> {
   for (const machine of await client.listMachines(app)) {
     if (machine.state === "destroyed" || machine.state === "destroying") continue;
     const missing = Object.entries(metadata).filter(([k, v]) => machine.config?.metadata?.[k] !== v);
-    if (missing.length > 0) await client.updateMetadata(app, machine.id!, Object.fromEntries(missing));
+    if (missing.length > 0) await client.updateMetadata(app, machine.id!, Object.fromEntries(missing), { leaseNonce: await lock.nonce(machine.id!) });
   }
 }
 
@@ -396,7 +437,7 @@ async function ensureMarkers(client: FlyClient, app: string, metadata: Record<st
 async function waitPreviewReady(client: FlyClient, app: string, template: DeployConfig, d: PreviewDeps, signal?: AbortSignal): Promise<void> {
   const ctx = { client, app, ...(signal ? { signal } : {}), ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}) };
   for (const machine of await client.listMachines(app)) {
-    if (!machine.id) continue;
+    if (!machine.id || isAnchor(machine)) continue;
     if (machine.state === "failed") {
       throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`bun deploy/run.ts logs --app ${app} --machine ${machine.id}\``, 1, { app, machineId: machine.id });
     }
@@ -413,7 +454,7 @@ async function waitPreviewReady(client: FlyClient, app: string, template: Deploy
 
 async function previewDown(args: PreviewArgs, io: CliIo, output: Output, d: PreviewDeps): Promise<VerbResult> {
   const s = await setup(io, d, { needsGitHub: false });
-  const result = await destroyPreview(s, args.pr!, output, d);
+  const result = await destroyPreview(s, args.pr!, output, d, waitForLock(args, d));
   const report: PreviewReport = { pr: args.pr!, app: result.app, url: `https://${result.app}.fly.dev`, status: "removed" };
   let comment: Announced | undefined;
   if (s.github) comment = await announceRemoved(s.github, report, output);
@@ -435,7 +476,7 @@ interface Destroyed {
  * when any check fails. Machines and IPs are removed explicitly before the app, so the result lists them
  * and nothing is left if the app delete (asynchronous on Fly's side) is slow.
  */
-async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDeps): Promise<Destroyed> {
+async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDeps, waitForLockMs?: number): Promise<Destroyed> {
   const app = previewAppName(s.base, pr);
   if (app === s.base) throw new DeployError("preflight_failed", `refusing: ${app} is the production app`, 2, { app });
   let existing: { name?: string; network?: string };
@@ -455,31 +496,44 @@ async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDe
   const why = whyNotPreview({ name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
   if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
 
-  return output.group(`removing preview ${app}`, async () => {
-    for (const machine of machines) {
-      output.step(`destroying machine ${machine.id}`);
-      await s.client.destroyMachine(app, machine.id!, { force: true });
+  // Under the fleet lock (fleet-lock.ts): a `preview up` of the same PR either finishes first or waits and
+  // then finds the app gone; never a half-deleted preview being deployed to.
+  const lockOptions = { client: s.client, app, output, command: "preview down", ...(waitForLockMs !== undefined ? { waitForLockMs } : {}), env: process.env };
+  try {
+    return await withFleetLock(lockOptions, (lock) => output.group(`removing preview ${app}`, () => removePreview(s, app, pr, existing, lock, output, d)));
+  } catch (error) {
+    // Another `down` removed it while this one waited: what was asked for is done.
+    if (error instanceof DeployError && error.code === "app_not_found") {
+      output.step(`${app} was removed meanwhile: nothing left to remove`);
+      return { app, existed: false, machines: [], ips: [] };
     }
-    const ips: string[] = [];
-    for (const ip of await s.client.listIpAssignments(app)) {
-      if (!ip.ip) continue;
-      output.step(`releasing ${ip.ip}`);
-      await s.client.deleteIp(app, ip.ip);
-      ips.push(ip.ip);
-    }
-    await destroyApp(s.client, app);
-    const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => {
-      try {
-        await s.client.getApp(app);
-        return false;
-      } catch (error) {
-        if (isFlyApiError(error) && error.status === 404) return true;
-        throw error;
-      }
-    }).catch(() => false);
-    output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
-    return { app, existed: true, machines: machines.map((m) => m.id!), ips };
-  });
+    throw error;
+  }
+}
+
+async function removePreview(s: Setup, app: string, pr: number, existing: { name?: string; network?: string }, lock: FleetLock, output: Output, d: PreviewDeps): Promise<Destroyed> {
+  // Read again under the lock: a run we waited for may have added or replaced machines; the proof still holds.
+  const machines = (await s.client.listMachines(app)).filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+  const why = whyNotPreview({ name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
+  if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
+  // Not the lock's anchor: it keeps other runs out until the app is gone, and the app delete takes it along.
+  // Destroyed earlier, a waiting `preview up` would find no anchor, make a new one and start on a dying app.
+  for (const machine of machines.filter((m) => m.id !== lock.anchorId)) {
+    output.step(`destroying machine ${machine.id}`);
+    await s.client.destroyMachine(app, machine.id!, { force: true, leaseNonce: await lock.nonce(machine.id!) });
+    lock.forget(machine.id!);
+  }
+  const ips: string[] = [];
+  for (const ip of await s.client.listIpAssignments(app)) {
+    if (!ip.ip) continue;
+    output.step(`releasing ${ip.ip}`);
+    await s.client.deleteIp(app, ip.ip);
+    ips.push(ip.ip);
+  }
+  await destroyApp(s.client, app);
+  const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => !(await appReadable(s.client, app))).catch(() => false);
+  output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
+  return { app, existed: true, machines: machines.filter((m) => m.id !== lock.anchorId).map((m) => m.id!), ips };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -515,7 +569,7 @@ async function previewPrune(io: CliIo, output: Output, d: PreviewDeps): Promise<
       continue;
     }
     try {
-      const result = await destroyPreview(s, preview.pr, output, d);
+      const result = await destroyPreview(s, preview.pr, output, d, d.waitForLockMs);
       removed.push(result);
       await announceRemoved(s.github!, { pr: preview.pr, app: preview.name, url: `https://${preview.name}.fly.dev`, status: "removed" }, output);
       await deactivatePreviewDeployments(s.github!, preview.pr, output);

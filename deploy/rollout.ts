@@ -1,10 +1,11 @@
-// The shared vocabulary of the strategies: one machine update (under a lease, then the waits), one machine
-// create, and the journal of what this run changed so a failure can put it back.
+// The shared vocabulary of the strategies: one machine update (with the fleet lock's nonce, then the waits),
+// one machine create (leased from birth), and the journal of what this run changed so a failure can put it back.
 
 import type { FlyClient } from "../lib/fly/client.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
-import { withLease } from "./lease.ts";
+import { DeployError } from "./deploy-error.ts";
+import type { FleetLock } from "./fleet-lock.ts";
 import type { Output } from "./output.ts";
 import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
 
@@ -17,8 +18,8 @@ export interface RolloutContext {
   /** < 1: a fraction of the machines; >= 1: a count (flyctl max_unavailable). */
   maxUnavailable: number;
   minSecretsVersion?: number;
-  leaseTtlSeconds?: number;
-  waitForLeaseMs?: number;
+  /** The fleet lock this run holds: every write to a machine carries its nonce. */
+  lock: FleetLock;
   pollMs?: number;
   journal: Journal;
   /** Unique per run: names of created machines, so an ambiguous create can be recognised (client.createMachine). */
@@ -69,28 +70,36 @@ export async function waitReady(ctx: RolloutContext, machineId: string, config: 
 }
 
 export async function updateMachine(ctx: RolloutContext, update: MachineUpdate, opts: { wait: boolean }): Promise<Machine> {
-  return withLease(leaseCtx(ctx), update.machineId, async (nonce) => {
-    // Journalled before the call: if the response is lost the update may still have happened, and
-    // restoring a machine that did not move is harmless.
-    ctx.journal.updated.push(update);
-    ctx.journal.mutations++;
-    const machine = await ctx.client.updateMachine(
-      ctx.app,
-      update.machineId,
-      {
-        config: update.config,
-        skip_launch: update.skipLaunch,
-        ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
-      },
-      { leaseNonce: nonce, signal: ctx.signal },
-    );
-    ctx.output.step(`updated machine ${update.machineId}${update.skipLaunch ? ` (${update.previousState}, stays stopped)` : ""}`);
-    if (opts.wait && !update.skipLaunch) {
-      await waitReady(ctx, update.machineId, update.config, machine.version);
-      ctx.output.step(`machine ${update.machineId} is started and healthy`);
-    }
-    return machine;
-  });
+  const nonce = await ctx.lock.nonce(update.machineId);
+  // Journalled before the call: if the response is lost the update may still have happened, and
+  // restoring a machine that did not move is harmless.
+  ctx.journal.updated.push(update);
+  ctx.journal.mutations++;
+  const machine = await ctx.client.updateMachine(
+    ctx.app,
+    update.machineId,
+    {
+      config: update.config,
+      skip_launch: update.skipLaunch,
+      ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
+    },
+    { leaseNonce: nonce, signal: ctx.signal },
+  );
+  ctx.output.step(`updated machine ${update.machineId}${update.skipLaunch ? ` (${update.previousState}, stays stopped)` : ""}`);
+  if (opts.wait && !update.skipLaunch) {
+    await waitReady(ctx, update.machineId, update.config, await versionOf(ctx, update.machineId, machine));
+    ctx.output.step(`machine ${update.machineId} is started and healthy`);
+  }
+  return machine;
+}
+
+/**
+ * The version a write created, which the waits must wait on (the old version is `started` too). `version` is
+ * optional in the spec's Machine: when the answer leaves it out, the machine is asked.
+ */
+async function versionOf(ctx: RolloutContext, machineId: string, answer: Machine): Promise<string | undefined> {
+  if (answer.version) return answer.version;
+  return (await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal })).version;
 }
 
 export async function createMachine(ctx: RolloutContext, create: MachineCreate, opts: { wait: boolean }): Promise<Machine> {
@@ -108,20 +117,27 @@ export async function createMachine(ctx: RolloutContext, create: MachineCreate, 
     { signal: ctx.signal },
   );
   const id = machine.id ?? "";
+  // Without an id nothing more can be done with it, nor can it be rolled back: say so rather than guess.
+  if (!id) throw new DeployError("api_error", `machine create for ${create.ref} answered without a machine id; list the app's machines (bun deploy/run.ts status) and run deploy again`, 1);
   ctx.journal.created.push({ id, ref: create.ref });
+  // Leased right after the create, not with `lease_ttl` (flyctl's way): a create whose answer was lost is
+  // recovered by name (client.createMachine) without its nonce, and its lease would lock us out of our own
+  // machine for a TTL. Between the two calls nobody else can take it: the anchor keeps Flightdeck runs out,
+  // and the machine's name is this run's.
+  await ctx.lock.nonce(id);
   ctx.output.step(`created machine ${id} in ${machine.region ?? create.region}`);
   if (opts.wait && !create.skipLaunch) {
-    await waitReady(ctx, id, create.config, machine.version);
+    await waitReady(ctx, id, create.config, await versionOf(ctx, id, machine));
     ctx.output.step(`machine ${id} is started and healthy`);
   }
   return machine;
 }
 
 export async function destroyMachine(ctx: RolloutContext, machineId: string): Promise<void> {
-  await withLease(leaseCtx(ctx), machineId, async (nonce) => {
-    ctx.journal.mutations++;
-    await ctx.client.destroyMachine(ctx.app, machineId, { force: true, leaseNonce: nonce, signal: ctx.signal });
-  });
+  const nonce = await ctx.lock.nonce(machineId);
+  ctx.journal.mutations++;
+  await ctx.client.destroyMachine(ctx.app, machineId, { force: true, leaseNonce: nonce, signal: ctx.signal });
+  ctx.lock.forget(machineId);
   ctx.journal.destroyed.push(machineId);
   // Its volume is free for reuse only once the machine is gone; waiting also keeps the result honest.
   await ctx.client
@@ -130,17 +146,6 @@ export async function destroyMachine(ctx: RolloutContext, machineId: string): Pr
       if (!(isFlyApiError(error) && error.status === 404)) throw error;
     });
   ctx.output.step(`destroyed machine ${machineId}`);
-}
-
-export function leaseCtx(ctx: RolloutContext) {
-  return {
-    client: ctx.client,
-    app: ctx.app,
-    ttlSeconds: ctx.leaseTtlSeconds,
-    waitForLeaseMs: ctx.waitForLeaseMs,
-    signal: ctx.signal,
-    onWarning: (message: string) => ctx.output.warn(message),
-  };
 }
 
 /**

@@ -5,12 +5,16 @@
 
 import type { FlyClient } from "../lib/fly/client.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
+import { type FleetLock, withFleetLock } from "./fleet-lock.ts";
 import type { DeployConfig } from "./flytoml.ts";
 import { METADATA } from "./machine-config.ts";
 import { observe } from "./observe.ts";
 import type { Output } from "./output.ts";
 import { Journal, type MachineUpdate, requestConfig, type RolloutContext } from "./rollout.ts";
 import { STRATEGY_RUNNERS } from "./strategies/index.ts";
+import { verifySecretsRoll } from "./verify.ts";
+import { waitSettled } from "./waits.ts";
+import { DeployError } from "./deploy-error.ts";
 
 export interface SecretsContext {
   client: FlyClient;
@@ -19,7 +23,9 @@ export interface SecretsContext {
   org: string;
   signal?: AbortSignal;
   pollMs?: number;
-  waitForLeaseMs?: number;
+  /** How long to wait for another run's fleet lock (--wait-for-lock; default 2 minutes). */
+  waitForLockMs?: number;
+  env?: Record<string, string | undefined>;
 }
 
 export interface SecretsChange {
@@ -40,23 +46,41 @@ export async function ensureApp(client: FlyClient, app: string, org: string, out
   return true;
 }
 
+// The write and the roll both happen under the fleet lock (fleet-lock.ts), so a secrets roll never interleaves
+// with a deploy: a deploy that planned with the old secrets version cannot update machines after the roll.
+function lockFor(ctx: SecretsContext, command: string) {
+  return {
+    client: ctx.client,
+    app: ctx.config.app,
+    output: ctx.output,
+    command,
+    ...(ctx.waitForLockMs !== undefined ? { waitForLockMs: ctx.waitForLockMs } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    env: ctx.env ?? process.env,
+  };
+}
+
 export async function setSecrets(ctx: SecretsContext, values: Record<string, string>): Promise<SecretsChange> {
   const app = ctx.config.app;
   const createdApp = await ensureApp(ctx.client, app, ctx.org, ctx.output);
-  const { version } = await ctx.client.setSecrets(app, values, { signal: ctx.signal });
-  ctx.output.step(`set ${Object.keys(values).sort().join(", ")} on ${app} (secrets version ${version})`);
-  return { version, createdApp, rolled: await rollMachines(ctx, version) };
+  return withFleetLock(lockFor(ctx, "secrets set"), async (lock) => {
+    const { version } = await ctx.client.setSecrets(app, values, { signal: ctx.signal });
+    ctx.output.step(`set ${Object.keys(values).sort().join(", ")} on ${app} (secrets version ${version})`);
+    return { version, createdApp, rolled: await rollMachines(ctx, lock, version) };
+  });
 }
 
 export async function unsetSecrets(ctx: SecretsContext, names: string[]): Promise<SecretsChange> {
   const app = ctx.config.app;
-  const { version } = await ctx.client.unsetSecrets(app, names, { signal: ctx.signal });
-  ctx.output.step(`unset ${names.join(", ")} on ${app} (secrets version ${version})`);
-  return { version, createdApp: false, rolled: await rollMachines(ctx, version) };
+  return withFleetLock(lockFor(ctx, "secrets unset"), async (lock) => {
+    const { version } = await ctx.client.unsetSecrets(app, names, { signal: ctx.signal });
+    ctx.output.step(`unset ${names.join(", ")} on ${app} (secrets version ${version})`);
+    return { version, createdApp: false, rolled: await rollMachines(ctx, lock, version) };
+  });
 }
 
 /** Updates every managed machine with its own config and the new secrets version, using the app's strategy. */
-export async function rollMachines(ctx: SecretsContext, version: number): Promise<string[]> {
+export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version: number): Promise<string[]> {
   const app = ctx.config.app;
   const observed = await observe(ctx.client, app, { signal: ctx.signal });
   const updates: MachineUpdate[] = [];
@@ -83,11 +107,20 @@ export async function rollMachines(ctx: SecretsContext, version: number): Promis
     waitTimeoutMs: ctx.config.deploy.waitTimeoutMs,
     maxUnavailable: ctx.config.deploy.maxUnavailable,
     minSecretsVersion: version,
-    waitForLeaseMs: ctx.waitForLeaseMs,
+    lock,
     pollMs: ctx.pollMs,
     journal: new Journal(),
     runId: Math.random().toString(36).slice(2, 8),
   };
   await ctx.output.group(`rolling ${updates.length} machine(s) onto secrets version ${version}`, () => STRATEGY_RUNNERS[strategy](updates.sort((a, b) => a.machineId.localeCompare(b.machineId)), rollout));
-  return updates.map((u) => u.machineId);
+  const rolled = updates.map((u) => u.machineId);
+  // Exit 0 only for a roll re-read and seen (DESIGN.md): every machine on the new version, none failed.
+  const waitCtx = { client: ctx.client, app, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  let after = await observe(ctx.client, app, { signal: ctx.signal });
+  if (await waitSettled(waitCtx, after.state.machines, ctx.config.deploy.waitTimeoutMs)) after = await observe(ctx.client, app, { signal: ctx.signal });
+  const problems = verifySecretsRoll(after.state, rolled, version);
+  if (problems.length > 0) {
+    throw new DeployError("rollout_failed", `secrets version ${version} of ${app} is written, but the machines did not all pick it up:\n${problems.map((p) => `- ${p}`).join("\n")}`, 1, { app });
+  }
+  return rolled;
 }

@@ -3,6 +3,7 @@
 // both within the deploy's wait_timeout. Failures name the machine and what it was doing.
 
 import type { FlyClient } from "../lib/fly/client.ts";
+import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError } from "./deploy-error.ts";
 import { sleep, throwIfAborted } from "./lease.ts";
@@ -30,10 +31,15 @@ export async function waitStarted(ctx: WaitContext, machineId: string, opts: { t
       signal: ctx.signal,
     });
     if (!result.ok) continue;
-    if (result.state === "failed") {
+    // `state` is optional in WaitMachineResponse (fly-go's Wait never reads the body): after a wait for
+    // "started or failed", an answer without it says one of the two happened, not which. Ask the machine.
+    const state = result.state ?? (await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal })).state;
+    if (state === "failed") {
       throw new DeployError("machine_not_started", `machine ${machineId} failed to start (state failed); check its logs with \`bun deploy/run.ts logs --machine ${machineId}\``, 1, { machineId });
     }
-    return;
+    if (state === "started") return;
+    // Anything else (the GET raced a restart, or the server said nothing at all): wait again.
+    await sleep(Math.min(ctx.pollMs ?? 100, Math.max(0, deadline - Date.now())), ctx.signal);
   }
   throw new DeployError("machine_not_started", `machine ${machineId} did not reach started within ${formatMs(opts.timeoutMs)} (wait_timeout)`, 1, { machineId });
 }
@@ -72,6 +78,25 @@ export async function waitHealthy(ctx: WaitContext, machineId: string, opts: { t
     1,
     { machineId },
   );
+}
+
+/** States a machine passes through on its way to started or stopped. */
+const TRANSITIONAL = new Set(["replacing", "updating", "restarting", "starting", "stopping", "suspending"]);
+
+/**
+ * Waits (within `timeoutMs`) for machines in a transitional state to settle, so what is judged afterwards is
+ * where they landed (a strategy that does not wait, immediate, leaves them mid-update). True when it waited.
+ */
+export async function waitSettled(ctx: WaitContext, machines: readonly { id: string; state: string }[], timeoutMs: number): Promise<boolean> {
+  const moving = machines.filter((m) => TRANSITIONAL.has(m.state));
+  await Promise.all(
+    moving.map((m) =>
+      ctx.client.waitForMachineState(ctx.app, m.id, { state: ["started", "stopped", "suspended", "failed"], timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) }).catch((error: unknown) => {
+        if (!(isFlyApiError(error) && error.status === 404)) throw error;
+      }),
+    ),
+  );
+  return moving.length > 0;
 }
 
 export function formatMs(ms: number): string {

@@ -28,6 +28,8 @@ export interface CommandSpec {
 const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
 const json: FlagSpec = { type: "boolean", description: "print one JSON object on stdout" };
 const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
+/** Mutating commands hold the fleet lock (deploy/fleet-lock.ts); this bounds the wait for another run's. */
+const waitForLock: FlagSpec = { type: "string", description: "how long to wait for another deploy's fleet lock (default 2m), then exit 2", placeholder: "DURATION" };
 
 export const STRATEGIES = ["rolling", "immediate", "bluegreen", "canary"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -39,6 +41,7 @@ export const COMMANDS = {
       config,
       image,
       strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
+      "wait-for-lock": waitForLock,
       json,
     },
   },
@@ -46,17 +49,17 @@ export const COMMANDS = {
   status: { summary: "show the app and its machines", flags: { config, json } },
   scale: {
     summary: "set the number of production machines (1..5)",
-    flags: { count: { type: "integer", description: "machine count", required: true, placeholder: "N" }, config, json },
+    flags: { count: { type: "integer", description: "machine count", required: true, placeholder: "N" }, config, "wait-for-lock": waitForLock, json },
   },
   rollback: {
-    summary: "redeploy the previous release's image",
-    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, json },
+    summary: "redeploy the image of the last good release before the current one",
+    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, "wait-for-lock": waitForLock, json },
   },
   secrets: {
     summary: "set K=V... | unset K... | list (values are never printed)",
     subcommands: ["set", "unset", "list"],
     positionals: true,
-    flags: { config, json },
+    flags: { config, "wait-for-lock": waitForLock, json },
   },
   destroy: {
     summary: "destroy an app and everything in it",
@@ -89,6 +92,7 @@ export const COMMANDS = {
       pr: { type: "integer", description: "pull request number", placeholder: "N" },
       image,
       closed: { type: "boolean", description: "prune: previews whose pull request is closed" },
+      "wait-for-lock": waitForLock,
       json,
     },
   },

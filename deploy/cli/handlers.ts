@@ -10,10 +10,11 @@ import { dirname, resolve } from "node:path";
 import { appUrl, needsBuild, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
 import { daemonlessBuilder } from "../image-source.ts";
-import { METADATA } from "../machine-config.ts";
+import { parseWaitForLock } from "../fleet-lock.ts";
 import { observe } from "../observe.ts";
 import type { CliIo, Output } from "../output.ts";
-import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize, rollbackTarget } from "../plan.ts";
+import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize } from "../plan.ts";
+import { releaseHistory, rollbackChoice } from "../releases.ts";
 import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
 import type { ParsedArgs } from "./args.ts";
 
@@ -45,8 +46,18 @@ export async function loadConfig(args: ParsedArgs): Promise<DeployConfig> {
   return parsed.config;
 }
 
+/** --wait-for-lock DURATION, in ms; undefined when not given (the lock's default, 2 minutes, applies). */
+function waitForLockMs(args: ParsedArgs): number | undefined {
+  const text = args.flags["wait-for-lock"];
+  if (typeof text !== "string") return undefined;
+  const ms = parseWaitForLock(text);
+  if (ms === undefined) throw usageError(`--wait-for-lock must be a duration such as 2m, 30s or 0s (got "${text}")`);
+  return ms;
+}
+
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
+  const wait = waitForLockMs(ctx.args);
   return {
     client,
     config,
@@ -55,6 +66,7 @@ function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployCon
     env: ctx.io.env,
     ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
     ...(strategy ? { strategy } : {}),
+    ...(wait !== undefined ? { waitForLockMs: wait } : {}),
   };
 }
 
@@ -92,6 +104,10 @@ export async function statusCommand(ctx: CommandContext) {
   const client = flyClient(ctx.io);
   const observed = await observe(client, config.app, { signal: ctx.io.signal });
   const state = observed.state;
+  const releases = releaseHistory(observed.machines).map((r) => ({ version: r.version, image: r.image, at: r.at, outcome: r.outcome }));
+  // Who holds the fleet lock right now, if anyone (its lease on the anchor machine, fleet-lock.ts).
+  const lease = observed.anchor?.id ? await client.getLease(config.app, observed.anchor.id, { signal: ctx.io.signal }) : undefined;
+  const lock = lease ? { held: true, description: lease.description ?? null, owner: lease.owner ?? null, expiresAt: lease.expires_at ?? null } : { held: false };
   const machines = state.machines.map((m) => ({
     id: m.id,
     region: m.region,
@@ -109,6 +125,9 @@ export async function statusCommand(ctx: CommandContext) {
       lines.push(`volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`);
       lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
       for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+      lines.push(lease ? `lock: held by ${lease.description || "an unnamed lease"}${lease.owner ? ` (token of ${lease.owner})` : ""}` : "lock: free");
+      lines.push(releases.length > 0 ? `releases (newest first):` : "releases: none recorded yet (every deploy records one)");
+      for (const r of releases) lines.push(`  v${String(r.version).padEnd(4)} ${r.outcome.padEnd(6)}  ${r.at || "-"}  ${r.image}`);
       ctx.io.stdout(`${lines.join("\n")}\n`);
     }
   }
@@ -122,6 +141,10 @@ export async function statusCommand(ctx: CommandContext) {
     /** The machine count deploy aims for (recorded by the last deploy or scale). */
     fleetSize: state.app.exists ? recordedFleetSize(state) : null,
     machines,
+    /** Newest first: version, image, when the outcome was recorded, good or failed (deploy/releases.ts). */
+    releases,
+    /** Whether another run holds the fleet lock now, and who (deploy/fleet-lock.ts). */
+    lock,
   };
 }
 
@@ -148,28 +171,24 @@ export async function rollbackCommand(ctx: CommandContext) {
 }
 
 /**
- * The image of the previous release: with a fleet split between images (a rollout that stopped half-way)
- * the older one; otherwise the newest earlier machine version with a different image (GET .../versions).
+ * The image of the last good release before the one the fleet runs (deploy/releases.ts): read from the
+ * history the machines carry, never from the machine versions API, and never a release whose rollout failed.
  */
 export async function previousImage(client: FlyClient, app: string): Promise<string> {
   const observed = await observe(client, app);
-  const split = rollbackTarget(observed.state);
-  if (split) return split;
-  const managed = observed.machines.filter((m) => m.config?.metadata?.[METADATA.platformVersion] === "v2" && (m.config?.metadata?.[METADATA.processGroup] ?? "app") === "app");
-  const current = managed[0]?.config?.image;
-  if (!managed[0] || !current) throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2);
-  const versions = await client.listVersions(app, managed[0].id ?? "");
-  // Machine versions are ULIDs: sorting them sorts by time, newest first.
-  const sorted = [...versions].sort((a, b) => (b.version ?? "").localeCompare(a.version ?? ""));
-  const earlier = sorted.find((v) => v.user_config?.image && v.user_config.image !== current);
-  if (!earlier?.user_config?.image) {
-    throw new DeployError("preflight_failed", `no earlier image found for ${app} (every version of machine ${managed[0].id} runs ${current}); pass --to IMAGE`, 2);
+  if (!observed.state.app.exists) throw new DeployError("preflight_failed", `app ${app} does not exist; nothing to roll back`, 2, { app });
+  const images = observed.state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === "app").map((m) => m.image);
+  if (images.length === 0) throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2, { app });
+  const choice = rollbackChoice(releaseHistory(observed.machines), images);
+  if (!choice.ok) {
+    throw new DeployError("preflight_failed", `cannot tell which image to roll ${app} back to: ${choice.reason}; nothing was changed. Pass --to IMAGE (see \`bun deploy/run.ts status\`)`, 2, { app });
   }
-  return earlier.user_config.image;
+  return choice.image;
 }
 
 function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployConfig): SecretsContext {
-  return { client, config, output: ctx.output, org: ctx.io.env.FLY_ORG || "personal", signal: ctx.io.signal };
+  const wait = waitForLockMs(ctx.args);
+  return { client, config, output: ctx.output, org: ctx.io.env.FLY_ORG || "personal", signal: ctx.io.signal, env: ctx.io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}) };
 }
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -20,7 +20,7 @@ export async function bluegreen(updates: readonly MachineUpdate[], ctx: RolloutC
   ctx.output.step("all green machines are healthy; moving traffic");
   for (const id of greens) {
     ctx.journal.mutations++;
-    await ctx.client.uncordonMachine(ctx.app, id, { signal: ctx.signal });
+    await ctx.client.uncordonMachine(ctx.app, id, { leaseNonce: await ctx.lock.nonce(id), signal: ctx.signal });
   }
   await pool(updates, 8, (blue) => destroyMachine(ctx, blue.machineId));
 }

@@ -177,7 +177,9 @@ export function createFlyClient(options: FlyClientOptions = {}) {
     const states = typeof opts.state === "string" ? [opts.state] : [...opts.state];
     const reply = await call("waitMachine", {
       params: machine(appName, machineId),
-      query: { state: states.join(","), version: opts.version, from_event_id: opts.fromEventId, timeout: timeoutSeconds },
+      // Repeated (`state=started&state=failed`), as fly-go sends it: the spec also allows a comma list, but the
+      // repeated form is the one every server reads (fly-machines-api.md §12.12).
+      query: { state: states, version: opts.version, from_event_id: opts.fromEventId, timeout: timeoutSeconds },
       timeoutMs: timeoutSeconds * 1000 + WAIT_MARGIN_MS,
       acceptStatuses: [408],
       signal: opts.signal,
@@ -203,10 +205,13 @@ export function createFlyClient(options: FlyClientOptions = {}) {
     /**
      * Creates an app. An `idempotency_key` is added when absent, which the spec says makes a replay return the
      * first app instead of a false name conflict, so the create can be retried safely. The app can take a
-     * moment to become visible to GET (fly-go WaitForApp polls while 404).
+     * moment to become visible to GET (fly-go WaitForApp polls while 404). The name goes out twice: the spec
+     * and fly-go call it `name`, Fly's Apps docs `app_name`, and a server following the docs answers
+     * 400 "app_name is required" to `name` alone; each side ignores the field it does not know
+     * (fly-machines-api.md §4).
      */
     createApp(input: CreateAppRequest & { name: string; org_slug: string }, opts: { signal?: AbortSignal } = {}): Promise<CreateAppResponse> {
-      const body = { ...input, idempotency_key: input.idempotency_key ?? crypto.randomUUID() };
+      const body = { ...input, app_name: input.name, idempotency_key: input.idempotency_key ?? crypto.randomUUID() };
       return callJson<CreateAppResponse>("createApp", { body, signal: opts.signal });
     },
 

@@ -44,16 +44,20 @@ test("a dropped connection on a machine create is recovered by name, not doubled
   expect(appMachines(h.fly)).toHaveLength(5);
 });
 
-test("lease held by someone else: reported with the holder, nothing moved", async () => {
+test("a machine leased by someone else (flyctl): the run waits --wait-for-lock, names the holder, exits 2 with nothing changed", async () => {
   h = await deployedFleet();
   const ids = appMachines(h.fly).map((m) => m.id).sort();
-  h.fly.faults.holdLease(APP, ids[0]!, { owner: "alice@example.com", description: "fly deploy" });
+  h.fly.faults.holdLease(APP, ids[2]!, { owner: "alice@example.com", description: "fly deploy" });
   const error = await runDeploy(h.options({ image: IMAGE_V2 })).catch((e) => e);
-  expect(error.exitCode).toBe(1);
+  expect(error.exitCode).toBe(2);
   expect(error.code).toBe("lease_held");
+  expect(error.message).toContain("another deploy is working on flightdeck; nothing was changed");
   expect(error.message).toContain("alice@example.com");
-  expect(error.message).toContain("fleet now");
+  expect(h.lines.join("\n")).toContain("fly deploy");
   expect(images()).toEqual(Array(5).fill(IMAGE_V1));
+  // Only lease calls: the partial set of leases it took was given back.
+  expect(h.fly.mutatingCalls().filter((c) => !c.path.endsWith("/lease"))).toEqual([]);
+  expect(appMachines(h.fly).filter((m) => m.id !== ids[2]).every((m) => m.lease === undefined)).toBe(true);
 });
 
 test("persistent 500s on one machine's update: the deploy fails cleanly and rolls back what moved", async () => {

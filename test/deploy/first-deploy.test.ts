@@ -28,9 +28,13 @@ test("first deploy from nothing: app, IPs, release command, 5 volumes and 5 heal
   const calls = mutating(h.fly);
   expect(calls.filter((c) => c === "POST /ip_assignments")).toHaveLength(2);
   expect(calls.filter((c) => c === "POST /volumes")).toHaveLength(5);
-  // the release machine + 5 app machines
-  expect(calls.filter((c) => c === "POST /machines")).toHaveLength(6);
-  const creates = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/machines"));
+  // the fleet lock's anchor + the release machine + 5 app machines
+  expect(calls.filter((c) => c === "POST /machines")).toHaveLength(7);
+  const [anchor, ...creates] = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/machines"));
+  expect(anchor!.body).toMatchObject({ name: "flightdeck-fleet-lock", skip_launch: true, config: { image: IMAGE_V1, metadata: { flightdeck_role: "fleet-lock" } } });
+  // Every app machine is leased right after its create (and the anchor before anything else).
+  const leased = new Set(h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/lease") && c.status === 201).map((c) => c.path.split("/")[5]));
+  for (const m of machines) expect(leased.has(m.id)).toBe(true);
   const release = creates[0]!.body as { config: { env: Record<string, string>; services?: unknown; mounts?: unknown; auto_destroy?: boolean; restart?: { policy?: string } } };
   expect(release.config.env.RELEASE_COMMAND).toBe("1");
   expect(release.config.services).toBeUndefined();

@@ -102,7 +102,7 @@ test("a scale down interrupted after recording the size is finished by the next 
   expect(error.code).toBe("aborted");
   expect(appMachines(h.fly)).toHaveLength(5);
   expect(appMachines(h.fly).map((m) => m.config.metadata?.flightdeck_fleet_size).sort()).toEqual(["2", "2", "5", "5", "5"]);
-  await runDeploy(h.options({ image: IMAGE_V2, waitForLeaseMs: 5_000 }));
+  await runDeploy(h.options({ image: IMAGE_V2, waitForLockMs: 5_000 }));
   const machines = appMachines(h.fly);
   expect(machines).toHaveLength(2);
   expect(machines.every((m) => m.config.image === IMAGE_V2 && m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);
@@ -177,13 +177,31 @@ test("canary on a volume-less app boots and removes a trial machine, then rolls"
   expect(machines[0]!.config.image).toBe(IMAGE_V2);
 });
 
-test("rollback finds the previous image from machine versions and redeploys it", async () => {
+test("rollback finds the previous image in the release history on the machines, even when versions say nothing", async () => {
   h = await harness();
   await h.seedSecrets();
   await runDeploy(h.options());
   await runDeploy(h.options({ image: IMAGE_V2 }));
+  // A server whose versions API returns less than the spec promises (fly-machines-api.md §12.17).
+  for (const m of appMachines(h.fly)) m.versions = [];
   const image = await previousImage(h.client, APP);
   expect(image).toBe(IMAGE_V1);
   await runDeploy(h.options({ image }), { kind: "rollback", image });
   expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V1));
+});
+
+test("a secrets roll and a deploy at once run one after the other: the fleet ends on the new image and the new secrets", async () => {
+  h = await harness();
+  await h.seedSecrets();
+  await runDeploy(h.options());
+  const config = h.options().config;
+  const [deployed, secrets] = await Promise.all([
+    runDeploy(h.options({ image: IMAGE_V2, waitForLockMs: 20_000 })),
+    setSecrets({ client: h.client, config, output: h.output, org: "personal", pollMs: 10, waitForLockMs: 20_000 }, { SECRET_KEY: "r".repeat(48) }),
+  ]);
+  expect(deployed.machines.every((m) => m.image === IMAGE_V2)).toBe(true);
+  const machines = appMachines(h.fly);
+  expect(machines).toHaveLength(5);
+  // Whichever went second saw what the first left: every machine on v2, booted with the new secrets.
+  expect(machines.every((m) => m.config.image === IMAGE_V2 && m.secretsVersion === secrets.version && m.state === "started")).toBe(true);
 });

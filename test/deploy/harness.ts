@@ -54,7 +54,7 @@ export async function harness(fakeOptions: FakeOptions = {}, config?: DeployConf
     client,
     lines,
     output,
-    options: (extra = {}) => ({ client, config: cfg, image: IMAGE_V1, output, pollMs: 10, waitForLeaseMs: 200, env: {}, ...extra }),
+    options: (extra = {}) => ({ client, config: cfg, image: IMAGE_V1, output, pollMs: 10, waitForLockMs: 200, env: {}, ...extra }),
     async seedSecrets(values = GOOD_SECRETS) {
       if (!fly.state.apps.has(APP)) await client.createApp({ name: APP, org_slug: "personal" });
       await client.setSecrets(APP, values);

@@ -45,7 +45,7 @@ const deps = (): Partial<PreviewDeps> => ({
   },
   github: { backoffMs: 1 },
   pollMs: 5,
-  waitForLeaseMs: 200,
+  waitForLockMs: 200,
   appSettleMs: 2_000,
 });
 
@@ -72,7 +72,8 @@ async function run(argv: string[], e: Record<string, string | undefined> = env()
   return { code, stdout, stderr, json: stdout.trim() ? (JSON.parse(stdout.trim()) as Record<string, unknown>) : undefined };
 }
 
-const liveMachines = (app: string) => fly.machines(app).filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+/** The preview's app machines (not the fleet lock's anchor, which is the lock, not the fleet). */
+const liveMachines = (app: string) => fly.machines(app).filter((m) => m.state !== "destroyed" && m.state !== "destroying" && m.config.metadata?.flightdeck_role !== "fleet-lock");
 
 /** A production app as a deploy leaves it: machines with volumes mounted and no preview marker. */
 function seedProduction() {
@@ -186,7 +187,10 @@ describe("PR lifecycle", () => {
     const again = await run(["up", "--pr", "5", "--image", IMAGE_V1, "--json"]);
     expect(again.code).toBe(0);
     expect(again.json).toMatchObject({ changed: false });
-    expect(fly.mutatingCalls()).toHaveLength(0);
+    // `preview up` holds the fleet lock over its secret, deploy and readiness wait; taking and giving back
+    // those leases are its only writes.
+    expect(fly.mutatingCalls().filter((c) => !c.path.endsWith("/lease"))).toHaveLength(0);
+    expect(liveMachines("flightdeck-pr-5").every((m) => m.lease === undefined)).toBe(true);
     expect(gh.calls.filter((c) => c.method !== "GET")).toHaveLength(0);
   });
 

@@ -100,7 +100,8 @@ test("release command exits non-zero: deploy aborts before any app machine chang
   expect(error.code).toBe("release_command_failed");
   expect(error.message).toContain("exited with status 3");
   expect(error.message).toContain("bun run migrate");
-  const touched = h.fly.mutatingCalls().filter((c) => /\/machines\/[^/]+(\/lease)?$/.test(c.path));
+  // Leases (the fleet lock) and the release history's metadata write, but no machine update or destroy.
+  const touched = h.fly.mutatingCalls().filter((c) => /\/machines\/[^/]+$/.test(c.path));
   expect(touched).toEqual([]);
   expect(appMachines(h.fly).every((m) => m.config.image === IMAGE_V1)).toBe(true);
 });
@@ -166,7 +167,13 @@ test("immediate strategy updates every machine without waiting", async () => {
   h = await deployedFleet();
   await runDeploy(h.options({ image: IMAGE_V2, strategy: "immediate" }));
   expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V2));
-  expect(h.fly.calls.filter((c) => c.method === "GET" && c.path.includes("/wait") && !c.path.includes("release")).length).toBeLessThanOrEqual(1);
+  // Every update goes out before any wait; the waits that follow are the verification letting them settle.
+  const updates = h.fly.calls.map((c, i) => ({ c, i })).filter(({ c }) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
+  const ids = appMachines(h.fly).map((m) => m.id);
+  const firstWait = h.fly.calls.findIndex((c) => c.method === "GET" && c.path.endsWith("/wait") && ids.some((id) => c.path.includes(id)));
+  expect(updates).toHaveLength(5);
+  expect(firstWait === -1 || firstWait > updates.at(-1)!.i).toBe(true);
+  expect(appMachines(h.fly).every((m) => m.state === "started")).toBe(true);
 });
 
 test("canary and bluegreen are refused with [mounts] before anything changes (exit 2)", async () => {
@@ -211,8 +218,9 @@ test("a failed machine on the current image and config is relaunched by re-runni
   const result = await runDeploy(h.options());
   expect(result.changed).toBe(true);
   expect(result.plan.actions).toMatchObject([{ kind: "update_machine", machineId: id, causes: ["failed"], skipLaunch: false }]);
-  // One update of that machine under its lease; no release command, no other machine touched.
-  expect(mutating(h.fly).filter((c) => !c.includes("/lease"))).toEqual([`POST /machines/${id}`]);
+  // One update of that machine under the fleet lock; no release command, no other machine updated (the
+  // others only get the release history, a metadata write that restarts nothing).
+  expect(mutating(h.fly).filter((c) => !c.includes("/lease") && !c.endsWith("/metadata"))).toEqual([`POST /machines/${id}`]);
   const machines = appMachines(h.fly);
   expect(machines.every((m) => m.state === "started" && m.config.image === IMAGE_V1)).toBe(true);
 

@@ -331,3 +331,64 @@ describe("faults and the call log", () => {
     expect(fly.mutatingCalls()).toHaveLength(1);
   });
 });
+
+describe("the variants where spec, fly-go and docs disagree (a mode for each)", () => {
+  test("app create: the spec's `name` (default) or the docs' `app_name`; the client sends both and passes either", async () => {
+    const body = (fields: Record<string, string>) => JSON.stringify({ org_slug: "personal", ...fields });
+    expect(await (await raw("/v1/apps", { method: "POST", body: body({ app_name: "only-docs" }) })).json()).toEqual({ error: "name is required" });
+    await client.createApp({ name: "spec-side", org_slug: "personal" });
+    expect(fly.state.apps.has("spec-side")).toBe(true);
+    const create = fly.calls.find((c) => c.method === "POST" && c.path === "/v1/apps" && c.status === 201)!;
+    expect(create.body).toMatchObject({ name: "spec-side", app_name: "spec-side", org_slug: "personal" });
+
+    const docs = startFakeFly({ appNameField: "app_name" });
+    try {
+      const docsClient = createFlyClient({ baseUrl: docs.url, token: docs.token, retries: 0 });
+      const refused = await fetch(`${docs.url}/v1/apps`, { method: "POST", headers: { authorization: `Bearer ${docs.token}`, "content-type": "application/json" }, body: body({ name: "only-spec" }) });
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toEqual({ error: "app_name is required" });
+      await docsClient.createApp({ name: "docs-side", org_slug: "personal" });
+      expect(docs.state.apps.has("docs-side")).toBe(true);
+    } finally {
+      await docs.close();
+    }
+  });
+
+  test("wait: the state goes out repeated; in ok_only mode a reached wait answers {ok: true} and nothing else", async () => {
+    const machine = await client.createMachine("web", { config: { image: "x" } });
+    const full = await client.waitMachine("web", machine.id!, { state: ["started", "failed"], timeoutSeconds: 5 });
+    expect(full).toMatchObject({ ok: true, state: "started" });
+    expect(fly.calls.at(-1)!.query).toContain("state=started&state=failed");
+
+    const quiet = startFakeFly({ waitResponse: "ok_only" });
+    try {
+      quiet.seedApp("web");
+      const quietClient = createFlyClient({ baseUrl: quiet.url, token: quiet.token, retries: 0 });
+      const m = await quietClient.createMachine("web", { config: { image: "x" } });
+      expect(await quietClient.waitMachine("web", m.id!, { state: ["started", "failed"], timeoutSeconds: 5 })).toEqual({ ok: true, state: undefined, version: undefined, eventId: undefined });
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  test("a leased machine refuses every write without the holder's nonce (409), and a destroyed one refuses a lease (412)", async () => {
+    const machine = await client.createMachine("web", { config: { image: "x" } });
+    const id = machine.id!;
+    const lease = await client.acquireLease("web", id, { ttlSeconds: 30 });
+    for (const write of [
+      () => client.updateMachine("web", id, { config: { image: "y" } }),
+      () => client.stopMachine("web", id),
+      () => client.startMachine("web", id),
+      () => client.cordonMachine("web", id),
+      () => client.setMetadata("web", id, "k", "v"),
+      () => client.updateMetadata("web", id, { k: "v" }),
+      () => client.destroyMachine("web", id, { force: true }),
+      () => client.releaseLease("web", id, "not-the-nonce"),
+    ]) {
+      expect((await flyFailure(write())).status).toBe(409);
+    }
+    await client.destroyMachine("web", id, { force: true, leaseNonce: lease.nonce! });
+    await client.waitForMachineState("web", id, { state: "destroyed", timeoutMs: 2000 });
+    expect((await flyFailure(client.acquireLease("web", id))).status).toBe(412);
+  });
+});

@@ -75,6 +75,9 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       zonesPerRegion: opts.zonesPerRegion ?? 8,
       leaseResponseShape: opts.leaseResponseShape ?? "wrapped",
       leaseOwner: opts.leaseOwner ?? "deployer@tokens.fly.io",
+      appNameField: opts.appNameField ?? "name",
+      waitResponse: opts.waitResponse ?? "full",
+      uniqueMachineNames: opts.uniqueMachineNames ?? true,
     },
     validate: specValidator(opts.rejectUnknownFields ?? true),
   });

@@ -1,4 +1,4 @@
-// /v1/apps: create (name + org_slug, 422 name_taken, idempotency_key replays), show, list, delete (takes every
+// /v1/apps: create (name or app_name per FakeOptions.appNameField, + org_slug, 422 name_taken, idempotency_key replays), show, list, delete (takes every
 // machine, volume, IP and secret with it, as deleting a Fly app does).
 
 import type { App, CreateAppRequest } from "../../../lib/fly/types.ts";
@@ -53,20 +53,22 @@ export function appRoutes(ctx: FakeContext): Route[] {
       method: "POST",
       path: "/v1/apps",
       handle: ({ body }) => {
-        const input = validBody<CreateAppRequest>(ctx, "CreateAppRequest", body);
-        if (!input.name) throw new HttpError(400, "name is required");
+        const input = validBody<CreateAppRequest & { app_name?: string }>(ctx, "CreateAppRequest", body);
+        const field = ctx.options.appNameField;
+        const name = field === "app_name" ? input.app_name : input.name;
+        if (!name) throw new HttpError(400, `${field} is required`);
         if (!input.org_slug) throw new HttpError(400, "org_slug is required");
-        if (!/^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/.test(input.name)) {
-          throw new HttpError(400, `invalid app name "${input.name}": use lowercase letters, digits and dashes`);
+        if (!/^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/.test(name)) {
+          throw new HttpError(400, `invalid app name "${name}": use lowercase letters, digits and dashes`);
         }
-        const existing = ctx.state.apps.get(input.name);
+        const existing = ctx.state.apps.get(name);
         if (existing) {
           if (input.idempotency_key && existing.idempotencyKey === input.idempotency_key) {
             return json({ id: existing.id, created_at: existing.createdAt }, 201);
           }
-          throw new HttpError(422, `app name ${input.name} is already taken`, "name_taken");
+          throw new HttpError(422, `app name ${name} is already taken`, "name_taken");
         }
-        const app = createAppRecord(input.name, input.org_slug, input.network || "default");
+        const app = createAppRecord(name, input.org_slug, input.network || "default");
         app.idempotencyKey = input.idempotency_key;
         ctx.state.apps.set(app.name, app);
         return json({ id: app.id, created_at: app.createdAt }, 201);

@@ -32,6 +32,23 @@ export interface FakeOptions extends Partial<FakeTimings> {
   leaseOwner?: string;
   /** Fixed latency for every call, in ms (same as faults.latencyMs). */
   latencyMs?: number;
+  /**
+   * Which field app create reads the name from (fly-machines-api.md §4): `name` as the spec and fly-go say
+   * (default), or `app_name` as Fly's Apps docs say. Either way the other field is ignored, as the real API
+   * ignores unknown fields, and a create without the field read answers 400 "<field> is required".
+   */
+  appNameField?: "name" | "app_name";
+  /**
+   * What a `/wait` that reached its state answers: `full` = `{ok, state, version, event_id}` (default), or
+   * `ok_only` = `{ok: true}`: every field but `ok` is optional in WaitMachineResponse, and fly-go's Wait never
+   * reads the body, so a server may say no more than that.
+   */
+  waitResponse?: "full" | "ok_only";
+  /**
+   * Machine names unique within an app (default true: the spec's CreateMachineRequest.name is "Unique name for
+   * this Machine", a second create answers 409). `false` plays a server that does not enforce it.
+   */
+  uniqueMachineNames?: boolean;
 }
 
 export interface FakeCall {
@@ -55,7 +72,7 @@ export interface FakeContext {
   state: FakeState;
   faults: FakeFaults;
   timings: FakeTimings;
-  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner">>;
+  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner" | "appNameField" | "waitResponse" | "uniqueMachineNames">>;
   validate: BodyValidator;
   waiters: Set<Waiter>;
   timers: Set<ReturnType<typeof setTimeout>>;

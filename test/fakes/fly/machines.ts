@@ -110,7 +110,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         const input = validBody<CreateMachineRequest>(ctx, "CreateMachineRequest", body);
         if (!input.config || !input.config.image) throw new HttpError(400, "config.image is required");
         const region = parseRegion(ctx, input.region);
-        if (input.name && [...a.machines.values()].some((m) => m.name === input.name && m.state !== "destroyed")) {
+        if (ctx.options.uniqueMachineNames && input.name && [...a.machines.values()].some((m) => m.name === input.name && m.state !== "destroyed")) {
           throw new HttpError(409, `a machine named ${input.name} already exists`);
         }
         checkSecretsVersion(a, input.min_secrets_version);
@@ -365,7 +365,8 @@ function waitFor(ctx: FakeContext, machine: FakeMachine, query: URLSearchParams)
   const timeoutText = query.get("timeout") ?? "60";
   const timeout = Number(timeoutText);
   if (!Number.isInteger(timeout) || timeout < 1) throw new HttpError(400, `invalid timeout "${timeoutText}": want whole seconds`);
-  const answer = () => json({ ok: true, state: machine.state, version: machine.version, event_id: machine.events[0]?.id ?? "" });
+  const answer = () =>
+    json(ctx.options.waitResponse === "ok_only" ? { ok: true } : { ok: true, state: machine.state, version: machine.version, event_id: machine.events[0]?.id ?? "" });
   if (stateMatches(wanted, machine.state)) return answer();
   if (machine.state === "destroyed") throw new HttpError(404, `machine not found: ${machine.id} (destroyed)`);
   return new Promise<Response>((resolve) => {

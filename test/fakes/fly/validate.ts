@@ -5,6 +5,7 @@
 //   format) or a boolean (old format)").
 // - `AppSecretsUpdateRequest.values` accepts null values: flyctl unsets secrets by sending `null` (fly-go
 //   secrets API, flyctl-behaviours.md §4.1).
+// - `CreateAppRequest.app_name`: the docs' name for the spec's `name` (which one is read is a fake mode).
 // And one deliberate strictness: unknown fields are rejected (real API: silently ignored). A misspelt config key
 // that Fly would drop without a word is a bug we want the tests to see; `rejectUnknownFields: false` turns it off.
 
@@ -53,6 +54,9 @@ function adjust(schemas: Record<string, JsonObject>): void {
   }
   const secrets = schemas.AppSecretsUpdateRequest?.properties as JsonObject | undefined;
   if (secrets?.values) secrets.values = { type: "object", additionalProperties: { type: ["string", "null"] } };
+  // Fly's Apps docs name the app `app_name` where the spec says `name` (fly-machines-api.md §4): a known field.
+  const app = schemas.CreateAppRequest?.properties as JsonObject | undefined;
+  if (app) app.app_name = { type: "string" };
 }
 
 /** Adds additionalProperties:false to every object schema that lists its properties and says nothing else. */

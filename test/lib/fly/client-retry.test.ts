@@ -259,7 +259,8 @@ describe("wait", () => {
     // timeoutMs (per request) is 50 ms, but /wait gets its own `timeout` + margin.
     const result = await clientFor(server, { timeoutMs: 50 }).waitMachine("web", "m1", { state: ["started", "stopped"], timeoutSeconds: 600, version: "v1" });
     expect(result).toEqual({ ok: true, state: "started", version: "v1", eventId: "e1" });
-    expect(server.received[0]!.query).toBe("?state=started%2Cstopped&version=v1&timeout=60");
+    // The state goes out repeated, as fly-go sends it (fly-machines-api.md §12.12).
+    expect(server.received[0]!.query).toBe("?state=started&state=stopped&version=v1&timeout=60");
   });
 });
 

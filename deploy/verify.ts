@@ -1,0 +1,57 @@
+// The check behind exit 0 (DESIGN.md: "exit 0 is a promise"): the fleet as re-read after the run, compared with
+// what the run was for. Every managed machine runs the target image and config digest, none is failed,
+// being replaced or gone, and there are as many as desired. A machine the proxy stopped since (autostop) or
+// is starting again on demand is fine: that is the fleet working as configured. Pure; deploy.ts does the read.
+
+import type { ObservedMachine, ObservedState, Plan } from "./plan-types.ts";
+
+/** States of a machine that runs (or will run, on demand) the config it was given. */
+const SETTLED_OK = new Set(["started", "starting", "stopped", "stopping", "suspended", "suspending", "created"]);
+const GONE = new Set(["destroyed", "destroying"]);
+
+export interface VerifiedMachine {
+  id: string;
+  region: string;
+  state: string;
+  image: string;
+  release: string | null;
+}
+
+export type Verification = { ok: true; machines: VerifiedMachine[] } | { ok: false; machines: VerifiedMachine[]; problems: string[] };
+
+function managed(state: ObservedState, group: string): ObservedMachine[] {
+  return state.machines
+    .filter((m) => !GONE.has(m.state) && m.platformVersion === "v2" && (m.processGroup ?? "app") === group)
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export function verifyFleet(state: ObservedState, target: Plan["target"], group = "app"): Verification {
+  const machines = managed(state, group);
+  const problems: string[] = [];
+  for (const m of machines) {
+    const differs: string[] = [];
+    if (m.image !== target.image) differs.push(`runs ${m.image || "no image"}`);
+    if (m.configDigest !== target.configDigest) differs.push(`config ${m.configDigest ?? "unknown"} (want ${target.configDigest})`);
+    if (!SETTLED_OK.has(m.state)) differs.push(`is ${m.state}`);
+    if (differs.length > 0) problems.push(`machine ${m.id} ${differs.join(", ")}`);
+  }
+  if (machines.length !== target.machineCount) problems.push(`${machines.length} machine(s), want ${target.machineCount}`);
+  const view = machines.map((m) => ({ id: m.id, region: m.region, state: m.state, image: m.image, release: m.releaseVersion ?? null }));
+  return problems.length === 0 ? { ok: true, machines: view } : { ok: false, machines: view, problems };
+}
+
+/**
+ * A secrets roll's promise: every machine it rolled is still there, carries the new secrets version and runs
+ * (or was left stopped by the proxy). Each machine keeps its own image and config, so those are not compared.
+ */
+export function verifySecretsRoll(state: ObservedState, rolled: readonly string[], version: number): string[] {
+  const byId = new Map(state.machines.map((m) => [m.id, m]));
+  const problems: string[] = [];
+  for (const id of rolled) {
+    const m = byId.get(id);
+    if (!m || GONE.has(m.state)) problems.push(`machine ${id} is gone`);
+    else if ((m.secretsVersion ?? 0) < version) problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
+    else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} is ${m.state}`);
+  }
+  return problems;
+}
