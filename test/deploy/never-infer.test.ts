@@ -22,9 +22,9 @@ afterEach(async () => {
   dir?.remove();
 });
 
-async function setUp(options: Parameters<typeof startFakeFly>[0] = {}): Promise<void> {
+async function setUp(options: Parameters<typeof startFakeFly>[0] = {}, wait = "3s"): Promise<void> {
   fly = startFakeFly({ bootMs: 15, checksPassMs: 5, runMs: 5, stopMs: 5, ...options });
-  dir = await cliDir(fly, { wait: "3s" });
+  dir = await cliDir(fly, { wait });
   const client = createFlyClient({ baseUrl: fly.url, token: fly.token });
   await client.createApp({ name: APP, org_slug: "personal" });
   await client.setSecrets(APP, GOOD_SECRETS);
@@ -120,7 +120,7 @@ test("SIGTERM mid-rollout: the run stops, gives every lease back, and a re-run f
 });
 
 test("under GitHub Actions the lease names the run URL; a held fleet is reported with it and the run exits 2", async () => {
-  await setUp();
+  await setUp({}, "30s");
   const actions = { GITHUB_ACTIONS: "true", GITHUB_SERVER_URL: "https://github.example", GITHUB_REPOSITORY: "acme/flightdeck", GITHUB_RUN_ID: "4242" };
   // Long enough that the status and laptop processes below (each a Bun start-up, slow on a loaded CI box)
   // always run while the CI deploy still holds the fleet.
