@@ -11,7 +11,7 @@ import { DeployError, describeError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { FleetLock } from "./fleet-lock.ts";
 import { sleep } from "./lease.ts";
-import { buildMachineConfig, DEFAULT_PROCESS_GROUP, METADATA } from "./machine-config.ts";
+import { buildMachineConfig, DEFAULT_PROCESS_GROUP, formatGroupSizes, METADATA, volumeSettings } from "./machine-config.ts";
 import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
 import type { Plan, PlanAction } from "./plan-types.ts";
@@ -67,14 +67,18 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
     journal,
     runId: ctx.runId ?? Math.random().toString(36).slice(2, 8),
   };
-  const desiredConfig = (volumeId?: string): MachineConfig => {
+  // With process groups each action names its group; its config and recorded size are that group's.
+  const desiredConfig = (volumeId?: string, group?: string): MachineConfig => {
     const config = buildMachineConfig(ctx.config, {
-      image: plan.target.image,
+      // A scale copies the image each group runs; a deploy gives every group the same one.
+      image: (group !== undefined ? plan.target.groups?.[group]?.image : undefined) ?? plan.target.image,
       releaseVersion: ctx.releaseVersion,
+      ...(group !== undefined ? { processGroup: group } : {}),
+      ...(plan.target.groupSizes ? { groupSizes: plan.target.groupSizes } : {}),
       ...(ctx.appVersion !== undefined ? { appVersion: ctx.appVersion } : {}),
       ...(volumeId !== undefined ? { volumeId } : {}),
       ...(ctx.secretsVersion !== undefined ? { secretsVersion: ctx.secretsVersion } : {}),
-      fleetSize: plan.target.machineCount,
+      fleetSize: group !== undefined ? (plan.target.groups?.[group]?.machineCount ?? plan.target.machineCount) : plan.target.machineCount,
     });
     // Added after the digest was taken: bookkeeping that changes every release is not part of what a machine is.
     if (ctx.extraMetadata) config.metadata = { ...config.metadata, ...ctx.extraMetadata };
@@ -127,7 +131,7 @@ function consecutive(actions: readonly PlanAction[]): Group[] {
   return groups;
 }
 
-async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: RolloutContext, desiredConfig: (volumeId?: string) => MachineConfig): Promise<void> {
+async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: RolloutContext, desiredConfig: (volumeId?: string, group?: string) => MachineConfig): Promise<void> {
   const { client, output } = ctx;
   if (group.kind === "updates") {
     const byId = new Map(ctx.observed.machines.map((m) => [m.id ?? "", m]));
@@ -137,7 +141,7 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         machineId: a.machineId,
         region: a.region,
         skipLaunch: a.skipLaunch,
-        config: desiredConfig(a.volumeId),
+        config: desiredConfig(a.volumeId, a.group),
         ...(live?.config ? { previous: requestConfig(live.config) } : {}),
         previousState: a.state,
       };
@@ -154,6 +158,7 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         const nonce = await ctx.lock.nonce(a.machineId);
         rollout.journal.mutations++;
         await client.setMetadata(plan.app, a.machineId, METADATA.fleetSize, String(a.size), { leaseNonce: nonce, signal: ctx.signal });
+        if (a.groupSizes) await client.setMetadata(plan.app, a.machineId, METADATA.groupSizes, formatGroupSizes(a.groupSizes), { leaseNonce: nonce, signal: ctx.signal });
       }),
     );
     return;
@@ -174,7 +179,7 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         let volumeId = a.volumeId;
         const volume = a.volumeRef ? volumes.get(a.volumeRef) : undefined;
         if (volume) volumeId = await createVolume(ctx, rollout, plan.app, volume);
-        await createMachine(rollout, { ref: a.ref, region: a.region, config: desiredConfig(volumeId) }, { wait: strategyWaits(ctx.strategy) });
+        await createMachine(rollout, { ref: a.ref, region: a.region, config: desiredConfig(volumeId, a.group) }, { wait: strategyWaits(ctx.strategy) });
       }),
     );
     return;
@@ -216,27 +221,13 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
 
 async function createVolume(ctx: ApplyContext, rollout: RolloutContext, app: string, action: Extract<PlanAction, { kind: "create_volume" }>): Promise<string> {
   rollout.journal.mutations++;
-  const guest = desiredGuest(ctx.config);
   const volume = await ctx.client.createVolume(
     app,
-    {
-      name: action.name,
-      region: action.region,
-      size_gb: action.sizeGb,
-      encrypted: true,
-      require_unique_zone: action.requireUniqueZone,
-      ...(guest ? { compute: guest } : {}),
-      ...(ctx.config.mount?.snapshotRetention !== undefined ? { snapshot_retention: ctx.config.mount.snapshotRetention } : {}),
-    },
+    { name: action.name, region: action.region, size_gb: action.sizeGb, require_unique_zone: action.requireUniqueZone, ...volumeSettings(ctx.config, action.group) },
     { signal: ctx.signal },
   );
   ctx.output.step(`created volume ${volume.id} (${action.name}, ${action.sizeGb}GB) in ${volume.region ?? action.region}`);
   return volume.id ?? "";
-}
-
-function desiredGuest(cfg: DeployConfig): MachineConfig["guest"] | undefined {
-  const g = cfg.vm?.guest;
-  return g ? { cpu_kind: g.cpuKind, cpus: g.cpus, memory_mb: g.memoryMb } : undefined;
 }
 
 /** A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404. */
@@ -322,7 +313,8 @@ export async function describeFleet(client: FlyClient, app: string): Promise<str
       m.state !== "destroyed" &&
       m.state !== "destroying" &&
       m.config?.metadata?.[METADATA.platformVersion] === "v2" &&
-      (m.config?.metadata?.[METADATA.processGroup] ?? DEFAULT_PROCESS_GROUP) === DEFAULT_PROCESS_GROUP,
+      // Every process group's machines; Fly's own release/console machines (fly_app_*) are not the fleet.
+      !(m.config?.metadata?.[METADATA.processGroup] ?? DEFAULT_PROCESS_GROUP).startsWith("fly_app_"),
   );
   if (managed.length === 0) return "no machines";
   const byImage = new Map<string, Map<string, number>>();

@@ -1,5 +1,7 @@
-// A strict reader for parsed TOML: every problem is collected with its full key path, so one run
-// of `deploy` reports everything wrong with fly.toml at once (Kamal stops at the first; we don't).
+// A reader for parsed TOML: every problem and warning is collected with its full key path, so one run
+// of `deploy` reports everything about fly.toml at once (Kamal stops at the first; we don't).
+// Unknown keys are warnings, as in flyctl (which ignores them; `fly config validate --strict` lists them);
+// `--strict` turns every warning into a problem.
 
 import { parseGoDuration } from "./durations.ts";
 
@@ -7,8 +9,8 @@ export type ConfigProblem = { path: string; message: string };
 
 export type Table = Record<string, unknown>;
 
-/** Keys flyctl understands but Flightdeck deliberately does not, with the reason shown to the user. */
-export type Unsupported = Record<string, string>;
+/** Keys flyctl understands that Flightdeck accepts without acting on, with what they mean today. */
+export type Noted = Record<string, string>;
 
 export function joinPath(base: string, key: string | number): string {
   if (typeof key === "number") return `${base}[${key}]`;
@@ -55,18 +57,29 @@ export function suggest(key: string, candidates: readonly string[]): string[] {
     else if (k.length >= 4 && (c.startsWith(k) || k.startsWith(c) || c.includes(k))) score = 3 + dist / 100;
     if (Number.isFinite(score)) scored.push({ cand, score });
   }
-  return scored.sort((a, b) => a.score - b.score).slice(0, 2).map((s) => s.cand);
+  scored.sort((a, b) => a.score - b.score);
+  // A clearly closer match stands alone: "release_comand" suggests release_command, not also release_command_vm.
+  const best = scored[0]?.score ?? 0;
+  return scored.filter((s) => s.score <= best + 1).slice(0, 2).map((s) => s.cand);
 }
 
 export class Reader {
   readonly problems: ConfigProblem[] = [];
+  readonly warnings: ConfigProblem[] = [];
 
   problem(path: string, message: string): void {
     this.problems.push({ path, message });
   }
 
-  /** Checks a table's keys; returns it (or undefined after reporting when it is not a table). */
-  table(path: string, value: unknown, known: readonly string[], unsupported: Unsupported = {}): Table | undefined {
+  warn(path: string, message: string): void {
+    this.warnings.push({ path, message });
+  }
+
+  /**
+   * Checks a table's keys; returns it (or undefined after reporting when it is not a table). Unknown keys
+   * warn with a near-match hint; `noted` keys are accepted with a note of what they do (or not) here.
+   */
+  table(path: string, value: unknown, known: readonly string[], noted: Noted = {}): Table | undefined {
     if (!isTable(value)) {
       this.problem(path, `expected a table, got ${describe(value)}`);
       return undefined;
@@ -74,14 +87,14 @@ export class Reader {
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
       const keyPath = joinPath(path, key);
-      const why = unsupported[key];
-      if (why !== undefined) {
-        this.problem(keyPath, `supported by flyctl but not by Flightdeck: ${why}`);
+      const note = noted[key];
+      if (note !== undefined) {
+        this.warn(keyPath, `accepted, not used by Flightdeck: ${note}`);
         continue;
       }
-      const near = suggest(key, known);
+      const near = suggest(key, [...known, ...Object.keys(noted)]);
       const hint = near.length > 0 ? `; did you mean ${near.map((n) => `"${n}"`).join(" or ")}?` : "";
-      this.problem(keyPath, `unknown key${hint}`);
+      this.warn(keyPath, `unknown key, ignored${hint}`);
     }
     return value;
   }
@@ -184,6 +197,7 @@ export class Reader {
       this.problem(path, `expected a duration such as "10s", got ${describe(value)}`);
       return undefined;
     }
+    if (value === "") return undefined; // flyctl `_castDuration`: an empty string means unset
     const ms = parseGoDuration(value);
     if (ms === null) {
       this.problem(path, `${JSON.stringify(value)} is not a duration; use Go syntax such as "10s", "1m30s" or "500ms"`);
@@ -199,5 +213,18 @@ export class Reader {
       return undefined;
     }
     return value as string[];
+  }
+
+  /** flyctl `castToInt`: ports and internal_port may be written as numeric strings ("8080"). */
+  intLike(path: string, value: unknown, opts: { min?: number; max?: number } = {}): number | undefined {
+    if (typeof value === "string" && /^-?\d+$/.test(value.trim())) return this.integer(path, Number(value.trim()), opts);
+    return this.integer(path, value, opts);
+  }
+
+  /** flyctl `stringOrSliceToSlice`: a string is a one-word list (not shell-split), an array must hold strings. */
+  stringOrList(path: string, value: unknown): string[] | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value === "string") return [value];
+    return this.stringArray(path, value);
   }
 }

@@ -14,14 +14,17 @@ import { DeployError } from "./deploy-error.ts";
 import { type FleetLock, withFleetLock } from "./fleet-lock.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { ImageBuilder } from "./image-source.ts";
-import { buildMachineConfig, configDigest, METADATA } from "./machine-config.ts";
+import { regionFor } from "./desired.ts";
+import { planForConfig, type PlanMode, scaleImage } from "./plan-config.ts";
+import { appUrl } from "./public-address.ts";
+import { METADATA } from "./machine-config.ts";
 import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
-import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
-import type { DesiredState, Plan } from "./plan-types.ts";
+import type { Plan } from "./plan-types.ts";
 import { encodeReleases, releaseHistory, RELEASES_KEY, withRelease, writeReleases, type ReleaseOutcome, type ReleaseRecord } from "./releases.ts";
 import { strategyProblems } from "./strategies/index.ts";
-import { type VerifiedMachine, verifyFleet } from "./verify.ts";
+import type { VerifiedMachine } from "./verify.ts";
+import { verifyGroups } from "./verify-groups.ts";
 import { waitSettled } from "./waits.ts";
 
 export interface DeployOptions {
@@ -37,6 +40,8 @@ export interface DeployOptions {
   /** The build context for `build`; default the working directory. */
   projectDir?: string;
   strategy?: Strategy;
+  /** `--region`: where new machines go when fly.toml has no primary_region. */
+  region?: string;
   /**
    * Default: the fleet size recorded on the machines by the last deploy or scale (recordedFleetSize), 5 for a
    * new app; previews pass 1, scale passes --count.
@@ -90,7 +95,7 @@ export interface PreparedDeploy {
   secretsVersion?: number;
 }
 
-export type PlanMode = { kind: "deploy" } | { kind: "scale"; count: number } | { kind: "rollback"; image: string };
+export type { PlanMode };
 
 /** Reads the app and computes the plan. Read-only. */
 export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { kind: "deploy" }): Promise<PreparedDeploy> {
@@ -98,8 +103,8 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
   const observed = await observe(options.client, cfg.app, { signal: options.signal });
   let image: string | undefined;
   if (mode.kind === "rollback") image = mode.image;
-  else if (mode.kind === "scale") image = currentImage(observed.state) ?? options.image ?? cfg.build.image;
-  else image = options.image ?? cfg.build.image ?? currentImage(observed.state);
+  else if (mode.kind === "scale") image = scaleImage(cfg, observed.state, mode.group) ?? options.image ?? cfg.build.image;
+  else image = options.image ?? cfg.build.image ?? scaleImage(cfg, observed.state);
   if (!image) {
     throw new DeployError("preflight_failed", `no image to deploy to ${cfg.app}: pass --image REF (e.g. the reference printed by \`bun deploy/run.ts image build --push\`) or set [build] image in the config`, 2, {
       app: cfg.app,
@@ -109,26 +114,28 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
   const state = options.secretsVersion !== undefined ? { ...observed.state, secrets: { ...observed.state.secrets, version: options.secretsVersion } } : observed.state;
   const appVersion = appVersionOf(image);
   const release = nextRelease(observed);
-  const config = buildMachineConfig(cfg, { image, releaseVersion: release, appVersion, ...(secretsVersion !== undefined ? { secretsVersion } : {}) });
   const env = options.env ?? process.env;
-  const desired: DesiredState = {
-    app: cfg.app,
-    org: options.org ?? (env.FLY_ORG || "personal"),
-    region: cfg.primaryRegion,
-    image,
-    configDigest: configDigest(config),
-    machineCount: options.machineCount ?? recordedFleetSize(observed.state),
-    hasServices: cfg.httpService !== undefined,
-    ...(cfg.mount ? { volume: { name: cfg.mount.source, sizeGb: cfg.mount.initialSizeGb } } : {}),
-    requiredSecrets: [...(options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []))],
-    strategy: options.strategy ?? cfg.deploy.strategy,
-    ...(cfg.deploy.releaseCommand ? { releaseCommand: cfg.deploy.releaseCommand } : {}),
-  };
-  let plan: Plan;
-  if (mode.kind === "scale") plan = planScale(state, desired, mode.count);
-  else if (mode.kind === "rollback") plan = planRollback(state, desired, mode.image);
-  else plan = planDeploy(state, desired);
-  for (const problem of strategyProblems(desired.strategy, cfg)) plan.problems.push({ code: "strategy_refused", message: problem });
+  const region = regionFor(cfg, state, options.region);
+  if (!region) {
+    throw new DeployError("preflight_failed", `${cfg.app} has no machines yet and fly.toml has no primary_region: pass --region (e.g. --region ewr), or set primary_region in fly.toml`, 2, { app: cfg.app });
+  }
+  const strategy = options.strategy ?? cfg.deploy.strategy;
+  const plan = planForConfig(
+    cfg,
+    state,
+    {
+      image,
+      org: options.org ?? (env.FLY_ORG || "personal"),
+      region,
+      requiredSecrets: options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []),
+      appVersion,
+      strategy,
+      ...(options.machineCount !== undefined ? { machineCount: options.machineCount } : {}),
+      ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+    },
+    mode,
+  );
+  for (const problem of strategyProblems(strategy, cfg)) plan.problems.push({ code: "strategy_refused", message: problem });
   return { observed, plan, image, release: plan.mutating ? release : Math.max(1, release - 1), appVersion, ...(secretsVersion !== undefined ? { secretsVersion } : {}) };
 }
 
@@ -155,7 +162,7 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   refuseProblems(cfg, first.plan);
   // Nothing to change and the fleet verified as read: done, with no lock and no write. A fleet that does not
   // verify (a machine mid-replacement by another run, say) is looked at again under the lock.
-  if (!first.plan.mutating && verifyFleet(first.observed.state, first.plan.target).ok) return unchanged(cfg, first, output);
+  if (!first.plan.mutating && verifyGroups(first.observed.state, first.plan.target, cfg).ok) return unchanged(cfg, first, output);
   const underLock = async (lock: FleetLock) => {
     const prepared = await prepareDeploy(options, mode);
     refuseProblems(cfg, prepared.plan);
@@ -172,7 +179,7 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
       output,
       command: mode.kind,
       anchorImage: first.image,
-      anchorRegion: cfg.primaryRegion,
+      anchorRegion: first.plan.target.region,
       ...(options.waitForLockMs !== undefined ? { waitForLockMs: options.waitForLockMs } : {}),
       ...(options.leaseTtlSeconds !== undefined ? { ttlSeconds: options.leaseTtlSeconds } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -224,7 +231,7 @@ async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: P
     if (error instanceof DeployError && error.exitCode === 1 && error.code !== "aborted") await record("failed");
     throw error;
   }
-  const verified = verifyFleet(final.observed.state, plan.target);
+  const verified = verifyGroups(final.observed.state, plan.target, cfg);
   if (!verified.ok) {
     await record("failed");
     throw new DeployError(
@@ -253,7 +260,7 @@ function deployResult(cfg: DeployConfig, prepared: PreparedDeploy, machines: Ver
 /** A plan with nothing to do: still a promise about the fleet, so the observation it came from is verified. */
 function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output): DeployResult {
   const { plan } = prepared;
-  const verified = verifyFleet(prepared.observed.state, plan.target);
+  const verified = verifyGroups(prepared.observed.state, plan.target, cfg);
   if (!verified.ok) {
     throw new DeployError("rollout_failed", `${cfg.app} is not running ${plan.target.image} as planned:\n${verified.problems.map((p) => `- ${p}`).join("\n")}`, 1, { app: cfg.app });
   }
@@ -291,10 +298,7 @@ function refuseProblems(cfg: DeployConfig, plan: Plan): void {
   throw new DeployError("preflight_failed", `cannot deploy ${cfg.app}, nothing was changed:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`, 2, { app: cfg.app });
 }
 
-export function appUrl(cfg: DeployConfig): string | null {
-  // flyctl Config.URL(): https://<app>.fly.dev/ whenever the app serves HTTP.
-  return cfg.httpService ? `https://${cfg.app}.fly.dev/` : null;
-}
+export { appUrl };
 
 /**
  * The release number a mutating run writes: one past the newest release the app has seen, on its machines

@@ -1,116 +1,78 @@
-// fly.toml / fly.preview.toml -> DeployConfig.
-//
-// The files stay flyctl-compatible (same key names, same quirks: flyctl's `internal/appconfig` config.go,
-// service.go, toplevelcheck.go, patches.go), so `fly deploy` can still read them. Flightdeck is stricter:
-// unknown keys are errors with a near-match hint, keys flyctl knows but we don't implement are named as
-// such, and every problem is reported in one go. Durations are kept in milliseconds.
+// fly.toml / fly.preview.toml -> DeployConfig, reading every file flyctl reads (internal/appconfig: config.go,
+// patches.go, service.go, toplevelcheck.go, validation.go), with its quirks and aliases. As in flyctl, unknown keys
+// do not stop a deploy: they are warnings with a near-match hint (`--strict` makes every warning an error). Keys
+// flyctl knows that Flightdeck does not act on are accepted with a note saying what they mean here. Problems are
+// what flyctl itself refuses (or the Machines API would): all are reported in one go. Durations are milliseconds.
 
-import { type ConfigProblem, type Table, Reader, joinPath } from "./config-reader.ts";
-import { GROUPS_ONLY_APP, checkProcesses, readHttpService, readTopLevelChecks } from "./flytoml-services.ts";
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, join } from "node:path";
+import { type ConfigProblem, type Noted, Reader, type Table, isTable, joinPath } from "./config-reader.ts";
+import { groupProblems } from "./flytoml-groups.ts";
+import { aliasEntries, readFile, readMetrics, readMount, readRestart, readStatic, readVm } from "./flytoml-sections.ts";
+import { readHttpService, readServices, readTopLevelChecks } from "./flytoml-services.ts";
+import { type BuildSettings, type DeployConfig, type DeploySettings, type Experimental, STOP_SIGNALS, STRATEGIES } from "./flytoml-types.ts";
 import { splitCommand } from "./shell-words.ts";
-import { DEFAULT_VM_SIZE, type Guest, VM_PRESETS, guestProblems, parseMemoryMb, parseVolumeSizeGb } from "./vm-sizes.ts";
 
 export type { ConfigProblem } from "./config-reader.ts";
 export type { Guest } from "./vm-sizes.ts";
+export * from "./flytoml-types.ts";
 export { splitCommand } from "./shell-words.ts";
-
-export const STRATEGIES = ["rolling", "immediate", "bluegreen", "canary"] as const;
-export type Strategy = (typeof STRATEGIES)[number];
-export const STOP_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM"] as const;
-export type StopSignal = (typeof STOP_SIGNALS)[number];
-export type AutoStop = "off" | "stop" | "suspend";
-
-export type HttpCheck = {
-  gracePeriodMs?: number;
-  intervalMs?: number;
-  timeoutMs?: number;
-  method?: string;
-  path?: string;
-  protocol?: "http" | "https";
-  tlsSkipVerify?: boolean;
-  tlsServerName?: string;
-  headers?: Record<string, string>;
-};
-export type TopLevelCheck = HttpCheck & { type: "http" | "tcp"; port?: number };
-
-export type HttpService = {
-  internalPort: number;
-  forceHttps: boolean;
-  autoStopMachines?: AutoStop;
-  autoStartMachines?: boolean;
-  minMachinesRunning?: number;
-  concurrency?: { type?: "requests" | "connections"; softLimit?: number; hardLimit?: number };
-  checks: HttpCheck[];
-};
-
-export type DeploySettings = {
-  releaseCommand?: string;
-  strategy: Strategy;
-  /** < 1: fraction of started machines updated at once; >= 1: a count (flyctl `max_unavailable`). */
-  maxUnavailable: number;
-  waitTimeoutMs: number;
-  releaseCommandTimeoutMs: number;
-};
-
-export type MountSpec = { source: string; destination: string; initialSizeGb: number; snapshotRetention?: number };
-
-export type DeployConfig = {
-  app: string;
-  primaryRegion: string;
-  killSignal?: StopSignal;
-  killTimeoutMs?: number;
-  build: { image?: string; dockerfile?: string };
-  deploy: DeploySettings;
-  env: Record<string, string>;
-  httpService?: HttpService;
-  checks: Record<string, TopLevelCheck>;
-  mount?: MountSpec;
-  /** Resolved from `[[vm]]` (preset, then `memory`, then inline fields); absent = no `[[vm]]`. */
-  vm?: { size: string; guest: Guest };
-  restart?: { policy: "always" | "never" | "on-failure"; retries?: number };
-  metrics?: { port: number; path: string; https?: boolean };
-};
+export { DEFAULT_VOLUME_SIZE_GB } from "./flytoml-sections.ts";
 
 /** flyctl's deploy defaults (`internal/command/deploy/machines.go`). */
 export const DEPLOY_DEFAULTS = { strategy: "rolling", maxUnavailable: 0.33, waitTimeoutMs: 300_000, releaseCommandTimeoutMs: 300_000 } as const;
-export const DEFAULT_VOLUME_SIZE_GB = 1;
 
-export type ParseResult = { ok: true; config: DeployConfig } | { ok: false; problems: ConfigProblem[] };
+export type ParseOptions = {
+  /** The file name used in messages; its directory anchors [[files]] local_path and machine_config paths. */
+  path?: string;
+  /** `--strict`: every warning is a problem. */
+  strict?: boolean;
+};
 
+/**
+ * `config` is present whenever the file could be read (flyctl's LoadConfig would succeed), even with problems,
+ * so callers can say what is wrong with a config they understood; `ok` says whether it can be deployed.
+ */
+export type ParseResult =
+  | { ok: true; config: DeployConfig; warnings: ConfigProblem[] }
+  | { ok: false; problems: ConfigProblem[]; warnings: ConfigProblem[]; config?: DeployConfig };
 
-const TOP = ["app", "primary_region", "kill_signal", "kill_timeout", "build", "deploy", "env", "http_service", "checks", "mounts", "vm", "restart", "metrics"];
-const TOP_UNSUPPORTED = {
-  processes: GROUPS_ONLY_APP,
-  services: "use [http_service]; raw [[services]] are not deployed",
-  swap_size_mb: "not deployed", console_command: "not used", experimental: "not deployed", files: "not deployed",
-  statics: "not deployed", host_dedication_id: "not deployed", machine_config: "not deployed", container: "not deployed",
-  machine_checks: "not run", compute: "write it as [[vm]]", mount: "write it as [mounts]",
+const TOP = [
+  "app", "app_name", "primary_region", "kill_signal", "kill_timeout", "swap_size_mb", "console_command", "host_dedication_id",
+  "experimental", "build", "deploy", "env", "processes", "http_service", "services", "checks", "files", "machine_config",
+  "restart", "statics", "mounts", "mount", "vm", "compute", "computes", "metrics", "metric",
+];
+const TOP_NOTED: Noted = {
+  container: "selects a container of machine_config; Flightdeck deploys single-container machines",
+  machine_checks: "machine_checks start test machines during a flyctl deploy; Flightdeck checks health with the service and top-level checks",
 };
 const APP_NAME = /^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/;
 const REGION = /^[a-z]{3}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const VOLUME_NAME = /^[a-z0-9_]{1,30}$/;
 
-export function parseDeployConfig(text: string, opts: { path?: string } = {}): ParseResult {
+export function parseDeployConfig(text: string, opts: ParseOptions = {}): ParseResult {
   let raw: unknown;
   try {
     raw = Bun.TOML.parse(text);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    return { ok: false, problems: [{ path: "", message: `${opts.path ?? "fly.toml"} is not valid TOML: ${msg}` }] };
+    return { ok: false, problems: [{ path: "", message: `${opts.path ?? "fly.toml"} is not valid TOML: ${msg}` }], warnings: [] };
   }
   const r = new Reader();
-  const config = readConfig(r, raw);
-  if (r.problems.length > 0 || config === undefined) return { ok: false, problems: r.problems };
-  return { ok: true, config };
+  const config = readConfig(r, raw, opts.path === undefined ? undefined : dirname(opts.path));
+  if (config) for (const p of groupProblems(config)) (p.warning ? r.warn(p.path, p.message) : r.problem(p.path, p.message));
+  const problems = opts.strict ? [...r.problems, ...r.warnings.map((w) => ({ ...w, message: `${w.message} (an error under --strict)` }))] : r.problems;
+  const warnings = opts.strict ? [] : r.warnings;
+  if (problems.length > 0 || config === undefined) return { ok: false, problems, warnings, ...(config ? { config } : {}) };
+  return { ok: true, config, warnings };
 }
 
-export async function loadDeployConfig(path: string): Promise<ParseResult> {
+export async function loadDeployConfig(path: string, opts: Omit<ParseOptions, "path"> = {}): Promise<ParseResult> {
   const file = Bun.file(path);
   if (!(await file.exists())) {
-    return { ok: false, problems: [{ path: "", message: `${path} not found; pass --config <file> or run from the repository root` }] };
+    return { ok: false, problems: [{ path: "", message: `${path} not found; pass --config <file> or run from the repository root` }], warnings: [] };
   }
-  return parseDeployConfig(await file.text(), { path });
+  return parseDeployConfig(await file.text(), { ...opts, path });
 }
 
 /** "path: message" lines, the shape printed by the CLI. */
@@ -126,83 +88,182 @@ export class DeployConfigError extends Error {
   }
 }
 
-function readConfig(r: Reader, raw: unknown): DeployConfig | undefined {
-  const t = r.table("", raw, TOP, TOP_UNSUPPORTED);
+/**
+ * How the app's image is built when fly.toml asks for Docker or buildpacks (flyctl `BuildStrategies`), which
+ * Flightdeck's daemonless builder cannot honour; undefined when the daemonless build (or [build] image) applies.
+ */
+export function dockerBuildOf(build: BuildSettings): string | undefined {
+  if (build.builder !== undefined) return `buildpacks ([build] builder = "${build.builder}")`;
+  if (build.buildpacks !== undefined) return `buildpacks ([build] buildpacks = ${JSON.stringify(build.buildpacks)})`;
+  const keys = [
+    build.dockerfile !== undefined ? `dockerfile = "${build.dockerfile}"` : "",
+    build.buildTarget !== undefined ? `build-target = "${build.buildTarget}"` : "",
+    build.args !== undefined ? `args (${Object.keys(build.args).join(", ")})` : "",
+  ].filter(Boolean);
+  return keys.length > 0 ? `Docker ([build] ${keys.join(", ")})` : undefined;
+}
+
+function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployConfig | undefined {
+  const t = r.table("", raw, TOP, TOP_NOTED);
   if (!t) return undefined;
-  const app = r.required("app", r.string("app", t.app, { pattern: APP_NAME, rule: "Fly app names use lowercase letters, digits and dashes" }), t.app, "the Fly app name");
-  const primaryRegion = r.required(
-    "primary_region",
-    r.string("primary_region", t.primary_region, { pattern: REGION, rule: "a three-letter Fly region code such as \"ewr\"" }),
-    t.primary_region,
-    "the region new machines and volumes go to, e.g. \"ewr\"",
-  );
-  const mount = readMounts(r, t.mounts);
-  const httpService = t.http_service === undefined ? undefined : readHttpService(r, t.http_service);
-  const checks = readTopLevelChecks(r, t.checks, httpService);
-  const deploy = readDeploy(r, t.deploy, { hasMount: mount !== undefined, hasChecks: Object.keys(checks).length > 0 || (httpService?.checks.length ?? 0) > 0 });
+  const experimental = readExperimental(r, t.experimental, dir);
   const config: DeployConfig = {
-    app: app ?? "",
-    primaryRegion: primaryRegion ?? "",
+    app: readApp(r, t),
     build: readBuild(r, t.build),
-    deploy,
+    deploy: readDeploy(r, t.deploy),
     env: readEnv(r, t.env),
-    checks,
+    experimental: experimental.settings,
+    processes: readProcessMap(r, t.processes),
+    services: readServices(r, t.services),
+    checks: readTopLevelChecks(r, t.checks),
+    mounts: [],
+    vms: [],
+    restarts: [],
+    metrics: [],
+    statics: [],
+    files: [],
   };
+  const primaryRegion = r.string("primary_region", t.primary_region, { pattern: REGION, rule: "a three-letter Fly region code such as \"ewr\"" });
+  if (primaryRegion) config.primaryRegion = primaryRegion;
   const killSignal = r.oneOf("kill_signal", t.kill_signal, STOP_SIGNALS);
   if (killSignal) config.killSignal = killSignal;
-  const killTimeoutMs = r.duration("kill_timeout", t.kill_timeout, "s");
+  // flyctl `patchExperimental`: [experimental] kill_timeout applies when the top-level one is absent.
+  const killTimeoutMs = r.duration("kill_timeout", t.kill_timeout, "s") ?? experimental.killTimeoutMs;
   if (killTimeoutMs !== undefined) config.killTimeoutMs = killTimeoutMs;
-  if (httpService) config.httpService = httpService;
-  if (mount) config.mount = mount;
-  const vm = readVm(r, t.vm);
-  if (vm) config.vm = vm;
-  const restart = readRestart(r, t.restart);
-  if (restart) config.restart = restart;
-  const metrics = readMetrics(r, t.metrics);
-  if (metrics) config.metrics = metrics;
+  const swap = r.integer("swap_size_mb", t.swap_size_mb, { min: 1 });
+  if (swap !== undefined) config.swapSizeMb = swap;
+  const consoleCommand = r.string("console_command", t.console_command);
+  if (consoleCommand !== undefined) {
+    if (splittable(r, "console_command", consoleCommand) && consoleCommand !== "") config.consoleCommand = consoleCommand;
+  }
+  const hdid = r.string("host_dedication_id", t.host_dedication_id);
+  if (hdid) config.hostDedicationId = hdid;
+  if (t.machine_config !== undefined && config.experimental.machineConfig === undefined) {
+    const mc = readMachineConfig(r, "machine_config", t.machine_config, dir);
+    if (mc) config.experimental.machineConfig = mc;
+  }
+  if (t.http_service !== undefined) {
+    const http = readHttpService(r, t.http_service);
+    if (http) config.httpService = http;
+  }
+  for (const e of aliasEntries(r, t, ["mount", "mounts"])) push(config.mounts, readMount(r, e));
+  for (const e of aliasEntries(r, t, ["compute", "computes", "vm"])) push(config.vms, readVm(r, e, config.hostDedicationId));
+  for (const e of r.tables("restart", t.restart)) push(config.restarts, readRestart(r, e));
+  const metrics = aliasEntries(r, t, ["metric", "metrics"]);
+  for (const e of metrics) push(config.metrics, readMetrics(r, e));
+  if (metrics.length === 0 && experimental.metrics) config.metrics.push({ ...experimental.metrics, processes: [] });
+  for (const e of r.tables("statics", t.statics)) push(config.statics, readStatic(r, e));
+  for (const e of r.tables("files", t.files)) push(config.files, readFile(r, e, dir));
+  const hasMount = config.mounts.length > 0;
+  // flyctl validation.go: canary creates an extra machine, which cannot share a volume.
+  if (config.deploy.strategy === "canary" && hasMount) r.problem("deploy.strategy", "canary cannot be used with [mounts] (flyctl refuses it too); use rolling");
   return config;
 }
 
-/** `[x]` and `[[x]]` both mean a list to flyctl; with one process group only the first entry could apply. */
-function single(r: Reader, path: string, value: unknown, what: string): { path: string; value: unknown } | undefined {
-  const entries = r.tables(path, value);
-  if (entries.length > 1) r.problem(path, `only one ${what} entry is supported (found ${entries.length})`);
-  return entries[0];
+/** Commands are split like flyctl's google/shlex; one that cannot be is refused where it is written. */
+function splittable(r: Reader, path: string, command: string): boolean {
+  if (splitCommand(command) !== null) return true;
+  r.problem(path, "cannot be split into words (unbalanced quotes)");
+  return false;
 }
 
-function readBuild(r: Reader, value: unknown): DeployConfig["build"] {
+function push<T>(list: T[], item: T | undefined): void {
+  if (item !== undefined) list.push(item);
+}
+
+/** `app`, or the legacy `app_name` (Apps V1 configs, e.g. from `fly config save` of old apps), with a warning. */
+function readApp(r: Reader, t: Table): string {
+  const rule = { pattern: APP_NAME, rule: "Fly app names use lowercase letters, digits and dashes" };
+  // An empty app is no app, as in flyctl (templates ship `app = ""`): commands then ask for one.
+  const app = t.app === "" ? undefined : r.string("app", t.app, rule);
+  if (t.app_name !== undefined) {
+    if (app !== undefined) {
+      r.warn("app_name", "legacy alias of app, ignored because app is set");
+    } else {
+      const legacy = r.string("app_name", t.app_name, rule);
+      if (legacy) {
+        r.warn("app_name", `legacy key; write app = "${legacy}" instead`);
+        return legacy;
+      }
+    }
+  }
+  return app ?? "";
+}
+
+function readProcessMap(r: Reader, value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value === undefined) return out;
+  if (Array.isArray(value)) {
+    // flyctl `patchProcesses`: the old [[processes]] name/command list (and the empty list GraphQL returned).
+    value.forEach((item, i) => {
+      const path = joinPath("processes", i);
+      const t = r.table(path, item, ["name", "command"]);
+      if (!t || t.name === undefined) return;
+      const name = String(t.name);
+      out[name] = t.command === undefined ? "" : String(t.command);
+    });
+  } else {
+    const t = r.table("processes", value, isTable(value) ? Object.keys(value) : []);
+    if (!t) return out;
+    for (const [name, cmd] of Object.entries(t)) {
+      const command = r.string(joinPath("processes", name), cmd);
+      if (command !== undefined) out[name] = command;
+    }
+  }
+  for (const [name, cmd] of Object.entries(out)) {
+    const path = joinPath("processes", name);
+    if (!/^[a-z0-9_-]{1,63}$/i.test(name)) r.problem(path, "process group names use letters, digits, - and _");
+    splittable(r, path, cmd);
+  }
+  return out;
+}
+
+const BUILD_NOTED: Noted = {
+  settings: "buildpack settings apply to flyctl's buildpack builds only",
+  builtin: "flyctl's builtin builders are not used; pass --image",
+  compose: "docker compose builds are not run by Flightdeck",
+  compression: "flyctl's image layer compression setting; the daemonless builder always uses gzip",
+  compression_level: "flyctl's image layer compression setting; the daemonless builder picks its own level",
+};
+
+function readBuild(r: Reader, value: unknown): BuildSettings {
   if (value === undefined) return {};
-  const t = r.table("build", value, ["image", "dockerfile"], {
-    builder: "images are built daemonlessly from the Dockerfile", buildpacks: "not supported", args: "not supported",
-    settings: "not supported", builtin: "not supported", ignorefile: "not supported", "build-target": "not supported",
-    build_target: "not supported", compose: "not supported", compression: "not supported", compression_level: "not supported",
-  });
+  const t = r.table("build", value, ["image", "dockerfile", "ignorefile", "build-target", "build_target", "builder", "buildpacks", "args"], BUILD_NOTED);
   if (!t) return {};
-  const out: DeployConfig["build"] = {};
+  const out: BuildSettings = {};
   const image = r.string("build.image", t.image);
   if (image) out.image = image;
   const dockerfile = r.string("build.dockerfile", t.dockerfile);
   if (dockerfile) out.dockerfile = dockerfile;
+  const ignorefile = r.string("build.ignorefile", t.ignorefile);
+  if (ignorefile) out.ignorefile = ignorefile;
+  // flyctl `patchBuild`: build_target is renamed build-target.
+  const target = r.string("build.build-target", t["build-target"] ?? t.build_target);
+  if (target) out.buildTarget = target;
+  const builder = r.string("build.builder", t.builder);
+  if (builder) out.builder = builder;
+  const buildpacks = r.stringArray("build.buildpacks", t.buildpacks);
+  if (buildpacks) out.buildpacks = buildpacks;
+  if (t.args !== undefined) {
+    const args = r.table("build.args", t.args, isTable(t.args) ? Object.keys(t.args) : []);
+    if (args) out.args = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, String(v)]));
+  }
   return out;
 }
 
-function readDeploy(r: Reader, value: unknown, ctx: { hasMount: boolean; hasChecks: boolean }): DeploySettings {
+function readDeploy(r: Reader, value: unknown): DeploySettings {
   const out: DeploySettings = { ...DEPLOY_DEFAULTS };
   if (value === undefined) return out;
-  const t = r.table("deploy", value, ["release_command", "strategy", "max_unavailable", "wait_timeout", "release_command_timeout"], {
-    release_command_vm: "the release command runs on the app's [[vm]] size", seed_command: "not run",
+  const t = r.table("deploy", value, ["release_command", "strategy", "max_unavailable", "wait_timeout", "release_command_timeout", "release_command_vm"], {
+    seed_command: "flyctl runs it on `fly launch` only; Flightdeck never runs it",
   });
   if (!t) return out;
   const cmd = r.string("deploy.release_command", t.release_command);
-  if (cmd !== undefined) {
-    if (splitCommand(cmd) === null || cmd.trim() === "") r.problem("deploy.release_command", "cannot be split into words (unbalanced quotes or empty)");
-    else out.releaseCommand = cmd;
+  if (cmd !== undefined && cmd.trim() !== "") {
+    if (splittable(r, "deploy.release_command", cmd)) out.releaseCommand = cmd;
   }
   const strategy = r.oneOf("deploy.strategy", t.strategy, STRATEGIES);
   if (strategy) out.strategy = strategy;
-  // flyctl validation.go: canary creates an extra machine, which cannot share a volume.
-  if (strategy === "canary" && ctx.hasMount) r.problem("deploy.strategy", "canary cannot be used with [mounts] (flyctl refuses it too); use rolling");
-  if (strategy === "bluegreen" && !ctx.hasChecks) r.problem("deploy.strategy", "bluegreen needs at least one health check to know when green machines are ready");
   const maxU = r.number("deploy.max_unavailable", t.max_unavailable);
   if (maxU !== undefined) {
     if (maxU <= 0 || (maxU >= 1 && !Number.isInteger(maxU))) r.problem("deploy.max_unavailable", `${maxU} must be a fraction between 0 and 1 or a whole number of machines`);
@@ -212,6 +273,10 @@ function readDeploy(r: Reader, value: unknown, ctx: { hasMount: boolean; hasChec
   if (wait !== undefined) out.waitTimeoutMs = wait;
   const rct = r.duration("deploy.release_command_timeout", t.release_command_timeout, null);
   if (rct !== undefined) out.releaseCommandTimeoutMs = rct;
+  if (t.release_command_vm !== undefined) {
+    const vm = readVm(r, { path: "deploy.release_command_vm", value: t.release_command_vm });
+    if (vm) out.releaseCommandVm = vm.guest;
+  }
   return out;
 }
 
@@ -219,11 +284,11 @@ function readEnv(r: Reader, value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   // flyctl merges an array of [[env]] tables and stringifies scalar values (`fmt.Sprintf("%v")`).
   for (const entry of r.tables("env", value)) {
-    if (!entry.value || typeof entry.value !== "object" || Array.isArray(entry.value)) {
+    if (!isTable(entry.value)) {
       r.problem(entry.path, "expected a table of NAME = value");
       continue;
     }
-    for (const [name, v] of Object.entries(entry.value as Table)) {
+    for (const [name, v] of Object.entries(entry.value)) {
       const path = joinPath(entry.path, name);
       if (!ENV_NAME.test(name)) r.problem(path, "environment variable names use letters, digits and _ and do not start with a digit");
       else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[name] = String(v);
@@ -233,77 +298,69 @@ function readEnv(r: Reader, value: unknown): Record<string, string> {
   return out;
 }
 
-function readMounts(r: Reader, value: unknown): MountSpec | undefined {
-  const entry = single(r, "mounts", value, "[mounts]");
-  if (!entry) return undefined;
-  const t = r.table(entry.path, entry.value, ["source", "destination", "initial_size", "snapshot_retention", "processes"], {
-    auto_extend_size_threshold: "not deployed", auto_extend_size_increment: "not deployed", auto_extend_size_limit: "not deployed", scheduled_snapshots: "not deployed",
-  });
-  if (!t) return undefined;
-  checkProcesses(r, joinPath(entry.path, "processes"), t.processes);
-  const source = r.required(joinPath(entry.path, "source"), r.string(joinPath(entry.path, "source"), t.source, { pattern: VOLUME_NAME, rule: "volume names use lowercase letters, digits and _ (at most 30)" }), t.source, "the volume name");
-  const destination = r.required(joinPath(entry.path, "destination"), r.string(joinPath(entry.path, "destination"), t.destination, { pattern: /^\/./, rule: "an absolute path inside the machine" }), t.destination, "the mount path, e.g. /app/media");
-  let initialSizeGb = DEFAULT_VOLUME_SIZE_GB;
-  if (t.initial_size !== undefined) {
-    const size = typeof t.initial_size === "string" || typeof t.initial_size === "number" ? parseVolumeSizeGb(t.initial_size) : null;
-    if (size === null) r.problem(joinPath(entry.path, "initial_size"), `${JSON.stringify(t.initial_size)} is not a size; use whole GB such as 1 or "10gb"`);
-    else initialSizeGb = size;
+/** What each Apps V1 [experimental] flag means on Fly Machines today (flyctl accepts them all). */
+const EXPERIMENTAL_NOTED: Noted = {
+  auto_rollback: "Flightdeck always puts back the machines a failed rollout moved",
+  enable_consul: "Consul access is an Apps V1 feature; Machines do not get it",
+  enable_etcd: "etcd access is an Apps V1 feature; Machines do not get it",
+  lazy_load_images: "image loading is Fly's choice on Machines",
+  attached: "attached secrets are an Apps V1 feature",
+  private_network: "every Fly app is on its organization's private network (6PN) today",
+  allowed_public_ports: "public ports come from [[services]] / [http_service] on Machines",
+};
+
+function readExperimental(r: Reader, value: unknown, dir: string | undefined): { settings: Experimental; killTimeoutMs?: number; metrics?: { port: number; path: string } } {
+  const out: { settings: Experimental; killTimeoutMs?: number; metrics?: { port: number; path: string } } = { settings: {} };
+  if (value === undefined) return out;
+  if (!isTable(value)) {
+    r.problem("experimental", "expected a table");
+    return out;
   }
-  const retention = r.integer(joinPath(entry.path, "snapshot_retention"), t.snapshot_retention, { min: 1, max: 60 });
-  if (!source || !destination) return undefined;
-  const out: MountSpec = { source, destination, initialSizeGb };
-  if (retention !== undefined) out.snapshotRetention = retention;
+  const known = ["cmd", "entrypoint", "exec", "machine_config", "kill_timeout", "metrics_port", "metrics_path"];
+  // Every other key is an Apps V1 flag: accepted with a note, never an unknown-key warning.
+  const noted: Noted = { ...EXPERIMENTAL_NOTED };
+  for (const key of Object.keys(value)) if (!known.includes(key) && noted[key] === undefined) noted[key] = "an Apps V1 experimental flag; Fly Machines ignore it";
+  const t = r.table("experimental", value, known, noted);
+  if (!t) return out;
+  for (const key of ["cmd", "entrypoint", "exec"] as const) {
+    const words = r.stringOrList(joinPath("experimental", key), t[key]);
+    if (words !== undefined) out.settings[key] = words;
+  }
+  if (t.machine_config !== undefined) {
+    const mc = readMachineConfig(r, "experimental.machine_config", t.machine_config, dir);
+    if (mc) out.settings.machineConfig = mc;
+  }
+  const kt = r.duration("experimental.kill_timeout", t.kill_timeout, "s");
+  if (kt !== undefined) out.killTimeoutMs = kt;
+  const port = r.intLike("experimental.metrics_port", t.metrics_port, { min: 1, max: 65535 });
+  const path = r.string("experimental.metrics_path", t.metrics_path);
+  if (port !== undefined && path !== undefined) out.metrics = { port, path };
   return out;
 }
 
-function readVm(r: Reader, value: unknown): DeployConfig["vm"] {
-  const entry = single(r, "vm", value, "[[vm]]");
-  if (!entry) return undefined;
-  const t = r.table(entry.path, entry.value, ["size", "memory", "memory_mb", "cpus", "cpu_kind", "processes"], {
-    gpus: "not deployed", gpu_kind: "not deployed", kernel_args: "not deployed", host_dedication_id: "not deployed", persist_rootfs: "not deployed",
-  });
-  if (!t) return undefined;
-  checkProcesses(r, joinPath(entry.path, "processes"), t.processes);
-  const size = r.oneOf(joinPath(entry.path, "size"), t.size ?? DEFAULT_VM_SIZE, Object.keys(VM_PRESETS));
-  if (!size) return undefined;
-  // flyctl computeToGuest: preset first, then `memory`, then any inline MachineGuest field.
-  const guest: Guest = { ...(VM_PRESETS[size] as Guest) };
-  if (t.memory !== undefined) {
-    const mb = typeof t.memory === "string" || typeof t.memory === "number" ? parseMemoryMb(t.memory) : null;
-    if (mb === null) r.problem(joinPath(entry.path, "memory"), `${JSON.stringify(t.memory)} is not a memory size; use "512mb", "1gb" or MB as an integer`);
-    else guest.memoryMb = mb;
+/** flyctl `config.ParseConfig`: inline JSON starting with "{", or a path ending in .json (relative to fly.toml here). */
+function readMachineConfig(r: Reader, path: string, value: unknown, dir: string | undefined): Record<string, unknown> | undefined {
+  const source = r.string(path, value);
+  if (source === undefined || source === "") return undefined;
+  let text = source;
+  if (!source.trimStart().startsWith("{")) {
+    if (!source.endsWith(".json")) {
+      r.problem(path, `${JSON.stringify(source)} is neither inline JSON nor a .json file`);
+      return undefined;
+    }
+    try {
+      text = readFileSync(isAbsolute(source) || dir === undefined ? source : join(dir, source), "utf8");
+    } catch (error) {
+      r.problem(path, `cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      return undefined;
+    }
   }
-  const memoryMb = r.integer(joinPath(entry.path, "memory_mb"), t.memory_mb, { min: 256 });
-  if (memoryMb !== undefined) guest.memoryMb = memoryMb;
-  const cpus = r.integer(joinPath(entry.path, "cpus"), t.cpus, { min: 1, max: 16 });
-  if (cpus !== undefined) guest.cpus = cpus;
-  const kind = r.oneOf(joinPath(entry.path, "cpu_kind"), t.cpu_kind, ["shared", "performance"] as const);
-  if (kind) guest.cpuKind = kind;
-  for (const p of guestProblems(guest)) r.problem(entry.path, p);
-  return { size, guest };
-}
-
-function readRestart(r: Reader, value: unknown): DeployConfig["restart"] {
-  const entry = single(r, "restart", value, "[[restart]]");
-  if (!entry) return undefined;
-  const t = r.table(entry.path, entry.value, ["policy", "retries", "processes"]);
-  if (!t) return undefined;
-  checkProcesses(r, joinPath(entry.path, "processes"), t.processes);
-  const policy = r.required(joinPath(entry.path, "policy"), r.oneOf(joinPath(entry.path, "policy"), t.policy, ["always", "never", "on-failure"] as const), t.policy, "\"always\", \"never\" or \"on-failure\"");
-  const retries = r.integer(joinPath(entry.path, "retries"), t.retries, { min: 0 });
-  if (!policy) return undefined;
-  return retries === undefined ? { policy } : { policy, retries };
-}
-
-function readMetrics(r: Reader, value: unknown): DeployConfig["metrics"] {
-  const entry = single(r, "metrics", value, "[[metrics]]");
-  if (!entry) return undefined;
-  const t = r.table(entry.path, entry.value, ["port", "path", "https", "processes"]);
-  if (!t) return undefined;
-  checkProcesses(r, joinPath(entry.path, "processes"), t.processes);
-  const port = r.required(joinPath(entry.path, "port"), r.integer(joinPath(entry.path, "port"), t.port, { min: 1, max: 65535 }), t.port, "the metrics port");
-  const path = r.required(joinPath(entry.path, "path"), r.string(joinPath(entry.path, "path"), t.path, { pattern: /^\//, rule: "must start with /" }), t.path, "the metrics path, e.g. /metrics");
-  const https = r.bool(joinPath(entry.path, "https"), t.https);
-  if (port === undefined || path === undefined) return undefined;
-  return https === undefined ? { port, path } : { port, path, https };
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isTable(parsed)) return parsed;
+    r.problem(path, "must be a JSON object (a machine config)");
+  } catch (error) {
+    r.problem(path, `is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return undefined;
 }

@@ -5,7 +5,7 @@ import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { FlyClient } from "../lib/fly/client.ts";
 import type { IpAssignment, Machine, Volume } from "../lib/fly/types.ts";
 import { isAnchor } from "./fleet-lock.ts";
-import { METADATA } from "./machine-config.ts";
+import { METADATA, parseGroupSizes } from "./machine-config.ts";
 import type { IpKind, ObservedIp, ObservedMachine, ObservedState, ObservedVolume } from "./plan-types.ts";
 
 export interface ObservedApp {
@@ -89,6 +89,8 @@ export function toObservedMachine(m: Machine): ObservedMachine {
   if (Number.isFinite(secretsVersion) && metadata[METADATA.secretsVersion] !== undefined) out.secretsVersion = secretsVersion;
   const fleetSize = Number(metadata[METADATA.fleetSize]);
   if (Number.isInteger(fleetSize) && fleetSize >= 1) out.fleetSize = fleetSize;
+  const groupSizes = metadata[METADATA.groupSizes];
+  if (groupSizes !== undefined) out.groupSizes = parseGroupSizes(groupSizes);
   const volumeId = m.config?.mounts?.[0]?.volume;
   if (volumeId) out.volumeId = volumeId;
   return out;

@@ -4,6 +4,11 @@
 import type { Plan, PlanAction } from "./plan-types.ts";
 
 function describe(a: PlanAction): string {
+  const group = "group" in a && a.group !== undefined ? `[${a.group}] ` : "";
+  return group + describeAction(a);
+}
+
+function describeAction(a: PlanAction): string {
   switch (a.kind) {
     case "create_app":
       return `+ create app ${a.app} in org ${a.org}`;
@@ -30,7 +35,8 @@ function describe(a: PlanAction): string {
 
 export function formatPlan(plan: Plan): string {
   const t = plan.target;
-  const lines = [`${plan.kind} ${plan.app}: ${t.image}, ${t.machineCount} machine(s) in ${t.region}, strategy ${t.strategy}`];
+  const counts = t.groups ? Object.entries(t.groups).map(([g, x]) => `${g} ${x.machineCount}`).join(", ") : `${t.machineCount}`;
+  const lines = [`${plan.kind} ${plan.app}: ${t.image}, ${counts} machine(s) in ${t.region}, strategy ${t.strategy}`];
   const width = Math.max(...plan.actions.map((a) => describe(a).length));
   for (const a of plan.actions) lines.push(`  ${describe(a).padEnd(width)}  # ${a.reason}`);
   for (const i of plan.ignored) lines.push(`  (ignored ${i.machineId}: ${i.why})`);

@@ -18,6 +18,8 @@ export type ObservedMachine = {
   secretsVersion?: number;
   /** metadata flightdeck_fleet_size (a whole number >= 1), absent on machines from before it existed. */
   fleetSize?: number;
+  /** metadata flightdeck_group_sizes: every process group's size at the machine's last create/update/mark. */
+  groupSizes?: Record<string, number>;
   /** config.mounts[0].volume */
   volumeId?: string;
 };
@@ -51,6 +53,8 @@ export type DesiredState = {
   app: string;
   org: string;
   region: string;
+  /** No primary_region: machines stay in the regions they are in; only new machines go to `region`. */
+  keepRegions?: boolean;
   image: string;
   /** configDigest(buildMachineConfig(...)), i.e. metadata flightdeck_config_digest of the desired config. */
   configDigest: string;
@@ -65,7 +69,15 @@ export type DesiredState = {
   strategy: Strategy;
   /** [deploy] release_command; run once before machines change. */
   releaseCommand?: string;
+  /** Set when fly.toml has [processes] groups (or the plan covers several): actions then name their group. */
   processGroup?: string;
+  /** Fewest machines allowed: 1 for the group serving [http_service] (default), 0 for other groups. */
+  minCount?: number;
+  /**
+   * Every group's size, recorded on every machine (metadata flightdeck_group_sizes) when fly.toml has several
+   * groups, so a group scaled to 0 is remembered by the machines of the others.
+   */
+  groupSizes?: Record<string, number>;
 };
 
 /** "failed": the machine is in state failed; an update (same image and config) relaunches it. */
@@ -76,7 +88,7 @@ export type PlanAction =
   | { kind: "allocate_ip"; type: "v6" | "shared_v4"; reason: string }
   | { kind: "run_release"; command: string; image: string; region: string; reason: string }
   | { kind: "reuse_volume"; volumeId: string; name: string; region: string; forMachine: string; reason: string }
-  | { kind: "create_volume"; ref: string; name: string; region: string; sizeGb: number; requireUniqueZone: boolean; forMachine: string; reason: string }
+  | { kind: "create_volume"; ref: string; name: string; region: string; sizeGb: number; requireUniqueZone: boolean; forMachine: string; reason: string; group?: string }
   | {
       kind: "create_machine";
       ref: string;
@@ -87,6 +99,8 @@ export type PlanAction =
       /** ... or the ref of a create_volume earlier in this plan; apply substitutes the new volume's id. */
       volumeRef?: string;
       reason: string;
+      /** The process group; absent = the config's default group. */
+      group?: string;
     }
   | {
       kind: "update_machine";
@@ -99,10 +113,14 @@ export type PlanAction =
       skipLaunch: boolean;
       volumeId?: string;
       reason: string;
+      group?: string;
     }
-  | { kind: "destroy_machine"; machineId: string; region: string; state: string; keptVolumeId?: string; reason: string }
-  /** Writes metadata flightdeck_fleet_size on a machine the run does not otherwise update (no restart, no new version). */
-  | { kind: "set_fleet_size"; machineId: string; size: number; reason: string }
+  | { kind: "destroy_machine"; machineId: string; region: string; state: string; keptVolumeId?: string; reason: string; group?: string }
+  /**
+   * Writes metadata flightdeck_fleet_size (and flightdeck_group_sizes when set) on a machine the run does not otherwise
+   * update (no restart, no new version).
+   */
+  | { kind: "set_fleet_size"; machineId: string; size: number; reason: string; group?: string; groupSizes?: Record<string, number> }
   | { kind: "noop"; reason: string };
 
 export type PlanKind = "deploy" | "scale" | "rollback";
@@ -110,7 +128,18 @@ export type PlanKind = "deploy" | "scale" | "rollback";
 export type Plan = {
   kind: PlanKind;
   app: string;
-  target: { image: string; configDigest: string; region: string; machineCount: number; strategy: Strategy; secretsVersion?: number };
+  target: {
+    image: string;
+    configDigest: string;
+    region: string;
+    machineCount: number;
+    strategy: Strategy;
+    secretsVersion?: number;
+    /** Per process group, when fly.toml has [processes]: the digest and count each group aims for. */
+    groups?: Record<string, { configDigest: string; machineCount: number; image?: string }>;
+    /** Every group's size, written on every machine (flightdeck_group_sizes). */
+    groupSizes?: Record<string, number>;
+  };
   actions: PlanAction[];
   /** True when any action changes something on Fly; a no-op plan has only `noop`. */
   mutating: boolean;

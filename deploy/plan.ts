@@ -19,7 +19,7 @@
 //   (created first, destroyed last), because flyctl cannot attach/detach a volume in place and
 //   min_machines_running only counts the primary region.
 
-import { RELEASE_COMMAND_GROUP } from "./machine-config.ts";
+import { formatGroupSizes, RELEASE_COMMAND_GROUP } from "./machine-config.ts";
 import {
   type DesiredState,
   NON_MUTATING_ACTIONS,
@@ -64,7 +64,7 @@ function partition(observed: ObservedState, group: string) {
 }
 
 function misfit(m: ObservedMachine, d: DesiredState): string | undefined {
-  if (m.region !== d.region) return `in region ${m.region}, primary_region is ${d.region}`;
+  if (!d.keepRegions && m.region !== d.region) return `in region ${m.region}, primary_region is ${d.region}`;
   if (d.volume && !m.volumeId) return `has no volume but [mounts] asks for "${d.volume.name}"`;
   if (!d.volume && m.volumeId) return `has volume ${m.volumeId} but fly.toml has no [mounts]`;
   return undefined;
@@ -100,14 +100,17 @@ function reusable(v: ObservedVolume, d: DesiredState): boolean {
   );
 }
 
-type CoreOptions = { kind: PlanKind; updateExisting: boolean; runRelease: boolean };
+export type CoreOptions = { kind: PlanKind; updateExisting: boolean; runRelease: boolean };
 
-function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions): Plan {
+export function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions): Plan {
   const group = desired.processGroup ?? "app";
   const secretsVersion = observed.secrets.version;
   const problems: Plan["problems"] = [];
   const warnings: string[] = [];
-  const minCount = opts.kind === "scale" ? 0 : 1;
+  const minCount = desired.minCount ?? (opts.kind === "scale" ? 0 : 1);
+  // With process groups every machine action names its group (apply builds that group's config).
+  const tag = desired.processGroup === undefined ? {} : { group: desired.processGroup };
+  const refPrefix = desired.processGroup === undefined ? "" : `${desired.processGroup}-`;
   if (!Number.isInteger(desired.machineCount) || desired.machineCount < minCount) {
     problems.push({ code: "machine_count_invalid", message: `machine count must be a whole number >= ${minCount}, got ${desired.machineCount}` });
   }
@@ -163,6 +166,7 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
       if (causes.includes("image") || causes.includes("config")) imageOrConfigChanges = true;
       const skipLaunch = !LAUNCHED_STATES.has(m.state);
       const action: Extract<PlanAction, { kind: "update_machine" }> = {
+        ...tag,
         kind: "update_machine",
         machineId: m.id,
         region: m.region,
@@ -186,12 +190,18 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
   // the new size on the machines that remain (recordedFleetSize reads it back), not the old one.
   const updated = new Set(updates.map((u) => u.machineId));
   for (const m of kept) {
-    if (updated.has(m.id) || recordedSize(m) === count) continue;
-    actions.push({ kind: "set_fleet_size", machineId: m.id, size: count, reason: `fleet size ${m.fleetSize ?? "unset"} -> ${count}` });
+    const sizesStale = desired.groupSizes !== undefined && formatGroupSizes(m.groupSizes ?? {}) !== formatGroupSizes(desired.groupSizes);
+    if (updated.has(m.id) || (recordedSize(m) === count && !sizesStale)) continue;
+    const mark: Extract<PlanAction, { kind: "set_fleet_size" }> = { ...tag, kind: "set_fleet_size", machineId: m.id, size: count, reason: `fleet size ${m.fleetSize ?? "unset"} -> ${count}` };
+    if (desired.groupSizes !== undefined) {
+      mark.groupSizes = desired.groupSizes;
+      if (sizesStale) mark.reason += `; group sizes ${formatGroupSizes(m.groupSizes ?? {}) || "unset"} -> ${formatGroupSizes(desired.groupSizes)}`;
+    }
+    actions.push(mark);
   }
 
   for (const m of surplus) {
-    const a: PlanAction = { kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, reason: `scale down ${fitting.length} -> ${count}` };
+    const a: PlanAction = { ...tag, kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, reason: `scale down ${fitting.length} -> ${count}` };
     if (m.volumeId) {
       a.keptVolumeId = m.volumeId;
       a.reason += `; volume ${m.volumeId} is kept`;
@@ -203,8 +213,9 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
   const pool = observed.volumes.filter((v) => reusable(v, desired)).sort((a, b) => a.id.localeCompare(b.id));
   const inRegionAfter = kept.length + toCreate;
   for (let i = 1; i <= toCreate; i++) {
-    const ref = `new-${i}`;
+    const ref = `${refPrefix}new-${i}`;
     const create: PlanAction & { kind: "create_machine" } = {
+      ...tag,
       kind: "create_machine",
       ref,
       region: desired.region,
@@ -219,6 +230,7 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
       } else {
         const volRef = `vol-${ref}`;
         actions.push({
+          ...tag,
           kind: "create_volume",
           ref: volRef,
           name: desired.volume.name,
@@ -234,7 +246,7 @@ function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions)
     actions.push(create);
   }
   for (const { m, why } of misfits) {
-    const a: PlanAction = { kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, reason: `${why}; replaced in ${desired.region}` };
+    const a: PlanAction = { ...tag, kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, reason: `${why}; replaced in ${desired.region}` };
     if (m.volumeId) {
       a.keptVolumeId = m.volumeId;
       a.reason += `; volume ${m.volumeId} is kept`;

@@ -228,7 +228,7 @@ export function checkPreviewTemplate(cfg: DeployConfig, path: string): void {
   if (cfg.env.APP_ENV !== "preview") problems.push(`[env] APP_ENV must be "preview" (got ${JSON.stringify(cfg.env.APP_ENV ?? null)})`);
   const db = cfg.env.DATABASE_URL;
   if (db !== undefined && !db.startsWith("sqlite:")) problems.push("[env] DATABASE_URL must be a sqlite: URL on the machine's own disk; a preview never gets a shared database");
-  if (cfg.mount) problems.push("[mounts] must be absent: previews are ephemeral and have no volumes");
+  if (cfg.mounts.length > 0) problems.push("[mounts] must be absent: previews are ephemeral and have no volumes");
   if (cfg.deploy.releaseCommand) problems.push("[deploy] release_command must be absent: the preview's SQLite migrates at boot");
   if (problems.length > 0) throw new DeployError("config_invalid", `${path} is not a safe preview template:\n- ${problems.join("\n- ")}`, 2);
 }

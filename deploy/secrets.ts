@@ -7,6 +7,7 @@ import type { FlyClient } from "../lib/fly/client.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import { type FleetLock, withFleetLock } from "./fleet-lock.ts";
 import type { DeployConfig } from "./flytoml.ts";
+import { processNames } from "./flytoml-groups.ts";
 import { METADATA } from "./machine-config.ts";
 import { observe } from "./observe.ts";
 import type { Output } from "./output.ts";
@@ -79,14 +80,15 @@ export async function unsetSecrets(ctx: SecretsContext, names: string[]): Promis
   });
 }
 
-/** Updates every managed machine with its own config and the new secrets version, using the app's strategy. */
+/** Updates every managed machine (every process group of fly.toml) with its own config and the new secrets version, using the app's strategy. */
 export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version: number): Promise<string[]> {
   const app = ctx.config.app;
   const observed = await observe(ctx.client, app, { signal: ctx.signal });
   const updates: MachineUpdate[] = [];
+  const groups = processNames(ctx.config);
   for (const m of observed.machines) {
     const metadata = m.config?.metadata ?? {};
-    if (metadata[METADATA.platformVersion] !== "v2" || (metadata[METADATA.processGroup] ?? "app") !== "app" || !m.config) continue;
+    if (metadata[METADATA.platformVersion] !== "v2" || !groups.includes(metadata[METADATA.processGroup] ?? "app") || !m.config) continue;
     const previous = requestConfig(m.config);
     const config = structuredClone(previous);
     config.metadata = { ...config.metadata, [METADATA.secretsVersion]: String(version) };

@@ -2,23 +2,59 @@
 
 export type CpuKind = "shared" | "performance";
 
-export type Guest = { cpuKind: CpuKind; cpus: number; memoryMb: number };
+export type Guest = {
+  cpuKind: CpuKind;
+  cpus: number;
+  memoryMb: number;
+  gpuKind?: string;
+  gpus?: number;
+  hostDedicationId?: string;
+  kernelArgs?: string[];
+  persistRootfs?: "never" | "always" | "restart";
+};
 
-/** fly-go MachinePresets: shared-cpu-Nx = N shared CPUs with N x 256 MB; performance-Nx = N CPUs with N x 2048 MB. */
+const SHARED_MB_PER_CPU = 256;
+const PERFORMANCE_MB_PER_CPU = 2048;
+
+function shared(cpus: number): Guest {
+  return { cpuKind: "shared", cpus, memoryMb: cpus * SHARED_MB_PER_CPU };
+}
+function performance(cpus: number): Guest {
+  return { cpuKind: "performance", cpus, memoryMb: cpus * PERFORMANCE_MB_PER_CPU };
+}
+function gpu(gpuKind: string): Guest {
+  return { cpuKind: "performance", cpus: 8, memoryMb: 16 * PERFORMANCE_MB_PER_CPU, gpuKind, gpus: 1 };
+}
+
+/**
+ * fly-go `MachinePresets` (machine_types.go): shared-cpu-Nx = N shared CPUs with N x 256 MB; performance-Nx =
+ * N CPUs with N x 2048 MB; the GPU sizes are 8 performance CPUs, 32 GB and one GPU.
+ */
 export const VM_PRESETS: Record<string, Guest> = {
-  "shared-cpu-1x": { cpuKind: "shared", cpus: 1, memoryMb: 256 },
-  "shared-cpu-2x": { cpuKind: "shared", cpus: 2, memoryMb: 512 },
-  "shared-cpu-4x": { cpuKind: "shared", cpus: 4, memoryMb: 1024 },
-  "shared-cpu-8x": { cpuKind: "shared", cpus: 8, memoryMb: 2048 },
-  "performance-1x": { cpuKind: "performance", cpus: 1, memoryMb: 2048 },
-  "performance-2x": { cpuKind: "performance", cpus: 2, memoryMb: 4096 },
-  "performance-4x": { cpuKind: "performance", cpus: 4, memoryMb: 8192 },
-  "performance-8x": { cpuKind: "performance", cpus: 8, memoryMb: 16384 },
-  "performance-16x": { cpuKind: "performance", cpus: 16, memoryMb: 32768 },
+  "shared-cpu-1x": shared(1),
+  "shared-cpu-2x": shared(2),
+  "shared-cpu-4x": shared(4),
+  "shared-cpu-6x": shared(6),
+  "shared-cpu-8x": shared(8),
+  "performance-1x": performance(1),
+  "performance-2x": performance(2),
+  "performance-4x": performance(4),
+  "performance-6x": performance(6),
+  "performance-8x": performance(8),
+  "performance-10x": performance(10),
+  "performance-12x": performance(12),
+  "performance-14x": performance(14),
+  "performance-16x": performance(16),
+  "a100-40gb": gpu("a100-pcie-40gb"),
+  "a100-80gb": gpu("a100-sxm4-80gb"),
+  l40s: gpu("l40s"),
+  a10: gpu("a10"),
 };
 
 /** flyctl's default guest when `[[vm]]` names no size (fly.DefaultVMSize). */
 export const DEFAULT_VM_SIZE = "shared-cpu-1x";
+/** `[[vm]]` with a `gpu_kind` and no size starts from this one (fly.DefaultGPUVMSize). */
+export const DEFAULT_GPU_VM_SIZE = "performance-8x";
 
 const BINARY: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 
@@ -51,9 +87,13 @@ export function parseVolumeSizeGb(value: number | string): number | null {
   return gb > 0 ? gb : null;
 }
 
-/** Limits from the Machines API docs: memory in multiples of 256 MB; shared 256-2048 MB per CPU, performance 2048-8192. */
+/**
+ * Limits from the Machines API docs and fly-go's MIN/MAX_MEMORY_MB_PER_*: memory in multiples of 256 MB; shared
+ * 256-2048 MB per CPU, performance 2048-8192. GPU guests are sized by Fly per GPU kind, so they are not checked.
+ */
 export function guestProblems(g: Guest): string[] {
   const out: string[] = [];
+  if (g.gpuKind !== undefined) return out;
   if (g.memoryMb % 256 !== 0) out.push(`memory ${g.memoryMb} MB is not a multiple of 256 MB`);
   const [lo, hi] = g.cpuKind === "shared" ? [256, 2048] : [2048, 8192];
   if (g.memoryMb < lo * g.cpus || g.memoryMb > hi * g.cpus) {

@@ -28,6 +28,8 @@ export interface CommandSpec {
 const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
 const json: FlagSpec = { type: "boolean", description: "print one JSON object on stdout" };
 const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
+const strict: FlagSpec = { type: "boolean", description: "treat fly.toml warnings (unknown keys, keys Flightdeck does not use) as errors" };
+const region: FlagSpec = { type: "string", description: "region for new machines when fly.toml has no primary_region", placeholder: "REGION" };
 /** Mutating commands hold the fleet lock (deploy/fleet-lock.ts); this bounds the wait for another run's. */
 const waitForLock: FlagSpec = { type: "string", description: "how long to wait for another deploy's fleet lock (default 2m), then exit 2", placeholder: "DURATION" };
 
@@ -41,15 +43,23 @@ export const COMMANDS = {
       config,
       image,
       strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
+      region,
+      strict,
       "wait-for-lock": waitForLock,
       json,
     },
   },
-  plan: { summary: "show what deploy would do; changes nothing", flags: { config, image, json } },
+  plan: { summary: "show what deploy would do; changes nothing", flags: { config, image, region, strict, json } },
   status: { summary: "show the app and its machines", flags: { config, json } },
   scale: {
-    summary: "set the number of production machines (1..5)",
-    flags: { count: { type: "integer", description: "machine count", required: true, placeholder: "N" }, config, "wait-for-lock": waitForLock, json },
+    summary: "set the number of machines of a process group (the one serving [http_service]: 1..5; others: 0 or more)",
+    flags: {
+      count: { type: "integer", description: "machine count", required: true, placeholder: "N" },
+      group: { type: "string", description: "process group from fly.toml [processes]; default: the default group", placeholder: "G" },
+      config,
+      "wait-for-lock": waitForLock,
+      json,
+    },
   },
   rollback: {
     summary: "redeploy the image of the last good release before the current one",

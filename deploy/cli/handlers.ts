@@ -8,13 +8,16 @@ import { describeFleet } from "../apply.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
 import { dirname, resolve } from "node:path";
 import { appUrl, needsBuild, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
-import { type DeployConfig, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
+import { type DeployConfig, dockerBuildOf, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
 import { daemonlessBuilder } from "../image-source.ts";
 import { parseWaitForLock } from "../fleet-lock.ts";
 import { observe } from "../observe.ts";
 import type { CliIo, Output } from "../output.ts";
 import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize } from "../plan.ts";
 import { releaseHistory, rollbackChoice } from "../releases.ts";
+import { defaultProcessName, processNames } from "../flytoml-groups.ts";
+import { hasProcessGroups, primaryGroups } from "../plan-config.ts";
+import { recordedGroupSize } from "../plan-groups.ts";
 import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
 import type { ParsedArgs } from "./args.ts";
 
@@ -39,10 +42,16 @@ function configPath(args: ParsedArgs): string {
   return typeof args.flags.config === "string" ? args.flags.config : "fly.toml";
 }
 
-export async function loadConfig(args: ParsedArgs): Promise<DeployConfig> {
+/**
+ * fly.toml for a command that works on the app: warnings (unknown keys, accepted-but-unused keys) are printed and
+ * the command goes on, as flyctl does; problems, or every warning under --strict, stop it with exit 2.
+ */
+export async function loadConfig(args: ParsedArgs, output?: Output): Promise<DeployConfig> {
   const path = configPath(args);
-  const parsed = await loadDeployConfig(path);
+  const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
   if (!parsed.ok) throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  if (output && parsed.warnings.length > 0) output.warn(`${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`);
+  if (parsed.config.app === "") throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
   return parsed.config;
 }
 
@@ -56,6 +65,8 @@ function waitForLockMs(args: ParsedArgs): number | undefined {
 }
 
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
+  const region = ctx.args.flags.region;
+  if (typeof region === "string" && !/^[a-z]{3}$/.test(region)) throw usageError(`--region ${region} is not a Fly region code (three lowercase letters, e.g. ewr)`);
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
   const wait = waitForLockMs(ctx.args);
   return {
@@ -65,6 +76,7 @@ function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployCon
     signal: ctx.io.signal,
     env: ctx.io.env,
     ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
+    ...(typeof ctx.args.flags.region === "string" ? { region: ctx.args.flags.region } : {}),
     ...(strategy ? { strategy } : {}),
     ...(wait !== undefined ? { waitForLockMs: wait } : {}),
   };
@@ -75,18 +87,36 @@ function deployJson(result: DeployResult) {
 }
 
 export async function deployCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
-  const client = flyClient(ctx.io);
+  const config = await loadConfig(ctx.args, ctx.output);
+  const options = deployOptions(ctx, flyClient(ctx.io), config);
+  refuseDockerBuild(config, options);
   // No --image and no [build] image: build the project next to fly.toml and push it (issue 5).
-  const result = await runDeploy({ ...deployOptions(ctx, client, config), build: daemonlessBuilder, projectDir: dirname(resolve(configPath(ctx.args))) });
+  const result = await runDeploy({ ...options, build: daemonlessBuilder, projectDir: dirname(resolve(configPath(ctx.args))) });
   ctx.output.step(result.changed ? `deployed ${result.image} to ${result.app}${result.url ? `: ${result.url}` : ""}` : `nothing to do: ${result.app} already runs ${result.image}`);
   return deployJson(result);
 }
 
+/**
+ * A fly.toml whose image is built with Docker or buildpacks ([build] dockerfile, builder, buildpacks, args) cannot
+ * be built by the daemonless builder, which would silently build something else: such an app deploys an image
+ * built elsewhere.
+ */
+function refuseDockerBuild(config: DeployConfig, options: DeployOptions): void {
+  const how = dockerBuildOf(config.build);
+  if (!how || !needsBuild(options)) return;
+  throw new DeployError(
+    "preflight_failed",
+    `${config.app} is built with ${how}, which needs Docker or a buildpack builder; Flightdeck builds without a Docker daemon and cannot honour it.\nBuild and push the image where Docker runs (e.g. \`docker build -t registry.fly.io/${config.app}:v1 . && docker push registry.fly.io/${config.app}:v1\` in CI), then deploy it with --image registry.fly.io/${config.app}:v1, or set [build] image in fly.toml. Nothing was changed.`,
+    2,
+    { app: config.app },
+  );
+}
+
 export async function planCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const options = deployOptions(ctx, client, config);
+  refuseDockerBuild(config, options);
   const { plan } = await prepareDeploy(options);
   if (needsBuild(options)) {
     plan.warnings.push(`no --image: deploy would first build and push a new image; this plan compares against the image the fleet runs now (${plan.target.image}), so it shows config changes only`);
@@ -100,10 +130,18 @@ export async function planCommand(ctx: CommandContext) {
 }
 
 export async function statusCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const observed = await observe(client, config.app, { signal: ctx.io.signal });
   const state = observed.state;
+  const primary = primaryGroups(config);
+  const groups = processNames(config).map((name) => ({
+    name,
+    command: config.processes[name] || null,
+    /** The count deploy aims for in this group (recorded by the last deploy or scale). */
+    fleetSize: state.app.exists ? recordedGroupSize(state, { name, primary: primary.includes(name) }) : null,
+    machines: state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === name).length,
+  }));
   const releases = releaseHistory(observed.machines).map((r) => ({ version: r.version, image: r.image, at: r.at, outcome: r.outcome }));
   // Who holds the fleet lock right now, if anyone (its lease on the anchor machine, fleet-lock.ts).
   const lease = observed.anchor?.id ? await client.getLease(config.app, observed.anchor.id, { signal: ctx.io.signal }) : undefined;
@@ -123,8 +161,19 @@ export async function statusCommand(ctx: CommandContext) {
       const lines = [`app ${config.app}${appUrl(config) ? `  ${appUrl(config)}` : ""}`, `ips: ${state.ips.map((ip) => `${ip.address} (${ip.kind})`).join(", ") || "none"}`];
       lines.push(`secrets: ${state.secrets.names.join(", ") || "none"}`);
       lines.push(`volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`);
-      lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
-      for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+      if (groups.length === 1 && !hasProcessGroups(config)) {
+        lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
+        for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+      } else {
+        lines.push(`machines: ${machines.length} in ${groups.length} process group(s) (change a group with scale --count N --group G)`);
+        for (const g of groups) {
+          const inGroup = machines.filter((m) => m.group === g.name);
+          lines.push(`  group ${g.name}${g.command ? ` (${g.command})` : ""}: ${inGroup.length} machine(s), deploy keeps ${g.fleetSize ?? "-"}`);
+          for (const m of inGroup) lines.push(`    ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+        }
+        const other = machines.filter((m) => !groups.some((g) => g.name === m.group));
+        if (other.length > 0) lines.push(`  not in fly.toml: ${other.map((m) => `${m.id} (${m.group ?? "no group"})`).join(", ")}`);
+      }
       lines.push(lease ? `lock: held by ${lease.description || "an unnamed lease"}${lease.owner ? ` (token of ${lease.owner})` : ""}` : "lock: free");
       lines.push(releases.length > 0 ? `releases (newest first):` : "releases: none recorded yet (every deploy records one)");
       for (const r of releases) lines.push(`  v${String(r.version).padEnd(4)} ${r.outcome.padEnd(6)}  ${r.at || "-"}  ${r.image}`);
@@ -139,7 +188,8 @@ export async function statusCommand(ctx: CommandContext) {
     secrets: state.secrets.names,
     volumes: state.volumes,
     /** The machine count deploy aims for (recorded by the last deploy or scale). */
-    fleetSize: state.app.exists ? recordedFleetSize(state) : null,
+    fleetSize: state.app.exists ? recordedGroupSize(state, { name: defaultProcessName(config), primary: primary.includes(defaultProcessName(config)) }) : null,
+    groups,
     machines,
     /** Newest first: version, image, when the outcome was recorded, good or failed (deploy/releases.ts). */
     releases,
@@ -150,21 +200,29 @@ export async function statusCommand(ctx: CommandContext) {
 
 export async function scaleCommand(ctx: CommandContext) {
   const count = ctx.args.flags.count as number;
-  if (count < 1 || count > MAX_PRODUCTION_MACHINES) {
-    throw usageError(`--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for production (got ${count})`);
+  const config = await loadConfig(ctx.args, ctx.output);
+  const groups = processNames(config);
+  const group = typeof ctx.args.flags.group === "string" ? ctx.args.flags.group : defaultProcessName(config);
+  if (!groups.includes(group)) throw usageError(`--group ${group} is not a process group of ${config.app} (${groups.join(", ")})`);
+  // DESIGN.md: production (the group serving [http_service]) runs 1-5 machines; other groups any count, 0 included.
+  if (primaryGroups(config).includes(group)) {
+    if (count < 1 || count > MAX_PRODUCTION_MACHINES) throw usageError(`--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for ${group === "app" && groups.length === 1 ? "production" : `group ${group}, which serves [http_service]`} (got ${count})`);
+  } else if (count < 0) {
+    throw usageError(`--count must be 0 or more (got ${count})`);
   }
-  const config = await loadConfig(ctx.args);
   const client = flyClient(ctx.io);
-  const result = await runDeploy({ ...deployOptions(ctx, client, config), machineCount: count, requiredSecrets: [] }, { kind: "scale", count });
-  ctx.output.step(`${result.app} now has ${result.machines.length} machine(s)`);
+  const mode = { kind: "scale", count, ...(ctx.args.flags.group !== undefined ? { group } : {}) } as const;
+  const options = { ...deployOptions(ctx, client, config), requiredSecrets: [] };
+  const result = await runDeploy(hasProcessGroups(config) ? options : { ...options, machineCount: count }, mode);
+  ctx.output.step(`${result.app} now has ${result.machines.length} machine(s)${hasProcessGroups(config) ? ` (group ${group}: ${count})` : ""}`);
   return deployJson(result);
 }
 
 export async function rollbackCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   let image = typeof ctx.args.flags.to === "string" ? ctx.args.flags.to : undefined;
-  if (!image) image = await previousImage(client, config.app);
+  if (!image) image = await previousImage(client, config.app, defaultProcessName(config));
   ctx.output.step(`rolling ${config.app} back to ${image}`);
   const result = await runDeploy({ ...deployOptions(ctx, client, config), image }, { kind: "rollback", image });
   return deployJson(result);
@@ -174,10 +232,10 @@ export async function rollbackCommand(ctx: CommandContext) {
  * The image of the last good release before the one the fleet runs (deploy/releases.ts): read from the
  * history the machines carry, never from the machine versions API, and never a release whose rollout failed.
  */
-export async function previousImage(client: FlyClient, app: string): Promise<string> {
+export async function previousImage(client: FlyClient, app: string, group = "app"): Promise<string> {
   const observed = await observe(client, app);
   if (!observed.state.app.exists) throw new DeployError("preflight_failed", `app ${app} does not exist; nothing to roll back`, 2, { app });
-  const images = observed.state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === "app").map((m) => m.image);
+  const images = observed.state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === group).map((m) => m.image);
   if (images.length === 0) throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2, { app });
   const choice = rollbackChoice(releaseHistory(observed.machines), images);
   if (!choice.ok) {
@@ -195,7 +253,7 @@ const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export async function secretsCommand(ctx: CommandContext) {
   const { subcommand, positionals } = ctx.args;
-  const config = await loadConfig(ctx.args);
+  const config = await loadConfig(ctx.args, ctx.output);
   if (subcommand === "list") {
     if (positionals.length > 0) throw usageError("secrets list takes no arguments");
     const client = flyClient(ctx.io);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { dockerBuildOf, parseDeployConfig } from "../flytoml.ts";
 import { buildImage } from "./build.ts";
 import { ImageError } from "./errors.ts";
 import { RegistryPool } from "./pool.ts";
@@ -35,6 +36,14 @@ export async function imageCommand(argv: string[], io: ImageCommandIo): Promise<
   const app = flags.app ?? appFromConfig(projectDir, flags.config ?? "fly.toml");
   if (!app) {
     io.stderr(`no app name: pass --app NAME or set \`app\` in ${flags.config ?? "fly.toml"}\n`);
+    return 2;
+  }
+  const dockerBuild = dockerBuildFromConfig(projectDir, flags.config ?? "fly.toml");
+  if (dockerBuild) {
+    io.stderr(
+      `${flags.config ?? "fly.toml"} says this app is built with ${dockerBuild}; the daemonless builder builds this Bun project only and would not honour it.\n` +
+        "Build and push that image where Docker runs, then deploy it with `bun deploy/run.ts deploy --image REF`.\n",
+    );
     return 2;
   }
   const token = env.FLY_API_TOKEN;
@@ -127,6 +136,14 @@ function appFromConfig(dir: string, configPath: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** How fly.toml's [build] asks for Docker or buildpacks (flytoml.ts dockerBuildOf), when it does. */
+function dockerBuildFromConfig(dir: string, configPath: string): string | undefined {
+  const path = resolve(dir, configPath);
+  if (!existsSync(path)) return undefined;
+  const parsed = parseDeployConfig(readFileSync(path, "utf8"), { path });
+  return parsed.config ? dockerBuildOf(parsed.config.build) : undefined;
 }
 
 /** Sortable and unique enough per app: milliseconds in base36 plus randomness (flyctl uses a ULID). */

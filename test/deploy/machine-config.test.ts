@@ -287,7 +287,7 @@ describe("against the Machines API spec", () => {
 describe("desiredState", () => {
   test("a machine built by buildMachineConfig for a release is seen as up to date by the planner", async () => {
     const cfg = await load("fly.toml");
-    const desired = desiredState(cfg, { image: IMAGE, org: "personal", machineCount: 1, requiredSecrets: [], appVersion: "deployment-01J5" });
+    const desired = desiredState(cfg, { image: IMAGE, org: "personal", machineCount: 1, requiredSecrets: [], appVersion: "deployment-01J5", region: { region: "ewr", keepRegions: false } });
     expect(desired).toMatchObject({ app: "flightdeck", region: "ewr", machineCount: 1, hasServices: true, volume: { name: "media", sizeGb: 1 }, releaseCommand: "bun run migrate", strategy: "rolling" });
     const config = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 12, volumeId: "vol_1", secretsVersion: 2, appVersion: "deployment-01J5", fleetSize: 1 });
     const md = config.metadata ?? {};
@@ -309,5 +309,49 @@ describe("desiredState", () => {
     );
     expect(plan.actions).toEqual([{ kind: "noop", reason: `1 machine(s) already run ${IMAGE} with config ${desired.configDigest.slice(0, 12)}` }]);
     expect(PRODUCTION_MACHINE_COUNT).toBe(5);
+  });
+});
+
+describe("sections beyond the production fly.toml", () => {
+  test("[[mounts]] auto_extend_size_* go on the mount; encrypted/snapshots on the volume request", async () => {
+    const { volumeSettings } = await import("../../deploy/machine-config.ts");
+    const cfg = parse('[[mounts]]\nsource = "data"\ndestination = "/data"\nencrypted = false\nscheduled_snapshots = false\nsnapshot_retention = 7\nauto_extend_size_threshold = 80\nauto_extend_size_increment = "1GB"\nauto_extend_size_limit = "10GB"');
+    expect(buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 1 }).mounts).toEqual([{ name: "data", path: "/data", extend_threshold_percent: 80, add_size_gb: 1, size_gb_limit: 10 }]);
+    expect(volumeSettings(cfg)).toEqual({ encrypted: false, auto_backup_enabled: false, snapshot_retention: 7, compute: { cpu_kind: "shared", cpus: 1, memory_mb: 256 } });
+    expect(volumeSettings(parse('[mounts]\nsource = "d"\ndestination = "/d"')).encrypted).toBe(true);
+  });
+
+  test("[[files]] raw_value is sent base64 (flyctl toMachineFile), secret_name as is; swap and statics", () => {
+    const cfg = parse('swap_size_mb = 256\n[[files]]\nguest_path = "/etc/motd"\nraw_value = "hello"\n[[files]]\nguest_path = "/etc/key"\nsecret_name = "KEY"\n[[statics]]\nguest_path = "/app/public"\nurl_prefix = "/static"');
+    const c = buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 1 });
+    expect(c.files).toEqual([{ guest_path: "/etc/motd", raw_value: Buffer.from("hello").toString("base64") }, { guest_path: "/etc/key", secret_name: "KEY" }]);
+    expect(c.init).toEqual({ swap_size_mb: 256 });
+    expect(c.statics).toEqual([{ guest_path: "/app/public", url_prefix: "/static" }]);
+  });
+
+  test("a GPU [[vm]] gives a 100 GB volume unless initial_size is written (flyctl deploy)", () => {
+    const region = { region: "iad", keepRegions: false };
+    const gpu = parse('[[vm]]\nsize = "l40s"\n[[mounts]]\nsource = "models"\ndestination = "/models"');
+    expect(buildMachineConfig(gpu, { image: IMAGE, releaseVersion: 1 }).guest).toEqual({ cpu_kind: "performance", cpus: 8, memory_mb: 32768, gpu_kind: "l40s", gpus: 1 });
+    expect(desiredState(gpu, { image: IMAGE, org: "o", machineCount: 1, requiredSecrets: [], region }).volume).toEqual({ name: "models", sizeGb: 100 });
+    const sized = parse('[[vm]]\nsize = "l40s"\n[[mounts]]\nsource = "models"\ndestination = "/models"\ninitial_size = "20gb"');
+    expect(desiredState(sized, { image: IMAGE, org: "o", machineCount: 1, requiredSecrets: [], region }).volume).toEqual({ name: "models", sizeGb: 20 });
+  });
+
+  test("[[services]] tcp and udp with ports, handlers, checks, and autostop per service", () => {
+    const cfg = parse(
+      '[[services]]\nprotocol = "udp"\ninternal_port = 5000\n[[services.ports]]\nport = 5000\n[[services]]\nprotocol = "tcp"\ninternal_port = 8080\nauto_stop_machines = "suspend"\nmin_machines_running = 2\n[[services.ports]]\nport = 443\nhandlers = ["tls", "http"]\n[services.ports.tls_options]\nalpn = ["h2"]\n[[services.tcp_checks]]\ninterval = "15s"\n[[services.http_checks]]\npath = "/up"\nmethod = "get"',
+    );
+    expect(buildMachineConfig(cfg, { image: IMAGE, releaseVersion: 1 }).services).toEqual([
+      { protocol: "udp", internal_port: 5000, ports: [{ port: 5000 }] },
+      {
+        protocol: "tcp",
+        internal_port: 8080,
+        autostop: "suspend",
+        min_machines_running: 2,
+        ports: [{ port: 443, handlers: ["tls", "http"], tls_options: { alpn: ["h2"] } as never }],
+        checks: [{ type: "tcp", interval: "15s" }, { type: "http", path: "/up", method: "get" }],
+      },
+    ]);
   });
 });

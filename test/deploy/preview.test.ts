@@ -494,7 +494,7 @@ describe("the preview fleet shape", () => {
     const parsed = await loadDeployConfig(join(ROOT, "fly.preview.toml"));
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     const cfg = { ...parsed.config, app: "flightdeck-pr-1" };
-    expect(cfg.mount).toBeUndefined();
+    expect(cfg.mounts).toEqual([]);
     const config = buildMachineConfig(cfg, { image: IMAGE_V1, releaseVersion: 1 });
     expect(config.mounts ?? []).toEqual([]);
     expect(config.guest).toMatchObject({ cpu_kind: "shared", cpus: 1, memory_mb: 256 });
