@@ -72,7 +72,7 @@ export function exitStatus(reply: MachineExecResponse): { code: number; signal?:
  * main process group (primary region first). Release-command machines are never chosen: they are gone in
  * seconds.
  */
-export async function chooseMachine(client: FlyClient, app: string, primaryRegion: string, wanted: string | undefined, signal?: AbortSignal): Promise<Machine> {
+export async function chooseMachine(client: FlyClient, app: string, primaryRegion: string | undefined, wanted: string | undefined, signal?: AbortSignal): Promise<Machine> {
   let machines: Machine[];
   try {
     machines = wanted ? [await client.getMachine(app, wanted, { signal })] : await client.listMachines(app, { signal });

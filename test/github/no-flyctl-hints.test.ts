@@ -11,9 +11,17 @@ import { parse } from "yaml";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-/** `fly <subcommand>` / `flyctl <subcommand>`: flyctl's command words (lower case, as typed). */
-const FLYCTL_INSTRUCTION =
-  /(^|[^\w.-])(fly|flyctl)\s+(apps|auth|certs|console|deploy|dig|doctor|ips|launch|logs|machine|machines|mpg|orgs|postgres|redis|releases|scale|secrets|ssh|status|tokens|volumes|wireguard)\b/;
+/** flyctl's command words (lower case, as typed). */
+const FLYCTL_COMMANDS = "apps|auth|certs|console|deploy|dig|doctor|ips|launch|logs|machine|machines|mpg|orgs|postgres|redis|releases|scale|secrets|ssh|status|tokens|volumes|wireguard";
+/**
+ * An instruction to run flyctl: `fly <command>` / `flyctl <command>` after a verb that tells the reader to
+ * run it ("check its logs with `fly logs`", "run flyctl certs", "see `fly logs -i`") or in parentheses as
+ * the thing to do ("(fly tokens create deploy)"). A mention of what flyctl does ("during a flyctl deploy",
+ * "flyctl runs it on `fly launch` only") is a citation, not an instruction.
+ */
+const FLYCTL_INSTRUCTION = new RegExp(
+  String.raw`(?:\b(?:[Rr]un|[Uu]se|[Uu]sing|[Ww]ith|via|[Ss]ee|[Tt]ry|[Ee]xecute|[Tt]ype)\b[\s:]*[\`'"]?|\(\s*\`?)(?:fly|flyctl)\s+(?:${FLYCTL_COMMANDS})\b`,
+);
 
 function files(dir: string, ext: RegExp): string[] {
   return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
@@ -44,10 +52,10 @@ function yamlStrings(value: unknown, out: string[] = []): string[] {
 
 describe("no message tells a user to run flyctl", () => {
   test("the detector catches instructions and lets citations and names through", () => {
-    for (const bad of ["check its logs with `fly logs -i 1`", "create one with `fly tokens create deploy`", "run flyctl certs add x", "(fly ssh console)"]) {
+    for (const bad of ["check its logs with `fly logs -i 1`", "create one with `fly tokens create deploy`", "run flyctl certs add x", "(fly ssh console)", "Use `fly ips` commands", "(see `fly logs -i 1`)"]) {
       expect(bad).toMatch(FLYCTL_INSTRUCTION);
     }
-    for (const fine of ["fly.toml", "bun deploy/run.ts logs --machine 1", "the Fly proxy", "no flyctl, no Docker daemon", "deploy to fly", "my-fly logs"]) {
+    for (const fine of ["fly.toml", "bun deploy/run.ts logs --machine 1", "the Fly proxy", "no flyctl, no Docker daemon", "deploy to fly", "during a flyctl deploy", "flyctl runs it on `fly launch` only", "works with Fly machines"]) {
       expect(fine).not.toMatch(FLYCTL_INSTRUCTION);
     }
     // Comments are citations, not messages; strings in any position are messages.
