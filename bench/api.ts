@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createScratchDatabase } from "../test/support/postgres.ts";
-import { freePort, peakRssMb, printTable, requireTool, type Row, runWrk, startProcess, verdict } from "./wrk.ts";
+import { flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runWrk, startProcess, verdict } from "./wrk.ts";
 
 requireTool("wrk", "apt-get install -y wrk");
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -22,17 +22,19 @@ const dir = mkdtempSync(join(tmpdir(), "flightdeck-bench-api-"));
 const scratch = await createScratchDatabase("bench_api");
 const [fdPort, ceilPort, exPort] = [await freePort(), await freePort(), await freePort()];
 const common = { DATABASE_URL: scratch.url, SECRET_KEY, DB_POOL_SIZE: "10" };
+// Both Bun peers size their heaps as on the production VM (see flyVmEnv); Node's Express is left as it comes.
+const vm = await flyVmEnv();
 
 // Production migrates in the release command, not at boot.
 const migrated = await Bun.spawn(["bun", "src/db/migrate.ts"], { env: { ...process.env, ...common, APP_ENV: "production" }, stdout: "ignore", stderr: "inherit" }).exited;
 if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated})`);
 const flightdeck = await startProcess(["bun", "--smol", "src/server.ts"], {
-  ...common, APP_ENV: "production", HOST: "127.0.0.1", PORT: String(fdPort), MEDIA_DIR: `${dir}/fd-media`,
+  ...common, ...vm, APP_ENV: "production", HOST: "127.0.0.1", PORT: String(fdPort), MEDIA_DIR: `${dir}/fd-media`,
   ALLOWED_ORIGINS: "https://app.example.com", TRUST_PROXY: "false",
   // Access logs are written (to a discarded stdout) so their cost is measured, as in production.
   LOG_LEVEL: "info", RATE_LIMIT_PER_MINUTE: "1000000",
 }, `http://127.0.0.1:${fdPort}/health`);
-const ceiling = await startProcess(["bun", "--smol", "bench/elysia-api.ts"], { ...common, PORT: String(ceilPort) }, `http://127.0.0.1:${ceilPort}/health`);
+const ceiling = await startProcess(["bun", "--smol", "bench/elysia-api.ts"], { ...common, ...vm, PORT: String(ceilPort) }, `http://127.0.0.1:${ceilPort}/health`);
 const reference = await startProcess(["node", "bench/express-api.mjs"], { ...common, PORT: String(exPort), MEDIA_DIR: `${dir}/ex-media` },
   `http://127.0.0.1:${exPort}/health`);
 

@@ -13,12 +13,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, peakRssMb, printTable, requireTool, type Row, runWrk, startProcess, verdict } from "./wrk.ts";
+import { flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runWrk, startProcess, verdict } from "./wrk.ts";
 
 requireTool("wrk", "apt-get install -y wrk");
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const coldStarts = Number(process.env.BENCH_COLD_STARTS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), "flightdeck-bench-"));
+const vm = await flyVmEnv();
 
 /** Environment of a Flightdeck server on SQLite with every production middleware on (preview settings). */
 function previewEnv(port: number, dbDir: string): Record<string, string> {
@@ -27,12 +28,14 @@ function previewEnv(port: number, dbDir: string): Record<string, string> {
     SECRET_KEY: "bench-secret-key-bench-secret-key-0123456789", ALLOWED_ORIGINS: "https://app.example.com",
     // Access logs go to stdout, which the bench discards; formatting and writing them is still measured.
     LOG_LEVEL: "info", RATE_LIMIT_PER_MINUTE: "1000000",
+    // Heap sized as on the Fly VM (bench/wrk.ts flyVmEnv), like the ceiling below.
+    ...vm,
   };
 }
 
 const [fdPort, ceilPort, exPort] = [await freePort(), await freePort(), await freePort()];
 const flightdeck = await startProcess(["bun", "--smol", "src/server.ts"], previewEnv(fdPort, dir), `http://127.0.0.1:${fdPort}/health`);
-const ceiling = await startProcess(["bun", "--smol", "bench/elysia-health.ts"], { PORT: String(ceilPort) }, `http://127.0.0.1:${ceilPort}/health/live`);
+const ceiling = await startProcess(["bun", "--smol", "bench/elysia-health.ts"], { ...vm, PORT: String(ceilPort) }, `http://127.0.0.1:${ceilPort}/health/live`);
 const reference = await startProcess(["node", "bench/express-health.mjs"], { PORT: String(exPort) }, `http://127.0.0.1:${exPort}/health`);
 
 try {

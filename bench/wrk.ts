@@ -5,6 +5,8 @@
  * @module
  */
 import type { Subprocess } from "bun";
+import { groupConfig } from "../deploy/flytoml-groups.ts";
+import { loadDeployConfig } from "../deploy/flytoml.ts";
 
 export interface WrkResult {
   rps: number; p50Ms: number; p99Ms: number; errors: number;
@@ -59,6 +61,22 @@ export async function peakRssMb(pid: number): Promise<number> {
   const status = await Bun.file(`/proc/${pid}/status`).text();
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
   return Math.round((kb / 1024) * 10) / 10;
+}
+
+/**
+ * The environment that makes a Bun server here size its heap as it would on its Fly VM. JavaScriptCore sizes
+ * its heap growth from the machine's physical RAM (WTF::ramSize); a Fly VM has what fly.toml's [[vm]] gives
+ * the app's machines (512 MB), a bench host often 20+ GB, where the same process lets garbage pile up far
+ * longer before collecting and its peak RSS says little about production (measured: peak RSS under the API
+ * bench 127-150 MB with this host's RAM, or with BUN_JSC_forceRAMSize set to it, 115-123 MB at 512 MB).
+ * BUN_JSC_forceRAMSize tells JSC the VM's RAM; Bun passes BUN_JSC_* variables to JSC's options. The memory is
+ * read with the deploy library's own fly.toml reader, for the app's default process group.
+ */
+export async function flyVmEnv(flyToml = "fly.toml"): Promise<Record<string, string>> {
+  const loaded = await loadDeployConfig(flyToml);
+  const memoryMb = loaded.config ? groupConfig(loaded.config).vm?.guest.memoryMb : undefined;
+  if (!loaded.ok || memoryMb === undefined) throw new Error(`${flyToml}: no [[vm]] memory found to size the bench's heap as in production`);
+  return { BUN_JSC_forceRAMSize: String(memoryMb * 1024 * 1024) };
 }
 
 export async function freePort(): Promise<number> {

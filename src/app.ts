@@ -10,14 +10,15 @@ import { createAuthService } from "./auth/service.ts";
 import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
 import { MediaStore } from "./media/store.ts";
-import { cors } from "./plugins/cors.ts";
+import { cors, corsDefaultHeaders } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
+import { jsonResponder } from "./plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "./plugins/metrics.ts";
 import { apiDocs } from "./plugins/openapi.ts";
 import { rateLimit, type SocketServer } from "./plugins/rate-limit.ts";
 import { type AccessLogRecord, requestContext } from "./plugins/request-context.ts";
 import { schemaGuard } from "./plugins/schema-guard.ts";
-import { securityHeaders } from "./plugins/security-headers.ts";
+import { API_CSP, fixedSecurityHeaders, securityHeaders } from "./plugins/security-headers.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -56,10 +57,12 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   // them), CORS (answers preflights), metrics, rate limit, schema guard.
   // normalize: false makes `additionalProperties: false` reject unknown fields (422) instead of dropping them.
   const app = new Elysia({ name: "flightdeck", normalize: false });
+  // The headers nearly every JSON response carries, prebuilt once (see src/plugins/json-response.ts).
+  const respond = jsonResponder({ ...fixedSecurityHeaders(config.appEnv), ...corsDefaultHeaders(config.allowedOrigins), "content-security-policy": API_CSP });
   // src/server.ts sets `server` on the app it mounts.
   const server = () => (app as { server?: SocketServer | null }).server;
   return app
-    .use(requestContext(logger, deps.onRequestFinished ? [countRequests.finish, deps.onRequestFinished] : [countRequests.finish]))
+    .use(requestContext(logger, deps.onRequestFinished ? [countRequests.finish, deps.onRequestFinished] : [countRequests.finish], respond))
     .use(errorHandler(config.appEnv, logger))
     .use(securityHeaders(config.appEnv))
     .use(cors(config.allowedOrigins))

@@ -17,6 +17,11 @@ const ALLOWED_HEADERS = "authorization, content-type, if-none-match, range, x-re
 const EXPOSED_HEADERS = "etag, content-range, location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, x-request-id";
 const MAX_AGE_S = "600";
 
+/** Headers on every response: which origin is granted depends on the request's Origin, so caches must key on it. */
+export function corsDefaultHeaders(allowedOrigins: string[]): Record<string, string> {
+  return allowedOrigins.includes("*") ? {} : { vary: "Origin" };
+}
+
 export function cors(allowedOrigins: string[]) {
   const anyOrigin = allowedOrigins.includes("*");
   const listed = new Set(allowedOrigins);
@@ -35,8 +40,7 @@ export function cors(allowedOrigins: string[]) {
   };
 
   return new Elysia({ name: "cors" })
-    // Which origin is granted depends on the request's Origin, so caches must key on it.
-    .headers(anyOrigin ? {} : { vary: "Origin" })
+    .headers(corsDefaultHeaders(allowedOrigins))
     // Shaped so no `return` is followed by a call: Elysia treats such a hook as async and awaits it on every
     // request (see HookContext).
     .onRequest(function cors({ request, set }: HookContext) {

@@ -9,6 +9,7 @@
  */
 import { Elysia } from "elysia";
 import type { Logger } from "../../lib/log.ts";
+import type { JsonResponder } from "./json-response.ts";
 
 export interface RequestState {
   id: string;
@@ -90,8 +91,12 @@ export type RequestFinisher = (record: AccessLogRecord, state: RequestState, ela
  * and errors thrown by other hooks included). Elysia's afterResponse would also do, but it schedules a task
  * per request: measured in process, a no-op afterResponse hook added 1.4 us to a /health/live request, a
  * no-op mapResponse hook 0.05 us. A preflight answered in onRequest passes neither and is not logged.
+ *
+ * `respond` builds the Response itself where it can (src/plugins/json-response.ts). It runs from this hook
+ * because Elysia runs a route's mapResponse hooks only up to the first one that returns a value, and this one
+ * must return one (see below).
  */
-export function requestContext(logger: Logger, finishers: RequestFinisher[] = []) {
+export function requestContext(logger: Logger, finishers: RequestFinisher[] = [], respond?: JsonResponder) {
   return new Elysia({ name: "request-context" })
     .onRequest(function requestContext({ request, set }) {
       set.headers["x-request-id"] = requestStateOf(request).id;
@@ -114,6 +119,6 @@ export function requestContext(logger: Logger, finishers: RequestFinisher[] = []
       }
       // Returned unchanged: on its error path (a 404, say) Elysia sends what this hook returns, even undefined.
       // Elysia's type asks for a Response; any value is mapped like a handler's.
-      return responseValue as Response;
+      return (respond?.(responseValue, set) ?? responseValue) as Response;
     });
 }

@@ -16,20 +16,25 @@ export const DOCS_CSP =
 /** Two years, the value hstspreload.org asks for. */
 export const HSTS = "max-age=63072000; includeSubDomains";
 
-export function securityHeaders(appEnv: AppEnv, docsPath = "/docs") {
+/** The headers every response carries whatever its path (the CSP depends on the path; see securityHeaders). */
+export function fixedSecurityHeaders(appEnv: AppEnv): Record<string, string> {
   const tls = appEnv === "production" || appEnv === "preview";
+  return {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    ...(tls ? { "strict-transport-security": HSTS } : {}),
+  };
+}
+
+export function securityHeaders(appEnv: AppEnv, docsPath = "/docs") {
   // The fixed headers are Elysia's default headers, copied into every context when it is created: the same
   // guarantee as setting them first thing in onRequest, without a hook writing them one by one per request.
   // The CSP stays per request: a default header is baked into static responses (the /docs page) at compile
   // time and would then win over the docs CSP.
   return new Elysia({ name: "security-headers" })
-    .headers({
-      "x-content-type-options": "nosniff",
-      "x-frame-options": "DENY",
-      "referrer-policy": "no-referrer",
-      "cross-origin-opener-policy": "same-origin",
-      ...(tls ? { "strict-transport-security": HSTS } : {}),
-    })
+    .headers(fixedSecurityHeaders(appEnv))
     .onRequest(function contentSecurityPolicy({ request, path, set }: HookContext) {
       set.headers["content-security-policy"] = pathOf(request, path) === docsPath ? DOCS_CSP : API_CSP;
     });
