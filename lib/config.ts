@@ -29,6 +29,8 @@ export interface Config {
   /** Migrations at boot: development/test/preview apply them; production only checks (release command migrates). */
   migrateOnBoot: boolean;
   shutdownTimeoutMs: number;
+  /** How often a machine refreshes its volume's record and drains deletion work; a volume is "running" for 3x this. */
+  volumeHeartbeatMs: number;
   appVersion: string;
   fly: { appName?: string; region?: string; machineId?: string; primaryRegion?: string };
 }
@@ -145,6 +147,7 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     trustProxy: read.boolean("TRUST_PROXY", d.trustProxy),
     migrateOnBoot: d.migrateOnBoot,
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 300_000 }),
+    volumeHeartbeatMs: read.integer("VOLUME_HEARTBEAT_MS", 15_000, { min: 100, max: 600_000 }),
     appVersion: env.APP_VERSION || "dev",
     fly: {
       appName: env.FLY_APP_NAME || undefined,

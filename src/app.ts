@@ -6,10 +6,12 @@
 import { type AnyElysia, Elysia } from "elysia";
 import type { Config } from "../lib/config.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
+import { createLoginLimiter, type LoginLimiter } from "./auth/login-limiter.ts";
 import { createAuthService } from "./auth/service.ts";
 import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
 import { MediaStore } from "./media/store.ts";
+import { Volume } from "./media/volume.ts";
 import { cors, corsDefaultHeaders } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
 import { jsonResponder } from "./plugins/json-response.ts";
@@ -34,8 +36,24 @@ export interface AppDeps {
   onRequestFinished?: (record: AccessLogRecord) => void;
   /** Milliseconds since the epoch; tests move time to expire tokens and rate-limit windows. */
   clock?: () => number;
-  /** File storage; defaults to config.mediaDir. */
+  /** File storage and this machine's volume; default to config.mediaDir (see createMediaServices). */
   media?: MediaStore;
+  volume?: Volume;
+  /** The login limit; defaults to counting in deps.db. */
+  loginLimiter?: LoginLimiter;
+}
+
+export interface MediaServices { media: MediaStore; volume: Volume }
+
+/** The volume and its file store, shared by the routes and the server's upkeep (heartbeat, deletion work). */
+export function createMediaServices(config: Config, db: Database, logger: Logger, clock: () => number = Date.now): MediaServices {
+  return {
+    media: new MediaStore(config.mediaDir),
+    volume: new Volume({
+      mediaDir: config.mediaDir, flyMachineId: config.fly.machineId, region: config.fly.region ?? "local",
+      repo: db.repo, heartbeatMs: config.volumeHeartbeatMs, clock, logger,
+    }),
+  };
 }
 
 /**
@@ -47,7 +65,10 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const schema = deps.schema ?? openGate;
   const clock = deps.clock ?? Date.now;
   const repo = deps.db.repo;
-  const media = deps.media ?? new MediaStore(config.mediaDir);
+  const defaults = deps.media && deps.volume ? undefined : createMediaServices(config, deps.db, logger, clock);
+  const media = deps.media ?? (defaults as MediaServices).media;
+  const volume = deps.volume ?? (defaults as MediaServices).volume;
+  const loginLimiter = deps.loginLimiter ?? createLoginLimiter(repo, config.authRateLimitPerMinute, clock);
   const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
 
   const metrics = createMetrics(deps.db);
@@ -70,11 +91,11 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
     .use(rateLimit(config, clock, server))
     .use(schemaGuard(schema))
     .use(apiDocs(config.appVersion))
-    .use(healthRoutes(config, { db: deps.db, schema, startedAt: deps.startedAt ?? Date.now() }))
+    .use(healthRoutes(config, { db: deps.db, schema, volume, startedAt: deps.startedAt ?? Date.now() }))
     .use(metricsRoutes(metrics, config.metricsToken))
-    .use(authRoutes(config, auth, clock))
-    .use(projectRoutes({ repo, auth, media, logger }))
-    .use(fileRoutes({ config, repo, auth, media, logger }));
+    .use(authRoutes(config, auth, loginLimiter))
+    .use(projectRoutes({ repo, auth, media, volume, logger }))
+    .use(fileRoutes({ config, repo, auth, media, volume, logger }));
 }
 
 export type App = AnyElysia;

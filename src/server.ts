@@ -6,10 +6,13 @@
 import { mkdirSync } from "node:fs";
 import { type Config, loadConfig } from "../lib/config.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { createApp } from "./app.ts";
+import { createApp, createMediaServices, type MediaServices } from "./app.ts";
+import { createLoginLimiter } from "./auth/login-limiter.ts";
 import { createDrain } from "./drain.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
+import { drainDeletions, pruneDeletions } from "./media/deletions.ts";
+import { atMostEvery, startUpkeep, type Upkeep } from "./upkeep.ts";
 
 export interface RunningServer {
   url: string;
@@ -18,7 +21,7 @@ export interface RunningServer {
 }
 
 /** Starts the service on an app the caller built (tests add routes), or on the standard one. */
-export async function startServer(config: Config, db: Database, logger: Logger, app = createStandardApp(config, db, logger)): Promise<RunningServer> {
+export async function startServer(config: Config, db: Database, logger: Logger, app = createStandardApp(config, db, logger, createMediaServices(config, db, logger))): Promise<RunningServer> {
   const drain = createDrain((request) => app.handle(request));
   const server = Bun.serve({
     port: config.port,
@@ -51,9 +54,34 @@ export async function startServer(config: Config, db: Database, logger: Logger, 
   return { url, shutdown };
 }
 
-function createStandardApp(config: Config, db: Database, logger: Logger) {
+function createStandardApp(config: Config, db: Database, logger: Logger, services: MediaServices) {
   const schema = config.migrateOnBoot ? openGate : createSchemaGate(db);
-  return createApp(config, { db, logger, schema });
+  return createApp(config, { db, logger, schema, ...services });
+}
+
+/** How long a stopping machine spends marking its volume stopped before it drains requests regardless. */
+const STOP_MARK_BUDGET_MS = 1000;
+
+/** How long a boot waits for its first drain before opening the port anyway (the drain goes on behind it). */
+const BOOT_DRAIN_BUDGET_MS = 10_000;
+
+/**
+ * The volume's record and deletion work: registered and drained before the port opens (a machine that was
+ * stopped catches up first; a long backlog continues in the background after BOOT_DRAIN_BUDGET_MS, so Fly's
+ * health check is not kept waiting), then refreshed and drained every VOLUME_HEARTBEAT_MS. A failure
+ * (database down, schema behind) is logged and retried on the next tick; file requests answer 503 until the
+ * volume is registered.
+ */
+async function startMediaUpkeep(config: Config, db: Database, logger: Logger, { media, volume }: MediaServices): Promise<Upkeep> {
+  const loginLimiter = createLoginLimiter(db.repo, config.authRateLimitPerMinute, Date.now);
+  const upkeep = startUpkeep([
+    { name: "volume heartbeat", run: () => volume.heartbeat() },
+    { name: "deletion work", run: async () => drainDeletions({ repo: db.repo, media, volumeId: (await volume.identity()).id, clock: Date.now, logger }) },
+    { name: "prune login windows", run: () => loginLimiter.prune() },
+    { name: "prune done deletions", run: atMostEvery(3600_000, () => pruneDeletions(db.repo, Date.now)) },
+  ], config.volumeHeartbeatMs, logger);
+  await Promise.race([upkeep.runOnce(), Bun.sleep(BOOT_DRAIN_BUDGET_MS)]);
+  return upkeep;
 }
 
 async function main() {
@@ -78,9 +106,28 @@ async function main() {
     if (status && !status.upToDate) logger.error("schema is behind; /health answers 503 until `bun run migrate` runs", { pending: status.pending });
   }
 
-  const running = await startServer(config, db, logger);
+  const services = createMediaServices(config, db, logger);
+  await services.media.sweepTemp();
+  // A marker that exists but cannot be read stops the boot: a new identity would orphan the volume's files.
+  await services.volume.identity().catch((error) => {
+    if ((error as { code?: string }).code === "volume_marker_unreadable") {
+      logger.error("refusing to start", { error });
+      process.exit(1);
+    }
+  });
+  const upkeep = await startMediaUpkeep(config, db, logger, services);
+  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services));
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
+    process.on(signal, async () => {
+      // Stop being a replay target first, so other machines answer 503 instead of replaying into a closing server.
+      // Bounded: a slow tick or a hung database must not eat the time Fly gives a stopping machine (kill_timeout).
+      await Promise.race([
+        (async () => {
+          await upkeep.stop();
+          await services.volume.markStopped();
+        })().catch((error) => logger.warn("could not mark the volume stopped", { error })),
+        Bun.sleep(STOP_MARK_BUDGET_MS),
+      ]);
       running.shutdown(signal).then(() => process.exit(0), () => process.exit(1));
     });
   }

@@ -5,14 +5,19 @@
  * @module
  */
 import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { type AuthAttemptsRepository, createAuthAttemptsRepository } from "./auth-attempts-repository.ts";
+import { createDeletionsRepository, type DeletionsRepository } from "./deletions-repository.ts";
 import type * as pgSchema from "./schema/pg.ts";
+import { createVolumesRepository, type VolumesRepository } from "./volumes-repository.ts";
 
 export interface User { id: string; email: string; passwordHash: string; createdAt: Date; updatedAt: Date }
 export interface Project { id: string; ownerId: string; name: string; description: string | null; createdAt: Date; updatedAt: Date }
 export interface FileRecord {
   id: string; projectId: string; path: string; size: number; sha256: string; contentType: string;
-  machineId: string; createdAt: Date; updatedAt: Date;
+  /** Null only for rows written before volumes were recorded (see schema). */
+  volumeId: string | null; machineId: string; createdAt: Date; updatedAt: Date;
 }
+export type FileWrite = Omit<FileRecord, "id" | "createdAt" | "updatedAt" | "volumeId"> & { volumeId: string };
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
 /** A project looked up together with its owner's account: `account` is false once the account is deleted. */
@@ -39,13 +44,21 @@ export interface Repository {
     delete(ownerId: string, id: string): Promise<boolean>;
   };
   files: {
-    /** Inserts or replaces the row for (projectId, path). */
-    upsert(input: Omit<FileRecord, "id" | "createdAt" | "updatedAt">): Promise<FileRecord>;
+    /** Inserts or replaces the row for (projectId, path), wherever it was held before. */
+    upsert(input: FileWrite): Promise<FileRecord>;
+    /**
+     * Inserts the row, or replaces it only while it is held on the same volume; undefined when another volume
+     * holds the path (a concurrent first upload elsewhere), so the caller can record the move before taking it.
+     */
+    upsertOnVolume(input: FileWrite): Promise<FileRecord | undefined>;
     get(projectId: string, path: string): Promise<FileRecord | undefined>;
     list(projectId: string, page: PageRequest): Promise<Page<FileRecord>>;
     listAll(projectId: string): Promise<FileRecord[]>;
     delete(projectId: string, path: string): Promise<boolean>;
   };
+  volumes: VolumesRepository;
+  deletions: DeletionsRepository;
+  authAttempts: AuthAttemptsRepository;
 }
 
 type Tables = typeof pgSchema;
@@ -97,6 +110,22 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
     .where(and(eq(t.files.projectId, sql.placeholder("projectId")), eq(t.files.path, sql.placeholder("path")))).limit(1)
     .prepare("files_at_path"));
 
+  const writeFile = async (input: FileWrite, onlyWhere: unknown) => {
+    const at = now();
+    const [row] = await db.insert(t.files)
+      .values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at })
+      .onConflictDoUpdate({
+        target: [t.files.projectId, t.files.path],
+        set: {
+          size: input.size, sha256: input.sha256, contentType: input.contentType,
+          volumeId: input.volumeId, machineId: input.machineId, updatedAt: at,
+        },
+        ...(onlyWhere ? { setWhere: onlyWhere } : {}),
+      })
+      .returning();
+    return row as FileRecord | undefined;
+  };
+
   return {
     users: {
       create: (input) =>
@@ -139,20 +168,8 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
         (await db.delete(t.projects).where(and(eq(t.projects.ownerId, ownerId), eq(t.projects.id, id))).returning({ id: t.projects.id })).length > 0,
     },
     files: {
-      upsert: async (input) => {
-        const at = now();
-        const [row] = await db.insert(t.files)
-          .values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at })
-          .onConflictDoUpdate({
-            target: [t.files.projectId, t.files.path],
-            set: {
-              size: input.size, sha256: input.sha256, contentType: input.contentType,
-              machineId: input.machineId, updatedAt: at,
-            },
-          })
-          .returning();
-        return row as FileRecord;
-      },
+      upsert: (input) => writeFile(input, undefined) as Promise<FileRecord>,
+      upsertOnVolume: (input) => writeFile(input, eq(t.files.volumeId, input.volumeId)),
       get: async (projectId, path) => (await fileAt().execute({ projectId, path }))[0],
       list: async (projectId, { limit, cursor }) => {
         const where = cursor ? and(eq(t.files.projectId, projectId), gt(t.files.path, cursor)) : eq(t.files.projectId, projectId);
@@ -165,6 +182,9 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
       delete: async (projectId, path) =>
         (await db.delete(t.files).where(and(eq(t.files.projectId, projectId), eq(t.files.path, path))).returning({ id: t.files.id })).length > 0,
     },
+    volumes: createVolumesRepository(db, t),
+    deletions: createDeletionsRepository(db, t),
+    authAttempts: createAuthAttemptsRepository(db, t),
   };
 }
 

@@ -3,12 +3,16 @@
  * temp file under `<MEDIA_DIR>/.tmp` (same filesystem, so the final rename is atomic) while the sha256 is
  * computed, and only a complete upload within the size limit is renamed into place. A failed, oversized or
  * aborted upload therefore leaves nothing behind and the previous version untouched.
+ *
+ * Durable before acknowledged: the temp file is fsynced before the rename and the directory after it (and any
+ * directory mkdir created), so the caller writes the database row only once the bytes would survive a crash.
  * @module
  */
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { HttpError } from "../errors.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
+import { fsyncDirsUpTo, fsyncPath } from "./durable.ts";
 import { resolveInside } from "./paths.ts";
 
 export interface StoredContent { size: number; sha256: string }
@@ -52,6 +56,7 @@ export class MediaStore {
           await handle.write(value);
         }
       }
+      await handle.sync();
       await handle.close();
       return { size, sha256: hasher.digest("hex"), tempPath };
     } catch (error) {
@@ -61,12 +66,14 @@ export class MediaStore {
     }
   }
 
-  /** Moves a received temp file to its final place, replacing any previous version atomically. */
+  /** Moves a received temp file to its final place, replacing any previous version atomically and durably. */
   async commit(tempPath: string, projectId: string, path: string): Promise<void> {
     const target = this.location(projectId, path);
     try {
-      await mkdir(dirname(target), { recursive: true });
+      const firstCreated = await mkdir(dirname(target), { recursive: true });
       await rename(tempPath, target);
+      if (firstCreated) await fsyncDirsUpTo(dirname(target), dirname(firstCreated));
+      else await fsyncPath(dirname(target));
     } catch (error) {
       await rm(tempPath, { force: true });
       const code = (error as { code?: string }).code;
@@ -75,6 +82,14 @@ export class MediaStore {
       }
       throw error;
     }
+  }
+
+  /**
+   * Removes temp files a killed process left behind. Only at boot, before the port opens: one process uses a
+   * volume at a time, so nothing else can be writing there.
+   */
+  async sweepTemp(): Promise<void> {
+    await rm(join(this.root, ".tmp"), { recursive: true, force: true });
   }
 
   async discard(tempPath: string): Promise<void> {
@@ -90,12 +105,16 @@ export class MediaStore {
     }
   }
 
+  /** Removes the bytes and syncs the directory, so a receipt written afterwards never outlives them in a crash. */
   async remove(projectId: string, path: string): Promise<void> {
-    await rm(this.location(projectId, path), { force: true });
+    const target = this.location(projectId, path);
+    await rm(target, { force: true });
+    await fsyncPath(dirname(target)).catch(ignoreMissing);
   }
 
   async removeProject(projectId: string): Promise<void> {
     await rm(this.projectDir(projectId), { recursive: true, force: true });
+    await fsyncPath(this.root).catch(ignoreMissing);
   }
 
   /**
@@ -112,4 +131,8 @@ export class MediaStore {
       if (this.locks.get(key) === current) this.locks.delete(key);
     }
   }
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as { code?: string }).code !== "ENOENT") throw error;
 }

@@ -1,15 +1,17 @@
 /**
  * Accounts: POST /v1/auth/register, POST /v1/auth/login, GET /v1/me. Both auth endpoints share a strict
- * per-IP limiter (AUTH_RATE_LIMIT_PER_MINUTE) on top of the global one, to slow password guessing.
+ * per-IP limiter (AUTH_RATE_LIMIT_PER_MINUTE, counted fleet-wide in the database: src/auth/login-limiter.ts)
+ * on top of the global one, to slow password guessing.
  * @module
  */
 import { Elysia, t } from "elysia";
 import type { Config } from "../../lib/config.ts";
+import type { LoginLimiter } from "../auth/login-limiter.ts";
 import { type AuthService, normaliseEmail } from "../auth/service.ts";
 import type { User } from "../db/repository.ts";
 import { forbidden, HttpError } from "../errors.ts";
 import { jsonBody } from "../plugins/json-body.ts";
-import { clientIpOf, FixedWindowLimiter, rateLimitHeaders, tooManyRequests } from "../plugins/rate-limit.ts";
+import { clientIpOf, rateLimitHeaders, tooManyRequests } from "../plugins/rate-limit.ts";
 import { BearerAuth, errors, SAFE_LINE } from "./schemas.ts";
 
 /** Deliberately simple (one @, a dot in the domain, no spaces): the mailbox itself is the real check. */
@@ -35,10 +37,9 @@ export function userView(user: User) {
   return { id: user.id, email: user.email, created_at: user.createdAt.toISOString() };
 }
 
-export function authRoutes(config: Pick<Config, "enableRegistration" | "authRateLimitPerMinute">, auth: AuthService, clock: () => number) {
-  const limiter = new FixedWindowLimiter(config.authRateLimitPerMinute, 60_000, clock);
-  const throttle = ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
-    const decision = limiter.hit(clientIpOf(request));
+export function authRoutes(config: Pick<Config, "enableRegistration">, auth: AuthService, limiter: LoginLimiter) {
+  const throttle = async ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
+    const decision = await limiter.hit(clientIpOf(request));
     if (!decision.allowed) throw tooManyRequests(decision, "login or registration attempts");
     Object.assign(set.headers, rateLimitHeaders(decision));
   };

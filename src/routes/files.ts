@@ -1,19 +1,27 @@
 /**
  * Media files of a project, stored on this machine's volume:
  * PUT/GET/HEAD/DELETE /v1/projects/:id/files/<path> and GET /v1/projects/:id/files (paginated list).
- * A file written on another machine is answered with `fly-replay` (see src/media/replay.ts).
+ *
+ * Each file lives on one volume, named in its row. A request for a file on another volume is replayed to the
+ * machine that holds that volume now (src/media/replay.ts, src/media/placement.ts); when no running machine
+ * holds it the answer is 503 with Retry-After. Writes keep one copy: an upload to a path held elsewhere is
+ * replayed there, or, when it cannot be (holder not running, body over Fly's replay limit, already replayed),
+ * stored here with deletion work recorded first for the other copy. Deletes record deletion work every volume
+ * carries out (src/media/deletions.ts).
  * @module
  */
 import { Elysia, t } from "elysia";
 import type { Config } from "../../lib/config.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { AuthService } from "../auth/service.ts";
-import type { FileRecord, Repository } from "../db/repository.ts";
+import type { FileRecord, FileWrite, Repository } from "../db/repository.ts";
+import type { VolumeRecord } from "../db/volumes-repository.ts";
 import { badRequest, HttpError, notFound } from "../errors.ts";
 import { etagOf, noneMatch, parseRange } from "../media/conditional.ts";
 import { parseFilePath } from "../media/paths.ts";
-import { replayResponse, replayTarget, thisMachine } from "../media/replay.ts";
+import { MAX_REPLAY_BODY_BYTES, replayResponse } from "../media/replay.ts";
 import type { MediaStore } from "../media/store.ts";
+import { type Volume, volumeUnavailable } from "../media/volume.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
 import { ownedProject } from "./projects.ts";
 import { BearerAuth, errors, PageQuery } from "./schemas.ts";
@@ -23,7 +31,8 @@ const FileView = t.Object({
   size: t.Integer(),
   sha256: t.String(),
   content_type: t.String(),
-  machine_id: t.String({ description: "the Fly machine whose volume holds the content" }),
+  volume_id: t.Union([t.String(), t.Null()], { description: "the volume holding the content (null: written before volumes were recorded, until its machine starts)" }),
+  machine_id: t.Union([t.String(), t.Null()], { description: "the machine that holds that volume now (null: none has registered it)" }),
   created_at: t.String({ format: "date-time" }),
   updated_at: t.String({ format: "date-time" }),
 });
@@ -37,17 +46,20 @@ const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 /** Uploaded content is served from the API's origin: it must never run as a page there. */
 const FILE_CSP = "default-src 'none'; sandbox";
 
-export function fileView(f: FileRecord) {
+export function fileView(f: FileRecord, holder: Pick<VolumeRecord, "machineId"> | undefined) {
   return {
-    path: f.path, size: f.size, sha256: f.sha256, content_type: f.contentType, machine_id: f.machineId,
+    path: f.path, size: f.size, sha256: f.sha256, content_type: f.contentType,
+    volume_id: f.volumeId, machine_id: holder?.machineId ?? null,
     created_at: f.createdAt.toISOString(), updated_at: f.updatedAt.toISOString(),
   };
 }
 
-export interface FileRouteDeps { config: Pick<Config, "maxUploadBytes" | "fly">; repo: Repository; auth: AuthService; media: MediaStore; logger: Logger }
+export interface FileRouteDeps {
+  config: Pick<Config, "maxUploadBytes">; repo: Repository; auth: AuthService; media: MediaStore; volume: Volume; logger: Logger;
+}
 
-export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
-  const machine = thisMachine(config.fly.machineId);
+export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRouteDeps) {
+  const now = () => new Date();
 
   const checkedPath = (raw: string) => {
     const checked = parseFilePath(raw);
@@ -61,22 +73,54 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
     const project = await ownedProject(repo, userId, params.id);
     const file = await repo.files.get(project.id, path);
     if (!file) throw notFound("file");
-    return { project, path, file, owner: replayTarget(file.machineId, config.fly.machineId) };
+    return { project, path, file };
   };
+
+  /**
+   * Commits received bytes under the path's lock, then the row. The row is taken only while it is absent or on
+   * this volume; otherwise another volume holds the old bytes, so deletion work for them is recorded first
+   * (receipted here at once: the live copy is ours) and the row then moves to this volume.
+   */
+  const store = async (projectId: string, path: string, tempPath: string, write: FileWrite) =>
+    media.exclusive(`${projectId}/${path}`, async () => {
+      const before = await repo.files.get(projectId, path);
+      await media.commit(tempPath, projectId, path);
+      try {
+        let file = before && before.volumeId !== write.volumeId ? undefined : await repo.files.upsertOnVolume(write);
+        if (!file) {
+          const deletion = await repo.deletions.record(projectId, path, now());
+          file = await repo.files.upsert(write);
+          await repo.deletions.receipt(deletion.id, write.volumeId, now());
+          logger.info("file moved to this volume; the other copy is queued for deletion", { project_id: projectId, from_volume: before?.volumeId ?? null });
+        }
+        return { file, existed: before !== undefined };
+      } catch (error) {
+        // The project was deleted while the body streamed in: its rows are gone, so the bytes must go too.
+        if (!(await repo.deletions.projectExists(projectId))) {
+          await media.remove(projectId, path);
+          throw notFound("project");
+        }
+        throw error;
+      }
+    });
 
   return new Elysia({ name: "file-routes", prefix: "/v1/projects/:id/files" })
     .get(
       "",
       async ({ headers, params, query }) => {
         const project = await ownedProject(repo, auth.subject(headers.authorization), params.id);
-        const page = await repo.files.list(project.id, { limit: query.limit ?? 20, cursor: query.cursor });
-        return { items: page.items.map(fileView), next_cursor: page.nextCursor };
+        const [page, volumes] = await Promise.all([
+          repo.files.list(project.id, { limit: query.limit ?? 20, cursor: query.cursor }),
+          repo.volumes.all(),
+        ]);
+        const holders = new Map(volumes.map((v) => [v.id, v]));
+        return { items: page.items.map((f) => fileView(f, f.volumeId === null ? undefined : holders.get(f.volumeId))), next_cursor: page.nextCursor };
       },
       {
         params: t.Object({ id: t.String() }),
         query: PageQuery,
         response: { 200: FilePage, ...errors(401, 404, 422) },
-        detail: { summary: "List a project's files by path", tags: ["files"], security: BearerAuth },
+        detail: { summary: "List a project's files by path, with the volume that holds each and its machine", tags: ["files"], security: BearerAuth },
       },
     )
     .put(
@@ -91,37 +135,48 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
         }
         if (Number(headers["content-length"] ?? 0) > config.maxUploadBytes) throw payloadTooLarge(config.maxUploadBytes);
 
+        const mine = await volume.identityOr503();
+        const current = await repo.files.get(project.id, path);
+        if (current && current.volumeId !== mine.id) {
+          const placement = await volume.place(current, request);
+          // Fly replays only bodies it has buffered whole (up to 1 MB), so only a declared, small length goes.
+          const declared = headers["content-length"] === undefined ? undefined : Number(headers["content-length"]);
+          if (placement.kind === "replay" && declared !== undefined && declared <= MAX_REPLAY_BODY_BYTES) {
+            // Typed responses cannot describe a raw Response; this one is the empty 409 the proxy consumes.
+            return replayResponse(placement.machineId, set) as never;
+          }
+        }
+
         const received = await media.receive(request.body, config.maxUploadBytes);
-        const { file, existed } = await media.exclusive(`${project.id}/${path}`, async () => {
-          const existed = (await repo.files.get(project.id, path)) !== undefined;
-          await media.commit(received.tempPath, project.id, path);
-          const file = await repo.files.upsert({
-            projectId: project.id, path, size: received.size, sha256: received.sha256, contentType, machineId: machine,
-          });
-          return { file, existed };
+        const { file, existed } = await store(project.id, path, received.tempPath, {
+          projectId: project.id, path, size: received.size, sha256: received.sha256, contentType, volumeId: mine.id, machineId: mine.machineId,
         });
         set.status = existed ? 200 : 201;
         set.headers.etag = etagOf(file.sha256);
-        return fileView(file);
+        return fileView(file, mine);
       },
       {
         // The body is streamed to disk by the handler; Elysia must not buffer or parse it.
         parse: "none",
         params: FileParams,
-        response: { 200: FileView, 201: FileView, ...errors(400, 401, 404, 409, 413) },
+        response: { 200: FileView, 201: FileView, ...errors(400, 401, 404, 409, 413, 503) },
         detail: {
           summary: "Upload (create or replace) a file; the body is the raw content, streamed to the volume",
-          description: "Over MAX_UPLOAD_BYTES is 413 and nothing is written. Content-Type is stored and served back.",
+          description: "Over MAX_UPLOAD_BYTES is 413 and nothing is written. Content-Type is stored and served back. "
+            + "Replacing a file held on another machine's volume is answered 409 with `fly-replay` (Fly's proxy replays it there) "
+            + "when the body is declared and at most 1 MB; otherwise the new version is stored here and the old copy deleted.",
           tags: ["files"], security: BearerAuth,
         },
       },
     )
     .get(
       "/*",
-      async ({ headers, params, set }) => {
-        const { project, path, file, owner } = await locateFile(headers.authorization, params);
+      async ({ headers, params, request, set }) => {
+        const { project, path, file } = await locateFile(headers.authorization, params);
+        const placement = await volume.place(file, request);
         // set.status mirrors each returned Response's status so the access log reports what was sent.
-        if (owner) return replayResponse(owner, set);
+        if (placement.kind === "replay") return replayResponse(placement.machineId, set);
+        if (placement.kind === "unavailable") throw volumeUnavailable(placement);
 
         const size = await media.size(project.id, path);
         if (size === undefined) throw new HttpError(404, "file_content_missing", "the file is recorded but its content is missing from this machine's volume");
@@ -160,19 +215,27 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
             206: { description: "the requested byte range" },
             304: { description: "unchanged (If-None-Match matched)" },
             409: { description: "held by another machine: empty body with fly-replay; Fly's proxy replays it there" },
-            ...Object.fromEntries(Object.entries(errors(400, 401, 404, 416)).map(([s, schema]) => [s, { description: schema.description ?? "error" }])),
+            ...Object.fromEntries(Object.entries(errors(400, 401, 404, 416, 503)).map(([s, schema]) => [s, { description: schema.description ?? "error" }])),
           },
         },
       },
     )
     .delete(
       "/*",
-      async ({ headers, params, set }) => {
-        const { project, path, owner } = await locateFile(headers.authorization, params);
-        if (owner) return replayResponse(owner, set);
+      async ({ headers, params, request, set }) => {
+        const { project, path, file } = await locateFile(headers.authorization, params);
+        const mine = await volume.identityOr503();
+        if (file.volumeId !== mine.id) {
+          // The holder removes its bytes itself when it runs; otherwise the recorded work reaches it at its next start.
+          const placement = await volume.place(file, request);
+          if (placement.kind === "replay") return replayResponse(placement.machineId, set);
+        }
         await media.exclusive(`${project.id}/${path}`, async () => {
+          const deletion = await repo.deletions.record(project.id, path, now());
           await repo.files.delete(project.id, path);
+          if (file.volumeId !== mine.id) return;
           await media.remove(project.id, path);
+          await repo.deletions.receipt(deletion.id, mine.id, now());
         });
         set.status = 204;
       },
@@ -180,6 +243,7 @@ export function fileRoutes({ config, repo, auth, media }: FileRouteDeps) {
         params: FileParams,
         detail: {
           summary: "Delete a file (content and record)",
+          description: "The record goes at once; the content is removed by the machine holding its volume (replayed there when it runs, else when it next starts).",
           tags: ["files"], security: BearerAuth,
           responses: {
             204: { description: "deleted" },

@@ -8,10 +8,13 @@ import { Elysia } from "elysia";
 import type { Config } from "../../lib/config.ts";
 import type { Database } from "../db/database.ts";
 import type { SchemaGate } from "../db/schema-gate.ts";
+import type { Volume } from "../media/volume.ts";
 
 export interface HealthDeps {
   db: Pick<Database, "ping" | "dialect">;
   schema: SchemaGate;
+  /** This machine's volume: its identity is reported once registered (the server registers it at boot). */
+  volume?: Pick<Volume, "current">;
   startedAt: number;
 }
 
@@ -33,7 +36,7 @@ export function healthRoutes(config: Config, deps: HealthDeps) {
           status: healthy ? "ok" : "unavailable",
           ...(healthy ? {} : { reason: !db.ok ? `database unavailable: ${db.error}` : schema.reason }),
           db: { ok: db.ok, dialect: deps.db.dialect, latency_ms: db.latencyMs, schema_up_to_date: schema.upToDate },
-          media: { writable: mediaWritable },
+          media: { writable: mediaWritable, volume_id: deps.volume?.current()?.id ?? null },
           app: config.fly.appName ?? "flightdeck",
           region: config.fly.region ?? "local",
           machine: config.fly.machineId ?? "local",

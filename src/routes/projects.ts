@@ -1,6 +1,7 @@
 /**
  * Projects, each owned by one user. Another user's project answers exactly like a missing one (404), so ids
- * reveal nothing. Deleting a project deletes its files from this machine's volume and the database.
+ * reveal nothing. Deleting a project records deletion work first (src/media/deletions.ts), then deletes its rows
+ * and its files on this machine's volume; every other volume removes its share on its own machine.
  * @module
  */
 import { Elysia, t } from "elysia";
@@ -9,6 +10,7 @@ import { accountGone, type AuthService } from "../auth/service.ts";
 import type { Project, Repository } from "../db/repository.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { MediaStore } from "../media/store.ts";
+import type { Volume } from "../media/volume.ts";
 import { jsonBody } from "../plugins/json-body.ts";
 import { BearerAuth, errors, ID_PATTERN, PageQuery, SAFE_LINE, SAFE_TEXT } from "./schemas.ts";
 
@@ -29,7 +31,7 @@ export function projectView(p: Project) {
   return { id: p.id, name: p.name, description: p.description, created_at: p.createdAt.toISOString(), updated_at: p.updatedAt.toISOString() };
 }
 
-export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: MediaStore; logger: Logger }
+export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: MediaStore; volume: Volume; logger: Logger }
 
 /**
  * Loads a project of the account a verified token names (auth.subject), in one round trip that also proves
@@ -47,7 +49,7 @@ export async function ownedProject(repo: Repository, ownerId: string, id: string
   return project;
 }
 
-export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
+export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRouteDeps) {
   const nameTaken = () => conflict("you already have a project with this name");
 
   return new Elysia({ name: "project-routes", prefix: "/v1/projects" })
@@ -113,10 +115,17 @@ export function projectRoutes({ repo, auth, media, logger }: ProjectRouteDeps) {
       async ({ headers, params, set }) => {
         const userId = auth.subject(headers.authorization);
         const project = await ownedProject(repo, userId, params.id);
-        // Rows first (files cascade): once they are gone nothing can serve the content, then the bytes go.
+        // The work first, so no crash can delete the rows and forget the bytes; then the rows (files cascade),
+        // after which nothing serves the content; then this volume's share. Other volumes drain theirs.
+        const deletion = await repo.deletions.record(project.id, null, new Date());
         await repo.projects.delete(userId, project.id);
-        await media.removeProject(project.id).catch((error) =>
-          logger.error("project files could not be removed from disk", { project_id: project.id, error }));
+        try {
+          const mine = await volume.identity();
+          await media.removeProject(project.id);
+          await repo.deletions.receipt(deletion.id, mine.id, new Date());
+        } catch (error) {
+          logger.error("project files not yet removed from this volume; the upkeep drain retries", { project_id: project.id, error });
+        }
         set.status = 204;
       },
       {

@@ -3,7 +3,7 @@
  * the two drift (tables, columns, nullability, indexes).
  * @module
  */
-import { bigint, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull();
@@ -42,9 +42,67 @@ export const files = pgTable(
     size: bigint("size", { mode: "number" }).notNull(),
     sha256: text("sha256").notNull(),
     contentType: text("content_type").notNull(),
+    /**
+     * The volume holding the bytes (src/media/volume-marker.ts). Null only for rows written before volumes were
+     * recorded, until the machine named in machine_id boots once and claims them for the volume it holds.
+     */
+    volumeId: text("volume_id"),
+    /** The machine that wrote the current bytes: informational, and the key for claiming pre-volume rows. */
     machineId: text("machine_id").notNull(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex("files_project_path_unique").on(t.projectId, t.path)],
+  (t) => [uniqueIndex("files_project_path_unique").on(t.projectId, t.path), index("files_volume_id_idx").on(t.volumeId)],
+);
+
+/** Which machine holds each volume now; a machine refreshes seen_at while it runs (src/media/volume.ts). */
+export const volumes = pgTable("volumes", {
+  id: text("id").primaryKey(),
+  machineId: text("machine_id").notNull(),
+  region: text("region").notNull(),
+  seenAt: timestamp("seen_at", { withTimezone: true, mode: "date" }).notNull(),
+  /** Set by a graceful shutdown, so replays stop at once instead of after the heartbeat goes stale. */
+  stoppedAt: timestamp("stopped_at", { withTimezone: true, mode: "date" }),
+  createdAt: createdAt(),
+});
+
+/**
+ * Durable deletion work (src/media/deletions.ts): a file (path set) or a whole project (path null) whose bytes
+ * every volume must remove. No foreign key: the project row is gone by the time volumes drain it.
+ */
+export const deletions = pgTable(
+  "deletions",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id").notNull(),
+    path: text("path"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("deletions_created_at_idx").on(t.createdAt)],
+);
+
+/** One row per (deletion, volume) once that volume has carried the deletion out. */
+export const deletionReceipts = pgTable(
+  "deletion_receipts",
+  {
+    id: text("id").primaryKey(),
+    deletionId: text("deletion_id").notNull().references(() => deletions.id, { onDelete: "cascade" }),
+    volumeId: text("volume_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("deletion_receipts_deletion_volume_unique").on(t.deletionId, t.volumeId),
+    index("deletion_receipts_volume_id_idx").on(t.volumeId),
+  ],
+);
+
+/** The login/registration limit's windows, shared by every machine (src/auth/login-limiter.ts). Times in ms. */
+export const authAttempts = pgTable(
+  "auth_attempts",
+  {
+    clientKey: text("client_key").primaryKey(),
+    windowStart: bigint("window_start", { mode: "number" }).notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [index("auth_attempts_window_start_idx").on(t.windowStart)],
 );

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { openDatabase } from "../../../src/db/database.ts";
-import { compareSchema } from "../../../src/db/migrations.ts";
+import { compareSchema, journalTimestamps } from "../../../src/db/migrations.ts";
 import { createScratchDatabase, postgresAvailable } from "../../support/postgres.ts";
 
 const pg = await postgresAvailable();
@@ -42,7 +42,7 @@ describe.skipIf(!pg)("PostgreSQL migrations", () => {
     try {
       const db = await openDatabase({ databaseUrl: scratch.url, dbPoolSize: 2 });
       expect((await db.schemaStatus()).upToDate).toBe(false);
-      expect((await db.migrate()).applied).toBe(1);
+      expect((await db.migrate()).applied).toBe((await journalTimestamps("postgres")).length);
       expect(await db.migrate()).toEqual({ applied: 0 });
       expect((await db.schemaStatus()).upToDate).toBe(true);
       await db.close();
@@ -67,9 +67,9 @@ describe.skipIf(!pg)("PostgreSQL migrations", () => {
       await holder`select pg_advisory_unlock(${0x666c6463})`;
       holder.release();
       const results = await both;
-      expect(results.map((r) => r.applied).sort()).toEqual([0, 1]);
+      expect(results.map((r) => r.applied).sort()).toEqual([0, (await journalTimestamps("postgres")).length]);
       const [rows] = await observer`select count(*)::int as n from drizzle.__drizzle_migrations`;
-      expect(rows?.n).toBe(1);
+      expect(rows?.n).toBe((await journalTimestamps("postgres")).length);
       await a.close();
       await b.close();
     } finally {

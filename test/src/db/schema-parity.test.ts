@@ -38,7 +38,7 @@ const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompar
 test("PostgreSQL and SQLite schemas have the same tables, columns, nullability and indexes", () => {
   const pgShape = describeTables(pg, pgTableConfig as never);
   const sqliteShape = describeTables(sqlite, sqliteTableConfig as never);
-  expect(pgShape.map((t) => t.name)).toEqual(["files", "projects", "users"]);
+  expect(pgShape.map((t) => t.name)).toEqual(["auth_attempts", "deletion_receipts", "deletions", "files", "projects", "users", "volumes"]);
   expect(sqliteShape).toEqual(pgShape);
 });
 

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { noneMatch, parseRange } from "../../../src/media/conditional.ts";
-import { replayTarget } from "../../../src/media/replay.ts";
 
 describe("conditional requests", () => {
   test("If-None-Match: exact, weak, list and * match; others do not", () => {
@@ -23,11 +22,5 @@ describe("conditional requests", () => {
     for (const ignored of [null, "", "items=0-1", "bytes=1-2,4-5", "bytes=5-2", "bytes=-", "bytes=a-b"]) {
       expect(parseRange(ignored, 10)).toEqual({ kind: "full" });
     }
-  });
-
-  test("replay only when this machine is known and differs from the file's", () => {
-    expect(replayTarget("m2", "m1")).toBe("m2");
-    expect(replayTarget("m1", "m1")).toBeUndefined();
-    expect(replayTarget("m2", undefined)).toBeUndefined();
   });
 });

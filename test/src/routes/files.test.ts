@@ -46,6 +46,7 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
     expect(res.status).toBe(201);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ path: "images/cat.png", size: 100_000, sha256: sha256(content), content_type: "image/png", machine_id: "local" });
+    expect(body.volume_id).toMatch(/^vol-/);
     expect(res.headers.get("etag")).toBe(`"${sha256(content)}"`);
     const onDisk = Bun.file(join(t.mediaDir, projectId, "images/cat.png"));
     expect(sha256(new Uint8Array(await onDisk.arrayBuffer()))).toBe(sha256(content));
@@ -206,20 +207,86 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
   });
   afterAll(() => t.close());
 
-  test("a file held by another machine is answered with fly-replay and no body for GET, HEAD and DELETE", async () => {
+  const otherVolume = async (machineId: string, seenAgoMs = 0, stopped = false) => {
+    const id = `vol-${Bun.randomUUIDv7()}`;
+    await t.db.repo.volumes.register({ id, machineId, region: "ewr" }, new Date(Date.now() - seenAgoMs));
+    if (stopped) await t.db.repo.volumes.markStopped(id, machineId, new Date());
+    return id;
+  };
+  const fileOn = (projectId: string, path: string, volumeId: string, machineId = "machine-b") =>
+    t.db.repo.files.upsert({ projectId, path, size: 5, sha256: sha256("there"), contentType: "text/plain", volumeId, machineId });
+  const auth = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${alice.token}`, ...extra });
+
+  // The proxy brings the request back (fly-replay-failed) if it cannot reach machine-b.
+  const REPLAY_TO_B = "instance=machine-b;timeout=5s;fallback=force_self";
+
+  test("a file on a volume another running machine holds is answered with fly-replay to that machine, no body", async () => {
     const project = await createProject(t, alice);
-    const mine = await t.request(`/v1/projects/${project.id}/files/here.txt`, { method: "PUT", body: "local", headers: { authorization: `Bearer ${alice.token}` } });
-    expect(((await mine.json()) as { machine_id: string }).machine_id).toBe("machine-a");
-    await t.db.repo.files.upsert({ projectId: project.id, path: "there.txt", size: 5, sha256: sha256("there"), contentType: "text/plain", machineId: "machine-b" });
+    const mine = await t.request(`/v1/projects/${project.id}/files/here.txt`, { method: "PUT", body: "local", headers: auth() });
+    const mineBody = (await mine.json()) as { machine_id: string; volume_id: string };
+    expect(mineBody.machine_id).toBe("machine-a");
+    expect(mineBody.volume_id).toMatch(/^vol-/);
+    // The volume was written by machine-old, and now machine-b holds it: the replay follows the volume.
+    await fileOn(project.id, "there.txt", await otherVolume("machine-b"), "machine-old");
 
     for (const method of ["GET", "HEAD", "DELETE"]) {
-      const res = await t.request(`/v1/projects/${project.id}/files/there.txt`, { method, headers: { authorization: `Bearer ${alice.token}` } });
-      expect([method, res.headers.get("fly-replay")]).toEqual([method, "instance=machine-b"]);
+      const res = await t.request(`/v1/projects/${project.id}/files/there.txt`, { method, headers: auth() });
+      expect([method, res.status, res.headers.get("fly-replay")]).toEqual([method, 409, REPLAY_TO_B]);
       expect(await res.text()).toBe("");
     }
-    expect(await t.db.repo.files.get(project.id, "there.txt")).toBeDefined();
+    const put = await t.request(`/v1/projects/${project.id}/files/there.txt`, { method: "PUT", body: "new!!", headers: auth({ "content-length": "5" }) });
+    expect([put.status, put.headers.get("fly-replay")]).toEqual([409, REPLAY_TO_B]);
+    expect(await t.db.repo.files.get(project.id, "there.txt")).toMatchObject({ sha256: sha256("there") });
     const local = await t.request(`/v1/projects/${project.id}/files/here.txt`, bearer(alice.token));
     expect(local.headers.get("fly-replay")).toBeNull();
     expect(await local.text()).toBe("local");
+
+    const list = (await (await t.request(`/v1/projects/${project.id}/files`, bearer(alice.token))).json()) as { items: { path: string; machine_id: string; volume_id: string }[] };
+    expect(list.items.map((f) => [f.path, f.machine_id])).toEqual([["here.txt", "machine-a"], ["there.txt", "machine-b"]]);
+    const health = (await (await t.request("/health")).json()) as { media: { volume_id: string } };
+    expect(health.media.volume_id).toBe(mineBody.volume_id);
+  });
+
+  test("a file whose volume no running machine holds is 503 with Retry-After, never 404 and never a replay", async () => {
+    const project = await createProject(t, alice);
+    await fileOn(project.id, "stopped.txt", await otherVolume("machine-b", 0, true));
+    await fileOn(project.id, "silent.txt", await otherVolume("machine-c", 10 * 60_000));
+    await t.db.repo.files.upsert({ projectId: project.id, path: "legacy.txt", size: 1, sha256: sha256("x"), contentType: "text/plain", volumeId: "vol-x", machineId: "machine-old" });
+    for (const path of ["stopped.txt", "silent.txt", "legacy.txt"]) {
+      for (const method of ["GET", "HEAD"]) {
+        const res = await t.request(`/v1/projects/${project.id}/files/${path}`, { method, headers: auth() });
+        expect([path, method, res.status, res.headers.get("fly-replay")]).toEqual([path, method, 503, null]);
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+        if (method === "GET") expect((await errorOf(res)).code).toBe("volume_unavailable");
+      }
+    }
+  });
+
+  test("a replayed request that finds the file elsewhere is a clear 503, not another replay", async () => {
+    const project = await createProject(t, alice);
+    await fileOn(project.id, "moved.txt", await otherVolume("machine-b"));
+    const res = await t.request(`/v1/projects/${project.id}/files/moved.txt`, { headers: auth({ "fly-replay-src": "instance=machine-c;region=ewr;t=1" }) });
+    expect([res.status, res.headers.get("fly-replay")]).toEqual([503, null]);
+    const error = await errorOf(res);
+    expect(error.code).toBe("file_not_on_this_volume");
+    expect(error.message).toContain("not replayed again");
+
+    const failed = await t.request(`/v1/projects/${project.id}/files/moved.txt`, {
+      headers: auth({ "fly-replay-failed": "instance=machine-b;app=x;region=ewr;replay_source=machine-a;reason=no_candidate;elapsed_ms=3" }),
+    });
+    expect([failed.status, failed.headers.get("fly-replay")]).toEqual([503, null]);
+    expect(Number(failed.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await errorOf(failed)).toMatchObject({ code: "volume_unreachable", message: expect.stringContaining("no_candidate") });
+  });
+
+  test("deleting a file held on a stopped machine's volume removes the row now and leaves work for that volume", async () => {
+    const project = await createProject(t, alice);
+    const stopped = await otherVolume("machine-b", 0, true);
+    await fileOn(project.id, "later.txt", stopped);
+    const res = await t.request(`/v1/projects/${project.id}/files/later.txt`, { method: "DELETE", headers: auth() });
+    expect(res.status).toBe(204);
+    expect(await t.db.repo.files.get(project.id, "later.txt")).toBeUndefined();
+    const pending = await t.db.repo.deletions.pending(stopped, 100);
+    expect(pending.map((d) => [d.projectId, d.path])).toContainEqual([project.id, "later.txt"]);
   });
 });
