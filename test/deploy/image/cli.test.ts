@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { imageCommand, RegistryClient, RegistryPool, buildImage, pushImage, ImageError } from "../../../deploy/image/index.ts";
 import { startDropper } from "./helpers/dropper.ts";
 import { createFixtureProject, pushFixtureBase } from "./helpers/fixture.ts";
-import { freePort, registryOrSkip, startRegistry, type TestRegistry } from "./helpers/registry.ts";
+import { freePort, REGISTRY_SETUP_TIMEOUT_MS, registryOrSkip, startRegistry, type TestRegistry } from "./helpers/registry.ts";
 
 const run = registryOrSkip("deploy/image CLI tests");
 
@@ -39,12 +39,14 @@ describe.skipIf(!run)("imageCommand and network faults against a real registry",
   let project: string;
   const base = () => `${registry.host}/oven/bun:${Bun.version}-slim`;
 
+  // Starting docker-registry and pushing the fixture base takes seconds on a loaded machine; Bun's hooks keep
+  // a 5 s default whatever bunfig.toml says.
   beforeAll(async () => {
     registry = await startRegistry({ username: "x" });
     await pushFixtureBase(new RegistryClient({ registry: registry.host, credentials: { username: "x", password: registry.password } }), "oven/bun", `${Bun.version}-slim`);
     project = createFixtureProject();
     writeFileSync(join(project, "fly.toml"), 'app = "cli-app"\nprimary_region = "ewr"\n');
-  });
+    }, REGISTRY_SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await registry?.close();
     if (project) rmSync(project, { recursive: true, force: true });

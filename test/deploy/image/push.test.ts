@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { buildImage, buildAndPushImage, ImageError, pushImage, RegistryClient, RegistryPool } from "../../../deploy/image/index.ts";
 import { createFixtureProject, pushFixtureBase } from "./helpers/fixture.ts";
 import { startRegistryProxy, type RegistryProxy } from "./helpers/proxy.ts";
-import { registryOrSkip, startRegistry, type TestRegistry } from "./helpers/registry.ts";
+import { REGISTRY_SETUP_TIMEOUT_MS, registryOrSkip, startRegistry, type TestRegistry } from "./helpers/registry.ts";
 import { readTar } from "./helpers/tar-reader.ts";
 
 const run = registryOrSkip("deploy/image registry tests");
@@ -24,13 +24,15 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     new RegistryPool({ [host]: creds() }, { backoffMs: 5, ...extra });
   const base = (host: string) => `${host}/${BASE_REPO}:${BASE_TAG}`;
 
+  // Starting docker-registry and pushing the fixture base takes seconds on a loaded machine; Bun's hooks keep
+  // a 5 s default whatever bunfig.toml says.
   beforeAll(async () => {
     registry = await startRegistry();
     proxy = startRegistryProxy({ upstream: registry.url, upstreamUsername: registry.username, upstreamPassword: registry.password });
     fixture = await pushFixtureBase(new RegistryClient({ registry: registry.host, credentials: creds() }), BASE_REPO, BASE_TAG);
     project = createFixtureProject();
     cacheDir = mkdtempSync(join(tmpdir(), "fd-image-cache-"));
-  });
+    }, REGISTRY_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await proxy?.close();

@@ -34,6 +34,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Time a suite's beforeAll may take to start a registry and push its fixture base. */
+export const REGISTRY_SETUP_TIMEOUT_MS = 60_000;
+
 export async function startRegistry(opts: { username?: string; password?: string } = {}): Promise<TestRegistry> {
   const username = opts.username ?? "flightdeck";
   const password = opts.password ?? `pw-${crypto.randomUUID()}`;
