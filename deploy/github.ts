@@ -119,6 +119,53 @@ export interface PullRequest {
   head?: { sha: string };
 }
 
+/** https://docs.github.com/en/rest/deployments/deployments (the fields we read). */
+export interface Deployment {
+  id: number;
+  ref: string;
+  sha?: string;
+  environment: string;
+  transient_environment?: boolean;
+  production_environment?: boolean;
+  description?: string | null;
+  created_at?: string;
+}
+
+export interface CreateDeploymentInput {
+  ref: string;
+  environment: string;
+  description?: string;
+  /** A short-lived environment (a preview): GitHub shows an `inactive` one as destroyed. */
+  transient_environment?: boolean;
+  production_environment?: boolean;
+  /** GitHub merges the default branch into `ref` unless this is false. */
+  auto_merge?: boolean;
+  /** Commit status contexts that must be green first; `[]` skips the check (the preview tests run in parallel). */
+  required_contexts?: string[];
+}
+
+export type DeploymentState = "error" | "failure" | "inactive" | "in_progress" | "queued" | "pending" | "success";
+
+/** https://docs.github.com/en/rest/deployments/statuses */
+export interface DeploymentStatus {
+  id: number;
+  state: DeploymentState;
+  environment_url?: string;
+  log_url?: string;
+  description?: string;
+  created_at?: string;
+}
+
+export interface CreateDeploymentStatusInput {
+  state: DeploymentState;
+  /** What "View deployment" opens. */
+  environment_url?: string;
+  log_url?: string;
+  /** At most 140 characters (GitHub refuses longer). */
+  description?: string;
+  auto_inactive?: boolean;
+}
+
 export interface GitHubClientOptions {
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
@@ -140,6 +187,12 @@ export interface GitHubClient {
   deleteIssueComment(commentId: number): Promise<void>;
   /** The pull request, or `undefined` when GitHub says 404. */
   getPullRequest(pr: number): Promise<PullRequest | undefined>;
+  /** Deployments of one environment, newest first, across pages. */
+  listDeployments(environment: string): Promise<Deployment[]>;
+  createDeployment(input: CreateDeploymentInput): Promise<Deployment>;
+  /** A deployment's statuses, newest first (the first is its current state). */
+  listDeploymentStatuses(deploymentId: number): Promise<DeploymentStatus[]>;
+  createDeploymentStatus(deploymentId: number, input: CreateDeploymentStatusInput): Promise<DeploymentStatus>;
 }
 
 type Method = "GET" | "POST" | "PATCH" | "DELETE";
@@ -229,22 +282,59 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
     return record as IssueComment;
   }
 
+  function asRecord<T extends { id: number }>(value: unknown, method: Method, path: string, what: string): T {
+    const record = value as Partial<T> | null;
+    if (!record || typeof record.id !== "number") throw new GitHubError("invalid_response", `GitHub ${method} ${path} did not return ${what}`, { method, path });
+    return record as T;
+  }
+
+  /** Every item of a list endpoint, following `Link: rel="next"`. */
+  async function listAll<T>(first: string, convert: (item: unknown) => T): Promise<T[]> {
+    const path = first.split("?")[0]!;
+    const items: T[] = [];
+    let next: string | undefined = first;
+    // Bounded so a server that links to itself forever cannot hang a deploy (100 pages of 100).
+    for (let page = 0; next && page < 100; page++) {
+      const { json, headers: responseHeaders } = await request("GET", next);
+      if (!Array.isArray(json)) throw new GitHubError("invalid_response", `GitHub GET ${path} did not return a list`, { method: "GET", path });
+      for (const item of json) items.push(convert(item));
+      next = nextLink(responseHeaders.get("link"));
+    }
+    return items;
+  }
+
   return {
     context,
 
-    async listIssueComments(issue) {
-      const comments: IssueComment[] = [];
-      let next: string | undefined = `${repoPath}/issues/${issue}/comments?per_page=100`;
-      // Bounded so a server that links to itself forever cannot hang a deploy (100 pages = 10,000 comments).
-      for (let page = 0; next && page < 100; page++) {
-        const { json, headers: responseHeaders } = await request("GET", next);
-        if (!Array.isArray(json)) {
-          throw new GitHubError("invalid_response", `GitHub GET ${repoPath}/issues/${issue}/comments did not return a list`);
-        }
-        for (const item of json) comments.push(asComment(item, "GET", `${repoPath}/issues/${issue}/comments`));
-        next = nextLink(responseHeaders.get("link"));
-      }
-      return comments;
+    listDeployments(environment) {
+      const path = `${repoPath}/deployments`;
+      return listAll(`${path}?environment=${encodeURIComponent(environment)}&per_page=100`, (item) => asRecord<Deployment>(item, "GET", path, "a deployment"));
+    },
+
+    async createDeployment(input) {
+      const path = `${repoPath}/deployments`;
+      // Not retried: a lost response may mean the deployment exists (the next `up` supersedes it anyway).
+      const { status, json } = await request("POST", path, input, false);
+      // 202 = GitHub merged the default branch into ref first and made no deployment (auto_merge).
+      if (status === 202) throw new GitHubError("invalid_response", `GitHub POST ${path} made no deployment: ${(json as { message?: string } | null)?.message ?? "202"}`, { method: "POST", path, status });
+      return asRecord<Deployment>(json, "POST", path, "a deployment");
+    },
+
+    listDeploymentStatuses(deploymentId) {
+      const path = `${repoPath}/deployments/${deploymentId}/statuses`;
+      return listAll(`${path}?per_page=100`, (item) => asRecord<DeploymentStatus>(item, "GET", path, "a deployment status"));
+    },
+
+    async createDeploymentStatus(deploymentId, input) {
+      const path = `${repoPath}/deployments/${deploymentId}/statuses`;
+      // Safe to retry: a second identical status changes nothing a reader sees.
+      const { json } = await request("POST", path, input, true);
+      return asRecord<DeploymentStatus>(json, "POST", path, "a deployment status");
+    },
+
+    listIssueComments(issue) {
+      const path = `${repoPath}/issues/${issue}/comments`;
+      return listAll(`${path}?per_page=100`, (item) => asComment(item, "GET", path));
     },
 
     async createIssueComment(issue, body) {
@@ -312,7 +402,9 @@ function httpError(method: string, path: string, response: Response, text: strin
     code === "unauthorized"
       ? " (check GITHUB_TOKEN)"
       : code === "forbidden"
-        ? " (the workflow needs `permissions: pull-requests: write`; a fork's token is read-only)"
+        ? path.includes("/deployments")
+          ? " (the workflow needs `permissions: deployments: write`; a fork's token is read-only)"
+          : " (the workflow needs `permissions: pull-requests: write`; a fork's token is read-only)"
         : "";
   const tail = [apiMessage, requestId ? `request id ${requestId}` : undefined].filter(Boolean).join("; ");
   return new GitHubError(code, `GitHub ${method} ${path} failed with status ${status}${tail ? `: ${tail}` : ""}${hint}`, {

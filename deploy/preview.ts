@@ -18,6 +18,7 @@ import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine } from "../lib/fly/types.ts";
 import { destroyApp } from "./cli/handlers.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
+import { deactivatePreviewDeployments, recordPreviewDeployment } from "./github-deployments.ts";
 import { runDeploy, type DeployResult } from "./deploy.ts";
 import { type FleetLock, isAnchor, parseWaitForLock, withFleetLock } from "./fleet-lock.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "./flytoml.ts";
@@ -320,6 +321,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
     if (exitCode !== 2) {
       const failed: PreviewReport = { ...report, status: "failed", error: firstLine(message), ...(image ? { image } : {}) };
       if (s.github) await announce(s.github, failed, output);
+      if (s.github) await recordPreviewDeployment(s.github, { pr, state: "failure", url, ...deploymentRefs(report), description: `preview failed: ${failed.error}` }, output);
       await appendStepSummary(io.env, renderStepSummary(failed)).catch(() => false);
     }
     throw error;
@@ -327,6 +329,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
 
   output.step(`preview ready: ${url}`);
   const comment = s.github ? await announce(s.github, report, output) : undefined;
+  const deployment = s.github ? await recordPreviewDeployment(s.github, { pr, state: "success", url, ...deploymentRefs(report), description: `preview of PR #${pr} is up` }, output) : undefined;
   await writeStepOutputs(io.env, { url, app });
   await appendStepSummary(io.env, renderStepSummary(report));
   return {
@@ -341,6 +344,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       changed: deployed.changed,
       machines: deployed.machines,
       comment: comment ?? null,
+      deployment: deployment ?? null,
     },
   };
 }
@@ -435,7 +439,7 @@ async function waitPreviewReady(client: FlyClient, app: string, template: Deploy
   for (const machine of await client.listMachines(app)) {
     if (!machine.id || isAnchor(machine)) continue;
     if (machine.state === "failed") {
-      throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`fly logs -a ${app}\``, 1, { app, machineId: machine.id });
+      throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`bun deploy/run.ts logs --app ${app} --machine ${machine.id}\``, 1, { app, machineId: machine.id });
     }
     if (!["created", "starting", "started", "replacing", "updating"].includes(machine.state ?? "")) continue;
     const started = Date.now();
@@ -454,9 +458,10 @@ async function previewDown(args: PreviewArgs, io: CliIo, output: Output, d: Prev
   const report: PreviewReport = { pr: args.pr!, app: result.app, url: `https://${result.app}.fly.dev`, status: "removed" };
   let comment: Announced | undefined;
   if (s.github) comment = await announceRemoved(s.github, report, output);
+  const deactivated = s.github ? await deactivatePreviewDeployments(s.github, args.pr!, output) : undefined;
   await writeStepOutputs(io.env, { app: result.app, removed: String(result.existed) });
   await appendStepSummary(io.env, renderStepSummary(report));
-  return { exitCode: 0, json: { ...result, pr: args.pr, comment: comment ?? null } };
+  return { exitCode: 0, json: { ...result, pr: args.pr, comment: comment ?? null, deploymentsDeactivated: deactivated ?? null } };
 }
 
 interface Destroyed {
@@ -567,6 +572,7 @@ async function previewPrune(io: CliIo, output: Output, d: PreviewDeps): Promise<
       const result = await destroyPreview(s, preview.pr, output, d, d.waitForLockMs);
       removed.push(result);
       await announceRemoved(s.github!, { pr: preview.pr, app: preview.name, url: `https://${preview.name}.fly.dev`, status: "removed" }, output);
+      await deactivatePreviewDeployments(s.github!, preview.pr, output);
     } catch (error) {
       const { message, exitCode } = classify(error);
       if (exitCode === 2) kept.push({ app: preview.name, pr: preview.pr, why: message });
@@ -617,6 +623,11 @@ async function announceRemoved(github: GitHubClient, report: PreviewReport, outp
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
+
+/** The commit and run a GitHub deployment points at, from the report the PR comment is written from. */
+function deploymentRefs(report: PreviewReport): { sha?: string; logUrl?: string } {
+  return { ...(report.sha ? { sha: report.sha } : {}), ...(report.runUrl ? { logUrl: report.runUrl } : {}) };
+}
 
 function machineView(m: Machine) {
   return { id: m.id ?? "?", metadata: m.config?.metadata ?? null, mounts: m.config?.mounts ?? null };

@@ -65,7 +65,7 @@ export async function runReleaseCommand(ctx: RolloutContext, opts: ReleaseOption
   if (code !== 0) {
     throw new DeployError(
       "release_command_failed",
-      `release command \`${command}\` exited with status ${code} on machine ${id}; deploy aborted, no app machine was changed (see \`fly logs -i ${id}\`)`,
+      `release command \`${command}\` exited with status ${code} on machine ${id}; deploy aborted, no app machine was changed (see \`bun deploy/run.ts logs --machine ${id}\`)`,
       1,
       { machineId: id, exitCode: code },
     );

@@ -3,6 +3,7 @@
 // config or preflight (nothing changed). Importable: `main(argv, io)` runs it in-process for tests.
 
 import { isFlyApiError } from "../lib/fly/errors.ts";
+import { TOKEN_HELP } from "../lib/fly/token-help.ts";
 import { parseArgs, type ParsedArgs } from "./cli/args.ts";
 import { COMMANDS, type CommandName, usageText } from "./cli/commands.ts";
 import {
@@ -15,8 +16,12 @@ import {
   secretsCommand,
   statusCommand,
 } from "./cli/handlers.ts";
+import { CommandOutcome } from "./cli/outcome.ts";
+import { certsCommand } from "./certs.ts";
 import { dbCommand } from "./db/command.ts";
 import { DeployError } from "./deploy-error.ts";
+import { execCommand } from "./exec.ts";
+import { logsCommand } from "./logs.ts";
 import { createOutput, type CliIo, processIo } from "./output.ts";
 import { tokenCommand } from "./token.ts";
 
@@ -37,6 +42,9 @@ const HANDLERS: Record<Exclude<CommandName, "image" | "preview">, Handler> = {
   destroy: destroyCommand,
   db: dbCommand,
   token: tokenCommand,
+  logs: logsCommand,
+  certs: certsCommand,
+  exec: execCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
@@ -53,6 +61,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const output = createOutput(io, { json });
   try {
     const result = await HANDLERS[args.command]({ args, io, output });
+    if (result instanceof CommandOutcome) {
+      if (result.json !== undefined) output.result(result.json);
+      return result.exitCode;
+    }
     output.result(result);
     return 0;
   } catch (error) {
@@ -71,7 +83,7 @@ function report(error: unknown, io: CliIo, json: boolean): number {
   } else if (isFlyApiError(error)) {
     // Built from method, path and response only: it cannot contain the token.
     code = `fly_${error.code}`;
-    message = error.status === 401 ? `${error.message}\nFLY_API_TOKEN was rejected: check it with \`fly tokens list\` or create a new one` : error.message;
+    message = error.status === 401 ? `${error.message}\nFLY_API_TOKEN was rejected (expired, revoked, or for another organization): ${TOKEN_HELP}` : error.message;
   } else {
     message = error instanceof Error ? error.message : String(error);
   }

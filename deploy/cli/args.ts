@@ -8,6 +8,8 @@ export interface ParsedArgs {
   subcommand?: string;
   positionals: string[];
   flags: Record<string, string | boolean | number>;
+  /** Words after a bare `--`, verbatim (`exec -- bun run migrate --dry`); only for `passthrough` commands. */
+  rest: string[];
 }
 
 export function isCommandName(name: string): name is CommandName {
@@ -21,9 +23,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const spec: CommandSpec = COMMANDS[name];
   const positionals: string[] = [];
   const flags: ParsedArgs["flags"] = {};
+  let passthrough: string[] = [];
 
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
+    if (arg === "--") {
+      // POSIX end of options: what follows is another program's argv, never our flags.
+      if (!spec.passthrough) throw usageError(`"${name}" takes no command after --`);
+      passthrough = rest.slice(i + 1);
+      break;
+    }
     if (!arg.startsWith("--")) {
       positionals.push(arg);
       continue;
@@ -62,12 +71,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   if (positionals.length > 0 && !spec.positionals) {
-    throw usageError(`unexpected argument "${positionals[0]}" for "${name}"`);
+    const hint = spec.passthrough ? ` (put the command after --: bun deploy/run.ts ${name} -- ${positionals.join(" ")})` : "";
+    throw usageError(`unexpected argument "${positionals[0]}" for "${name}"${hint}`);
   }
   if (!spec.delegated) {
     for (const [key, flag] of Object.entries(spec.flags)) {
       if (flag.required && flags[key] === undefined) throw usageError(`"${name}" needs --${key}`);
     }
   }
-  return { command: name, subcommand, positionals, flags };
+  return { command: name, subcommand, positionals, flags, rest: passthrough };
 }

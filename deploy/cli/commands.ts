@@ -19,6 +19,10 @@ export interface CommandSpec {
   readonly flags: Readonly<Record<string, FlagSpec>>;
   /** Parsed by another module's own CLI (image, preview); the table still lists its flags. */
   readonly delegated?: boolean;
+  /** Takes another program's argv after a bare `--` (exec). */
+  readonly passthrough?: boolean;
+  /** The operands shown in the usage line after the flags (`HOST`, `-- CMD ARGS...`). */
+  readonly operands?: string;
 }
 
 const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
@@ -133,6 +137,35 @@ export const COMMANDS = {
       json,
     },
   },
+  logs: {
+    summary: "print the app's recent logs; --follow keeps polling until Ctrl-C (--json: one object per line)",
+    flags: {
+      config,
+      app: { type: "string", description: "app to read (a preview's name); default from fly.toml", placeholder: "NAME" },
+      machine: { type: "string", description: "only this machine's lines", placeholder: "ID" },
+      region: { type: "string", description: "only this region's lines", placeholder: "R" },
+      follow: { type: "boolean", description: "keep polling for new lines until Ctrl-C" },
+      json: { type: "boolean", description: "one JSON object per log line (NDJSON)" },
+    },
+  },
+  certs: {
+    summary: "add|show|check|remove HOST: Fly-issued TLS certificate for a custom domain, with the DNS records to create",
+    subcommands: ["add", "show", "check", "remove"],
+    positionals: true,
+    operands: "HOST",
+    flags: { config, yes: { type: "boolean", description: "remove: confirm the removal" }, json },
+  },
+  exec: {
+    summary: "run a one-off command on a started machine; exits with the command's exit code",
+    passthrough: true,
+    operands: "-- CMD ARGS...",
+    flags: {
+      config,
+      machine: { type: "string", description: "machine to run on; default a started one", placeholder: "ID" },
+      timeout: { type: "integer", description: "seconds the command may run (default 60)", placeholder: "S" },
+      json,
+    },
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -147,11 +180,12 @@ export function usageText(): string {
         return f.required ? `--${flag}${value}` : `[--${flag}${value}]`;
       })
       .join(" ");
-    lines.push(`  ${name}${sub} ${flags}`.trimEnd(), `      ${spec.summary}`);
+    const operands = spec.operands ? ` ${spec.operands}` : "";
+    lines.push(`  ${name}${sub} ${flags}${operands}`.trimEnd(), `      ${spec.summary}`);
   }
   lines.push(
     "",
-    "environment: FLY_API_TOKEN (required for remote calls), FLY_FLAPS_BASE_URL, FLY_ORG (default personal)",
+    "environment: FLY_API_TOKEN (required for remote calls), FLY_FLAPS_BASE_URL, FLY_API_BASE_URL (logs), FLY_ORG (default personal)",
     "exit status: 0 done, 1 the operation failed, 2 usage/config/preflight error (nothing changed)",
   );
   return `${lines.join("\n")}\n`;

@@ -5,6 +5,7 @@ import { buildImage } from "./build.ts";
 import { ImageError } from "./errors.ts";
 import { RegistryPool } from "./pool.ts";
 import { pushImage, type PushResult } from "./push.ts";
+import { TOKEN_HELP } from "../../lib/fly/token-help.ts";
 
 export interface ImageCommandIo {
   stdout(text: string): void;
@@ -47,7 +48,7 @@ export async function imageCommand(argv: string[], io: ImageCommandIo): Promise<
   }
   const token = env.FLY_API_TOKEN;
   if (flags.push && !token) {
-    io.stderr("FLY_API_TOKEN is not set: create one with `fly tokens create deploy` and export it, or build without --push\n");
+    io.stderr(`FLY_API_TOKEN is not set (or build without --push): ${TOKEN_HELP}\n`);
     return 2;
   }
   const pool = new RegistryPool(token ? { [registry]: { username: "x", password: token } } : {});

@@ -7,12 +7,15 @@ import { FlyApiError, isFlyApiError } from "./errors.ts";
 import { postgresApi } from "./postgres.ts";
 import { DEFAULT_RETRY, type Replay, type RetryOptions } from "./retry.ts";
 import { ROUTES, type RouteName } from "./routes.ts";
+import { TOKEN_HELP } from "./token-help.ts";
 import { createTransport, expandPath, type Call, type QueryValue, type Reply, type RequestInfo } from "./transport.ts";
 import type {
   App,
   AppSecret,
   AssignIpRequest,
   AssignIpResponse,
+  CertificateCheckResponse,
+  CertificateDetail,
   CreateAppRequest,
   CreateAppResponse,
   CreateMachineRequest,
@@ -21,6 +24,7 @@ import type {
   Lease,
   Machine,
   MachineEvent,
+  MachineExecResponse,
   MachineVersion,
   StopRequest,
   UpdateMachineRequest,
@@ -57,7 +61,7 @@ export class FlyClientConfigError extends Error {
   override name = "FlyClientConfigError" as const;
   readonly code = "fly_token_missing" as const;
   constructor() {
-    super("FLY_API_TOKEN is not set: create one with `fly tokens create deploy` (or `fly tokens create org`) and export it");
+    super(`FLY_API_TOKEN is not set: ${TOKEN_HELP}`);
   }
 }
 
@@ -480,6 +484,49 @@ export function createFlyClient(options: FlyClientOptions = {}) {
 
     deleteIp(appName: string, ip: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
       return callDelete("deleteIp", { params: { app_name: appName, ip }, signal: opts.signal });
+    },
+
+    // ---- one-off commands ----
+    /**
+     * Runs a command on a started machine and returns its output. Never replayed after an ambiguous failure:
+     * the command may have run. `timeoutSeconds` bounds the command on Fly's side; the HTTP request waits that
+     * long plus a margin. fly-go's MachineExecResponse tags exit_code `omitempty`, so a command that exited 0
+     * may come back without the field (see exec.ts for how that is read).
+     */
+    execMachine(appName: string, machineId: string, input: { command: readonly string[]; timeoutSeconds: number; stdin?: string }, opts: { signal?: AbortSignal } = {}): Promise<MachineExecResponse> {
+      const body = { command: [...input.command], timeout: input.timeoutSeconds, ...(input.stdin !== undefined ? { stdin: input.stdin } : {}) };
+      return callJson<MachineExecResponse>("execMachine", {
+        params: machine(appName, machineId),
+        body,
+        replay: "unsafe",
+        timeoutMs: input.timeoutSeconds * 1000 + WAIT_MARGIN_MS,
+        signal: opts.signal,
+      });
+    },
+
+    // ---- TLS certificates (ACME, issued by Fly) ----
+    /** Asks Fly to issue a certificate for `hostname`; 422 when the hostname is refused or already taken. */
+    createAcmeCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<CertificateDetail> {
+      return callJson<CertificateDetail>("createAcmeCertificate", { params: app(appName), body: { hostname }, signal: opts.signal });
+    },
+
+    /** The certificate with its DNS requirements, or undefined when the app has none for `hostname` (404). */
+    async getCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<CertificateDetail | undefined> {
+      try {
+        return await callJson<CertificateDetail>("getCertificate", { params: { app_name: appName, hostname }, signal: opts.signal });
+      } catch (error) {
+        if (isFlyApiError(error) && error.status === 404) return undefined;
+        throw error;
+      }
+    },
+
+    /** Re-checks DNS and retries validation; the answer adds what DNS resolves to now (`dns_records`). */
+    checkCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<CertificateCheckResponse> {
+      return callJson<CertificateCheckResponse>("checkCertificate", { params: { app_name: appName, hostname }, signal: opts.signal });
+    },
+
+    deleteCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+      return callDelete("deleteCertificate", { params: { app_name: appName, hostname }, signal: opts.signal });
     },
   };
 }

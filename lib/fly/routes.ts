@@ -65,6 +65,13 @@ export const ROUTES = {
   listIpAssignments: ["GET", "/v1/apps/{app_name}/ip_assignments"],
   assignIp: ["POST", "/v1/apps/{app_name}/ip_assignments"],
   deleteIp: ["DELETE", "/v1/apps/{app_name}/ip_assignments/{ip}"],
+
+  execMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/exec"],
+
+  createAcmeCertificate: ["POST", "/v1/apps/{app_name}/certificates/acme"],
+  getCertificate: ["GET", "/v1/apps/{app_name}/certificates/{hostname}"],
+  deleteCertificate: ["DELETE", "/v1/apps/{app_name}/certificates/{hostname}"],
+  checkCertificate: ["POST", "/v1/apps/{app_name}/certificates/{hostname}/check"],
 } as const satisfies Record<string, Route>;
 
 export type RouteName = keyof typeof ROUTES;

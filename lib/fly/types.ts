@@ -70,6 +70,18 @@ export type AssignIpRequest = Schemas["assignIPRequest"];
 export type AssignIpResponse = Schemas["AssignIPResponse"];
 export type ListIpAssignmentsResponse = Schemas["listIPAssignmentsResponse"];
 
+// One-off commands (POST .../machines/{id}/exec)
+export type MachineExecRequest = Schemas["MachineExecRequest"];
+export type MachineExecResponse = Schemas["flydv1.ExecResponse"];
+
+// TLS certificates
+export type CertificateDetail = Schemas["CertificateDetail"];
+export type CertificateCheckResponse = Schemas["CertificateCheckResponse"];
+export type CertificateEntry = Schemas["CertificateEntry"];
+export type DnsRequirements = Schemas["DNSRequirements"];
+export type DnsRecords = Schemas["DNSRecords"];
+export type CreateAcmeCertificateRequest = Schemas["createAcmeCertificateRequest"];
+
 // Errors
 export type ErrorResponse = Schemas["ErrorResponse"];
 

@@ -48,6 +48,16 @@ test("missing token: exit 2 before any call", async () => {
   expect(fly.calls.length).toBe(before);
 });
 
+test("a rejected token (401): exit 1, and the hint names the Fly dashboard and token create, never flyctl", async () => {
+  const r = await run(["status", "--config", configPath], { FLY_API_TOKEN: "fm2_rejected" });
+  expect(r.code).toBe(1);
+  expect(r.err).toContain("FLY_API_TOKEN was rejected");
+  expect(r.err).toContain("Fly dashboard");
+  expect(r.err).toContain("bun deploy/run.ts token create");
+  expect(r.err).not.toMatch(/\bfly(ctl)? tokens\b/);
+  expect(r.err).not.toContain("fm2_rejected");
+});
+
 test("invalid config: exit 2 naming the key", async () => {
   const bad = join(mkdtempSync(join(tmpdir(), "flightdeck-bad-")), "fly.toml");
   writeFileSync(bad, 'app = "x1"\nprimary_region = "ewr"\n[http_service]\ninternal_port = 3000\nauto_stop = "stop"\n');
@@ -157,7 +167,10 @@ test("the real process: bun deploy/run.ts status --json", async () => {
 });
 
 test("the command table: every flag parses, image and preview are delegated", () => {
-  expect(Object.keys(COMMANDS).sort()).toEqual(expect.arrayContaining(["db", "deploy", "destroy", "image", "plan", "preview", "rollback", "scale", "secrets", "status", "token"]));
+  expect(Object.keys(COMMANDS).sort()).toEqual(expect.arrayContaining(["certs", "db", "deploy", "destroy", "exec", "image", "logs", "plan", "preview", "rollback", "scale", "secrets", "status", "token"]));
+  // Everything after a bare `--` is the remote command's, flags included; only exec takes one.
+  expect(parseArgs(["exec", "--machine", "abc", "--", "bun", "run", "migrate", "--json"])).toMatchObject({ flags: { machine: "abc" }, rest: ["bun", "run", "migrate", "--json"] });
+  expect(() => parseArgs(["logs", "--", "x"])).toThrow("takes no command after --");
   expect(parseArgs(["deploy", "--config=fly.toml", "--strategy", "canary", "--json"]).flags).toEqual({ config: "fly.toml", strategy: "canary", json: true });
   expect(parseArgs(["secrets", "set", "A=1", "B=2"]).positionals).toEqual(["A=1", "B=2"]);
   expect(parseArgs(["preview", "up", "--pr", "4"]).flags.pr).toBe(4);

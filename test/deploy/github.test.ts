@@ -137,6 +137,51 @@ describe("client", () => {
   });
 });
 
+describe("deployments (client against the fake, and the fake's GitHub rules)", () => {
+  const sha = "c".repeat(40);
+  const base = { ref: sha, environment: "pr-5", transient_environment: true, production_environment: false, auto_merge: false, required_contexts: [] };
+
+  test("create, statuses newest first, list by environment across pages", async () => {
+    const d = await client.createDeployment(base);
+    expect(d).toMatchObject({ ref: sha, environment: "pr-5", transient_environment: true });
+    await client.createDeploymentStatus(d.id, { state: "in_progress" });
+    await client.createDeploymentStatus(d.id, { state: "success", environment_url: "https://x-pr-5.fly.dev" });
+    expect((await client.listDeploymentStatuses(d.id)).map((st) => st.state)).toEqual(["success", "in_progress"]);
+    for (let i = 0; i < 120; i++) await client.createDeployment({ ...base, environment: "pr-6" });
+    expect(await client.listDeployments("pr-6")).toHaveLength(120);
+    expect((await client.listDeployments("pr-5")).map((x) => x.id)).toEqual([d.id]);
+  });
+
+  test("GitHub's refusals: pending checks without required_contexts (409), unknown ref, bad state, long description (422)", async () => {
+    gh.state.pendingChecks.add(sha);
+    const failure = async (promise: Promise<unknown>) => promise.then(() => undefined, (error: GitHubError) => error);
+    const { required_contexts: _skip, ...withoutContexts } = base;
+    expect((await failure(client.createDeployment(withoutContexts)))?.context.status).toBe(409);
+    expect((await failure(client.createDeployment({ ...base, ref: "no-such-branch" })))?.context.status).toBe(422);
+    const d = await client.createDeployment({ ...base, ref: "main" });
+    expect((await failure(client.createDeploymentStatus(d.id, { state: "done" as "success" })))?.context.status).toBe(422);
+    expect((await failure(client.createDeploymentStatus(d.id, { state: "success", description: "x".repeat(141) })))?.context.status).toBe(422);
+    const ro = startFakeGitHub({ readOnly: true });
+    try {
+      const error = await failure(createGitHubClient(githubContextFromEnv(ro.env)!, { backoffMs: 1 }).createDeployment(base));
+      expect(error?.message).toContain("deployments: write");
+    } finally {
+      ro.close();
+    }
+  });
+
+  test("auto_inactive retires earlier successful non-transient deployments only", async () => {
+    const lasting = { ...base, transient_environment: false };
+    const a = await client.createDeployment(lasting);
+    await client.createDeploymentStatus(a.id, { state: "success" });
+    const t = await client.createDeployment(base);
+    await client.createDeploymentStatus(t.id, { state: "success" });
+    const b = await client.createDeployment(lasting);
+    await client.createDeploymentStatus(b.id, { state: "success" });
+    expect(gh.deploymentsIn("pr-5").map((x) => gh.deploymentState(x))).toEqual(["inactive", "success", "success"]);
+  });
+});
+
 describe("nextLink", () => {
   test("parses GitHub's Link header", () => {
     const header =

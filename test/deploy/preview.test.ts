@@ -236,6 +236,80 @@ describe("PR lifecycle", () => {
   });
 });
 
+describe("GitHub deployments (the PR's \"View deployment\")", () => {
+  const SHA1 = "a".repeat(40);
+  const SHA2 = "b".repeat(40);
+  const runEnv = (sha: string) => env({ GITHUB_SHA: sha, GITHUB_SERVER_URL: "https://github.com", GITHUB_RUN_ID: "77" });
+
+  test("up records a transient pr-N deployment of the head commit with success and the preview URL; a rerun writes nothing; a new commit supersedes; down retires it", async () => {
+    // CI checks still running on the commit: GitHub would refuse a deployment that does not waive them.
+    gh.state.pendingChecks.add(SHA1);
+    const up = await run(["up", "--pr", "42", "--image", IMAGE_V1, "--json"], runEnv(SHA1));
+    expect(up.code).toBe(0);
+    const [first] = gh.deploymentsIn("pr-42");
+    expect(first).toMatchObject({ ref: SHA1, sha: SHA1, transient_environment: true, production_environment: false });
+    expect(first!.statuses.map((st) => [st.state, st.environment_url, st.log_url])).toEqual([
+      ["success", "https://flightdeck-pr-42.fly.dev", "https://github.com/acme/flightdeck/actions/runs/77"],
+    ]);
+    expect(up.json).toMatchObject({ deployment: { id: first!.id, environment: "pr-42", state: "success", unchanged: false } });
+
+    gh.calls.length = 0;
+    const again = await run(["up", "--pr", "42", "--image", IMAGE_V1, "--json"], runEnv(SHA1));
+    expect(again.json).toMatchObject({ deployment: { id: first!.id, unchanged: true } });
+    expect(gh.calls.filter((c) => c.method !== "GET")).toHaveLength(0);
+
+    const sync = await run(["up", "--pr", "42", "--image", IMAGE_V2, "--json"], runEnv(SHA2));
+    expect(sync.code).toBe(0);
+    const [older, newer] = gh.deploymentsIn("pr-42");
+    expect([gh.deploymentState(older!), newer!.ref, gh.deploymentState(newer!)]).toEqual(["inactive", SHA2, "success"]);
+    expect(sync.json).toMatchObject({ deployment: { superseded: [older!.id] } });
+
+    const down = await run(["down", "--pr", "42", "--json"], runEnv(SHA2));
+    expect(down.code).toBe(0);
+    expect(down.json).toMatchObject({ deploymentsDeactivated: [newer!.id] });
+    expect(gh.deploymentsIn("pr-42").map((d) => gh.deploymentState(d))).toEqual(["inactive", "inactive"]);
+    expect(gh.state.deployments.every((d) => d.environment === "pr-42")).toBe(true);
+  });
+
+  test("without a sha in the event the PR's head comes from GitHub; a failed deploy is a failure status with no URL", async () => {
+    gh.setPull(7, "open", { head: { sha: SHA2 } });
+    expect((await run(["up", "--pr", "7", "--image", IMAGE_V1])).code).toBe(0);
+    expect(gh.deploymentsIn("pr-7").map((d) => [d.ref, gh.deploymentState(d)])).toEqual([[SHA2, "success"]]);
+
+    fly.faults.failStart(() => true);
+    expect((await run(["up", "--pr", "8", "--image", IMAGE_V1], runEnv(SHA1))).code).toBe(1);
+    const [failed] = gh.deploymentsIn("pr-8");
+    expect(failed!.statuses.map((st) => [st.state, st.environment_url])).toEqual([["failure", ""]]);
+    expect(failed!.statuses[0]!.description.length).toBeLessThanOrEqual(140);
+  });
+
+  test("GitHub refusing or failing never fails the preview: a warning naming the permission", async () => {
+    const ro = startFakeGitHub({ readOnly: true });
+    try {
+      const result = await run(["up", "--pr", "3", "--image", IMAGE_V1], env({ ...ro.env, GITHUB_SHA: SHA1 }));
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain("could not record the GitHub deployment for PR #3");
+      expect(result.stderr).toContain("deployments: write");
+    } finally {
+      ro.close();
+    }
+    gh.faults.push({ method: "POST", path: "/deployments", status: 500, times: 5 });
+    const flaky = await run(["up", "--pr", "4", "--image", IMAGE_V1, "--json"], runEnv(SHA1));
+    expect(flaky.code).toBe(0);
+    expect(flaky.json).toMatchObject({ deployment: null, url: "https://flightdeck-pr-4.fly.dev" });
+    expect(liveMachines("flightdeck-pr-4")).toHaveLength(1);
+  });
+
+  test("prune --closed retires the closed PR's deployments and leaves the open one's", async () => {
+    for (const pr of [1, 2]) expect((await run(["up", "--pr", String(pr), "--image", IMAGE_V1], runEnv(SHA1))).code).toBe(0);
+    gh.setPull(1, "closed");
+    gh.setPull(2, "open");
+    expect((await run(["prune", "--closed"])).code).toBe(0);
+    expect(gh.deploymentsIn("pr-1").map((d) => gh.deploymentState(d))).toEqual(["inactive"]);
+    expect(gh.deploymentsIn("pr-2").map((d) => gh.deploymentState(d))).toEqual(["success"]);
+  });
+});
+
 describe("through the CLI entry (bun deploy/run.ts preview ...)", () => {
   test("run.ts delegates up and down with the process environment's defaults", async () => {
     const e = { FLY_API_TOKEN: fly.token, FLY_FLAPS_BASE_URL: fly.url, ...gh.env };

@@ -1,7 +1,8 @@
 // The fake Fly Machines API's own behaviours: the deploy tests rely on these being like the real API.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { createFlyClient, FlyApiError, type FlyClient, type MachineConfig } from "../../lib/fly/index.ts";
+import { createFlyClient, type FlyClient, type MachineConfig } from "../../lib/fly/index.ts";
 import { startFakeFly, type FakeFly } from "./fly-machines.ts";
+import { flyFailure } from "../support/fly-errors.ts";
 
 let fly: FakeFly;
 let client: FlyClient;
@@ -18,15 +19,6 @@ const checkedConfig: MachineConfig = {
   services: [{ protocol: "tcp", internal_port: 3000, autostop: "stop", checks: [{ type: "http", port: 3000, path: "/health" }] }],
 };
 
-async function failure(promise: Promise<unknown>): Promise<FlyApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FlyApiError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
 
 function raw(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -58,8 +50,8 @@ describe("auth and validation", () => {
   });
 
   test("missing image, unknown app, unknown endpoint", async () => {
-    expect((await failure(client.createMachine("web", { config: {} }))).status).toBe(400);
-    expect((await failure(client.getApp("nope"))).status).toBe(404);
+    expect((await flyFailure(client.createMachine("web", { config: {} }))).status).toBe(400);
+    expect((await flyFailure(client.getApp("nope"))).status).toBe(404);
     expect((await raw("/v1/nothing")).status).toBe(404);
   });
 });
@@ -69,7 +61,7 @@ describe("apps", () => {
     const created = await client.createApp({ name: "api", org_slug: "personal", idempotency_key: "k1" });
     const replay = await client.createApp({ name: "api", org_slug: "personal", idempotency_key: "k1" });
     expect(replay.id).toBe(created.id!);
-    const taken = await failure(client.createApp({ name: "api", org_slug: "personal" }));
+    const taken = await flyFailure(client.createApp({ name: "api", org_slug: "personal" }));
     expect([taken.status, taken.apiStatus]).toEqual([422, "name_taken"]);
     expect((await client.getApp("api")).status).toBe("pending");
     expect((await client.listApps("personal")).map((a) => a.name).sort()).toEqual(["api", "web"]);
@@ -82,8 +74,8 @@ describe("apps", () => {
     const machine = await client.createMachine("web", { config: { image: "x" } });
     await client.deleteApp("web");
     expect(fly.state.apps.has("web")).toBe(false);
-    expect((await failure(client.getApp("web"))).status).toBe(404);
-    expect((await failure(client.getMachine("web", machine.id!))).status).toBe(404);
+    expect((await flyFailure(client.getApp("web"))).status).toBe(404);
+    expect((await flyFailure(client.getMachine("web", machine.id!))).status).toBe(404);
   });
 });
 
@@ -115,7 +107,7 @@ describe("machine lifecycle", () => {
     await client.waitMachine("web", machine.id!, { state: "started", timeoutSeconds: 5 });
     const versions = await client.listVersions("web", machine.id!);
     expect(versions.map((v) => v.user_config?.image)).toEqual(["x:2", "x:1"]);
-    const stale = await failure(client.updateMachine("web", machine.id!, { config: { image: "x:3" }, current_version: machine.version }));
+    const stale = await flyFailure(client.updateMachine("web", machine.id!, { config: { image: "x:3" }, current_version: machine.version }));
     expect(stale.status).toBe(409);
   });
 
@@ -133,7 +125,7 @@ describe("machine lifecycle", () => {
   test("destroying a running machine needs force; destroyed machines leave the list", async () => {
     const machine = await client.createMachine("web", { config: { image: "x" } });
     await client.waitMachine("web", machine.id!, { state: "started", timeoutSeconds: 5 });
-    expect((await failure(client.destroyMachine("web", machine.id!))).status).toBe(412);
+    expect((await flyFailure(client.destroyMachine("web", machine.id!))).status).toBe(412);
     await client.destroyMachine("web", machine.id!, { force: true });
     await client.waitMachine("web", machine.id!, { state: "destroyed", timeoutSeconds: 5 });
     expect(await client.listMachines("web")).toEqual([]);
@@ -177,7 +169,7 @@ describe("machine lifecycle", () => {
     await client.setMetadata("web", machine.id!, "c", "3");
     expect(await client.getMetadata("web", machine.id!)).toEqual({ a: "1", b: "2", c: "3" });
     expect((await client.getMachine("web", machine.id!)).version).toBe(machine.version!);
-    expect((await failure(client.updateMetadata("web", machine.id!, { d: "4" }, { machineVersion: "01STALE" }))).status).toBe(412);
+    expect((await flyFailure(client.updateMetadata("web", machine.id!, { d: "4" }, { machineVersion: "01STALE" }))).status).toBe(412);
   });
 });
 
@@ -186,11 +178,11 @@ describe("leases", () => {
     const machine = await client.createMachine("web", { config: { image: "x" } });
     const lease = await client.acquireLease("web", machine.id!, { ttlSeconds: 30 });
     expect(lease.nonce).toBeString();
-    expect((await failure(client.acquireLease("web", machine.id!))).status).toBe(409);
-    const blocked = await failure(client.updateMachine("web", machine.id!, { config: { image: "y" } }));
+    expect((await flyFailure(client.acquireLease("web", machine.id!))).status).toBe(409);
+    const blocked = await flyFailure(client.updateMachine("web", machine.id!, { config: { image: "y" } }));
     expect(blocked.status).toBe(409);
     expect(blocked.apiMessage).toContain("lease currently held by");
-    expect((await failure(client.updateMachine("web", machine.id!, { config: { image: "y" } }, { leaseNonce: "wrong" }))).status).toBe(409);
+    expect((await flyFailure(client.updateMachine("web", machine.id!, { config: { image: "y" } }, { leaseNonce: "wrong" }))).status).toBe(409);
     await client.updateMachine("web", machine.id!, { config: { image: "y" } }, { leaseNonce: lease.nonce });
     const refreshed = await client.refreshLease("web", machine.id!, lease.nonce!, { ttlSeconds: 120 });
     expect(refreshed.nonce).toBe(lease.nonce!);
@@ -205,7 +197,7 @@ describe("leases", () => {
     expect(machine.nonce).toBeString();
     const other = await client.createMachine("web", { config: { image: "x" } });
     fly.faults.holdLease("web", other.id!, { owner: "alice@example.com" });
-    const error = await failure(client.acquireLease("web", other.id!));
+    const error = await flyFailure(client.acquireLease("web", other.id!));
     expect(error.status).toBe(409);
     expect(error.apiMessage).toContain("alice@example.com");
     expect((await client.getLease("web", other.id!))?.owner).toBe("alice@example.com");
@@ -229,12 +221,12 @@ describe("volumes", () => {
   test("a mount must name a volume of the machine's region that is not attached elsewhere", async () => {
     const volume = await client.createVolume("web", { name: "media", region: "ewr", size_gb: 1 });
     const mounts = [{ volume: volume.id!, path: "/app/media" }];
-    expect((await failure(client.createMachine("web", { region: "iad", config: { image: "x", mounts } }))).status).toBe(400);
+    expect((await flyFailure(client.createMachine("web", { region: "iad", config: { image: "x", mounts } }))).status).toBe(400);
     const first = await client.createMachine("web", { region: "ewr", config: { image: "x", mounts } });
     expect((await client.getVolume("web", volume.id!)).attached_machine_id).toBe(first.id!);
-    expect((await failure(client.createMachine("web", { region: "ewr", config: { image: "x", mounts } }))).status).toBe(412);
-    expect((await failure(client.deleteVolume("web", volume.id!))).status).toBe(412);
-    const unknown = await failure(client.createMachine("web", { region: "ewr", config: { image: "x", mounts: [{ volume: "vol_missing", path: "/d" }] } }));
+    expect((await flyFailure(client.createMachine("web", { region: "ewr", config: { image: "x", mounts } }))).status).toBe(412);
+    expect((await flyFailure(client.deleteVolume("web", volume.id!))).status).toBe(412);
+    const unknown = await flyFailure(client.createMachine("web", { region: "ewr", config: { image: "x", mounts: [{ volume: "vol_missing", path: "/d" }] } }));
     expect(unknown.apiMessage).toContain("vol_missing");
     await client.destroyMachine("web", first.id!, { force: true });
     await client.waitMachine("web", first.id!, { state: "destroyed", timeoutSeconds: 5 });
@@ -251,7 +243,7 @@ describe("volumes", () => {
     const a = await client.createVolume("web", { name: "media", region: "ewr" });
     const b = await client.createVolume("web", { name: "media", region: "ewr" });
     expect(a.zone).not.toBe(b.zone!);
-    const full = await failure(client.createVolume("web", { name: "media", region: "ewr" }));
+    const full = await flyFailure(client.createVolume("web", { name: "media", region: "ewr" }));
     expect([full.status, full.apiStatus]).toEqual([422, "volume_placement_capacity"]);
     await client.createVolume("web", { name: "media", region: "ewr", require_unique_zone: false });
     await client.createVolume("web", { name: "other", region: "ewr" });
@@ -271,12 +263,12 @@ describe("secrets", () => {
     expect(listed[0]!.digest).toMatch(/^[0-9a-f]{16}$/);
     expect(listed[0]!.value).toBeUndefined();
     expect((await client.listSecrets("web", { showSecrets: true }))[0]!.value).toBe("1");
-    expect((await failure(client.unsetSecret("web", "NOPE"))).status).toBe(404);
+    expect((await flyFailure(client.unsetSecret("web", "NOPE"))).status).toBe(404);
   });
 
   test("min_secrets_version ahead of the app's version is refused; machines record what they got", async () => {
     const { version } = await client.setSecrets("web", { A: "1" });
-    expect((await failure(client.createMachine("web", { min_secrets_version: version + 1, config: { image: "x" } }))).status).toBe(400);
+    expect((await flyFailure(client.createMachine("web", { min_secrets_version: version + 1, config: { image: "x" } }))).status).toBe(400);
     const machine = await client.createMachine("web", { min_secrets_version: version, config: { image: "x" } });
     expect(fly.state.apps.get("web")!.machines.get(machine.id!)!.secretsVersion).toBe(version);
   });
@@ -296,7 +288,7 @@ describe("ip assignments", () => {
     expect(flycast.network).toEqual({ name: "", org_slug: "personal" });
     expect((await client.listIpAssignments("web")).length).toBe(3);
     await client.deleteIp("web", v6.ip!);
-    expect((await failure(client.deleteIp("web", v6.ip!))).status).toBe(404);
+    expect((await flyFailure(client.deleteIp("web", v6.ip!))).status).toBe(404);
   });
 });
 
@@ -330,7 +322,7 @@ describe("faults and the call log", () => {
   test("calls record method, path, status and whether they could mutate", async () => {
     await client.getApp("web");
     await client.setSecrets("web", { A: "1" });
-    await failure(client.getMachine("web", "missing"));
+    await flyFailure(client.getMachine("web", "missing"));
     expect(fly.calls.map((c) => [c.method, c.path, c.status, c.mutating])).toEqual([
       ["GET", "/v1/apps/web", 200, false],
       ["POST", "/v1/apps/web/secrets", 200, true],
@@ -393,10 +385,10 @@ describe("the variants where spec, fly-go and docs disagree (a mode for each)", 
       () => client.destroyMachine("web", id, { force: true }),
       () => client.releaseLease("web", id, "not-the-nonce"),
     ]) {
-      expect((await failure(write())).status).toBe(409);
+      expect((await flyFailure(write())).status).toBe(409);
     }
     await client.destroyMachine("web", id, { force: true, leaseNonce: lease.nonce! });
     await client.waitForMachineState("web", id, { state: "destroyed", timeoutMs: 2000 });
-    expect((await failure(client.acquireLease("web", id))).status).toBe(412);
+    expect((await flyFailure(client.acquireLease("web", id))).status).toBe(412);
   });
 });

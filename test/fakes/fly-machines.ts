@@ -5,6 +5,9 @@
 // release-command exit codes). Modules per resource live in ./fly/.
 
 import { appRoutes, createAppRecord } from "./fly/apps.ts";
+import { certificateRoutes, createCertificateBehaviour, type CertificateBehaviour } from "./fly/certificates.ts";
+import { createExecBehaviour, execRoutes, type ExecBehaviour } from "./fly/exec.ts";
+import { createFakeLogs, logRoutes, type FakeLogs } from "./fly/logs.ts";
 import { createContext, HttpError, json, type FakeCall, type FakeContext, type FakeOptions, type FakeTimings } from "./fly/context.ts";
 import { FakeFaults } from "./fly/faults.ts";
 import { ipRoutes } from "./fly/ips.ts";
@@ -20,7 +23,10 @@ import { volumeRoutes } from "./fly/volumes.ts";
 
 export type { FakeCall, FakeOptions, FakeTimings } from "./fly/context.ts";
 export type { CallMatch, MachineMatch } from "./fly/faults.ts";
-export type { FakeApp, FakeLease, FakeMachine, FakeState } from "./fly/state.ts";
+export type { FakeApp, FakeCertificate, FakeLease, FakeLogEntry, FakeMachine, FakeState } from "./fly/state.ts";
+export type { CertificateBehaviour } from "./fly/certificates.ts";
+export type { ExecBehaviour } from "./fly/exec.ts";
+export type { FakeLogs, LogLine } from "./fly/logs.ts";
 export type { FakeBackup, FakeCluster, FakePostgresControls } from "./fly/postgres.ts";
 export type { FakeDeployToken, FakeDeployTokens } from "./fly/tokens.ts";
 export { FakeFaults };
@@ -46,6 +52,12 @@ export interface FakeFly {
   seedApp(name: string, orgSlug?: string): FakeApp;
   /** Machines of an app that are not destroyed, in creation order. */
   machines(appName: string): FakeMachine[];
+  /** App logs (served at /api/v1/apps/{app}/logs: point FLY_API_BASE_URL at `url`); `logs.append` adds lines. */
+  logs: FakeLogs;
+  /** How certificates behave (stay pending, DNS requirement shape); live. */
+  certificates: CertificateBehaviour;
+  /** How exec answers (Go omitempty or every field), and every command run. */
+  exec: ExecBehaviour;
   close(): Promise<void>;
 }
 
@@ -85,7 +97,22 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
 
   const postgres = createPostgresControls({ phaseMs: opts.postgresPhaseMs, personalOrgSlug: opts.personalOrgSlug });
   const deployTokens = createDeployTokens();
-  const routes = compile([...appRoutes(ctx), ...machineRoutes(ctx), ...leaseRoutes(ctx), ...volumeRoutes(ctx), ...secretRoutes(ctx), ...ipRoutes(ctx), ...tokenRoutes(ctx, deployTokens), ...postgresRoutes(ctx, postgres)]);
+  const logs = createFakeLogs(ctx);
+  const certificates = createCertificateBehaviour();
+  const exec = createExecBehaviour();
+  const routes = compile([
+    ...appRoutes(ctx),
+    ...machineRoutes(ctx),
+    ...leaseRoutes(ctx),
+    ...volumeRoutes(ctx),
+    ...secretRoutes(ctx),
+    ...ipRoutes(ctx),
+    ...certificateRoutes(ctx, certificates),
+    ...execRoutes(ctx, exec),
+    ...logRoutes(logs),
+    ...tokenRoutes(ctx, deployTokens),
+    ...postgresRoutes(ctx, postgres),
+  ]);
   const calls: FakeCall[] = [];
 
   const server = Bun.serve({
@@ -170,6 +197,9 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       return app;
     },
     machines: (appName) => [...(ctx.state.apps.get(appName)?.machines.values() ?? [])].filter((m) => m.state !== "destroyed"),
+    logs,
+    certificates,
+    exec,
     async close() {
       for (const timer of ctx.timers) clearTimeout(timer);
       ctx.timers.clear();

@@ -1,9 +1,14 @@
 // A stateful fake of the GitHub REST endpoints a preview uses: issue comments (list with per_page/page
-// pagination and Link headers, create, update, delete) and pull requests (get, list). It answers as
+// pagination and Link headers, create, update, delete), pull requests (get, list), and deployments with their
+// statuses (create, list by environment, newest first; `auto_inactive` retires earlier successful
+// deployments of the same environment unless they are transient or production, as GitHub documents; a ref
+// must be a commit SHA or a known branch; without `required_contexts` a commit whose checks are still pending
+// is refused with 409, as GitHub does). It answers as
 // api.github.com does for these calls (status codes, `message` bodies, 401 without the token, 403 for a
 // read-only token), and injects faults on demand: a status for the next N matching calls, latency, a dropped
 // connection, or a write that is applied and whose response is then lost.
-// Shapes: https://docs.github.com/en/rest/issues/comments, https://docs.github.com/en/rest/pulls/pulls
+// Shapes: https://docs.github.com/en/rest/issues/comments, https://docs.github.com/en/rest/pulls/pulls,
+// https://docs.github.com/en/rest/deployments/deployments, https://docs.github.com/en/rest/deployments/statuses
 
 export interface FakeComment {
   id: number;
@@ -19,6 +24,31 @@ export interface FakePull {
   state: "open" | "closed";
   merged: boolean;
   head: { sha: string };
+}
+
+export type FakeDeploymentState = "error" | "failure" | "inactive" | "in_progress" | "queued" | "pending" | "success";
+
+export interface FakeDeploymentStatus {
+  id: number;
+  state: FakeDeploymentState;
+  environment_url: string;
+  log_url: string;
+  description: string;
+  created_at: string;
+}
+
+export interface FakeDeployment {
+  id: number;
+  ref: string;
+  sha: string;
+  task: string;
+  environment: string;
+  description: string | null;
+  transient_environment: boolean;
+  production_environment: boolean;
+  created_at: string;
+  /** Oldest first (the API lists them newest first). */
+  statuses: FakeDeploymentStatus[];
 }
 
 export interface FakeGitHubCall {
@@ -60,7 +90,15 @@ export interface FakeGitHub {
   token: string;
   repository: string;
   login: string;
-  state: { comments: FakeComment[]; pulls: Map<number, FakePull> };
+  state: {
+    comments: FakeComment[];
+    pulls: Map<number, FakePull>;
+    deployments: FakeDeployment[];
+    /** Branch name -> head SHA: refs a deployment may name besides a SHA. */
+    branches: Map<string, string>;
+    /** Commits whose status checks are still running (a deployment without required_contexts gets 409). */
+    pendingChecks: Set<string>;
+  };
   calls: FakeGitHubCall[];
   faults: FakeGitHubFault[];
   /** Env for code under test: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL. */
@@ -68,6 +106,10 @@ export interface FakeGitHub {
   commentsOn(issue: number): FakeComment[];
   addComment(issue: number, body: string, user?: { login: string; type?: "Bot" | "User" }): FakeComment;
   setPull(number: number, state: "open" | "closed", extra?: Partial<FakePull>): FakePull;
+  /** Deployments of an environment, oldest first. */
+  deploymentsIn(environment: string): FakeDeployment[];
+  /** A deployment's current state (its newest status), or undefined before any status. */
+  deploymentState(deployment: FakeDeployment): FakeDeploymentState | undefined;
   close(): void;
 }
 
@@ -75,12 +117,21 @@ const ROUTE_LIST = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/;
 const ROUTE_ONE = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/;
 const ROUTE_PULL = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/;
 const ROUTE_PULLS = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/;
+const ROUTE_DEPLOYMENTS = /^\/repos\/([^/]+)\/([^/]+)\/deployments$/;
+const ROUTE_DEPLOYMENT_STATUSES = /^\/repos\/([^/]+)\/([^/]+)\/deployments\/(\d+)\/statuses$/;
+const DEPLOYMENT_STATES = new Set(["error", "failure", "inactive", "in_progress", "queued", "pending", "success"]);
 
 export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
   const token = options.token ?? `ghs_fake${crypto.randomUUID().replace(/-/g, "")}`;
   const repository = options.repository ?? "acme/flightdeck";
   const login = options.login ?? "github-actions[bot]";
-  const state = { comments: [] as FakeComment[], pulls: new Map<number, FakePull>() };
+  const state = {
+    comments: [] as FakeComment[],
+    pulls: new Map<number, FakePull>(),
+    deployments: [] as FakeDeployment[],
+    branches: new Map<string, string>([["main", "1".repeat(40)]]),
+    pendingChecks: new Set<string>(),
+  };
   const calls: FakeGitHubCall[] = [];
   const faults: FakeGitHubFault[] = [];
   let nextId = 1000;
@@ -238,7 +289,127 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
       return json(200, result.page, result.link ? { link: result.link } : {});
     }
 
+    m = ROUTE_DEPLOYMENTS.exec(path);
+    if (m) {
+      if (repoOf(m) !== repository) return message(404, "Not Found");
+      if (method === "GET") {
+        const filters = ["environment", "ref", "sha", "task"] as const;
+        const found = state.deployments
+          .filter((d) => filters.every((key) => !url.searchParams.has(key) || d[key] === url.searchParams.get(key)))
+          .reverse();
+        const result = paginate(found, url);
+        if (result instanceof Response) return result;
+        return json(200, result.page.map((d) => presentDeployment(d, url.origin)), result.link ? { link: result.link } : {});
+      }
+      if (method === "POST") {
+        if (options.readOnly) return readOnlyRefusal();
+        const input = await readJson(request);
+        if (input instanceof Response) return input;
+        return createDeployment(input, url.origin);
+      }
+      return message(404, "Not Found");
+    }
+
+    m = ROUTE_DEPLOYMENT_STATUSES.exec(path);
+    if (m) {
+      if (repoOf(m) !== repository) return message(404, "Not Found");
+      const deployment = state.deployments.find((d) => d.id === Number(m![3]));
+      if (!deployment) return message(404, "Not Found");
+      if (method === "GET") {
+        const result = paginate([...deployment.statuses].reverse(), url);
+        if (result instanceof Response) return result;
+        return json(200, result.page, result.link ? { link: result.link } : {});
+      }
+      if (method === "POST") {
+        if (options.readOnly) return readOnlyRefusal();
+        const input = await readJson(request);
+        if (input instanceof Response) return input;
+        return createDeploymentStatus(deployment, input);
+      }
+      return message(404, "Not Found");
+    }
+
     return message(404, "Not Found");
+  }
+
+  async function readJson(request: Request): Promise<Record<string, unknown> | Response> {
+    try {
+      const parsed = (await request.json()) as unknown;
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // fall through
+    }
+    return message(400, "Problems parsing JSON");
+  }
+
+  const invalid = (field: string, code = "invalid") =>
+    json(422, { message: "Validation Failed", errors: [{ resource: "Deployment", field, code }], documentation_url: "https://docs.github.com/rest" });
+
+  function presentDeployment(d: FakeDeployment, origin: string) {
+    const { statuses: _statuses, ...rest } = d;
+    const [owner, repo] = repository.split("/");
+    return { ...rest, url: `${origin}/repos/${owner}/${repo}/deployments/${d.id}`, statuses_url: `${origin}/repos/${owner}/${repo}/deployments/${d.id}/statuses`, creator: { login, type: "Bot" } };
+  }
+
+  function createDeployment(input: Record<string, unknown>, origin: string): Response {
+    const ref = input.ref;
+    if (typeof ref !== "string" || ref === "") return invalid("ref", "missing_field");
+    const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : state.branches.get(ref.replace(/^refs\/heads\//, ""));
+    if (!sha) return message(422, `No ref found for: ${ref}`);
+    const environment = input.environment ?? "production";
+    if (typeof environment !== "string" || environment === "") return invalid("environment");
+    for (const key of ["transient_environment", "production_environment", "auto_merge"] as const) {
+      if (input[key] !== undefined && typeof input[key] !== "boolean") return invalid(key);
+    }
+    const contexts = input.required_contexts;
+    if (contexts !== undefined && (!Array.isArray(contexts) || contexts.some((c) => typeof c !== "string"))) return invalid("required_contexts");
+    if (contexts === undefined && state.pendingChecks.has(sha)) {
+      return message(409, "Conflict: Commit status checks failed for " + ref + ".");
+    }
+    const deployment: FakeDeployment = {
+      id: nextId++,
+      ref,
+      sha,
+      task: typeof input.task === "string" ? input.task : "deploy",
+      environment,
+      description: typeof input.description === "string" ? input.description : null,
+      transient_environment: input.transient_environment === true,
+      production_environment: typeof input.production_environment === "boolean" ? input.production_environment : environment === "production",
+      created_at: now(),
+      statuses: [],
+    };
+    state.deployments.push(deployment);
+    return json(201, presentDeployment(deployment, origin));
+  }
+
+  function createDeploymentStatus(deployment: FakeDeployment, input: Record<string, unknown>): Response {
+    const stateName = input.state;
+    if (typeof stateName !== "string" || !DEPLOYMENT_STATES.has(stateName)) return invalid("state");
+    for (const key of ["environment_url", "log_url", "target_url"] as const) {
+      const value = input[key];
+      if (value !== undefined && (typeof value !== "string" || (value !== "" && !/^https?:\/\//.test(value)))) return invalid(key);
+    }
+    const description = input.description ?? "";
+    if (typeof description !== "string" || description.length > 140) return invalid("description");
+    const status: FakeDeploymentStatus = {
+      id: nextId++,
+      state: stateName as FakeDeploymentState,
+      environment_url: typeof input.environment_url === "string" ? input.environment_url : "",
+      log_url: typeof input.log_url === "string" ? input.log_url : typeof input.target_url === "string" ? input.target_url : "",
+      description,
+      created_at: now(),
+    };
+    deployment.statuses.push(status);
+    // auto_inactive (default true): earlier non-transient, non-production deployments of the environment
+    // whose state was success get an inactive status.
+    if (status.state === "success" && input.auto_inactive !== false) {
+      for (const other of state.deployments) {
+        if (other === deployment || other.environment !== deployment.environment || other.transient_environment || other.production_environment) continue;
+        if (other.statuses.at(-1)?.state !== "success") continue;
+        other.statuses.push({ ...status, id: nextId++, state: "inactive", environment_url: "", description: "", created_at: now() });
+      }
+    }
+    return json(201, status);
   }
 
   const server = Bun.serve({
@@ -298,6 +469,8 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
       state.pulls.set(number, pull);
       return pull;
     },
+    deploymentsIn: (environment) => state.deployments.filter((d) => d.environment === environment),
+    deploymentState: (deployment) => deployment.statuses.at(-1)?.state,
     close: () => server.stop(true),
   };
 }

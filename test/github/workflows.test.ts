@@ -334,8 +334,8 @@ describe("preview.yml", () => {
     expect(prune.steps!.some((s) => s.run === "bun deploy/run.ts preview prune --closed")).toBe(true);
     expect(prune.env?.FLY_API_TOKEN).toBe("${{ secrets.FLY_API_TOKEN }}");
     expect(prune.env?.GITHUB_TOKEN).toBe("${{ github.token }}");
-    // It reads pull requests and edits their sticky comments; nothing else.
-    expect(prune.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    // It reads pull requests, edits their sticky comments and retires their GitHub deployments; nothing else.
+    expect(prune.permissions).toEqual({ contents: "read", "pull-requests": "write", deployments: "write" });
   });
 
   test("prune runs have their own concurrency queue and are never cancelled", () => {
@@ -343,8 +343,8 @@ describe("preview.yml", () => {
     expect(String(w.concurrency?.["cancel-in-progress"])).toContain("github.event_name == 'pull_request'");
   });
 
-  test("permissions: pull-requests write (the comment), contents read, nothing else", () => {
-    expect(w.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  test("permissions: pull-requests write (the comment), deployments write (View deployment), contents read, nothing else", () => {
+    expect(w.permissions).toEqual({ contents: "read", "pull-requests": "write", deployments: "write" });
   });
 
   test("one concurrency queue per PR, cancelling in-progress `up` but never `down`", () => {

@@ -32,6 +32,8 @@ export function createAppRecord(name: string, orgSlug: string, network = "defaul
     secretsVersion: 0,
     ips: [],
     deployed: false,
+    certificates: new Map(),
+    logs: [],
   };
 }
 

@@ -4,6 +4,7 @@
 
 import type { CheckStatus, Machine, MachineConfig, MachineEvent } from "../../../lib/fly/types.ts";
 import type { FakeContext } from "./context.ts";
+import { machineLog } from "./logs.ts";
 import { nowIso, randomHex, type FakeApp, type FakeMachine } from "./state.ts";
 
 export function addEvent(machine: FakeMachine, type: string, status: string, request: Record<string, unknown> = {}): MachineEvent {
@@ -17,14 +18,18 @@ export function boot(ctx: FakeContext, app: FakeApp, machine: FakeMachine): void
   const generation = ++machine.generation;
   machine.checks = [];
   ctx.setState(machine, "starting");
+  machineLog(ctx, machine, `Pulling container image ${machine.config.image ?? ""}`);
   ctx.later(ctx.timings.bootMs, () => {
     if (machine.generation !== generation) return;
     if (ctx.faults.neverStarts(machine)) return;
     if (ctx.faults.failsToStart(machine)) {
+      machineLog(ctx, machine, "Main child exited with code: 1", "runner", "error");
       addEvent(machine, "exit", "failed", { exit_event: exitEvent(1, false) });
       ctx.setState(machine, "failed");
       return;
     }
+    machineLog(ctx, machine, `Machine started in ${ctx.timings.bootMs}ms`);
+    machineLog(ctx, machine, "Listening on http://0.0.0.0:3000", "app");
     addEvent(machine, "start", "started");
     app.deployed = true;
     startChecks(ctx, machine, generation);
@@ -63,6 +68,7 @@ function runToCompletion(ctx: FakeContext, app: FakeApp, machine: FakeMachine, g
     if (machine.generation !== generation || machine.state !== "started") return;
     const code = ctx.faults.exitCodeFor(machine);
     machine.exitCode = code;
+    machineLog(ctx, machine, `Main child exited normally with code: ${code}`, "runner", code === 0 ? "info" : "error");
     // fly-go reads the code from event.request.exit_event.exit_code (flyctl machines_releasecommand.go).
     addEvent(machine, "exit", "stopped", { exit_event: exitEvent(code, false) });
     machine.checks = [];
@@ -74,6 +80,7 @@ function runToCompletion(ctx: FakeContext, app: FakeApp, machine: FakeMachine, g
 export function stop(ctx: FakeContext, machine: FakeMachine): void {
   const generation = ++machine.generation;
   ctx.setState(machine, "stopping");
+  machineLog(ctx, machine, "Sending signal SIGINT to main child process w/ PID 313");
   ctx.later(ctx.timings.stopMs, () => {
     if (machine.generation !== generation) return;
     addEvent(machine, "exit", "stopped", { exit_event: exitEvent(0, true) });

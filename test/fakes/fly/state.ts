@@ -1,6 +1,7 @@
 // The fake Fly platform's data: apps and what lives in them. Plain objects so tests can inspect (and, when a
 // scenario needs it, seed) the "remote" state directly.
 
+import type { LogEntry } from "../../../lib/fly/logs.ts";
 import type { AppSecret, CheckStatus, IpAssignment, MachineConfig, MachineEvent, Volume } from "../../../lib/fly/types.ts";
 
 export interface FakeLease {
@@ -59,6 +60,24 @@ export interface FakeApp {
   ips: IpAssignment[];
   /** An app becomes "deployed" once a machine of it has started (fly-go App.Deployed). */
   deployed: boolean;
+  /** ACME certificates by hostname (./certificates.ts). */
+  certificates: Map<string, FakeCertificate>;
+  /** Log lines in arrival order (./logs.ts). */
+  logs: FakeLogEntry[];
+}
+
+export interface FakeCertificate {
+  hostname: string;
+  created_at: string;
+  /** Pending until a `check` finds DNS in place (certificates.ts), then active with issued certificates. */
+  state: "pending" | "active";
+  checks: number;
+}
+
+/** A log entry as the logs endpoint serves it, plus its place in the fake's one global sequence. */
+export interface FakeLogEntry extends LogEntry {
+  /** next_token encodes the last one a page returned. */
+  seq: number;
 }
 
 export interface FakeState {

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createCallLog, createFlyClient, FlyApiError, type RequestInfo } from "../../../lib/fly/index.ts";
 import { drop, FAST_RETRY, jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
+import { flyFailure } from "../../support/fly-errors.ts";
 
 let server: ScriptedServer | undefined;
 afterEach(async () => {
@@ -13,15 +14,6 @@ function clientFor(s: ScriptedServer, extra: Parameters<typeof createFlyClient>[
   return createFlyClient({ baseUrl: s.url, token: "fm2_topsecret", retry: FAST_RETRY, ...extra });
 }
 
-async function caught(promise: Promise<unknown>): Promise<FlyApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FlyApiError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("retries", () => {
   test("429 is retried after the Retry-After the server asked for", async () => {
@@ -63,7 +55,7 @@ describe("retries", () => {
 
   test("gives up after `retries` extra attempts with the last error", async () => {
     server = scriptedServer(() => jsonResponse({ error: "still down" }, 503));
-    const error = await caught(clientFor(server, { retries: 2 }).getApp("web"));
+    const error = await flyFailure(clientFor(server, { retries: 2 }).getApp("web"));
     expect(server.received).toHaveLength(3);
     expect(error.code).toBe("server_error");
     expect(error.status).toBe(503);
@@ -73,7 +65,7 @@ describe("retries", () => {
 
   test("4xx other than 408/429 is not retried", async () => {
     server = scriptedServer(() => jsonResponse({ error: "bad config" }, 400));
-    const error = await caught(clientFor(server).getApp("web"));
+    const error = await flyFailure(clientFor(server).getApp("web"));
     expect(server.received).toHaveLength(1);
     expect(error.code).toBe("bad_request");
   });
@@ -94,7 +86,7 @@ describe("retries", () => {
       await Bun.sleep(300);
       return jsonResponse({});
     });
-    const error = await caught(clientFor(server, { timeoutMs: 50, retries: 1 }).getApp("web"));
+    const error = await flyFailure(clientFor(server, { timeoutMs: 50, retries: 1 }).getApp("web"));
     expect(error.code).toBe("timeout");
     expect(error.status).toBe(0);
     expect(error.attempts).toBe(2);
@@ -102,7 +94,7 @@ describe("retries", () => {
 
   test("the overall deadline stops retrying: deadline_exceeded with the last status", async () => {
     server = scriptedServer(() => jsonResponse({ error: "busy" }, 503));
-    const error = await caught(clientFor(server, { deadlineMs: 150, retries: 100, retry: { ...FAST_RETRY, baseDelayMs: 40, maxDelayMs: 40 } }).getApp("web"));
+    const error = await flyFailure(clientFor(server, { deadlineMs: 150, retries: 100, retry: { ...FAST_RETRY, baseDelayMs: 40, maxDelayMs: 40 } }).getApp("web"));
     expect(error.code).toBe("deadline_exceeded");
     expect(error.status).toBe(503);
     expect(error.apiMessage).toBe("busy");
@@ -112,14 +104,14 @@ describe("retries", () => {
 
   test("a Retry-After beyond the deadline is not slept through", async () => {
     server = scriptedServer(() => jsonResponse({ error: "later" }, 429, { "retry-after": "3" }));
-    const error = await caught(clientFor(server, { deadlineMs: 500 }).getApp("web"));
+    const error = await flyFailure(clientFor(server, { deadlineMs: 500 }).getApp("web"));
     expect(error.code).toBe("deadline_exceeded");
     expect(server.received).toHaveLength(1);
   });
 
   test("refused connections are network errors with status 0", async () => {
     const client = createFlyClient({ baseUrl: "http://127.0.0.1:1", token: "fm2_x", retries: 1, retry: FAST_RETRY });
-    const error = await caught(client.getApp("web"));
+    const error = await flyFailure(client.getApp("web"));
     expect(error.code).toBe("network_error");
     expect(error.status).toBe(0);
     expect(error.attempts).toBe(2);
@@ -131,14 +123,14 @@ describe("non-idempotent calls", () => {
 
   test("machine create is not replayed after a 500 (the machine may exist)", async () => {
     server = scriptedServer(() => jsonResponse({ error: "boom" }, 500));
-    const error = await caught(clientFor(server).createMachine("web", { config }));
+    const error = await flyFailure(clientFor(server).createMachine("web", { config }));
     expect(error.status).toBe(500);
     expect(server.received).toHaveLength(1);
   });
 
   test("machine create is not replayed after a dropped connection", async () => {
     server = scriptedServer(() => drop());
-    const error = await caught(clientFor(server).createMachine("web", { config }));
+    const error = await flyFailure(clientFor(server).createMachine("web", { config }));
     expect(error.code).toBe("network_error");
     expect(server.received).toHaveLength(1);
   });
@@ -183,7 +175,7 @@ describe("non-idempotent calls", () => {
 
   test("lease acquire is not replayed after a 500", async () => {
     server = scriptedServer(() => jsonResponse({ error: "boom" }, 500));
-    await caught(clientFor(server).acquireLease("web", "m1"));
+    await flyFailure(clientFor(server).acquireLease("web", "m1"));
     expect(server.received).toHaveLength(1);
   });
 
@@ -195,7 +187,7 @@ describe("non-idempotent calls", () => {
 
   test("a first-attempt 404 on delete is still an error", async () => {
     server = scriptedServer(() => jsonResponse({ error: "machine not found" }, 404));
-    const error = await caught(clientFor(server).destroyMachine("web", "m1"));
+    const error = await flyFailure(clientFor(server).destroyMachine("web", "m1"));
     expect(error.code).toBe("not_found");
   });
 });
@@ -203,7 +195,7 @@ describe("non-idempotent calls", () => {
 describe("errors", () => {
   test("carry method, path, status, API message, API status and request id, never the token", async () => {
     server = scriptedServer(() => jsonResponse({ error: "app name web is already taken", status: "name_taken" }, 422, { "fly-request-id": "01REQ123" }));
-    const error = await caught(clientFor(server).createApp({ name: "web", org_slug: "personal" }));
+    const error = await flyFailure(clientFor(server).createApp({ name: "web", org_slug: "personal" }));
     expect(error).toBeInstanceOf(FlyApiError);
     expect(error.code).toBe("unprocessable");
     expect(error.method).toBe("POST");
@@ -221,20 +213,20 @@ describe("errors", () => {
 
   test("network errors do not leak the token either", async () => {
     const client = createFlyClient({ baseUrl: "http://127.0.0.1:1", token: "fm2_topsecret", retries: 0 });
-    const error = await caught(client.getApp("web"));
+    const error = await flyFailure(client.getApp("web"));
     expect(Bun.inspect(error)).not.toContain("topsecret");
     expect(JSON.stringify(error)).not.toContain("topsecret");
   });
 
   test("a non-JSON error body is kept as the message (fly-go falls back to the raw body)", async () => {
     server = scriptedServer(() => new Response("upstream connect error", { status: 400 }));
-    const error = await caught(clientFor(server).getApp("web"));
+    const error = await flyFailure(clientFor(server).getApp("web"));
     expect(error.apiMessage).toBe("upstream connect error");
   });
 
   test("a success with a body that is not JSON is invalid_response, not a crash", async () => {
     server = scriptedServer(() => new Response("<html>", { status: 200 }));
-    const error = await caught(clientFor(server).getApp("web"));
+    const error = await flyFailure(clientFor(server).getApp("web"));
     expect(error.code).toBe("invalid_response");
     expect(error.path).toBe("/v1/apps/web");
   });
@@ -244,7 +236,7 @@ describe("errors", () => {
       await Bun.sleep(300);
       return jsonResponse({});
     });
-    const error = await caught(clientFor(server).getApp("web", { signal: AbortSignal.timeout(30) }));
+    const error = await flyFailure(clientFor(server).getApp("web", { signal: AbortSignal.timeout(30) }));
     expect(error.code).toBe("aborted");
     expect(server.received).toHaveLength(1);
   });
@@ -299,7 +291,7 @@ describe("leases and secrets wire shapes", () => {
 
   test("a secrets write without a version is an invalid_response", async () => {
     server = scriptedServer(() => jsonResponse({ secrets: [] }));
-    const error = await caught(clientFor(server).setSecrets("web", { A: "1" }));
+    const error = await flyFailure(clientFor(server).setSecrets("web", { A: "1" }));
     expect(error.code).toBe("invalid_response");
   });
 });

@@ -113,6 +113,8 @@ describe("what the client sends", () => {
     await client.stopMachine("tour", machine.id!, { leaseNonce: nonce, killSignal: "SIGINT", killTimeout: "5s" });
     await client.waitMachine("tour", machine.id!, { state: "stopped", timeoutSeconds: 10 });
     await client.startMachine("tour", machine.id!, { leaseNonce: nonce });
+    await client.waitMachine("tour", machine.id!, { state: "started", timeoutSeconds: 10 });
+    await client.execMachine("tour", machine.id!, { command: ["echo", "hi"], timeoutSeconds: 5, stdin: "" });
     await client.releaseLease("tour", machine.id!, nonce);
     await client.destroyMachine("tour", machine.id!, { force: true });
     await client.waitMachine("tour", machine.id!, { state: "destroyed", timeoutSeconds: 10 });
@@ -120,6 +122,10 @@ describe("what the client sends", () => {
     const ip = await client.assignIp("tour", { type: "v6" });
     await client.assignIp("tour", { type: "shared_v4" });
     await client.listIpAssignments("tour");
+    await client.createAcmeCertificate("tour", "www.example.com");
+    await client.getCertificate("tour", "www.example.com");
+    await client.checkCertificate("tour", "www.example.com");
+    await client.deleteCertificate("tour", "www.example.com");
     await client.deleteIp("tour", ip.ip!);
     await client.deleteApp("tour");
 
