@@ -13,16 +13,16 @@ import type { Machine, MachineExecResponse } from "../lib/fly/types.ts";
 import { type CommandContext, flyClient, loadConfig } from "./cli/handlers.ts";
 import { CommandOutcome } from "./cli/outcome.ts";
 import { DeployError, usageError } from "./deploy-error.ts";
+import type { DeployConfig } from "./flytoml.ts";
 import { DEFAULT_PROCESS_GROUP, METADATA, RELEASE_COMMAND_GROUP } from "./machine-config.ts";
+import { splitCommand } from "./shell-words.ts";
 
 export const DEFAULT_EXEC_TIMEOUT_SECONDS = 60;
 const MAX_EXEC_TIMEOUT_SECONDS = 3600;
 const MACHINE_ID = /^[A-Za-z0-9]{1,64}$/;
 
 export async function execCommand(ctx: CommandContext): Promise<CommandOutcome> {
-  const command = ctx.args.rest;
-  if (command.length === 0) throw usageError("exec needs the command after --, e.g. bun deploy/run.ts exec -- bun run migrate");
-  if (command[0]!.trim() === "") throw usageError("exec: the command after -- is empty");
+  if (ctx.args.rest.length > 0 && ctx.args.rest[0]!.trim() === "") throw usageError("exec: the command after -- is empty");
   const timeout = ctx.args.flags.timeout ?? DEFAULT_EXEC_TIMEOUT_SECONDS;
   if (typeof timeout !== "number" || timeout < 1 || timeout > MAX_EXEC_TIMEOUT_SECONDS) {
     throw usageError(`--timeout must be between 1 and ${MAX_EXEC_TIMEOUT_SECONDS} seconds (got ${timeout})`);
@@ -32,6 +32,7 @@ export async function execCommand(ctx: CommandContext): Promise<CommandOutcome> 
     throw usageError(`--machine must be a machine id such as 148ed193b95d89 (got ${JSON.stringify(wanted.slice(0, 80))})`);
   }
   const config = await loadConfig(ctx.args);
+  const command = ctx.args.rest.length > 0 ? [...ctx.args.rest] : consoleCommand(config);
   const client = flyClient(ctx.io);
   const machine = await chooseMachine(client, config.app, config.primaryRegion, typeof wanted === "string" ? wanted : undefined, ctx.io.signal);
   ctx.output.step(`running ${displayCommand(command)} on machine ${machine.id} (${machine.region ?? "?"})`);
@@ -111,6 +112,18 @@ export async function chooseMachine(client: FlyClient, app: string, primaryRegio
 function wakeHint(app: string): string {
   // fly.toml autostart: the Fly proxy starts a stopped machine when a request arrives (DESIGN.md fleet shapes).
   return `The Fly proxy starts stopped machines on demand: request https://${app}.fly.dev/health once, then run exec again (bun deploy/run.ts status shows machine states).`;
+}
+
+/**
+ * With nothing after `--`, fly.toml's `console_command` is the command (flyctl runs it for `fly ssh console`
+ * and `fly console`); without one there is nothing to run.
+ */
+function consoleCommand(config: DeployConfig): string[] {
+  const words = config.consoleCommand === undefined ? null : splitCommand(config.consoleCommand);
+  if (words === null || words.length === 0) {
+    throw usageError("exec needs the command after --, e.g. bun deploy/run.ts exec -- bun run migrate (or console_command in fly.toml)");
+  }
+  return words;
 }
 
 /** The command as a reader would type it (for the progress line only; it is sent as an argv). */

@@ -156,9 +156,9 @@ export const COMMANDS = {
     flags: { config, yes: { type: "boolean", description: "remove: confirm the removal" }, json },
   },
   exec: {
-    summary: "run a one-off command on a started machine; exits with the command's exit code",
+    summary: "run a one-off command (default: fly.toml console_command) on a started machine; exits with its exit code",
     passthrough: true,
-    operands: "-- CMD ARGS...",
+    operands: "[-- CMD ARGS...]",
     flags: {
       config,
       machine: { type: "string", description: "machine to run on; default a started one", placeholder: "ID" },

@@ -1,9 +1,9 @@
 // `logs`, `certs` and `exec` as a user runs them: real `bun deploy/run.ts` processes against the fake Fly API
 // (Machines API and the logs endpoint on the same fake, via FLY_FLAPS_BASE_URL and FLY_API_BASE_URL).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createFlyClient, type FlyClient } from "../../lib/fly/client.ts";
 import { startFakeFly, type FakeFly } from "../fakes/fly-machines.ts";
 
@@ -228,6 +228,18 @@ describe("exec", () => {
     r = await cli(["exec", ...cfg(), "--json", "--", "echo", "hi"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toEqual({ app: APP, machine: ewr, command: ["echo", "hi"], exit_code: 0, exit_signal: null, stdout: "hi\n", stderr: "" });
+  });
+
+  test("with nothing after --, fly.toml's console_command is the command; without one it is a usage error", async () => {
+    const withConsole = join(dirname(configPath), "fly.console.toml");
+    writeFileSync(withConsole, `console_command = "echo 'from console'"\n${readFileSync(configPath, "utf8")}`);
+    const r = await cli(["exec", "--config", withConsole, "--machine", ewr]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe("from console\n");
+    expect(fly.exec.runs.at(-1)).toEqual({ machine: ewr, command: ["echo", "from console"] });
+    const without = await cli(["exec", ...cfg()]);
+    expect(without.code).toBe(2);
+    expect(without.err).toContain("console_command in fly.toml");
   });
 
   test("usage errors exit 2 with a hint; no started machine exits 2 saying how to wake one", async () => {
