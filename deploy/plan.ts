@@ -316,18 +316,6 @@ export function planScale(observed: ObservedState, desired: DesiredState, count:
   return p;
 }
 
-/**
- * The image to roll back to when the fleet is split between images (a rollout stopped half-way): the image of
- * the machines on the oldest release. With one image in the fleet the previous one is not observable here;
- * the caller needs `rollback --to IMAGE` (or the machine versions API).
- */
-export function rollbackTarget(observed: ObservedState, processGroup = "app"): string | undefined {
-  const managed = partition(observed, processGroup).managed;
-  if (new Set(managed.map((m) => m.image)).size < 2) return undefined;
-  const oldest = [...managed].sort((a, b) => Number(a.releaseVersion ?? Number.POSITIVE_INFINITY) - Number(b.releaseVersion ?? Number.POSITIVE_INFINITY))[0];
-  return oldest?.image;
-}
-
 /** Rollback is a normal deploy of an older image (flyctl rollback guide); migrations are not undone. */
 export function planRollback(observed: ObservedState, desired: DesiredState, toImage: string): Plan {
   return plan(observed, { ...desired, image: toImage }, { kind: "rollback", updateExisting: true, runRelease: false });
