@@ -119,6 +119,8 @@ export function requestContext(logger: Logger, finishers: RequestFinisher[] = []
       }
       // Returned unchanged: on its error path (a 404, say) Elysia sends what this hook returns, even undefined.
       // Elysia's type asks for a Response; any value is mapped like a handler's.
-      return (respond?.(responseValue, set) ?? responseValue) as Response;
+      // Not `return respond(...)`: Elysia reads a `return` followed by a call as an async hook (see HookContext).
+      const built = respond === undefined ? undefined : respond(responseValue, set);
+      return (built ?? responseValue) as Response;
     });
 }

@@ -57,3 +57,18 @@ test("no onRequest hook is awaited: Elysia awaits a hook whose source looks asyn
     await t.close();
   }
 });
+
+test("a synchronous route answers synchronously: no global hook makes Elysia compile the route as async", async () => {
+  const t = await createTestApp("sqlite", { APP_ENV: "preview", SECRET_KEY: "p".repeat(40), ALLOWED_ORIGINS: "https://app.example.com" });
+  try {
+    const app = createApp(t.config, { db: t.db, schema: { status: async () => ({ upToDate: true, pending: 0 }) } });
+    await app.handle(new Request("http://localhost/health/live"));
+    // A Promise here means a hook's source looked async to Elysia (e.g. `return f(...)`), and every request
+    // pays for an extra promise and turn through Bun's server.
+    const answer = (app as unknown as { fetch(request: Request): unknown }).fetch(new Request("http://localhost/health/live"));
+    expect(answer).toBeInstanceOf(Response);
+    expect(await (answer as Response).json()).toEqual({ status: "ok" });
+  } finally {
+    await t.close();
+  }
+});
