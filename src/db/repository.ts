@@ -22,6 +22,8 @@ export type FileWrite = Omit<FileRecord, "id" | "createdAt" | "updatedAt" | "vol
 export interface Page<T> { items: T[]; nextCursor: string | null }
 /** A project looked up together with its owner's account: `account` is false once the account is deleted. */
 export interface OwnedLookup { account: boolean; project: Project | undefined }
+/** OwnedLookup and the project's file at a path: `file` is undefined when the project or the file is missing. */
+export interface OwnedFileLookup extends OwnedLookup { file: FileRecord | undefined }
 export interface PageRequest { limit: number; cursor?: string }
 
 /** Unique constraint violations come back as values, so callers answer 409 without parsing driver errors. */
@@ -52,6 +54,8 @@ export interface Repository {
      */
     upsertOnVolume(input: FileWrite): Promise<FileRecord | undefined>;
     get(projectId: string, path: string): Promise<FileRecord | undefined>;
+    /** One round trip for a file request: the account, its project with this id, and the file at this path. */
+    getWithOwner(ownerId: string, projectId: string, path: string): Promise<OwnedFileLookup>;
     list(projectId: string, page: PageRequest): Promise<Page<FileRecord>>;
     listAll(projectId: string): Promise<FileRecord[]>;
     delete(projectId: string, path: string): Promise<boolean>;
@@ -106,6 +110,12 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
     .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))))
     .where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1)
     .prepare("project_with_account"));
+  // projectWithAccount, LEFT JOIN files: no file row means 404 for the file once account and project are found.
+  const fileWithOwner = lazy(() => db.select({ account: t.users.id, project: t.projects, file: t.files }).from(t.users)
+    .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))))
+    .leftJoin(t.files, and(eq(t.files.projectId, t.projects.id), eq(t.files.path, sql.placeholder("path"))))
+    .where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1)
+    .prepare("file_with_owner"));
   const fileAt = lazy(() => db.select().from(t.files)
     .where(and(eq(t.files.projectId, sql.placeholder("projectId")), eq(t.files.path, sql.placeholder("path")))).limit(1)
     .prepare("files_at_path"));
@@ -183,6 +193,10 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
       upsert: (input) => writeFile(input, false) as Promise<FileRecord>,
       upsertOnVolume: (input) => writeFile(input, true),
       get: async (projectId, path) => (await fileAt().execute({ projectId, path }))[0],
+      getWithOwner: async (ownerId, id, path) => {
+        const [row] = await fileWithOwner().execute({ ownerId, id, path });
+        return { account: row !== undefined, project: row?.project ?? undefined, file: row?.file ?? undefined };
+      },
       list: async (projectId, { limit, cursor }) => {
         const where = cursor ? and(eq(t.files.projectId, projectId), gt(t.files.path, cursor)) : eq(t.files.projectId, projectId);
         const rows: FileRecord[] = await db.select().from(t.files).where(where).orderBy(asc(t.files.path)).limit(limit + 1);
