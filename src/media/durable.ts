@@ -29,3 +29,32 @@ export async function fsyncDirsUpTo(dir: string, root: string): Promise<void> {
     current = dirname(current);
   }
 }
+
+/**
+ * Group commit for directory syncs: one fsync of a directory makes durable every entry changed in it before that
+ * fsync began, so concurrent uploads into one directory share syncs instead of queueing one each behind the
+ * disk. A caller arriving while a sync runs cannot count on it (its rename may have come after it began): it
+ * waits for the next one, which every caller arriving meanwhile shares.
+ */
+export function createDirectorySync(sync: (dir: string) => Promise<void> = fsyncPath): (dir: string) => Promise<void> {
+  const states = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
+  const start = (dir: string): Promise<void> => {
+    const running = sync(dir);
+    const state: { running: Promise<void>; next?: Promise<void> } = { running };
+    states.set(dir, state);
+    const settle = () => {
+      if (states.get(dir) === state && state.next === undefined) states.delete(dir);
+    };
+    running.then(settle, settle);
+    return running;
+  };
+  return (dir) => {
+    const state = states.get(dir);
+    if (state === undefined) return start(dir);
+    state.next ??= state.running.then(() => start(dir), () => start(dir));
+    return state.next;
+  };
+}
+
+/** The process's shared directory syncs (see createDirectorySync). */
+export const syncDirectory = createDirectorySync();

@@ -12,10 +12,13 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { HttpError } from "../errors.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
-import { fsyncDirsUpTo, fsyncPath } from "./durable.ts";
+import { fsyncDirsUpTo, fsyncPath, syncDirectory } from "./durable.ts";
 import { resolveInside } from "./paths.ts";
 
 export interface StoredContent { size: number; sha256: string }
+
+/** Bytes of an upload held in memory before they are written: bounds memory per upload, not the upload. */
+const WRITE_BATCH_BYTES = 128 * 1024;
 
 export class MediaStore {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -36,6 +39,17 @@ export class MediaStore {
     const hasher = new Bun.CryptoHasher("sha256");
     const handle = await this.openTemp(tempPath);
     let size = 0;
+    // Chunks are written in batches of up to WRITE_BATCH_BYTES: a body arrives in many small chunks, and each
+    // write is a round trip through Bun's thread pool.
+    let batch: Uint8Array[] = [];
+    let batched = 0;
+    const flush = async () => {
+      if (batched === 0) return;
+      const bytes = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
+      await handle.write(bytes);
+    };
     try {
       if (body) {
         const reader = body.getReader();
@@ -51,9 +65,12 @@ export class MediaStore {
             throw payloadTooLarge(maxBytes);
           }
           hasher.update(value);
-          await handle.write(value);
+          batch.push(value);
+          batched += value.byteLength;
+          if (batched >= WRITE_BATCH_BYTES) await flush();
         }
       }
+      await flush();
       await handle.sync();
       await handle.close();
       return { size, sha256: hasher.digest("hex"), tempPath };
@@ -90,7 +107,7 @@ export class MediaStore {
         return created;
       });
       if (firstCreated) await fsyncDirsUpTo(dirname(target), dirname(firstCreated));
-      else await fsyncPath(dirname(target));
+      else await syncDirectory(dirname(target));
     } catch (error) {
       await rm(tempPath, { force: true });
       const code = (error as { code?: string }).code;

@@ -77,22 +77,23 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
 
   /**
    * Commits received bytes under the path's lock, then the row. The row is taken only while it is absent or on
-   * this volume; otherwise another volume holds the old bytes, so deletion work for them is recorded first
-   * (receipted here at once: the live copy is ours) and the row then moves to this volume.
+   * this volume (one guarded upsert decides that atomically); otherwise another volume holds the old bytes, so
+   * deletion work for them is recorded first (receipted here at once: the live copy is ours) and the row then
+   * moves to this volume. `existedBefore` is what the request saw when it began; a row another upload created
+   * meanwhile shows in the upsert's answer (created earlier than it was updated).
    */
-  const store = async (projectId: string, path: string, tempPath: string, write: FileWrite) =>
+  const store = async (projectId: string, path: string, tempPath: string, write: FileWrite, existedBefore: boolean) =>
     media.exclusive(`${projectId}/${path}`, async () => {
-      const before = await repo.files.get(projectId, path);
       await media.commit(tempPath, projectId, path);
       try {
-        let file = before && before.volumeId !== write.volumeId ? undefined : await repo.files.upsertOnVolume(write);
-        if (!file) {
-          const deletion = await repo.deletions.record(projectId, path, now());
-          file = await repo.files.upsert(write);
-          await repo.deletions.receipt(deletion.id, write.volumeId, now());
-          logger.info("file moved to this volume; the other copy is queued for deletion", { project_id: projectId, from_volume: before?.volumeId ?? null });
-        }
-        return { file, existed: before !== undefined };
+        let file = await repo.files.upsertOnVolume(write);
+        if (file) return { file, existed: existedBefore || file.createdAt.getTime() !== file.updatedAt.getTime() };
+        const holder = await repo.files.get(projectId, path);
+        const deletion = await repo.deletions.record(projectId, path, now());
+        file = await repo.files.upsert(write);
+        await repo.deletions.receipt(deletion.id, write.volumeId, now());
+        logger.info("file moved to this volume; the other copy is queued for deletion", { project_id: projectId, from_volume: holder?.volumeId ?? null });
+        return { file, existed: true };
       } catch (error) {
         // The project was deleted while the body streamed in: its rows are gone, so the bytes must go too.
         if (!(await repo.deletions.projectExists(projectId))) {
@@ -148,7 +149,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         const received = await media.receive(request.body, config.maxUploadBytes);
         const { file, existed } = await store(project.id, path, received.tempPath, {
           projectId: project.id, path, size: received.size, sha256: received.sha256, contentType, volumeId: mine.id, machineId: mine.machineId,
-        });
+        }, current !== undefined);
         set.status = existed ? 200 : 201;
         set.headers.etag = etagOf(file.sha256);
         return fileView(file, mine);
