@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createScratchDatabase } from "../test/support/postgres.ts";
-import { flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runWrk, startProcess, verdict } from "./wrk.ts";
+import { benchRounds, flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runInterleaved, runWrk, startProcess, verdict } from "./wrk.ts";
 
 requireTool("wrk", "apt-get install -y wrk");
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -86,18 +86,24 @@ end
 
   const rows: Row[] = [];
   const peaks: string[] = [];
-  type Run = (base: string, who: "fd" | "ex", pid: number) => ReturnType<typeof runWrk>;
+  type Run = (base: string, who: "fd" | "ex", pid: number, durationS: number) => ReturnType<typeof runWrk>;
+  // Each comparison's duration is split over interleaved rounds (bench/wrk.ts runInterleaved).
+  const roundS = Math.max(2, durationS / benchRounds());
   const compare = async (name: string, run: Run, ceilingRun?: Run) => {
-    const row: Row = { name, flightdeck: await run(fd, "fd", flightdeck.pid), reference: await run(ex, "ex", reference.pid) };
-    if (ceilingRun) row.ceiling = await ceilingRun(ceil, "fd", ceiling.pid);
+    const got = await runInterleaved({
+      flightdeck: () => run(fd, "fd", flightdeck.pid, roundS),
+      reference: () => run(ex, "ex", reference.pid, roundS),
+      ...(ceilingRun ? { ceiling: () => ceilingRun(ceil, "fd", ceiling.pid, roundS) } : {}),
+    } as Record<"flightdeck" | "reference" | "ceiling", () => ReturnType<Run>>);
+    const row: Row = { name, ...got };
     rows.push(row);
     peaks.push(`${name} ${await peakRssMb(flightdeck.pid)} MB`);
     return row;
   };
-  const projectRead: Run = (base, _who, pid) => runWrk(`${base}/v1/projects/${projectId}`, { durationS, headers: auth, pid });
+  const projectRead: Run = (base, _who, pid, durationS) => runWrk(`${base}/v1/projects/${projectId}`, { durationS, headers: auth, pid });
   const read = await compare("GET /v1/projects/:id (auth, PostgreSQL)", projectRead, projectRead);
-  const put = await compare("PUT 64 KiB file", (base, who, pid) => runWrk(`${base}/`, { durationS, script: putScript(who), pid }));
-  const get = await compare("GET 64 KiB file", (base, who, pid) => runWrk(`${base}/v1/projects/${projectId}/files/bench/get-${who}.bin`, { durationS, headers: auth, pid }));
+  const put = await compare("PUT 64 KiB file", (base, who, pid, durationS) => runWrk(`${base}/`, { durationS, script: putScript(who), pid }));
+  const get = await compare("GET 64 KiB file", (base, who, pid, durationS) => runWrk(`${base}/v1/projects/${projectId}/files/bench/get-${who}.bin`, { durationS, headers: auth, pid }));
 
   const rss = { flightdeck: await peakRssMb(flightdeck.pid), ceiling: await peakRssMb(ceiling.pid), reference: await peakRssMb(reference.pid) };
   printTable("API on PostgreSQL: Flightdeck (production settings) vs bare Elysia (ceiling) vs Express (Node), wrk -t2 -c64", rows, rss);

@@ -1,7 +1,7 @@
 /**
  * `bun run bench`: Flightdeck beside its ceiling (bare Elysia on the same Bun, bench/elysia-health.ts) and an
  * Express-on-Node reference, in the same run, on /health/live and /health (SQLite), with wrk (2 threads, 64
- * connections, BENCH_DURATION_S, default 10 s). Then the cold start to the first /health 200 on SQLite, then
+ * connections, BENCH_DURATION_S, default 10 s, split over BENCH_ROUNDS interleaved rounds, default 3). Then the cold start to the first /health 200 on SQLite, then
  * the other benches that exist (API on PostgreSQL, daemonless image build).
  *
  * Flightdeck runs as a preview machine does (the only environment that serves on SQLite with every production
@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runWrk, startProcess, verdict } from "./wrk.ts";
+import { benchRounds, flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runInterleaved, runWrk, startProcess, verdict } from "./wrk.ts";
 
 requireTool("wrk", "apt-get install -y wrk");
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -42,11 +42,15 @@ try {
   // Scraped once, as Fly's metrics scraper would: prom-client loads on the first scrape, and its memory counts.
   if (!(await fetch(`http://127.0.0.1:${fdPort}/metrics`)).ok) throw new Error("flightdeck /metrics did not answer");
   const rows: Row[] = [];
+  // Each route's duration is split over interleaved rounds (bench/wrk.ts runInterleaved).
+  const roundS = Math.max(2, durationS / benchRounds());
   for (const route of ["/health/live", "/health"]) {
-    const fd = await runWrk(`http://127.0.0.1:${fdPort}${route}`, { durationS, pid: flightdeck.pid });
-    const ceil = await runWrk(`http://127.0.0.1:${ceilPort}${route}`, { durationS, pid: ceiling.pid });
-    const ex = await runWrk(`http://127.0.0.1:${exPort}${route}`, { durationS, pid: reference.pid });
-    rows.push({ name: `GET ${route}`, flightdeck: fd, ceiling: ceil, reference: ex });
+    const got = await runInterleaved({
+      flightdeck: () => runWrk(`http://127.0.0.1:${fdPort}${route}`, { durationS: roundS, pid: flightdeck.pid }),
+      ceiling: () => runWrk(`http://127.0.0.1:${ceilPort}${route}`, { durationS: roundS, pid: ceiling.pid }),
+      reference: () => runWrk(`http://127.0.0.1:${exPort}${route}`, { durationS: roundS, pid: reference.pid }),
+    });
+    rows.push({ name: `GET ${route}`, ...got });
   }
   printTable("health: Flightdeck (Bun + Elysia, every middleware) vs bare Elysia (ceiling) vs Express (Node)", rows, {
     flightdeck: await peakRssMb(flightdeck.pid), ceiling: await peakRssMb(ceiling.pid), reference: await peakRssMb(reference.pid),
@@ -55,6 +59,7 @@ try {
   console.log("(/health on the ceiling answers without a database: it is a floor for routing, not a peer)");
   console.log(verdict("/health/live, % of bare Elysia", (100 * live.flightdeck.rps) / live.ceiling!.rps, 75, "%"));
   console.log(verdict("/health/live, CPU per request as % of bare Elysia's", (100 * live.ceiling!.cpuUsPerRequest) / live.flightdeck.cpuUsPerRequest, 75, "%"));
+  console.log(verdict("/health/live, user CPU per request as % of bare Elysia's", (100 * live.ceiling!.userUsPerRequest) / live.flightdeck.userUsPerRequest, 75, "%"));
   console.log(verdict("/health/live vs Express", live.flightdeck.rps / live.reference.rps, 2, "x"));
 } finally {
   for (const proc of [flightdeck, ceiling, reference]) proc.kill();

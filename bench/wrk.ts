@@ -12,6 +12,11 @@ export interface WrkResult {
   rps: number; p50Ms: number; p99Ms: number; errors: number;
   /** Server CPU time (user + system) per request, when the server's pid was given: steadier than req/s on a shared machine. */
   cpuUsPerRequest: number;
+  /**
+   * The user-space part alone: steadier still. The kernel's share per request grows as throughput falls (fewer
+   * requests per wakeup), so it moves with the machine's load more than with the server's own work.
+   */
+  userUsPerRequest: number;
 }
 export interface WrkOptions {
   threads?: number; connections?: number; durationS?: number; script?: string; headers?: Record<string, string>;
@@ -31,22 +36,44 @@ export async function runWrk(url: string, opts: WrkOptions = {}): Promise<WrkRes
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   if (opts.script) args.push("-s", opts.script);
   args.push(url);
-  const cpuBefore = opts.pid === undefined ? Number.NaN : await cpuSeconds(opts.pid);
+  const cpuBefore = opts.pid === undefined ? undefined : await cpuTimes(opts.pid);
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
   if ((await proc.exited) !== 0) throw new Error(`wrk failed: ${await new Response(proc.stderr).text()}`);
-  const cpu = opts.pid === undefined ? Number.NaN : (await cpuSeconds(opts.pid)) - cpuBefore;
+  const cpuAfter = opts.pid === undefined ? undefined : await cpuTimes(opts.pid);
+  const cpu = cpuBefore && cpuAfter ? cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system : Number.NaN;
+  const user = cpuBefore && cpuAfter ? cpuAfter.user - cpuBefore.user : Number.NaN;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
   const errors = [...out.matchAll(/(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-  return { rps, p50Ms: latencyMs(out, "50%"), p99Ms: latencyMs(out, "99%"), errors, cpuUsPerRequest: (cpu * 1e6) / requests };
+  return { rps, p50Ms: latencyMs(out, "50%"), p99Ms: latencyMs(out, "99%"), errors, cpuUsPerRequest: (cpu * 1e6) / requests, userUsPerRequest: (user * 1e6) / requests };
 }
 
-/** utime + stime of a live process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s on Linux). */
-export async function cpuSeconds(pid: number): Promise<number> {
+/** How many interleaved rounds a comparison runs (BENCH_ROUNDS, default 3). */
+export const benchRounds = () => Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+/**
+ * Runs each peer's measurement in turn, `rounds` times over (A B C A B C ...), so a change in the machine's load
+ * falls on every peer alike instead of on whichever ran while it lasted; each peer's result is its median round
+ * (by req/s), with errors summed over all rounds.
+ */
+export async function runInterleaved<K extends string>(runs: Record<K, () => Promise<WrkResult>>, rounds = benchRounds()): Promise<Record<K, WrkResult>> {
+  const results = Object.fromEntries(Object.keys(runs).map((k) => [k, [] as WrkResult[]])) as Record<K, WrkResult[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const key of Object.keys(runs) as K[]) results[key].push(await runs[key]());
+  }
+  const median = (all: WrkResult[]): WrkResult => {
+    const sorted = [...all].sort((a, b) => a.rps - b.rps);
+    return { ...sorted[Math.floor(sorted.length / 2)]!, errors: all.reduce((n, r) => n + r.errors, 0) };
+  };
+  return Object.fromEntries(Object.entries(results).map(([k, all]) => [k, median(all as WrkResult[])])) as Record<K, WrkResult>;
+}
+
+/** utime and stime of a live process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s on Linux). */
+export async function cpuTimes(pid: number): Promise<{ user: number; system: number }> {
   const stat = await Bun.file(`/proc/${pid}/stat`).text();
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 function latencyMs(out: string, pct: string): number {
@@ -111,11 +138,11 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 
 export function printTable(title: string, rows: Row[], rss: { flightdeck: number; reference: number; ceiling?: number }, referenceName = "express") {
   console.log(`\n## ${title}`);
-  console.log(`| route | flightdeck req/s | ceiling req/s | % of ceiling | ${referenceName} req/s | x ${referenceName} | CPU us/req fd / ceiling / ${referenceName} | flightdeck p50/p99 ms |`);
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log(`| route | flightdeck req/s | ceiling req/s | % of ceiling | ${referenceName} req/s | x ${referenceName} | CPU us/req fd / ceiling / ${referenceName} | user CPU us/req fd / ceiling / ${referenceName} | flightdeck p50/p99 ms |`);
+  console.log("|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const pct = r.ceiling ? `${fmt((100 * r.flightdeck.rps) / r.ceiling.rps)}%` : "-";
-    console.log(`| ${r.name} | ${fmt(r.flightdeck.rps)} | ${fmt(r.ceiling?.rps ?? Number.NaN)} | ${pct} | ${fmt(r.reference.rps)} | ${fmt(r.flightdeck.rps / r.reference.rps, 2)}x | ${fmt(r.flightdeck.cpuUsPerRequest, 1)} / ${fmt(r.ceiling?.cpuUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.cpuUsPerRequest, 1)} | ${fmt(r.flightdeck.p50Ms, 2)} / ${fmt(r.flightdeck.p99Ms, 2)} |`);
+    console.log(`| ${r.name} | ${fmt(r.flightdeck.rps)} | ${fmt(r.ceiling?.rps ?? Number.NaN)} | ${pct} | ${fmt(r.reference.rps)} | ${fmt(r.flightdeck.rps / r.reference.rps, 2)}x | ${fmt(r.flightdeck.cpuUsPerRequest, 1)} / ${fmt(r.ceiling?.cpuUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.cpuUsPerRequest, 1)} | ${fmt(r.flightdeck.userUsPerRequest, 1)} / ${fmt(r.ceiling?.userUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.userUsPerRequest, 1)} | ${fmt(r.flightdeck.p50Ms, 2)} / ${fmt(r.flightdeck.p99Ms, 2)} |`);
   }
   console.log(`peak RSS: flightdeck ${rss.flightdeck} MB, ${rss.ceiling === undefined ? "" : `ceiling ${rss.ceiling} MB, `}${referenceName} ${rss.reference} MB`);
 }
