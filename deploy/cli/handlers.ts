@@ -6,6 +6,7 @@ import { createFlyClient, FlyClientConfigError, type FlyClient } from "../../lib
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { describeFleet } from "../apply.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
+import { destroyApp } from "../destroy.ts";
 import { dirname, resolve } from "node:path";
 import { appUrl, needsBuild, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
 import { type DeployConfig, dockerBuildOf, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
@@ -301,28 +302,15 @@ export async function secretsCommand(ctx: CommandContext) {
   return { app: config.app, unset: [...positionals].sort(), version: change.version, machinesUpdated: change.rolled };
 }
 
-/**
- * Deletes an app with everything in it (machines, volumes, IPs, secrets). Deleting an app that is already
- * gone is success, so cleanup can be re-run. Knows nothing about previews: callers decide what may be
- * destroyed (preview.ts guards production).
- */
-export async function destroyApp(client: FlyClient, name: string, opts: { signal?: AbortSignal } = {}): Promise<{ app: string; existed: boolean }> {
-  try {
-    await client.getApp(name, opts);
-  } catch (error) {
-    if (isFlyApiError(error) && error.status === 404) return { app: name, existed: false };
-    throw error;
-  }
-  await client.deleteApp(name, opts);
-  return { app: name, existed: true };
-}
-
 export async function destroyCommand(ctx: CommandContext) {
   const name = ctx.args.flags.app as string;
   if (ctx.args.flags.yes !== true) throw usageError("destroy needs --yes");
   const client = flyClient(ctx.io);
+  const wait = waitForLockMs(ctx.args);
   ctx.output.step(`destroying app ${name} and everything in it`);
-  const result = await destroyApp(client, name, { signal: ctx.io.signal });
+  const result = await destroyApp(client, name, {
+    output: ctx.output, signal: ctx.io.signal, env: ctx.io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}),
+  });
   ctx.output.step(result.existed ? `app ${name} destroyed` : `app ${name} did not exist; nothing to do`);
   return result;
 }
