@@ -10,6 +10,7 @@ import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { FleetLock } from "./fleet-lock.ts";
+import type { LogsClient } from "../lib/fly/logs.ts";
 import { sleep } from "./lease.ts";
 import { buildMachineConfig, DEFAULT_PROCESS_GROUP, formatGroupSizes, METADATA, volumeSettings } from "./machine-config.ts";
 import type { ObservedApp } from "./observe.ts";
@@ -38,6 +39,8 @@ export interface ApplyContext {
   extraMetadata?: Record<string, string>;
   pollMs?: number;
   runId?: string;
+  /** Fly's logs endpoint (release command failures quote the machine's last lines). */
+  logs?: Pick<LogsClient, "getAppLogs">;
 }
 
 export interface ApplyOutcome {
@@ -66,6 +69,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
     pollMs: ctx.pollMs,
     journal,
     runId: ctx.runId ?? Math.random().toString(36).slice(2, 8),
+    ...(ctx.logs ? { logs: ctx.logs } : {}),
   };
   // With process groups each action names its group; its config and recorded size are that group's.
   const desiredConfig = (volumeId?: string, group?: string): MachineConfig => {
@@ -294,6 +298,8 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
       : `rolled back ${restores.length} updated machine(s) and removed ${journal.created.length} new one(s)${problems.length ? ` with problems: ${problems.join("; ")}` : ""}`;
   const code = error instanceof DeployError ? error.code : "rollout_failed";
   return new DeployError(code === "aborted" ? "rollout_failed" : code, `deploy of ${plan.app} failed: ${cause}\n${undone}\nfleet now: ${fleet}`, 1, {
+    // What the cause knew (the machine, a release command's exit code) stays with the error.
+    ...(error instanceof DeployError ? error.context : {}),
     app: plan.app,
     rolledBack: restores.map((u) => u.machineId),
     removed: journal.created.map((c) => c.id),

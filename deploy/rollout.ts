@@ -6,6 +6,7 @@ import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError } from "./deploy-error.ts";
 import type { FleetLock } from "./fleet-lock.ts";
+import type { LogsClient } from "../lib/fly/logs.ts";
 import type { Output } from "./output.ts";
 import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
 
@@ -24,6 +25,8 @@ export interface RolloutContext {
   journal: Journal;
   /** Unique per run: names of created machines, so an ambiguous create can be recognised (client.createMachine). */
   runId: string;
+  /** Fly's logs endpoint, for the last lines of a failed release command; without it the failure has none. */
+  logs?: Pick<LogsClient, "getAppLogs">;
 }
 
 /** One existing machine moving to a new config. `previous` is what it ran before, for rollback. */

@@ -2,7 +2,8 @@
 // Output, and returns the JSON result (printed with --json) or throws a DeployError carrying the exit code.
 
 import { checkProductionSecrets } from "../../lib/config.ts";
-import { createFlyClient, FlyClientConfigError, type FlyClient } from "../../lib/fly/client.ts";
+import { createFlyClient, DEFAULT_BASE_URL, FlyClientConfigError, type FlyClient } from "../../lib/fly/client.ts";
+import { createLogsClient, type LogsClient } from "../../lib/fly/logs.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { describeFleet } from "../apply.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
@@ -66,15 +67,32 @@ export function waitForLockMs(args: ParsedArgs): number | undefined {
   return ms;
 }
 
+/**
+ * Fly's logs endpoint for quoting a failed release command, or undefined. Only when it is where the Machines
+ * API is: with FLY_FLAPS_BASE_URL pointed elsewhere (a proxy, a fake) and no FLY_API_BASE_URL, the token is not
+ * sent to api.fly.io. Short timeouts: the lines are a courtesy on a failure already decided.
+ */
+function releaseLogs(env: Record<string, string | undefined>): LogsClient | undefined {
+  const flapsElsewhere = (env.FLY_FLAPS_BASE_URL || DEFAULT_BASE_URL) !== DEFAULT_BASE_URL;
+  if (flapsElsewhere && !env.FLY_API_BASE_URL) return undefined;
+  try {
+    return createLogsClient({ env, timeoutMs: 3000, deadlineMs: 3000 });
+  } catch {
+    return undefined;
+  }
+}
+
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
   const region = ctx.args.flags.region;
   if (typeof region === "string" && !/^[a-z]{3}$/.test(region)) throw usageError(`--region ${region} is not a Fly region code (three lowercase letters, e.g. ewr)`);
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
   const wait = waitForLockMs(ctx.args);
+  const logs = releaseLogs(ctx.io.env);
   return {
     client,
     config,
     output: ctx.output,
+    ...(logs ? { logs } : {}),
     signal: ctx.io.signal,
     env: ctx.io.env,
     ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
