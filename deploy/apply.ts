@@ -282,6 +282,14 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
       problems.push(`machine ${u.machineId} could not be restored: ${describeError(e)}`);
     }
   }).catch(() => undefined);
+  // Restored or not, a machine this run cordoned goes back into rotation: one left out serves nothing.
+  await pool([...journal.cordoned], 8, async (id) => {
+    try {
+      await ctx.client.uncordonMachine(plan.app, id, { leaseNonce: await ctx.lock.nonce(id) });
+    } catch (e) {
+      problems.push(`machine ${id} could not be uncordoned (the proxy sends it no requests): ${describeError(e)}`);
+    }
+  }).catch(() => undefined);
   await pool(journal.created, 8, async (c) => {
     try {
       await ctx.client.destroyMachine(plan.app, c.id, { force: true, leaseNonce: await ctx.lock.nonce(c.id) });
