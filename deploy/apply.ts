@@ -17,7 +17,7 @@ import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
 import type { Plan, PlanAction } from "./plan-types.ts";
 import { runReleaseCommand } from "./release.ts";
-import { createMachine, destroyMachine, Journal, type MachineUpdate, pool, requestConfig, type RolloutContext, waitReady } from "./rollout.ts";
+import { createMachine, destroyMachine, Journal, type MachineUpdate, pool, requestConfig, type RolloutContext, uncordonMachine, waitReady } from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
 
 export interface ApplyContext {
@@ -190,6 +190,11 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
   }
   const action = group.action;
   switch (action.kind) {
+    case "uncordon_machine": {
+      await uncordonMachine(rollout, action.machineId);
+      output.step(`uncordoned machine ${action.machineId}: the proxy routes requests to it again`);
+      return;
+    }
     case "create_app": {
       output.step(`creating app ${action.app} in org ${action.org}`);
       rollout.journal.mutations++;
