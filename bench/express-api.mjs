@@ -1,7 +1,8 @@
 // Reference peer for `bun run bench:api`: the same API routes as Flightdeck, written the ordinary Express way
 // on Node, against the same PostgreSQL tables with the same driver (postgres.js), the same HS256 tokens
 // (same SECRET_KEY) and the same per-request work: verify the token, load the user, load the project
-// (and the file row); uploads stream to a temp file with sha256, then rename and upsert the row.
+// (and the file row); uploads stream to a temp file with sha256, fsync it, rename, fsync the directory and
+// upsert the row.
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
@@ -94,6 +95,9 @@ app.put(/^\/v1\/projects\/([^/]+)\/files\/(.+)$/, async (req, res, next) => {
         hash.update(chunk);
         await handle.write(chunk);
       }
+      // The same durability as Flightdeck's upload (src/media/store.ts): the bytes reach the disk before the
+      // rename, and the rename before the row; a reference that skips fsync would measure a different job.
+      await handle.sync();
       await handle.close();
     } catch (error) {
       await handle.close().catch(() => {});
@@ -106,6 +110,8 @@ app.put(/^\/v1\/projects\/([^/]+)\/files\/(.+)$/, async (req, res, next) => {
     const [existing] = await sql`select id from files where project_id = ${p.id} and path = ${path} limit 1`;
     await mkdir(dirname(target), { recursive: true });
     await rename(tmp, target);
+    const dir = await open(dirname(target), "r");
+    try { await dir.sync(); } finally { await dir.close(); }
     const now = new Date();
     const sha256 = hash.digest("hex");
     const contentType = req.headers["content-type"] || "application/octet-stream";

@@ -22,6 +22,8 @@ export type FileWrite = Omit<FileRecord, "id" | "createdAt" | "updatedAt" | "vol
 export interface Page<T> { items: T[]; nextCursor: string | null }
 /** A project looked up together with its owner's account: `account` is false once the account is deleted. */
 export interface OwnedLookup { account: boolean; project: Project | undefined }
+/** OwnedLookup and the project's file at a path: `file` is undefined when the project or the file is missing. */
+export interface OwnedFileLookup extends OwnedLookup { file: FileRecord | undefined }
 export interface PageRequest { limit: number; cursor?: string }
 
 /** Unique constraint violations come back as values, so callers answer 409 without parsing driver errors. */
@@ -52,6 +54,8 @@ export interface Repository {
      */
     upsertOnVolume(input: FileWrite): Promise<FileRecord | undefined>;
     get(projectId: string, path: string): Promise<FileRecord | undefined>;
+    /** One round trip for a file request: the account, its project with this id, and the file at this path. */
+    getWithOwner(ownerId: string, projectId: string, path: string): Promise<OwnedFileLookup>;
     list(projectId: string, page: PageRequest): Promise<Page<FileRecord>>;
     listAll(projectId: string): Promise<FileRecord[]>;
     delete(projectId: string, path: string): Promise<boolean>;
@@ -106,23 +110,41 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
     .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))))
     .where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1)
     .prepare("project_with_account"));
+  // projectWithAccount, LEFT JOIN files: no file row means 404 for the file once account and project are found.
+  const fileWithOwner = lazy(() => db.select({ account: t.users.id, project: t.projects, file: t.files }).from(t.users)
+    .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))))
+    .leftJoin(t.files, and(eq(t.files.projectId, t.projects.id), eq(t.files.path, sql.placeholder("path"))))
+    .where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1)
+    .prepare("file_with_owner"));
   const fileAt = lazy(() => db.select().from(t.files)
     .where(and(eq(t.files.projectId, sql.placeholder("projectId")), eq(t.files.path, sql.placeholder("path")))).limit(1)
     .prepare("files_at_path"));
 
-  const writeFile = async (input: FileWrite, onlyWhere: unknown) => {
-    const at = now();
-    const [row] = await db.insert(t.files)
-      .values({ id: Bun.randomUUIDv7(), ...input, createdAt: at, updatedAt: at })
-      .onConflictDoUpdate({
-        target: [t.files.projectId, t.files.path],
-        set: {
-          size: input.size, sha256: input.sha256, contentType: input.contentType,
-          volumeId: input.volumeId, machineId: input.machineId, updatedAt: at,
-        },
-        ...(onlyWhere ? { setWhere: onlyWhere } : {}),
-      })
-      .returning();
+  // The upload's upsert, prepared too (building it cost more CPU than the rest of a PUT's queries together,
+  // `bun --cpu-prof-md`, issue 13). The volume-guarded variant only updates a row already on the writer's
+  // volume: otherwise it returns nothing and the caller moves the row deliberately (src/routes/files.ts).
+  const upsertFile = (name: string, onVolumeOnly: boolean) => lazy(() => db.insert(t.files)
+    .values({
+      id: sql.placeholder("id"), projectId: sql.placeholder("projectId"), path: sql.placeholder("path"),
+      size: sql.placeholder("size"), sha256: sql.placeholder("sha256"), contentType: sql.placeholder("contentType"),
+      volumeId: sql.placeholder("volumeId"), machineId: sql.placeholder("machineId"),
+      createdAt: sql.placeholder("at"), updatedAt: sql.placeholder("at"),
+    })
+    .onConflictDoUpdate({
+      target: [t.files.projectId, t.files.path],
+      set: {
+        size: sql.placeholder("size"), sha256: sql.placeholder("sha256"), contentType: sql.placeholder("contentType"),
+        volumeId: sql.placeholder("volumeId"), machineId: sql.placeholder("machineId"), updatedAt: sql.placeholder("at"),
+      },
+      ...(onVolumeOnly ? { setWhere: eq(t.files.volumeId, sql.placeholder("volumeId")) } : {}),
+    })
+    .returning()
+    .prepare(name));
+  const upsertAnywhere = upsertFile("files_upsert", false);
+  const upsertOnVolume = upsertFile("files_upsert_on_volume", true);
+  const writeFile = async (input: FileWrite, onVolumeOnly: boolean) => {
+    const statement = onVolumeOnly ? upsertOnVolume() : upsertAnywhere();
+    const [row] = await statement.execute({ id: Bun.randomUUIDv7(), ...input, machineId: input.machineId ?? null, at: now() });
     return row as FileRecord | undefined;
   };
 
@@ -168,9 +190,13 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
         (await db.delete(t.projects).where(and(eq(t.projects.ownerId, ownerId), eq(t.projects.id, id))).returning({ id: t.projects.id })).length > 0,
     },
     files: {
-      upsert: (input) => writeFile(input, undefined) as Promise<FileRecord>,
-      upsertOnVolume: (input) => writeFile(input, eq(t.files.volumeId, input.volumeId)),
+      upsert: (input) => writeFile(input, false) as Promise<FileRecord>,
+      upsertOnVolume: (input) => writeFile(input, true),
       get: async (projectId, path) => (await fileAt().execute({ projectId, path }))[0],
+      getWithOwner: async (ownerId, id, path) => {
+        const [row] = await fileWithOwner().execute({ ownerId, id, path });
+        return { account: row !== undefined, project: row?.project ?? undefined, file: row?.file ?? undefined };
+      },
       list: async (projectId, { limit, cursor }) => {
         const where = cursor ? and(eq(t.files.projectId, projectId), gt(t.files.path, cursor)) : eq(t.files.projectId, projectId);
         const rows: FileRecord[] = await db.select().from(t.files).where(where).orderBy(asc(t.files.path)).limit(limit + 1);

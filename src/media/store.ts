@@ -32,11 +32,9 @@ export class MediaStore {
 
   /** Streams body to a temp file, hashing as it goes; nothing is visible at the final path until it is complete. */
   async receive(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<StoredContent & { tempPath: string }> {
-    const tempDir = join(this.root, ".tmp");
-    await mkdir(tempDir, { recursive: true });
-    const tempPath = join(tempDir, crypto.randomUUID());
+    const tempPath = join(this.root, ".tmp", crypto.randomUUID());
     const hasher = new Bun.CryptoHasher("sha256");
-    const handle = await open(tempPath, "wx");
+    const handle = await this.openTemp(tempPath);
     let size = 0;
     try {
       if (body) {
@@ -66,12 +64,31 @@ export class MediaStore {
     }
   }
 
+  /**
+   * The temp directory is made on the first upload (and again if something removed it), not on every one: each
+   * filesystem call is a round trip through Bun's thread pool.
+   */
+  private async openTemp(tempPath: string) {
+    try {
+      return await open(tempPath, "wx");
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ENOENT") throw error;
+      await mkdir(dirname(tempPath), { recursive: true });
+      return await open(tempPath, "wx");
+    }
+  }
+
   /** Moves a received temp file to its final place, replacing any previous version atomically and durably. */
   async commit(tempPath: string, projectId: string, path: string): Promise<void> {
     const target = this.location(projectId, path);
     try {
-      const firstCreated = await mkdir(dirname(target), { recursive: true });
-      await rename(tempPath, target);
+      // Most uploads go to a directory that exists: rename first, and make the directories only when it is missing.
+      const firstCreated = await rename(tempPath, target).then(() => undefined, async (error: { code?: string }) => {
+        if (error.code !== "ENOENT") throw error;
+        const created = await mkdir(dirname(target), { recursive: true });
+        await rename(tempPath, target);
+        return created;
+      });
       if (firstCreated) await fsyncDirsUpTo(dirname(target), dirname(firstCreated));
       else await fsyncPath(dirname(target));
     } catch (error) {

@@ -97,6 +97,7 @@ export type RequestFinisher = (record: AccessLogRecord, state: RequestState, ela
  * must return one (see below).
  */
 export function requestContext(logger: Logger, finishers: RequestFinisher[] = [], respond?: JsonResponder) {
+  const writeLine = logger.lineWriter("info", "request");
   return new Elysia({ name: "request-context" })
     .onRequest(function requestContext({ request, set }) {
       set.headers["x-request-id"] = requestStateOf(request).id;
@@ -115,12 +116,31 @@ export function requestContext(logger: Logger, finishers: RequestFinisher[] = []
           request_id: state.id,
         };
         for (const finish of finishers) finish(record, state, elapsedMs);
-        logger.info("request", record as unknown as Record<string, unknown>);
+        if (writeLine !== undefined) writeLine(accessLogMembers(record));
       }
-      // Returned unchanged: on its error path (a 404, say) Elysia sends what this hook returns, even undefined.
-      // Elysia's type asks for a Response; any value is mapped like a handler's.
       // Not `return respond(...)`: Elysia reads a `return` followed by a call as an async hook (see HookContext).
       const built = respond === undefined ? undefined : respond(responseValue, set);
+      // Returned unchanged: on its error path (a 404, say) Elysia sends what this hook returns, even undefined.
+      // Elysia's type asks for a Response; any value is mapped like a handler's.
       return (built ?? responseValue) as Response;
     });
+}
+
+const quoted = new Map<string, string>();
+/** JSON for the strings that repeat on every line (methods, route templates), quoted once each. */
+function quote(text: string): string {
+  let json = quoted.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(text);
+    if (quoted.size < 1024) quoted.set(text, json);
+  }
+  return json;
+}
+
+/**
+ * The record as JSON members for Logger.lineWriter: what `logger.info("request", record)` writes, without
+ * walking the record. The request id needs no escaping: it is a UUID or matched SAFE_ID.
+ */
+export function accessLogMembers(record: AccessLogRecord): string {
+  return `,"method":${quote(record.method)},"route":${quote(record.route)},"status":${record.status},"duration_ms":${record.duration_ms},"request_id":"${record.request_id}"`;
 }

@@ -23,7 +23,7 @@ import { MAX_REPLAY_BODY_BYTES, replayResponse } from "../media/replay.ts";
 import type { MediaStore } from "../media/store.ts";
 import { type Volume, volumeUnavailable } from "../media/volume.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
-import { ownedProject } from "./projects.ts";
+import { ownedFile, ownedProject } from "./projects.ts";
 import { BearerAuth, errors, PageQuery } from "./schemas.ts";
 
 const FileView = t.Object({
@@ -70,8 +70,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
   const locateFile = async (authorization: string | undefined, params: { id: string; "*": string }) => {
     const userId = auth.subject(authorization);
     const path = checkedPath(params["*"]);
-    const project = await ownedProject(repo, userId, params.id);
-    const file = await repo.files.get(project.id, path);
+    const { project, file } = await ownedFile(repo, userId, params.id, path);
     if (!file) throw notFound("file");
     return { project, path, file };
   };
@@ -128,7 +127,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
       async ({ headers, params, request, set }) => {
         const userId = auth.subject(headers.authorization);
         const path = checkedPath(params["*"]);
-        const project = await ownedProject(repo, userId, params.id);
+        const { project, file: current } = await ownedFile(repo, userId, params.id, path);
         const contentType = headers["content-type"]?.trim() || DEFAULT_CONTENT_TYPE;
         if (contentType.length > 255 || !MEDIA_TYPE.test(contentType)) {
           throw badRequest("invalid_content_type", "Content-Type must be a media type such as image/png or text/plain; charset=utf-8");
@@ -136,7 +135,6 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         if (Number(headers["content-length"] ?? 0) > config.maxUploadBytes) throw payloadTooLarge(config.maxUploadBytes);
 
         const mine = await volume.identityOr503();
-        const current = await repo.files.get(project.id, path);
         if (current && current.volumeId !== mine.id) {
           const placement = await volume.place(current, request);
           // Fly replays only bodies it has buffered whole (up to 1 MB), so only a declared, small length goes.
@@ -172,13 +170,19 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
     .get(
       "/*",
       async ({ headers, params, request, set }) => {
+        // The content's size is read from the volume while the database answers who owns what: one round trip
+        // each, at once. It is used only once the row shows the caller owns the file and this volume holds it.
+        // (media.size never rejects; a malformed path or id is refused by locateFile, and its guess goes unused.)
+        const parsed = parseFilePath(params["*"]);
+        const sizing = parsed.ok ? media.size(params.id, parsed.path) : undefined;
         const { project, path, file } = await locateFile(headers.authorization, params);
         const placement = await volume.place(file, request);
         // set.status mirrors each returned Response's status so the access log reports what was sent.
         if (placement.kind === "replay") return replayResponse(placement.machineId, set);
         if (placement.kind === "unavailable") throw volumeUnavailable(placement);
 
-        const size = await media.size(project.id, path);
+        // The id as stored, not as typed: PostgreSQL matches uuids in any case, the filesystem does not.
+        const size = sizing !== undefined && project.id === params.id ? await sizing : await media.size(project.id, path);
         if (size === undefined) throw new HttpError(404, "file_content_missing", "the file is recorded but its content is missing from this machine's volume");
         const etag = etagOf(file.sha256);
         const common = {

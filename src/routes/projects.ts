@@ -7,7 +7,7 @@
 import { Elysia, t } from "elysia";
 import type { Logger } from "../../lib/log.ts";
 import { accountGone, type AuthService } from "../auth/service.ts";
-import type { Project, Repository } from "../db/repository.ts";
+import type { FileRecord, OwnedLookup, Project, Repository } from "../db/repository.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { MediaStore } from "../media/store.ts";
 import type { Volume } from "../media/volume.ts";
@@ -39,11 +39,21 @@ export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: 
  * Nothing is cached, so a deleted account or project is refused from the next request on.
  */
 export async function ownedProject(repo: Repository, ownerId: string, id: string): Promise<Project> {
-  if (!ID_PATTERN.test(id)) {
-    if (!(await repo.users.findById(ownerId))) throw accountGone();
-    throw notFound("project");
-  }
-  const { account, project } = await repo.projects.getWithAccount(ownerId, id);
+  return checkedOwnership(ID_PATTERN.test(id) ? await repo.projects.getWithAccount(ownerId, id) : await malformedId(repo, ownerId));
+}
+
+/** ownedProject and the project's file at `path` (undefined when there is none), still in one round trip. */
+export async function ownedFile(repo: Repository, ownerId: string, id: string, path: string): Promise<{ project: Project; file: FileRecord | undefined }> {
+  const lookup = ID_PATTERN.test(id) ? await repo.files.getWithOwner(ownerId, id, path) : await malformedId(repo, ownerId);
+  return { project: checkedOwnership(lookup), file: lookup.file };
+}
+
+/** A malformed id names no project, but a deleted account still answers 401 first. */
+async function malformedId(repo: Repository, ownerId: string) {
+  return { account: (await repo.users.findById(ownerId)) !== undefined, project: undefined, file: undefined };
+}
+
+function checkedOwnership({ account, project }: OwnedLookup): Project {
   if (!account) throw accountGone();
   if (!project) throw notFound("project");
   return project;

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { createLogger, REDACTED, redact } from "../../lib/log.ts";
+import { accessLogMembers } from "../../src/plugins/request-context.ts";
 
 test("one JSON line per event, below-threshold levels dropped", () => {
   const lines: string[] = [];
@@ -42,6 +43,31 @@ test("a line built from flat fields is byte for byte what JSON.stringify(redact(
     const expected = JSON.stringify(redact({ time, level: "info", msg, component: "server", url: "http://a:b@c", ...fields }));
     expect(lines[0]).toBe(expected);
   }), { numRuns: 2000 });
+});
+
+test("an access-log line written through lineWriter is byte for byte what logger.info writes for the record", () => {
+  const record = fc.record({
+    method: fc.oneof(fc.constantFrom("GET", "POST", "M-SEARCH"), fc.string({ minLength: 1 })),
+    route: fc.oneof(fc.constantFrom("/health/live", "/v1/projects/:id", "unmatched"), fc.string(), fc.string({ unit: "grapheme" })),
+    status: fc.integer({ min: 100, max: 599 }),
+    duration_ms: fc.double({ min: 0, max: 1e6, noNaN: true }).map((ms) => Math.round(ms * 100) / 100),
+    request_id: fc.oneof(fc.uuid(), fc.stringMatching(/^[A-Za-z0-9_\-.:=]{1,128}$/)),
+  });
+  fc.assert(fc.property(record, fc.boolean(), (fields, withBase) => {
+    const viaInfo: string[] = [];
+    const viaWriter: string[] = [];
+    const base = withBase ? { component: "server", url: "http://a:b@c" } : undefined;
+    createLogger({ write: (l) => viaInfo.push(l), fields: base }).info("request", fields);
+    createLogger({ write: (l) => viaWriter.push(l), fields: base }).lineWriter("info", "request")!(accessLogMembers(fields));
+    const time = JSON.parse(viaInfo[0]!).time;
+    expect(viaWriter[0]!.replace(/"time":"[^"]*"/, `"time":"${time}"`)).toBe(viaInfo[0]!);
+  }), { numRuns: 2000 });
+  // Filtered out by level: no writer at all, so the caller skips building the line.
+  expect(createLogger({ level: "warn", write: () => {} }).lineWriter("info", "request")).toBeUndefined();
+  // Base fields the text path cannot place still come out in JSON.stringify's order.
+  const lines: string[] = [];
+  createLogger({ write: (l) => lines.push(l), fields: { 7: "seven" } }).lineWriter("info", "request")!(',"a":1');
+  expect(Object.keys(JSON.parse(lines[0]!))).toEqual(["7", "time", "level", "msg", "a"]);
 });
 
 test("stdout lines are batched but none is lost when the process exits, by exit() or by a throw", async () => {

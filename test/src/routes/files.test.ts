@@ -188,6 +188,24 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
     expect((await t.request(url("secret.txt"), { method: "GET" })).status).toBe(401);
   });
 
+  test("one lookup answers who may see a file: a deleted account is 401, a missing project or file 404, a malformed id 404", async () => {
+    const carol = await signUp(t);
+    const carols = (await createProject(t, carol)).id;
+    const as = (user: TestUser, method = "GET", path = "kept.txt", id = carols) =>
+      t.request(`/v1/projects/${id}/files/${path}`, { method, headers: { authorization: `Bearer ${user.token}` }, ...(method === "PUT" ? { body: "x" } : {}) });
+    expect((await as(carol, "PUT")).status).toBe(201);
+    expect(await (await as(carol)).text()).toBe("x");
+    expect(await errorOf(await as(carol, "GET", "nothing-here.txt"))).toMatchObject({ code: "not_found" });
+    expect((await as(carol, "GET", "kept.txt", crypto.randomUUID())).status).toBe(404);
+    expect((await as(carol, "GET", "kept.txt", "not-a-uuid")).status).toBe(404);
+
+    expect(await t.db.repo.users.delete(carol.id)).toBe(true);
+    for (const method of ["GET", "HEAD", "PUT", "DELETE"]) {
+      expect([method, (await as(carol, method)).status]).toEqual([method, 401]);
+      expect([method, (await as(carol, method, "kept.txt", "not-a-uuid")).status]).toEqual([method, 401]);
+    }
+  });
+
   test("deleting a project deletes its files from disk and database", async () => {
     const doomed = (await createProject(t, alice)).id;
     await t.request(`/v1/projects/${doomed}/files/deep/a/b.txt`, { method: "PUT", body: "x", headers: { authorization: `Bearer ${alice.token}` } });
