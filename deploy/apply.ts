@@ -10,13 +10,14 @@ import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { FleetLock } from "./fleet-lock.ts";
+import type { LogsClient } from "../lib/fly/logs.ts";
 import { sleep } from "./lease.ts";
 import { buildMachineConfig, DEFAULT_PROCESS_GROUP, formatGroupSizes, METADATA, volumeSettings } from "./machine-config.ts";
 import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
 import type { Plan, PlanAction } from "./plan-types.ts";
 import { runReleaseCommand } from "./release.ts";
-import { createMachine, destroyMachine, Journal, type MachineUpdate, pool, requestConfig, type RolloutContext, waitReady } from "./rollout.ts";
+import { createMachine, destroyMachine, Journal, type MachineUpdate, pool, requestConfig, type RolloutContext, uncordonMachine, waitReady } from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
 
 export interface ApplyContext {
@@ -38,6 +39,8 @@ export interface ApplyContext {
   extraMetadata?: Record<string, string>;
   pollMs?: number;
   runId?: string;
+  /** Fly's logs endpoint (release command failures quote the machine's last lines). */
+  logs?: Pick<LogsClient, "getAppLogs">;
 }
 
 export interface ApplyOutcome {
@@ -66,6 +69,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
     pollMs: ctx.pollMs,
     journal,
     runId: ctx.runId ?? Math.random().toString(36).slice(2, 8),
+    ...(ctx.logs ? { logs: ctx.logs } : {}),
   };
   // With process groups each action names its group; its config and recorded size are that group's.
   const desiredConfig = (volumeId?: string, group?: string): MachineConfig => {
@@ -186,6 +190,11 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
   }
   const action = group.action;
   switch (action.kind) {
+    case "uncordon_machine": {
+      await uncordonMachine(rollout, action.machineId);
+      output.step(`uncordoned machine ${action.machineId}: the proxy routes requests to it again`);
+      return;
+    }
     case "create_app": {
       output.step(`creating app ${action.app} in org ${action.org}`);
       rollout.journal.mutations++;
@@ -278,6 +287,14 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
       problems.push(`machine ${u.machineId} could not be restored: ${describeError(e)}`);
     }
   }).catch(() => undefined);
+  // Restored or not, a machine this run cordoned goes back into rotation: one left out serves nothing.
+  await pool([...journal.cordoned], 8, async (id) => {
+    try {
+      await ctx.client.uncordonMachine(plan.app, id, { leaseNonce: await ctx.lock.nonce(id) });
+    } catch (e) {
+      problems.push(`machine ${id} could not be uncordoned (the proxy sends it no requests): ${describeError(e)}`);
+    }
+  }).catch(() => undefined);
   await pool(journal.created, 8, async (c) => {
     try {
       await ctx.client.destroyMachine(plan.app, c.id, { force: true, leaseNonce: await ctx.lock.nonce(c.id) });
@@ -294,6 +311,8 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
       : `rolled back ${restores.length} updated machine(s) and removed ${journal.created.length} new one(s)${problems.length ? ` with problems: ${problems.join("; ")}` : ""}`;
   const code = error instanceof DeployError ? error.code : "rollout_failed";
   return new DeployError(code === "aborted" ? "rollout_failed" : code, `deploy of ${plan.app} failed: ${cause}\n${undone}\nfleet now: ${fleet}`, 1, {
+    // What the cause knew (the machine, a release command's exit code) stays with the error.
+    ...(error instanceof DeployError ? error.context : {}),
     app: plan.app,
     rolledBack: restores.map((u) => u.machineId),
     removed: journal.created.map((c) => c.id),

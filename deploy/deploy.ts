@@ -7,6 +7,7 @@
 // (verify.ts); the outcome goes into the release history on the machines (releases.ts).
 
 import type { FlyClient } from "../lib/fly/client.ts";
+import type { LogsClient } from "../lib/fly/logs.ts";
 import { REQUIRED_PRODUCTION_SECRETS } from "../lib/config.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import { applyPlan, waitForApp } from "./apply.ts";
@@ -62,6 +63,8 @@ export interface DeployOptions {
    * the readiness wait under one lock). Default: runDeploy takes it itself when there is something to change.
    */
   lock?: FleetLock;
+  /** Fly's logs endpoint: a failed release command is reported with its machine's last log lines. */
+  logs?: Pick<LogsClient, "getAppLogs">;
   /** Test/bench knobs. */
   leaseTtlSeconds?: number;
   pollMs?: number;
@@ -211,6 +214,7 @@ async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: P
       lock,
       ...(history.length > 0 ? { extraMetadata: { [RELEASES_KEY]: encodeReleases(history) } } : {}),
       pollMs: options.pollMs,
+      ...(options.logs ? { logs: options.logs } : {}),
     });
 
   let final: PreparedDeploy;

@@ -195,6 +195,16 @@ export class FleetLock {
   }
 
   /**
+   * The app was deleted and every lease with it (the anchor included): stops refreshing and forgets the
+   * leases, so the release that follows sends nothing to machines that no longer exist.
+   */
+  abandon(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.nonces.clear();
+    this.anchor = undefined;
+  }
+
+  /**
    * Releases every lease at once (flyctl ReleaseLeases). A run that takes the anchor in the same instant may
    * still meet one of our machine leases for a round trip: it counts as busy and tries again shortly.
    */

@@ -93,6 +93,7 @@ export function toObservedMachine(m: Machine): ObservedMachine {
   if (groupSizes !== undefined) out.groupSizes = parseGroupSizes(groupSizes);
   const volumeId = m.config?.mounts?.[0]?.volume;
   if (volumeId) out.volumeId = volumeId;
+  if (typeof m.cordoned === "boolean") out.cordoned = m.cordoned;
   return out;
 }
 

@@ -26,6 +26,8 @@ function describeAction(a: PlanAction): string {
       return `~ update machine ${a.machineId} (${a.region}, ${a.state})${a.skipLaunch ? " [skip launch]" : ""}`;
     case "destroy_machine":
       return `- destroy machine ${a.machineId} (${a.region}, ${a.state})`;
+    case "uncordon_machine":
+      return `~ uncordon machine ${a.machineId} (${a.region})`;
     case "set_fleet_size":
       return `~ record fleet size ${a.size} on machine ${a.machineId}`;
     case "noop":

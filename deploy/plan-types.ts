@@ -22,6 +22,8 @@ export type ObservedMachine = {
   groupSizes?: Record<string, number>;
   /** config.mounts[0].volume */
   volumeId?: string;
+  /** Machine.cordoned: true when the proxy routes nothing to it; absent when the API did not say. */
+  cordoned?: boolean;
 };
 
 export type ObservedVolume = {
@@ -116,6 +118,8 @@ export type PlanAction =
       group?: string;
     }
   | { kind: "destroy_machine"; machineId: string; region: string; state: string; keptVolumeId?: string; reason: string; group?: string }
+  /** Puts a cordoned machine back into the proxy's rotation (left cordoned by an interrupted rolling deploy). */
+  | { kind: "uncordon_machine"; machineId: string; region: string; reason: string; group?: string }
   /**
    * Writes metadata flightdeck_fleet_size (and flightdeck_group_sizes when set) on a machine the run does not otherwise
    * update (no restart, no new version).

@@ -209,6 +209,12 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
     actions.push(a);
   }
   actions.push(...updates);
+  // After the updates: a rolling update cordons and uncordons the machines it moves itself, so this is for the
+  // ones a run interrupted between the two left out of rotation (and it is harmless after an update).
+  for (const m of kept) {
+    if (m.cordoned !== true) continue;
+    actions.push({ ...tag, kind: "uncordon_machine", machineId: m.id, region: m.region, reason: "cordoned (by an interrupted deploy, or by hand): the proxy sends it no requests" });
+  }
 
   const pool = observed.volumes.filter((v) => reusable(v, desired)).sort((a, b) => a.id.localeCompare(b.id));
   const inRegionAfter = kept.length + toCreate;

@@ -16,7 +16,7 @@ import type { FlyClient } from "../lib/fly/client.ts";
 import { createFlyClient, FlyClientConfigError } from "../lib/fly/client.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine } from "../lib/fly/types.ts";
-import { destroyApp } from "./cli/handlers.ts";
+import { deleteAppHoldingLock } from "./destroy.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import { deactivatePreviewDeployments, recordPreviewDeployment } from "./github-deployments.ts";
 import { runDeploy, type DeployResult } from "./deploy.ts";
@@ -518,7 +518,8 @@ async function removePreview(s: Setup, app: string, pr: number, existing: { name
   if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
   // Not the lock's anchor: it keeps other runs out until the app is gone, and the app delete takes it along.
   // Destroyed earlier, a waiting `preview up` would find no anchor, make a new one and start on a dying app.
-  for (const machine of machines.filter((m) => m.id !== lock.anchorId)) {
+  const fleet = machines.filter((m) => m.id !== lock.anchorId);
+  for (const machine of fleet) {
     output.step(`destroying machine ${machine.id}`);
     await s.client.destroyMachine(app, machine.id!, { force: true, leaseNonce: await lock.nonce(machine.id!) });
     lock.forget(machine.id!);
@@ -530,10 +531,10 @@ async function removePreview(s: Setup, app: string, pr: number, existing: { name
     await s.client.deleteIp(app, ip.ip);
     ips.push(ip.ip);
   }
-  await destroyApp(s.client, app);
+  await deleteAppHoldingLock(s.client, app, lock);
   const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => !(await appReadable(s.client, app))).catch(() => false);
   output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
-  return { app, existed: true, machines: machines.filter((m) => m.id !== lock.anchorId).map((m) => m.id!), ips };
+  return { app, existed: true, machines: fleet.map((m) => m.id!), ips };
 }
 
 // ---------------------------------------------------------------------------------------------------------

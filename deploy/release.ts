@@ -1,12 +1,13 @@
 // [deploy] release_command in an ephemeral machine (flyctl machines_releasecommand.go, §2.2): no services,
-// no mounts, auto_destroy, restart "no", RELEASE_COMMAND=1. We wait for it to exit and be destroyed, read
-// the exit code from its `exit` event, and a non-zero code stops the deploy before any app machine changes.
+// no mounts, auto_destroy, restart "no", RELEASE_COMMAND=1. We wait for it to end (release-watch.ts), read
+// the exit code from its `exit` event, and a non-zero code or a failed start stops the deploy before any app
+// machine changes, as soon as the API says so, with the machine's last log lines when Fly has them.
 
-import { isFlyApiError } from "../lib/fly/errors.ts";
-import type { Machine, MachineEvent } from "../lib/fly/types.ts";
+import type { Machine } from "../lib/fly/types.ts";
 import { DeployError } from "./deploy-error.ts";
 import type { DeployConfig } from "./flytoml.ts";
 import { buildReleaseMachineConfig, METADATA, RELEASE_COMMAND_GROUP } from "./machine-config.ts";
+import { lastLogLines, watchReleaseMachine } from "./release-watch.ts";
 import { type RolloutContext, destroyMachine } from "./rollout.ts";
 import { formatMs } from "./waits.ts";
 
@@ -44,12 +45,12 @@ export async function runReleaseCommand(ctx: RolloutContext, opts: ReleaseOption
   const id = machine.id ?? "";
   ctx.output.step(`release command \`${command}\` running on machine ${id}`);
 
-  const finished = await ctx.client.waitForMachineState(ctx.app, id, { state: "destroyed", timeoutMs, signal: ctx.signal }).catch((error: unknown) => {
-    // Already destroyed and forgotten: it ran and exited, the code is read below.
-    if (isFlyApiError(error) && error.status === 404) return { ok: true as const };
-    throw error;
-  });
-  if (!finished.ok) {
+  const ending = await watchReleaseMachine(ctx, id, timeoutMs);
+  if (ending.kind === "exited" && ending.code === 0) {
+    ctx.output.step(`release command finished (exit 0)`);
+    return;
+  }
+  if (ending.kind === "timed_out") {
     await ctx.client.destroyMachine(ctx.app, id, { force: true }).catch(() => undefined);
     throw new DeployError(
       "release_command_failed",
@@ -58,35 +59,21 @@ export async function runReleaseCommand(ctx: RolloutContext, opts: ReleaseOption
       { machineId: id },
     );
   }
-  const code = await exitCode(ctx, id);
-  if (code === undefined) {
+  if (ending.kind === "code_unknown") {
     throw new DeployError("release_command_failed", `release command \`${command}\` on machine ${id} ended but its exit code could not be read; no app machine was changed`, 1, { machineId: id });
   }
-  if (code !== 0) {
-    throw new DeployError(
-      "release_command_failed",
-      `release command \`${command}\` exited with status ${code} on machine ${id}; deploy aborted, no app machine was changed (see \`bun deploy/run.ts logs --machine ${id}\`)`,
-      1,
-      { machineId: id, exitCode: code },
-    );
-  }
-  ctx.output.step(`release command finished (exit 0)`);
-}
-
-/** flyctl reads `request.exit_event.exit_code` of the latest exit event (or `request.MonitorEvent.exit_event`). */
-async function exitCode(ctx: RolloutContext, machineId: string): Promise<number | undefined> {
-  let events: MachineEvent[] | undefined;
-  try {
-    events = (await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal })).events;
-  } catch (error) {
-    if (!(isFlyApiError(error) && error.status === 404)) throw error;
-  }
-  events ??= await ctx.client.listEvents(ctx.app, machineId, { signal: ctx.signal }).catch(() => []);
-  const exits = events.filter((e) => e.type === "exit").sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0));
-  for (const event of exits) {
-    const request = (event.request ?? {}) as Record<string, unknown>;
-    const exit = (request.exit_event ?? (request.MonitorEvent as Record<string, unknown> | undefined)?.exit_event) as { exit_code?: unknown } | undefined;
-    if (typeof exit?.exit_code === "number") return exit.exit_code;
-  }
-  return undefined;
+  // auto_destroy takes a machine whose process exited, and the next deploy destroys any release machine left
+  // over; one that never started is not taken by auto_destroy, so it goes now.
+  if (ending.kind === "failed_to_start") await ctx.client.destroyMachine(ctx.app, id, { force: true }).catch(() => undefined);
+  const how = ending.kind === "failed_to_start"
+    ? `could not start on machine ${id} (state failed${ending.code !== undefined ? `, exit status ${ending.code}` : ""})`
+    : `exited with status ${ending.code} on machine ${id}`;
+  const lines = await lastLogLines(ctx.logs, ctx.app, id);
+  throw new DeployError(
+    "release_command_failed",
+    `release command \`${command}\` ${how}; deploy aborted, no app machine was changed (see \`bun deploy/run.ts logs --machine ${id}\`)` +
+      (lines.length > 0 ? `\nlast log lines of ${id}:\n${lines.map((l) => `  ${l}`).join("\n")}` : ""),
+    1,
+    { machineId: id, ...(ending.code !== undefined ? { exitCode: ending.code } : {}), state: ending.kind === "failed_to_start" ? "failed" : ending.state },
+  );
 }

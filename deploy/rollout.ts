@@ -6,6 +6,7 @@ import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError } from "./deploy-error.ts";
 import type { FleetLock } from "./fleet-lock.ts";
+import type { LogsClient } from "../lib/fly/logs.ts";
 import type { Output } from "./output.ts";
 import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
 
@@ -24,6 +25,8 @@ export interface RolloutContext {
   journal: Journal;
   /** Unique per run: names of created machines, so an ambiguous create can be recognised (client.createMachine). */
   runId: string;
+  /** Fly's logs endpoint, for the last lines of a failed release command; without it the failure has none. */
+  logs?: Pick<LogsClient, "getAppLogs">;
 }
 
 /** One existing machine moving to a new config. `previous` is what it ran before, for rollback. */
@@ -52,6 +55,8 @@ export class Journal {
   /** Machines this run created. */
   readonly created: { id: string; ref: string }[] = [];
   readonly destroyed: string[] = [];
+  /** Machines this run took out of the proxy's rotation and has not put back yet (rollback puts them back). */
+  readonly cordoned = new Set<string>();
   mutations = 0;
 }
 
@@ -146,6 +151,29 @@ export async function destroyMachine(ctx: RolloutContext, machineId: string): Pr
       if (!(isFlyApiError(error) && error.status === 404)) throw error;
     });
   ctx.output.step(`destroyed machine ${machineId}`);
+}
+
+/**
+ * Takes a machine out of the proxy's rotation (Machines API cordon) before it is stopped for an update, so
+ * requests go to the machines that keep serving instead of to one about to get SIGTERM. Journalled before
+ * the call: a lost answer may still have cordoned it, and an extra uncordon is harmless.
+ */
+export async function cordonMachine(ctx: RolloutContext, machineId: string): Promise<void> {
+  const nonce = await ctx.lock.nonce(machineId);
+  ctx.journal.cordoned.add(machineId);
+  ctx.journal.mutations++;
+  await ctx.client.cordonMachine(ctx.app, machineId, { leaseNonce: nonce, signal: ctx.signal });
+}
+
+/**
+ * Puts a machine back into rotation. Called explicitly once it is healthy: no Fly document says that an
+ * update or a start clears the cordon, so the deploy does not rely on it.
+ */
+export async function uncordonMachine(ctx: RolloutContext, machineId: string): Promise<void> {
+  const nonce = await ctx.lock.nonce(machineId);
+  ctx.journal.mutations++;
+  await ctx.client.uncordonMachine(ctx.app, machineId, { leaseNonce: nonce, signal: ctx.signal });
+  ctx.journal.cordoned.delete(machineId);
 }
 
 /**

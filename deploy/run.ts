@@ -26,7 +26,7 @@ import { createOutput, type CliIo, processIo } from "./output.ts";
 import { tokenCommand } from "./token.ts";
 
 export { COMMANDS, usageText } from "./cli/commands.ts";
-export { destroyApp } from "./cli/handlers.ts";
+export { destroyApp } from "./destroy.ts";
 export { runDeploy, prepareDeploy, type DeployOptions, type DeployResult } from "./deploy.ts";
 export type { CliIo } from "./output.ts";
 

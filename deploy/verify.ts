@@ -33,6 +33,7 @@ export function verifyFleet(state: ObservedState, target: Plan["target"], group 
     if (m.image !== target.image) differs.push(`runs ${m.image || "no image"}`);
     if (m.configDigest !== target.configDigest) differs.push(`config ${m.configDigest ?? "unknown"} (want ${target.configDigest})`);
     if (!SETTLED_OK.has(m.state)) differs.push(`is ${m.state}`);
+    if (m.cordoned === true) differs.push("is cordoned (the proxy sends it no requests)");
     if (differs.length > 0) problems.push(`machine ${m.id} ${differs.join(", ")}`);
   }
   if (machines.length !== target.machineCount) problems.push(`${machines.length} machine(s), want ${target.machineCount}`);

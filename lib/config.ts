@@ -24,6 +24,10 @@ export interface Config {
   logLevel: LogLevel;
   maxUploadBytes: number;
   dbPoolSize: number;
+  /** Seconds a PostgreSQL connection lives before it is replaced (src/db/postgres.ts). */
+  dbMaxLifetimeS: number;
+  /** Seconds an unused PostgreSQL connection stays open. */
+  dbIdleTimeoutS: number;
   metricsToken: string | undefined;
   trustProxy: boolean;
   /** Migrations at boot: development/test/preview apply them; production only checks (release command migrates). */
@@ -58,6 +62,12 @@ export const DEV_SECRET_KEY = "flightdeck-development-secret-key-do-not-use-in-p
 export const MIN_SECRET_KEY_LENGTH = 32;
 /** Settings production reads from Fly secrets rather than fly.toml [env]. */
 export const REQUIRED_PRODUCTION_SECRETS = ["DATABASE_URL", "SECRET_KEY"] as const;
+/**
+ * Fly advises recycling PostgreSQL connections (about every 10 minutes) so that after a failover or a proxy
+ * change no pooled connection stays pinned to a primary that is gone.
+ */
+export const DEFAULT_DB_MAX_LIFETIME_S = 600;
+export const DEFAULT_DB_IDLE_TIMEOUT_S = 30;
 export const SECRET_SETTINGS = new Set(["SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"]);
 
 const APP_ENVS: readonly AppEnv[] = ["development", "test", "preview", "production"];
@@ -143,6 +153,8 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, d.logLevel),
     maxUploadBytes: read.integer("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, { min: 1, max: 10 * 1024 ** 3 }),
     dbPoolSize: read.integer("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
+    dbMaxLifetimeS: read.integer("DATABASE_MAX_LIFETIME_S", DEFAULT_DB_MAX_LIFETIME_S, { min: 1, max: 86_400 }),
+    dbIdleTimeoutS: read.integer("DATABASE_IDLE_TIMEOUT_S", DEFAULT_DB_IDLE_TIMEOUT_S, { min: 1, max: 86_400 }),
     metricsToken: read.string("METRICS_TOKEN", "") || undefined,
     trustProxy: read.boolean("TRUST_PROXY", d.trustProxy),
     migrateOnBoot: d.migrateOnBoot,

@@ -11,9 +11,9 @@
  *
  * 1. Hold: requests arriving after SIGTERM are processed at once but their responses wait. A keep-alive
  *    client waits for that response, so its connection stays busy and sends nothing more. The listener stays
- *    open meanwhile: a rolling deploy signals the machine without cordoning it first, so the proxy keeps
- *    sending requests here until it learns of the stop, and a connection that arrives just as the listener
- *    closes is reset by the kernel, request and all.
+ *    open meanwhile: the proxy may keep sending requests here until it learns of the stop (Flightdeck's rolling
+ *    deploy cordons a machine before stopping it, but other stops, e.g. by flyctl or by hand, come without
+ *    one), and a connection that arrives just as the listener closes is reset by the kernel, request and all.
  * 2. Once nothing has arrived for a quiet window and the requests in flight at SIGTERM have finished (or half
  *    the budget is spent), `stop(false)` closes the listener. Connections still idle now have sent nothing
  *    for the whole window.

@@ -16,12 +16,40 @@ import { atMostEvery, startUpkeep, type Upkeep } from "./upkeep.ts";
 
 export interface RunningServer {
   url: string;
-  /** Answers every request already received, then stops accepting and closes (bounded by shutdownTimeoutMs; see drain.ts), then closes the database. */
+  /**
+   * Answers every request already received, then stops accepting and closes (see drain.ts), then runs
+   * `afterDrain` (bounded), then closes the database. The whole of it fits in shutdownTimeoutMs.
+   */
   shutdown(reason: string): Promise<void>;
 }
 
+export interface ShutdownSteps {
+  /**
+   * Work that needs the database once no request is being served any more (stop upkeep, mark the volume
+   * stopped). Bounded by AFTER_DRAIN_BUDGET_MS and by what is left of shutdownTimeoutMs; a failure is logged.
+   */
+  afterDrain?: () => Promise<void>;
+}
+
+const AFTER_DRAIN_BUDGET_MS = 1000;
+
+/**
+ * What the drain leaves of shutdownTimeoutMs for the steps after it: at most 1 s, and never more than a tenth of
+ * the budget, so a short budget still drains. A slow tick or a hung database must not eat the time Fly gives a
+ * stopping machine (kill_timeout).
+ */
+function afterDrainBudgetMs(shutdownTimeoutMs: number): number {
+  return Math.min(AFTER_DRAIN_BUDGET_MS, Math.floor(shutdownTimeoutMs / 10));
+}
+
 /** Starts the service on an app the caller built (tests add routes), or on the standard one. */
-export async function startServer(config: Config, db: Database, logger: Logger, app = createStandardApp(config, db, logger, createMediaServices(config, db, logger))): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  db: Database,
+  logger: Logger,
+  app = createStandardApp(config, db, logger, createMediaServices(config, db, logger)),
+  steps: ShutdownSteps = {},
+): Promise<RunningServer> {
   const drain = createDrain((request) => app.handle(request));
   const server = Bun.serve({
     port: config.port,
@@ -44,8 +72,21 @@ export async function startServer(config: Config, db: Database, logger: Logger, 
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
       logger.info("shutting down", { reason, timeout_ms: config.shutdownTimeoutMs });
-      const drained = await drain.run(server, config.shutdownTimeoutMs);
-      if (drained.cut) logger.warn("in-flight requests did not finish in time; closed them", { timeout_ms: config.shutdownTimeoutMs });
+      const deadline = performance.now() + config.shutdownTimeoutMs;
+      const drainMs = config.shutdownTimeoutMs - (steps.afterDrain ? afterDrainBudgetMs(config.shutdownTimeoutMs) : 0);
+      const drained = await drain.run(server, drainMs);
+      if (drained.cut) logger.warn("in-flight requests did not finish in time; closed them", { timeout_ms: drainMs });
+      if (steps.afterDrain) {
+        const budgetMs = Math.max(0, Math.min(AFTER_DRAIN_BUDGET_MS, deadline - performance.now()));
+        const finished = await Promise.race([
+          steps.afterDrain().then(() => true, (error) => {
+            logger.warn("shutdown step after the drain failed", { error });
+            return true;
+          }),
+          Bun.sleep(budgetMs).then(() => false),
+        ]);
+        if (!finished) logger.warn("shutdown step after the drain did not finish in time; closing the database anyway", { budget_ms: Math.round(budgetMs) });
+      }
       await db.close();
       logger.info("stopped", { reason, held_requests: drained.held, listening_ms: drained.listeningMs });
     })();
@@ -58,9 +99,6 @@ function createStandardApp(config: Config, db: Database, logger: Logger, service
   const schema = config.migrateOnBoot ? openGate : createSchemaGate(db);
   return createApp(config, { db, logger, schema, ...services });
 }
-
-/** How long a stopping machine spends marking its volume stopped before it drains requests regardless. */
-const STOP_MARK_BUDGET_MS = 1000;
 
 /** How long a boot waits for its first drain before opening the port anyway (the drain goes on behind it). */
 const BOOT_DRAIN_BUDGET_MS = 10_000;
@@ -116,18 +154,18 @@ async function main() {
     }
   });
   const upkeep = await startMediaUpkeep(config, db, logger, services);
-  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services));
+  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services), {
+    // Only once the drain has answered everything: until then this machine still serves its volume's files,
+    // and marking it stopped earlier makes other machines answer 503 for them instead of replaying here.
+    // Upkeep stops first so a heartbeat tick cannot mark the volume running again after the mark.
+    afterDrain: async () => {
+      await upkeep.stop();
+      await services.volume.markStopped();
+      logger.info("volume marked stopped");
+    },
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, async () => {
-      // Stop being a replay target first, so other machines answer 503 instead of replaying into a closing server.
-      // Bounded: a slow tick or a hung database must not eat the time Fly gives a stopping machine (kill_timeout).
-      await Promise.race([
-        (async () => {
-          await upkeep.stop();
-          await services.volume.markStopped();
-        })().catch((error) => logger.warn("could not mark the volume stopped", { error })),
-        Bun.sleep(STOP_MARK_BUDGET_MS),
-      ]);
+    process.on(signal, () => {
       running.shutdown(signal).then(() => process.exit(0), () => process.exit(1));
     });
   }

@@ -81,6 +81,7 @@ export const COMMANDS = {
     flags: {
       app: { type: "string", description: "app to destroy", required: true, placeholder: "NAME" },
       yes: { type: "boolean", description: "confirm the destruction", required: true },
+      "wait-for-lock": waitForLock,
       json,
     },
   },

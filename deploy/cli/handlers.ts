@@ -2,10 +2,12 @@
 // Output, and returns the JSON result (printed with --json) or throws a DeployError carrying the exit code.
 
 import { checkProductionSecrets } from "../../lib/config.ts";
-import { createFlyClient, FlyClientConfigError, type FlyClient } from "../../lib/fly/client.ts";
+import { createFlyClient, DEFAULT_BASE_URL, FlyClientConfigError, type FlyClient } from "../../lib/fly/client.ts";
+import { createLogsClient, type LogsClient } from "../../lib/fly/logs.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { describeFleet } from "../apply.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
+import { destroyApp } from "../destroy.ts";
 import { dirname, resolve } from "node:path";
 import { appUrl, needsBuild, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
 import { type DeployConfig, dockerBuildOf, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
@@ -65,15 +67,32 @@ export function waitForLockMs(args: ParsedArgs): number | undefined {
   return ms;
 }
 
+/**
+ * Fly's logs endpoint for quoting a failed release command, or undefined. Only when it is where the Machines
+ * API is: with FLY_FLAPS_BASE_URL pointed elsewhere (a proxy, a fake) and no FLY_API_BASE_URL, the token is not
+ * sent to api.fly.io. Short timeouts: the lines are a courtesy on a failure already decided.
+ */
+function releaseLogs(env: Record<string, string | undefined>): LogsClient | undefined {
+  const flapsElsewhere = (env.FLY_FLAPS_BASE_URL || DEFAULT_BASE_URL) !== DEFAULT_BASE_URL;
+  if (flapsElsewhere && !env.FLY_API_BASE_URL) return undefined;
+  try {
+    return createLogsClient({ env, timeoutMs: 3000, deadlineMs: 3000 });
+  } catch {
+    return undefined;
+  }
+}
+
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
   const region = ctx.args.flags.region;
   if (typeof region === "string" && !/^[a-z]{3}$/.test(region)) throw usageError(`--region ${region} is not a Fly region code (three lowercase letters, e.g. ewr)`);
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
   const wait = waitForLockMs(ctx.args);
+  const logs = releaseLogs(ctx.io.env);
   return {
     client,
     config,
     output: ctx.output,
+    ...(logs ? { logs } : {}),
     signal: ctx.io.signal,
     env: ctx.io.env,
     ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
@@ -301,28 +320,15 @@ export async function secretsCommand(ctx: CommandContext) {
   return { app: config.app, unset: [...positionals].sort(), version: change.version, machinesUpdated: change.rolled };
 }
 
-/**
- * Deletes an app with everything in it (machines, volumes, IPs, secrets). Deleting an app that is already
- * gone is success, so cleanup can be re-run. Knows nothing about previews: callers decide what may be
- * destroyed (preview.ts guards production).
- */
-export async function destroyApp(client: FlyClient, name: string, opts: { signal?: AbortSignal } = {}): Promise<{ app: string; existed: boolean }> {
-  try {
-    await client.getApp(name, opts);
-  } catch (error) {
-    if (isFlyApiError(error) && error.status === 404) return { app: name, existed: false };
-    throw error;
-  }
-  await client.deleteApp(name, opts);
-  return { app: name, existed: true };
-}
-
 export async function destroyCommand(ctx: CommandContext) {
   const name = ctx.args.flags.app as string;
   if (ctx.args.flags.yes !== true) throw usageError("destroy needs --yes");
   const client = flyClient(ctx.io);
+  const wait = waitForLockMs(ctx.args);
   ctx.output.step(`destroying app ${name} and everything in it`);
-  const result = await destroyApp(client, name, { signal: ctx.io.signal });
+  const result = await destroyApp(client, name, {
+    output: ctx.output, signal: ctx.io.signal, env: ctx.io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}),
+  });
   ctx.output.step(result.existed ? `app ${name} destroyed` : `app ${name} did not exist; nothing to do`);
   return result;
 }

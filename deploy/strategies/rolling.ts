@@ -1,7 +1,10 @@
 // rolling (flyctl default, §2.7): one started machine first — the spearhead proves the new version boots
 // and passes its checks while the rest still serve — then the others with at most `max_unavailable` in
-// flight. Machines the proxy had stopped take no traffic, so they are updated (and stay stopped) alongside.
-import { batchSize, pool, type MachineUpdate, type RolloutContext, updateMachine } from "../rollout.ts";
+// flight. Each running machine is cordoned before its update stops it and uncordoned once it is healthy
+// again, so the proxy stops sending it requests before SIGTERM rather than learning of the stop after it.
+// Machines the proxy had stopped take no traffic, so they are updated (and stay stopped) alongside, as are
+// failed ones (relaunched by the update), neither cordoned.
+import { batchSize, cordonMachine, pool, type MachineUpdate, type RolloutContext, uncordonMachine, updateMachine } from "../rollout.ts";
 
 export async function rolling(updates: readonly MachineUpdate[], ctx: RolloutContext): Promise<void> {
   const running = updates.filter((u) => !u.skipLaunch);
@@ -9,13 +12,24 @@ export async function rolling(updates: readonly MachineUpdate[], ctx: RolloutCon
   const [spearhead, ...rest] = running;
   if (spearhead) {
     ctx.output.step(`spearhead: machine ${spearhead.machineId}`);
-    await updateMachine(ctx, spearhead, { wait: true });
+    await updateOutOfRotation(ctx, spearhead);
   }
   const size = batchSize(updates.length, ctx.maxUnavailable);
   if (rest.length > 0) ctx.output.step(`updating ${rest.length} more machine(s), ${size} at a time`);
   // A sliding window rather than fixed batches: a slow machine does not hold back the next one.
   await Promise.all([
-    pool(rest, size, (u) => updateMachine(ctx, u, { wait: true })),
+    pool(rest, size, (u) => updateOutOfRotation(ctx, u)),
     pool(stopped, 8, (u) => updateMachine(ctx, u, { wait: false })),
   ]).then(() => undefined);
+}
+
+/**
+ * cordon -> update -> started and healthy -> uncordon. A failed machine serves nothing, so it is only updated.
+ * On a failure the machine stays cordoned until the rollback puts it back.
+ */
+async function updateOutOfRotation(ctx: RolloutContext, update: MachineUpdate): Promise<void> {
+  const serving = update.previousState !== "failed";
+  if (serving) await cordonMachine(ctx, update.machineId);
+  await updateMachine(ctx, update, { wait: true });
+  if (serving) await uncordonMachine(ctx, update.machineId);
 }

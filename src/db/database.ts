@@ -4,7 +4,7 @@
  * except as a label.
  * @module
  */
-import type { Config, Dialect } from "../../lib/config.ts";
+import { type Config, DEFAULT_DB_IDLE_TIMEOUT_S, DEFAULT_DB_MAX_LIFETIME_S, type Dialect } from "../../lib/config.ts";
 import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
 import { createRepository, type Repository } from "./repository.ts";
 
@@ -38,12 +38,19 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-export async function openDatabase(config: Pick<Config, "databaseUrl" | "dbPoolSize">): Promise<Database> {
+/** Connection lifetimes default to the config's defaults for callers that only have a URL (tests, tools). */
+export type DatabaseSettings = Pick<Config, "databaseUrl" | "dbPoolSize"> & Partial<Pick<Config, "dbMaxLifetimeS" | "dbIdleTimeoutS">>;
+
+export async function openDatabase(config: DatabaseSettings): Promise<Database> {
   // Each driver is loaded only when used: a SQLite preview machine does not pay for the PostgreSQL modules at
   // boot, nor production for SQLite's (cold start is measured by `bun run bench`).
   const driver = config.databaseUrl.startsWith("sqlite:")
     ? (await import("./sqlite.ts")).openSqlite(config.databaseUrl.slice("sqlite:".length))
-    : await (await import("./postgres.ts")).openPostgres(config.databaseUrl, config.dbPoolSize);
+    : await (await import("./postgres.ts")).openPostgres(config.databaseUrl, {
+      poolSize: config.dbPoolSize,
+      maxLifetimeS: config.dbMaxLifetimeS ?? DEFAULT_DB_MAX_LIFETIME_S,
+      idleTimeoutS: config.dbIdleTimeoutS ?? DEFAULT_DB_IDLE_TIMEOUT_S,
+    });
   return wrapDriver(driver);
 }
 

@@ -18,11 +18,22 @@ import * as tables from "./schema/pg.ts";
 /** Any constant works as long as every migrator uses the same one: it names the lock, not a row. */
 const MIGRATION_LOCK_KEY = 0x666c6463; // "fldc"
 
-export async function openPostgres(url: string, poolSize: number): Promise<Driver> {
+export interface PoolSettings {
+  poolSize: number;
+  /**
+   * Seconds before a connection is replaced by a new one (Bun finishes a busy connection's work first). Without
+   * it a connection lives for ever, so after a failover or a proxy change it can stay on a primary that is gone.
+   */
+  maxLifetimeS: number;
+  idleTimeoutS: number;
+}
+
+export async function openPostgres(url: string, { poolSize, maxLifetimeS, idleTimeoutS }: PoolSettings): Promise<Driver> {
   const client = new SQL(url, {
     // At least two: migrations hold the advisory lock on one reserved connection and run on another.
     max: Math.max(2, poolSize),
-    idleTimeout: 30,
+    maxLifetime: maxLifetimeS,
+    idleTimeout: idleTimeoutS,
     connectionTimeout: 5,
   });
   const db = drizzle({ client });

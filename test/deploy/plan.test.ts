@@ -301,6 +301,23 @@ describe("planDeploy", () => {
   });
 });
 
+describe("cordoned machines", () => {
+  test("a machine on the target but left cordoned is uncordoned, after the updates; the others are left alone", () => {
+    const machines = [machine("m1", { cordoned: true }), machine("m2", { image: OLD, cordoned: true }), machine("m3", { cordoned: false }), machine("m4"), machine("m5")];
+    const plan = planDeploy(fleet(machines), desired);
+    expect(kinds(plan)).toEqual(["run_release", "update_machine:m2", "uncordon_machine", "uncordon_machine"]);
+    expect(plan.actions.filter((a) => a.kind === "uncordon_machine").map((a) => "machineId" in a && a.machineId)).toEqual(["m1", "m2"]);
+    expect(plan.mutating).toBe(true);
+    expect(formatPlan(plan)).toContain("~ uncordon machine m1 (ewr)");
+  });
+
+  test("not cordoned, or the API did not say: nothing to do", () => {
+    const plan = planDeploy(fleet([machine("m1", { cordoned: false }), machine("m2"), machine("m3"), machine("m4"), machine("m5")]), desired);
+    expect(kinds(plan)).toEqual(["noop"]);
+    expect(plan.mutating).toBe(false);
+  });
+});
+
 describe("planScale", () => {
   test("scale up reuses unattached volumes first and never updates existing machines", () => {
     const machines = ["m1", "m2", "m3"].map((id) => machine(id, { image: OLD, configDigest: "c".repeat(64) }));

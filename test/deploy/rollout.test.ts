@@ -158,9 +158,15 @@ test("a rolling update aborted half-way converges on the new image when re-run",
   const images = appMachines(h.fly).map((m) => m.config.image);
   expect(images).toContain(IMAGE_V1);
   expect(appMachines(h.fly).every((m) => m.lease === undefined)).toBe(true);
+  // Interrupted between their cordon and their uncordon, machines in flight are out of the proxy's rotation.
+  expect(appMachines(h.fly).filter((m) => m.cordoned).length).toBeGreaterThan(0);
 
   await runDeploy(h.options({ image: IMAGE_V2 }));
   expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V2));
+  expect(appMachines(h.fly).filter((m) => m.cordoned)).toEqual([]);
+  h.fly.calls.length = 0;
+  await runDeploy(h.options({ image: IMAGE_V2 }));
+  expect(h.fly.mutatingCalls()).toEqual([]);
 });
 
 test("immediate strategy updates every machine without waiting", async () => {

@@ -115,3 +115,23 @@ describe("checkProductionSecrets (the deploy preflight)", () => {
     expect(JSON.stringify(problems)).not.toContain("pw-in-path");
   });
 });
+
+describe("PostgreSQL connection lifetimes", () => {
+  test("default to recycling every 600 s and closing idle connections after 30 s", () => {
+    const result = loadConfig(PROD);
+    expect(result.ok && { life: result.config.dbMaxLifetimeS, idle: result.config.dbIdleTimeoutS }).toEqual({ life: 600, idle: 30 });
+  });
+
+  test("are read from DATABASE_MAX_LIFETIME_S and DATABASE_IDLE_TIMEOUT_S", () => {
+    const result = loadConfig({ ...PROD, DATABASE_MAX_LIFETIME_S: "120", DATABASE_IDLE_TIMEOUT_S: "5" });
+    expect(result.ok && { life: result.config.dbMaxLifetimeS, idle: result.config.dbIdleTimeoutS }).toEqual({ life: 120, idle: 5 });
+  });
+
+  test.each([["0"], ["-5"], ["1.5"], ["ten"]])("%p is refused for both, each named, and the DATABASE_URL is never shown", (bad) => {
+    const error = problemsOf({ ...PROD, DATABASE_MAX_LIFETIME_S: bad, DATABASE_IDLE_TIMEOUT_S: bad });
+    expect(error.problems.map((p) => p.setting)).toEqual(["DATABASE_MAX_LIFETIME_S", "DATABASE_IDLE_TIMEOUT_S"]);
+    expect(error.message).toContain(JSON.stringify(bad));
+    expect(error.message).not.toContain("s3cretpw");
+    expect(error.message).not.toContain("db.internal");
+  });
+});

@@ -149,8 +149,9 @@ describe("keep-alive load through SIGTERM", () => {
 const pg = await postgresAvailable();
 
 describe.skipIf(!pg)("rolling replacement behind a balancer, on PostgreSQL", () => {
-  // Fly's proxy learns of a stop after the signal, not before it (a rolling deploy does not cordon). A balancer
-  // that never learns sees only the closed listener: refused connects, which it may retry (nothing was sent).
+  // Without a cordon first (a stop by flyctl or by hand), Fly's proxy learns of a stop after the signal, not
+  // before it. A balancer that never learns sees only the closed listener: refused connects, which it may retry
+  // (nothing was sent).
   test.each([
     ["learns of each stop 100 ms after the signal", 100],
     ["never learns of a stop", undefined],

@@ -61,6 +61,48 @@ describe("src/server.ts", () => {
     expect((await db.ping()).ok).toBe(false);
   });
 
+  test("the step after the drain runs once every request is answered, with the database still open, and before it closes", async () => {
+    const config = { ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }), port: 0 };
+    const db = await openDatabase(config);
+    await db.migrate();
+    const events: string[] = [];
+    const app = createApp(config, { db }).get("/slow", async () => {
+      await Bun.sleep(300);
+      events.push("slow request answered");
+      return { finished: true };
+    });
+    const server = await startServer(config, db, silentLogger, app, {
+      afterDrain: async () => {
+        events.push(`after drain, database ${(await db.ping()).ok ? "open" : "closed"}`);
+      },
+    });
+    const inFlight = fetch(`${server.url}/slow`);
+    await Bun.sleep(50);
+    const stopped = server.shutdown("test");
+    expect((await inFlight).status).toBe(200);
+    await stopped;
+    expect(events).toEqual(["slow request answered", "after drain, database open"]);
+    expect((await db.ping()).ok).toBe(false);
+  });
+
+  test("a step after the drain that hangs is cut off within the shutdown budget, and the database still closes", async () => {
+    const config = { ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }), port: 0, shutdownTimeoutMs: 1500 };
+    const db = await openDatabase(config);
+    let stepStarted = false;
+    const server = await startServer(config, db, silentLogger, undefined, {
+      afterDrain: () => {
+        stepStarted = true;
+        return new Promise(() => {});
+      },
+    });
+    const started = performance.now();
+    await server.shutdown("test");
+    const tookMs = performance.now() - started;
+    expect(stepStarted).toBe(true);
+    expect(tookMs).toBeLessThan(1500 + 250);
+    expect((await db.ping()).ok).toBe(false);
+  });
+
   test("shutdown is bounded: a request slower than the timeout is cut off", async () => {
     const config = { ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }), port: 0, shutdownTimeoutMs: 200 };
     const db = await openDatabase(config);

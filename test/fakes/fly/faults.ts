@@ -35,6 +35,7 @@ export class FakeFaults {
   readonly failStartRules: MachineMatch[] = [];
   readonly checksNeverPassRules: MachineMatch[] = [];
   readonly exitCodeRules: { code: number; match: MachineMatch }[] = [];
+  readonly survivesExitRules: MachineMatch[] = [];
   /** Applied by the server (it owns machines); see FakeFly.faults.holdLease. */
   onHoldLease?: (hold: LeaseHold) => void;
 
@@ -89,6 +90,15 @@ export class FakeFaults {
     return this;
   }
 
+  /**
+   * Matching auto_destroy machines stay `stopped` after their process exits instead of being destroyed (how a
+   * client must not rely on `destroyed` to learn that a release command ended).
+   */
+  surviveExit(match: MachineMatch): this {
+    this.survivesExitRules.push(match);
+    return this;
+  }
+
   /** Someone else takes the machine's lease (as another flyctl would). */
   holdLease(appName: string, machineId: string, opts: { owner?: string; ttlSeconds?: number; description?: string } = {}): this {
     this.onHoldLease?.({
@@ -110,6 +120,7 @@ export class FakeFaults {
     this.failStartRules.length = 0;
     this.checksNeverPassRules.length = 0;
     this.exitCodeRules.length = 0;
+    this.survivesExitRules.length = 0;
     return this;
   }
 
@@ -139,6 +150,10 @@ export class FakeFaults {
 
   checksFail(machine: FakeMachine): boolean {
     return this.checksNeverPassRules.some((m) => matchesMachine(m, machine));
+  }
+
+  survivesExit(machine: FakeMachine): boolean {
+    return this.survivesExitRules.some((m) => matchesMachine(m, machine));
   }
 
   exitCodeFor(machine: FakeMachine): number {

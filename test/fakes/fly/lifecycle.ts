@@ -73,7 +73,7 @@ function runToCompletion(ctx: FakeContext, app: FakeApp, machine: FakeMachine, g
     addEvent(machine, "exit", "stopped", { exit_event: exitEvent(code, false) });
     machine.checks = [];
     ctx.setState(machine, "stopped");
-    destroy(ctx, app, machine);
+    if (!ctx.faults.survivesExit(machine)) destroy(ctx, app, machine);
   });
 }
 
