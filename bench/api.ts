@@ -88,7 +88,7 @@ end
   const peaks: string[] = [];
   type Run = (base: string, who: "fd" | "ex", pid: number, durationS: number) => ReturnType<typeof runWrk>;
   // Each comparison's duration is split over interleaved rounds (bench/wrk.ts runInterleaved).
-  const roundS = Math.max(2, durationS / benchRounds());
+  const roundS = Math.max(2, Math.round(durationS / benchRounds()));
   const compare = async (name: string, run: Run, ceilingRun?: Run) => {
     const got = await runInterleaved({
       flightdeck: () => run(fd, "fd", flightdeck.pid, roundS),

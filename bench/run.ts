@@ -43,7 +43,7 @@ try {
   if (!(await fetch(`http://127.0.0.1:${fdPort}/metrics`)).ok) throw new Error("flightdeck /metrics did not answer");
   const rows: Row[] = [];
   // Each route's duration is split over interleaved rounds (bench/wrk.ts runInterleaved).
-  const roundS = Math.max(2, durationS / benchRounds());
+  const roundS = Math.max(2, Math.round(durationS / benchRounds()));
   for (const route of ["/health/live", "/health"]) {
     const got = await runInterleaved({
       flightdeck: () => runWrk(`http://127.0.0.1:${fdPort}${route}`, { durationS: roundS, pid: flightdeck.pid }),

@@ -32,7 +32,8 @@ export function requireTool(name: string, install: string) {
 }
 
 export async function runWrk(url: string, opts: WrkOptions = {}): Promise<WrkResult> {
-  const args = ["wrk", `-t${opts.threads ?? 2}`, `-c${opts.connections ?? 64}`, `-d${opts.durationS ?? 10}s`, "--latency"];
+  // wrk takes whole seconds.
+  const args = ["wrk", `-t${opts.threads ?? 2}`, `-c${opts.connections ?? 64}`, `-d${Math.max(1, Math.round(opts.durationS ?? 10))}s`, "--latency"];
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   if (opts.script) args.push("-s", opts.script);
   args.push(url);
