@@ -33,10 +33,11 @@ function previewEnv(port: number, dbDir: string): Record<string, string> {
   };
 }
 
-const [fdPort, ceilPort, exPort] = [await freePort(), await freePort(), await freePort()];
+const [fdPort, ceilPort, exPort, floorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 const flightdeck = await startProcess(["bun", "--smol", "src/server.ts"], previewEnv(fdPort, dir), `http://127.0.0.1:${fdPort}/health`);
 const ceiling = await startProcess(["bun", "--smol", "bench/elysia-health.ts"], { ...vm, PORT: String(ceilPort) }, `http://127.0.0.1:${ceilPort}/health/live`);
 const reference = await startProcess(["node", "bench/express-health.mjs"], { PORT: String(exPort) }, `http://127.0.0.1:${exPort}/health`);
+const floor = await startProcess(["bun", "--smol", "bench/bun-features-health.ts"], { ...vm, PORT: String(floorPort) }, `http://127.0.0.1:${floorPort}/health/live`);
 
 try {
   // Scraped once, as Fly's metrics scraper would: prom-client loads on the first scrape, and its memory counts.
@@ -52,6 +53,11 @@ try {
     });
     rows.push({ name: `GET ${route}`, ...got });
   }
+  // The feature floor runs /health/live only, interleaved with the ceiling so the two are compared alike.
+  const floorRun = await runInterleaved({
+    floor: () => runWrk(`http://127.0.0.1:${floorPort}/health/live`, { durationS: roundS, pid: floor.pid }),
+    ceiling: () => runWrk(`http://127.0.0.1:${ceilPort}/health/live`, { durationS: roundS, pid: ceiling.pid }),
+  });
   printTable("health: Flightdeck (Bun + Elysia, every middleware) vs bare Elysia (ceiling) vs Express (Node)", rows, {
     flightdeck: await peakRssMb(flightdeck.pid), ceiling: await peakRssMb(ceiling.pid), reference: await peakRssMb(reference.pid),
   });
@@ -61,9 +67,14 @@ try {
   console.log(verdict("/health/live, CPU per request as % of bare Elysia's", (100 * live.ceiling!.cpuUsPerRequest) / live.flightdeck.cpuUsPerRequest, 75, "%"));
   console.log(verdict("/health/live, user CPU per request as % of bare Elysia's", (100 * live.ceiling!.userUsPerRequest) / live.flightdeck.userUsPerRequest, 75, "%"));
   console.log(verdict("/health/live vs Express", live.flightdeck.rps / live.reference.rps, 2, "x"));
+  const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
+  console.log(`feature floor (bench/bun-features-health.ts: raw Bun, only the request id, the same headers and the access-log line): `
+    + `${floorRun.floor.rps.toFixed(0)} req/s = ${pct(floorRun.floor.rps, floorRun.ceiling.rps)} of bare Elysia in its own rounds `
+    + `(user CPU ${floorRun.floor.userUsPerRequest.toFixed(1)} vs ${floorRun.ceiling.userUsPerRequest.toFixed(1)} us/req); `
+    + `Flightdeck = ${pct(live.flightdeck.rps, floorRun.floor.rps)} of the floor`);
 } finally {
-  for (const proc of [flightdeck, ceiling, reference]) proc.kill();
-  await Promise.all([flightdeck.exited, ceiling.exited, reference.exited]);
+  for (const proc of [flightdeck, ceiling, reference, floor]) proc.kill();
+  await Promise.all([flightdeck.exited, ceiling.exited, reference.exited, floor.exited]);
 }
 
 // Cold start: spawn to the first /health 200, on a fresh SQLite database (migrations included), as a new
