@@ -73,6 +73,15 @@ export async function deployedFleet(fakeOptions: FakeOptions = {}): Promise<Harn
   return h;
 }
 
+/** Stops one machine of a deployed fleet, as the proxy's autostop would, and clears the call log; returns its id. */
+export async function stopOneMachine(h: Harness): Promise<string> {
+  const id = appMachines(h.fly)[2]!.id;
+  await h.client.stopMachine(APP, id);
+  await h.client.waitMachine(APP, id, { state: "stopped" });
+  h.fly.calls.length = 0;
+  return id;
+}
+
 /** The app's managed machines as the fake holds them (not destroyed, not release machines). */
 export function appMachines(fly: FakeFly, app = APP) {
   return fly.machines(app).filter((m) => m.config.metadata?.fly_process_group === "app" && m.state !== "destroying");

@@ -3,7 +3,7 @@
 // every call and holds each machine's `cordoned` flag.
 import { afterEach, expect, test } from "bun:test";
 import { runDeploy } from "../../deploy/deploy.ts";
-import { APP, appMachines, deployedFleet, type Harness, IMAGE_V1, IMAGE_V2 } from "./harness.ts";
+import { APP, appMachines, deployedFleet, type Harness, IMAGE_V1, IMAGE_V2, stopOneMachine } from "./harness.ts";
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -44,10 +44,7 @@ test("each running machine is cordoned before its update and uncordoned after it
 
 test("a machine the proxy had stopped is updated without a cordon (it serves nothing) and stays stopped", async () => {
   h = await deployedFleet();
-  const stoppedId = appMachines(h.fly)[2]!.id;
-  await h.client.stopMachine(APP, stoppedId);
-  await h.client.waitMachine(APP, stoppedId, { state: "stopped" });
-  h.fly.calls.length = 0;
+  const stoppedId = await stopOneMachine(h);
 
   await runDeploy(h.options({ image: IMAGE_V2 }));
 

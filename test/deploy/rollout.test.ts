@@ -3,7 +3,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { runDeploy } from "../../deploy/deploy.ts";
 import { createFlyClient } from "../../lib/fly/client.ts";
-import { APP, appMachines, deployedFleet, harness, IMAGE_V1, IMAGE_V2, mutating, productionConfig, type Harness } from "./harness.ts";
+import { APP, appMachines, deployedFleet, harness, IMAGE_V1, IMAGE_V2, mutating, productionConfig, stopOneMachine, type Harness } from "./harness.ts";
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -49,10 +49,7 @@ test("new image: rolling update under leases, spearhead first, every machine end
 
 test("a stopped machine is updated with skip_launch and stays stopped", async () => {
   h = await deployedFleet();
-  const stoppedId = appMachines(h.fly)[2]!.id;
-  await h.client.stopMachine(APP, stoppedId);
-  await h.client.waitMachine(APP, stoppedId, { state: "stopped" });
-  h.fly.calls.length = 0;
+  const stoppedId = await stopOneMachine(h);
   await runDeploy(h.options({ image: IMAGE_V2 }));
   const stopped = appMachines(h.fly).find((m) => m.id === stoppedId)!;
   expect(stopped.config.image).toBe(IMAGE_V2);
