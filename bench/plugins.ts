@@ -13,13 +13,13 @@ import { openDatabase } from "../src/db/database.ts";
 import { openGate } from "../src/db/schema-gate.ts";
 import { cors, corsDefaultHeaders } from "../src/plugins/cors.ts";
 import { errorHandler } from "../src/plugins/errors.ts";
-import { jsonResponder } from "../src/plugins/json-response.ts";
+import { createResponder } from "../src/plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "../src/plugins/metrics.ts";
 import { apiDocs } from "../src/plugins/openapi.ts";
 import { rateLimit } from "../src/plugins/rate-limit.ts";
 import { requestContext } from "../src/plugins/request-context.ts";
 import { schemaGuard } from "../src/plugins/schema-guard.ts";
-import { API_CSP, fixedSecurityHeaders, securityHeaders } from "../src/plugins/security-headers.ts";
+import { securityHeaderSet } from "../src/plugins/security-headers.ts";
 import { healthRoutes } from "../src/routes/health.ts";
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 30_000);
@@ -40,14 +40,13 @@ const logger = createLogger({ write: () => {}, fields: { component: "server" } }
 type Step = [name: string, add: (app: Elysia) => Elysia];
 const steps = (): Step[] => {
   const counted = requestMetrics(createMetrics(db));
-  // As in src/app.ts. The responder takes over once every usual header is present, i.e. from the CORS step
-  // on (before it, it hands each response back to Elysia after counting the headers).
-  const respond = jsonResponder({ ...fixedSecurityHeaders(config.appEnv), ...corsDefaultHeaders(config.allowedOrigins), "content-security-policy": API_CSP });
+  // As in src/app.ts: the responder puts the usual headers (security, Vary, CSP) on every answer.
+  const security = securityHeaderSet(config.appEnv);
+  const respond = createResponder({ ...security.usual, ...corsDefaultHeaders(config.allowedOrigins) }, security.byPath);
   return [
-    ["request id + access log + metrics finish", (a) => a.use(requestContext(logger, [counted.finish], respond)) as unknown as Elysia],
+    ["request id + access log + metrics finish + usual headers", (a) => a.use(requestContext(logger, [counted.finish], respond)) as unknown as Elysia],
     ["errors", (a) => a.use(errorHandler(config.appEnv, logger)) as unknown as Elysia],
-    ["security headers", (a) => a.use(securityHeaders(config.appEnv)) as unknown as Elysia],
-    ["cors", (a) => a.use(cors(config.allowedOrigins)) as unknown as Elysia],
+    ["cors", (a) => a.use(cors(config.allowedOrigins, respond.headersFor)) as unknown as Elysia],
     ["metrics count", (a) => a.use(counted.plugin) as unknown as Elysia],
     ["rate limit", (a) => a.use(rateLimit(config, Date.now, () => null)) as unknown as Elysia],
     ["schema guard (production gate)", (a) => a.use(schemaGuard({ status: async () => ({ upToDate: true, pending: 0 }) })) as unknown as Elysia],

@@ -14,13 +14,13 @@ import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";
 import { cors, corsDefaultHeaders } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
-import { jsonResponder } from "./plugins/json-response.ts";
+import { createResponder } from "./plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "./plugins/metrics.ts";
 import { apiDocs } from "./plugins/openapi.ts";
 import { rateLimit, type SocketServer } from "./plugins/rate-limit.ts";
 import { type AccessLogRecord, requestContext } from "./plugins/request-context.ts";
 import { schemaGuard } from "./plugins/schema-guard.ts";
-import { API_CSP, fixedSecurityHeaders, securityHeaders } from "./plugins/security-headers.ts";
+import { securityHeaderSet } from "./plugins/security-headers.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -74,19 +74,20 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const metrics = createMetrics(deps.db);
   const countRequests = requestMetrics(metrics);
 
-  // onRequest hooks run in this order: request id, security headers (so even a preflight or a 429 carries
-  // them), CORS (answers preflights), metrics, rate limit, schema guard.
+  // onRequest hooks run in this order: request id, CORS (answers preflights, with the usual headers), metrics,
+  // rate limit, schema guard. The usual headers (security, Vary, CSP) go on every answer from request-context's
+  // mapResponse hook, which Elysia also runs for errors raised by those hooks (a 429, a 503).
   // normalize: false makes `additionalProperties: false` reject unknown fields (422) instead of dropping them.
   const app = new Elysia({ name: "flightdeck", normalize: false });
-  // The headers nearly every JSON response carries, prebuilt once (see src/plugins/json-response.ts).
-  const respond = jsonResponder({ ...fixedSecurityHeaders(config.appEnv), ...corsDefaultHeaders(config.allowedOrigins), "content-security-policy": API_CSP });
+  // The headers every response carries, prebuilt once (see src/plugins/json-response.ts).
+  const security = securityHeaderSet(config.appEnv);
+  const respond = createResponder({ ...security.usual, ...corsDefaultHeaders(config.allowedOrigins) }, security.byPath);
   // src/server.ts sets `server` on the app it mounts.
   const server = () => (app as { server?: SocketServer | null }).server;
   return app
     .use(requestContext(logger, deps.onRequestFinished ? [countRequests.finish, deps.onRequestFinished] : [countRequests.finish], respond))
     .use(errorHandler(config.appEnv, logger))
-    .use(securityHeaders(config.appEnv))
-    .use(cors(config.allowedOrigins))
+    .use(cors(config.allowedOrigins, respond.headersFor))
     .use(countRequests.plugin)
     .use(rateLimit(config, clock, server))
     .use(schemaGuard(schema))

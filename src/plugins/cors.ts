@@ -10,27 +10,29 @@
  * @module
  */
 import { Elysia } from "elysia";
-import type { HookContext } from "./request-context.ts";
+import { type HookContext, pathOf } from "./request-context.ts";
 
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 const ALLOWED_HEADERS = "authorization, content-type, if-none-match, range, x-request-id";
 const EXPOSED_HEADERS = "etag, content-range, location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, x-request-id";
 const MAX_AGE_S = "600";
 
-/** Headers on every response: which origin is granted depends on the request's Origin, so caches must key on it. */
+/** Headers for every response: which origin is granted depends on the request's Origin, so caches must key on it. */
 export function corsDefaultHeaders(allowedOrigins: string[]): Record<string, string> {
   return allowedOrigins.includes("*") ? {} : { vary: "Origin" };
 }
 
-export function cors(allowedOrigins: string[]) {
+/** `usualHeaders` gives the headers every response carries: a preflight answered here gets them too. */
+export function cors(allowedOrigins: string[], usualHeaders: (path: string) => Record<string, string> = () => ({})) {
   const anyOrigin = allowedOrigins.includes("*");
   const listed = new Set(allowedOrigins);
   const grantFor = (origin: string | null): string | undefined =>
     origin === null ? undefined : anyOrigin ? "*" : listed.has(origin) ? origin : undefined;
 
   /** A preflight is answered here, 204, with the grant only for an allowed origin. */
-  const preflight = (granted: string | undefined): Response => {
-    const headers: Record<string, string> = granted === undefined ? {} : {
+  const preflight = (granted: string | undefined, path: string): Response => {
+    const headers: Record<string, string> = granted === undefined ? { ...usualHeaders(path) } : {
+      ...usualHeaders(path),
       "access-control-allow-origin": granted,
       "access-control-allow-methods": METHODS,
       "access-control-allow-headers": ALLOWED_HEADERS,
@@ -40,13 +42,12 @@ export function cors(allowedOrigins: string[]) {
   };
 
   return new Elysia({ name: "cors" })
-    .headers(corsDefaultHeaders(allowedOrigins))
     // Shaped so no `return` is followed by a call: Elysia treats such a hook as async and awaits it on every
     // request (see HookContext).
-    .onRequest(function cors({ request, set }: HookContext) {
+    .onRequest(function cors({ request, path, set }: HookContext) {
       const granted = grantFor(request.headers.get("origin"));
       let answer: Response | undefined;
-      if (request.method === "OPTIONS") answer = preflight(granted);
+      if (request.method === "OPTIONS") answer = preflight(granted, pathOf(request, path));
       else if (granted !== undefined) {
         set.headers["access-control-allow-origin"] = granted;
         set.headers["access-control-expose-headers"] = EXPOSED_HEADERS;

@@ -1,14 +1,14 @@
 /**
- * The Response for the common case, a 200 with a JSON body, built on a prebuilt Headers object instead of by
- * Elysia from the context's header record. Elysia hands `set.headers` (a plain object) to Response.json, and
- * Bun converts and validates every entry again on every request: with the security headers, CORS's Vary and
- * the request id that is nine headers, which cost 1.15-1.25 us in process, more than the rest of a
- * /health/live request. Copying a prebuilt Headers object and setting the one or two values that change per
- * request costs 0.33-0.38 us (bench/plugins.ts and the micro-measurements in the issue 13 closing note).
+ * The headers every response carries (security headers, CORS's Vary, the CSP) and the Response for the common
+ * case, a 200 with a JSON body.
  *
- * The result is exactly what Elysia would have sent: the template is only a starting point, every header in
- * `set.headers` whose value differs from it is set on the response, and when `set.headers` lacks one of the
- * template's headers (or carries cookies, a non-numeric status, anything unusual) Elysia's own path is used.
+ * The usual headers are not Elysia default headers: those are copied into every request's `set.headers` and
+ * converted by Bun again for every response (nine headers cost 1.15-1.25 us of a /health/live request in
+ * process, more than the rest of it). Instead, `json` builds a 200 JSON answer on a prebuilt Headers object and
+ * sets only the values the request added (the request id, a CORS grant), 0.33-0.38 us; every other answer
+ * (errors, other statuses, files, the docs page, early answers) gets the usual headers added to `set.headers`
+ * by `complete`, where the route did not set its own, and Elysia builds it as usual. A header a route set,
+ * in `set.headers` or on a Response it returned, wins over the usual one either way.
  * @module
  */
 
@@ -18,38 +18,50 @@ export interface ResponseSet {
   cookie?: unknown;
 }
 
-/** Builds a 200 JSON response from `usual` (the headers nearly every response carries), or undefined to let Elysia do it. */
-export type JsonResponder = (value: unknown, set: ResponseSet) => Response | undefined;
+export interface Responder {
+  /** The usual headers for a path (the few paths with their own, e.g. the docs page's CSP, differ). */
+  headersFor(path: string): Record<string, string>;
+  /** A 200 JSON answer built on the usual headers, or undefined: then `complete`, and Elysia builds it. */
+  json(value: unknown, set: ResponseSet, path: string): Response | undefined;
+  /** Adds to `set.headers` every usual header the route did not set itself. */
+  complete(set: ResponseSet, path: string): void;
+}
 
 const JSON_CONTENT_TYPE = "application/json;charset=utf-8";
 
-export function jsonResponder(usual: Record<string, string>): JsonResponder {
+/** `usual` goes on every response; `byPath` replaces some of it on the paths it names. */
+export function createResponder(usual: Record<string, string>, byPath: Record<string, Record<string, string>> = {}): Responder {
   // Null prototypes: a header named like an Object.prototype member must not match anything here.
-  const usualValues: Record<string, string> = Object.assign(Object.create(null), usual);
-  const expected: Record<string, string> = Object.assign(Object.create(null), usual, { "content-type": JSON_CONTENT_TYPE });
-  const template = new Headers(expected);
-  const usualKeys = Object.keys(usualValues).length;
+  const template: Record<string, string> = Object.assign(Object.create(null), usual, { "content-type": JSON_CONTENT_TYPE });
+  const templateHeaders = new Headers(template);
+  const special = new Map(Object.entries(byPath).map(([path, headers]) => [path, { ...usual, ...headers }]));
+  const headersFor = (path: string) => special.get(path) ?? usual;
 
-  return (value, set) => {
-    if (set.status !== 200 || set.cookie !== undefined || value === null || typeof value !== "object") return undefined;
-    const shape = value.constructor;
-    if (shape !== Object && shape !== Array) return undefined;
-    const headers = set.headers;
-    let matched = 0;
-    for (const key in headers) {
-      const header = headers[key];
-      if (typeof header !== "string" && typeof header !== "number") return undefined;
-      if (header === usualValues[key]) matched++;
-    }
-    // A usual header missing (or changed) on this response: the template would send a header Elysia would not.
-    if (matched < usualKeys || "set-cookie" in headers) return undefined;
-    const response = new Response(JSON.stringify(value), { status: 200, headers: template });
-    for (const key in headers) {
-      const header = headers[key]!;
-      if (header !== expected[key]) response.headers.set(key, String(header));
-    }
-    // Everything in set.headers is on the response now; an empty record makes Elysia send it as it is.
-    set.headers = {};
-    return response;
+  return {
+    headersFor,
+    json(value, set, path) {
+      if (set.status !== 200 || set.cookie !== undefined || value === null || typeof value !== "object" || special.has(path)) return undefined;
+      const shape = value.constructor;
+      if (shape !== Object && shape !== Array) return undefined;
+      const headers = set.headers;
+      for (const key in headers) {
+        const header = headers[key];
+        if (typeof header !== "string" && typeof header !== "number") return undefined;
+      }
+      if ("set-cookie" in headers) return undefined;
+      const response = new Response(JSON.stringify(value), { status: 200, headers: templateHeaders });
+      for (const key in headers) {
+        const header = headers[key]!;
+        if (header !== template[key]) response.headers.set(key, String(header));
+      }
+      // Everything in set.headers is on the response now; an empty record makes Elysia send it as it is.
+      set.headers = {};
+      return response;
+    },
+    complete(set, path) {
+      const usualHere = headersFor(path);
+      const headers = set.headers;
+      for (const key in usualHere) if (!(key in headers)) headers[key] = usualHere[key]!;
+    },
   };
 }

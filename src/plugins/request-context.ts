@@ -9,7 +9,7 @@
  */
 import { Elysia } from "elysia";
 import type { Logger } from "../../lib/log.ts";
-import type { JsonResponder } from "./json-response.ts";
+import type { Responder } from "./json-response.ts";
 
 export interface RequestState {
   id: string;
@@ -92,17 +92,18 @@ export type RequestFinisher = (record: AccessLogRecord, state: RequestState, ela
  * per request: measured in process, a no-op afterResponse hook added 1.4 us to a /health/live request, a
  * no-op mapResponse hook 0.05 us. A preflight answered in onRequest passes neither and is not logged.
  *
- * `respond` builds the Response itself where it can (src/plugins/json-response.ts). It runs from this hook
+ * `respond` builds the Response itself where it can, and otherwise adds the usual headers for Elysia to send
+ * (src/plugins/json-response.ts). It runs from this hook
  * because Elysia runs a route's mapResponse hooks only up to the first one that returns a value, and this one
  * must return one (see below).
  */
-export function requestContext(logger: Logger, finishers: RequestFinisher[] = [], respond?: JsonResponder) {
+export function requestContext(logger: Logger, finishers: RequestFinisher[] = [], respond?: Responder) {
   const writeLine = logger.lineWriter("info", "request");
   return new Elysia({ name: "request-context" })
     .onRequest(function requestContext({ request, set }) {
       set.headers["x-request-id"] = requestStateOf(request).id;
     })
-    .mapResponse({ as: "global" }, function accessLog({ request, set, route, responseValue }: HookContext) {
+    .mapResponse({ as: "global" }, function accessLog({ request, set, path, route, responseValue }: HookContext) {
       const state = requestStateOf(request);
       if (!state.logged) {
         state.logged = true;
@@ -118,8 +119,13 @@ export function requestContext(logger: Logger, finishers: RequestFinisher[] = []
         for (const finish of finishers) finish(record, state, elapsedMs);
         if (writeLine !== undefined) writeLine(accessLogMembers(record));
       }
-      // Not `return respond(...)`: Elysia reads a `return` followed by a call as an async hook (see HookContext).
-      const built = respond === undefined ? undefined : respond(responseValue, set);
+      // Not `return respond.json(...)`: Elysia reads a `return` followed by a call as an async hook (see HookContext).
+      let built: Response | undefined;
+      if (respond !== undefined) {
+        const at = pathOf(request, path);
+        built = respond.json(responseValue, set, at);
+        if (built === undefined) respond.complete(set, at);
+      }
       // Returned unchanged: on its error path (a 404, say) Elysia sends what this hook returns, even undefined.
       // Elysia's type asks for a Response; any value is mapped like a handler's.
       return (built ?? responseValue) as Response;

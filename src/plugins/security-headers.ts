@@ -1,13 +1,11 @@
 /**
- * Security headers on every response, errors included (present from the moment the context exists, before anything can fail).
+ * Security headers on every response, errors included (src/plugins/json-response.ts adds them to each).
  * The API answers JSON, so its CSP allows nothing at all; /docs is the one HTML page and gets a CSP that
  * lets the Scalar viewer load from its CDN. HSTS only where TLS is guaranteed (Fly's edge with
  * force_https in production and preview), never on plain-HTTP local runs.
  * @module
  */
-import { Elysia } from "elysia";
 import type { AppEnv } from "../../lib/config.ts";
-import { type HookContext, pathOf } from "./request-context.ts";
 
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 export const DOCS_CSP =
@@ -28,14 +26,13 @@ export function fixedSecurityHeaders(appEnv: AppEnv): Record<string, string> {
   };
 }
 
-export function securityHeaders(appEnv: AppEnv, docsPath = "/docs") {
-  // The fixed headers are Elysia's default headers, copied into every context when it is created: the same
-  // guarantee as setting them first thing in onRequest, without a hook writing them one by one per request.
-  // The CSP stays per request: a default header is baked into static responses (the /docs page) at compile
-  // time and would then win over the docs CSP.
-  return new Elysia({ name: "security-headers" })
-    .headers(fixedSecurityHeaders(appEnv))
-    .onRequest(function contentSecurityPolicy({ request, path, set }: HookContext) {
-      set.headers["content-security-policy"] = pathOf(request, path) === docsPath ? DOCS_CSP : API_CSP;
-    });
+/**
+ * Every response's security headers, with the API's CSP; `byPath` gives /docs, the one HTML page, the CSP that
+ * lets the Scalar viewer load from its CDN. src/plugins/json-response.ts puts them on every response.
+ */
+export function securityHeaderSet(appEnv: AppEnv, docsPath = "/docs") {
+  return {
+    usual: { ...fixedSecurityHeaders(appEnv), "content-security-policy": API_CSP },
+    byPath: { [docsPath]: { "content-security-policy": DOCS_CSP } },
+  };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../../support/app.ts";
-import { DIALECTS, TEST_ENV } from "../api-helpers.ts";
+import { createProject, DIALECTS, json, signUp, TEST_ENV } from "../api-helpers.ts";
 
 const PREVIEW_ENV = { ...TEST_ENV, APP_ENV: "preview", SECRET_KEY: "p".repeat(40), ALLOWED_ORIGINS: "https://app.example.com,https://admin.example.com" };
 
@@ -24,6 +24,44 @@ describe.each(DIALECTS)("security headers and CORS on %s", (dialect) => {
       expect(res.headers.get("x-frame-options")).toBe("DENY");
       expect(res.headers.get("referrer-policy")).toBe("no-referrer");
       expect(res.headers.get("content-security-policy")).toStartWith("default-src 'none'");
+    }
+  });
+
+  test("every kind of answer carries the usual headers, and a route's own CSP wins over the API's", async () => {
+    const usual = (res: Response, what: string) => {
+      for (const [name, value] of [["x-content-type-options", "nosniff"], ["x-frame-options", "DENY"], ["referrer-policy", "no-referrer"],
+        ["cross-origin-opener-policy", "same-origin"], ["vary", "Origin"]] as const) {
+        expect([what, name, res.headers.get(name)]).toEqual([what, name, value]);
+      }
+      expect([what, res.headers.get("strict-transport-security")]).toEqual([what, "max-age=63072000; includeSubDomains"]);
+      return res.headers.get("content-security-policy");
+    };
+    const api = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    const user = await signUp(preview);
+    const project = await createProject(preview, user);
+    expect(usual(await preview.request("/v1/projects", { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "POST" } }), "preflight")).toBe(api);
+    expect(usual(await preview.request("/v1/projects", json("POST", { name: "x".repeat(500) }, user.token)), "422")).toBe(api);
+    expect(usual(await preview.request("/v1/projects", json("POST", { name: "made" }, user.token)), "201")).toBe(api);
+    expect(usual(await preview.request("/nope"), "404")).toBe(api);
+    expect(usual(await preview.request("/openapi.json"), "openapi")).toBe(api);
+    expect(usual(await preview.request("/docs"), "docs")).toContain("script-src");
+    const upload = await preview.request(`/v1/projects/${project.id}/files/a.txt`, { method: "PUT", body: "hi", headers: { authorization: `Bearer ${user.token}` } });
+    expect(usual(upload, "upload")).toBe(api);
+    expect(usual(await preview.request(`/v1/projects/${project.id}/files/a.txt`, { headers: { authorization: `Bearer ${user.token}` } }), "download")).toContain("sandbox");
+  });
+
+  test("a 429 from the rate limit carries them too", async () => {
+    const limited = await createTestApp(dialect, { ...PREVIEW_ENV, RATE_LIMIT_PER_MINUTE: "1" });
+    try {
+      await limited.request("/v1/me");
+      const res = await limited.request("/v1/me");
+      expect(res.status).toBe(429);
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("strict-transport-security")).toContain("max-age=");
+      expect(res.headers.get("content-security-policy")).toStartWith("default-src 'none'");
+      expect(res.headers.get("retry-after")).not.toBeNull();
+    } finally {
+      await limited.close();
     }
   });
 
