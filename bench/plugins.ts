@@ -11,7 +11,7 @@ import { loadConfig } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { openGate } from "../src/db/schema-gate.ts";
-import { cors, corsDefaultHeaders } from "../src/plugins/cors.ts";
+import { cors, corsUsualHeaders } from "../src/plugins/cors.ts";
 import { errorHandler } from "../src/plugins/errors.ts";
 import { createResponder } from "../src/plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "../src/plugins/metrics.ts";
@@ -42,7 +42,7 @@ const steps = (): Step[] => {
   const counted = requestMetrics(createMetrics(db));
   // As in src/app.ts: the responder puts the usual headers (security, Vary, CSP) on every answer.
   const security = securityHeaderSet(config.appEnv);
-  const respond = createResponder({ ...security.usual, ...corsDefaultHeaders(config.allowedOrigins) }, security.byPath);
+  const respond = createResponder({ ...security.usual, ...corsUsualHeaders(config.allowedOrigins) }, security.byPath);
   return [
     ["request id + access log + metrics finish + usual headers", (a) => a.use(requestContext(logger, [counted.finish], respond)) as unknown as Elysia],
     ["errors", (a) => a.use(errorHandler(config.appEnv, logger)) as unknown as Elysia],

@@ -12,7 +12,7 @@ import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
 import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";
-import { cors, corsDefaultHeaders } from "./plugins/cors.ts";
+import { cors, corsUsualHeaders } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
 import { createResponder } from "./plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "./plugins/metrics.ts";
@@ -81,7 +81,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const app = new Elysia({ name: "flightdeck", normalize: false });
   // The headers every response carries, prebuilt once (see src/plugins/json-response.ts).
   const security = securityHeaderSet(config.appEnv);
-  const respond = createResponder({ ...security.usual, ...corsDefaultHeaders(config.allowedOrigins) }, security.byPath);
+  const respond = createResponder({ ...security.usual, ...corsUsualHeaders(config.allowedOrigins) }, security.byPath);
   // src/server.ts sets `server` on the app it mounts.
   const server = () => (app as { server?: SocketServer | null }).server;
   return app

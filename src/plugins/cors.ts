@@ -18,7 +18,7 @@ const EXPOSED_HEADERS = "etag, content-range, location, retry-after, ratelimit-l
 const MAX_AGE_S = "600";
 
 /** Headers for every response: which origin is granted depends on the request's Origin, so caches must key on it. */
-export function corsDefaultHeaders(allowedOrigins: string[]): Record<string, string> {
+export function corsUsualHeaders(allowedOrigins: string[]): Record<string, string> {
   return allowedOrigins.includes("*") ? {} : { vary: "Origin" };
 }
 

@@ -14,7 +14,7 @@ export const DOCS_CSP =
 /** Two years, the value hstspreload.org asks for. */
 export const HSTS = "max-age=63072000; includeSubDomains";
 
-/** The headers every response carries whatever its path (the CSP depends on the path; see securityHeaders). */
+/** The headers every response carries whatever its path (the CSP depends on the path; see securityHeaderSet). */
 export function fixedSecurityHeaders(appEnv: AppEnv): Record<string, string> {
   const tls = appEnv === "production" || appEnv === "preview";
   return {
