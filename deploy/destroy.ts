@@ -60,7 +60,8 @@ export async function deleteAppHoldingLock(client: FlyClient, app: string, lock:
   return { app, existed: true };
 }
 
-async function appExists(client: FlyClient, app: string, signal: AbortSignal | undefined): Promise<boolean> {
+/** Whether GET app answers (false on 404: not there, or not there yet / any more). */
+export async function appExists(client: FlyClient, app: string, signal?: AbortSignal): Promise<boolean> {
   try {
     await client.getApp(app, signal ? { signal } : {});
     return true;

@@ -16,7 +16,7 @@ import type { FlyClient } from "../lib/fly/client.ts";
 import { createFlyClient, FlyClientConfigError } from "../lib/fly/client.ts";
 import { isFlyApiError } from "../lib/fly/errors.ts";
 import type { Machine } from "../lib/fly/types.ts";
-import { deleteAppHoldingLock } from "./destroy.ts";
+import { appExists, deleteAppHoldingLock } from "./destroy.ts";
 import { DeployError, describeError } from "./deploy-error.ts";
 import { deactivatePreviewDeployments, recordPreviewDeployment } from "./github-deployments.ts";
 import { runDeploy, type DeployResult } from "./deploy.ts";
@@ -349,17 +349,6 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   };
 }
 
-/** Whether GET app answers (false on 404: not there, or not there yet / any more). */
-async function appReadable(client: FlyClient, app: string): Promise<boolean> {
-  try {
-    await client.getApp(app);
-    return true;
-  } catch (error) {
-    if (isFlyApiError(error) && error.status === 404) return false;
-    throw error;
-  }
-}
-
 /**
  * Before the lock, the app can disappear between two reads (a `preview down` of the same PR finishing): a 404
  * then means exactly that, and this run has changed nothing.
@@ -394,7 +383,7 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
   output.step(`creating ${app} in org ${s.org} (own network ${previewNetwork(app)})`);
   await s.client.createApp({ name: app, org_slug: s.org, network: previewNetwork(app) });
   // A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404.
-  await until(d.appSettleMs, d.pollMs ?? 250, () => appReadable(s.client, app));
+  await until(d.appSettleMs, d.pollMs ?? 250, () => appExists(s.client, app));
   return true;
 }
 
@@ -532,7 +521,7 @@ async function removePreview(s: Setup, app: string, pr: number, existing: { name
     ips.push(ip.ip);
   }
   await deleteAppHoldingLock(s.client, app, lock);
-  const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => !(await appReadable(s.client, app))).catch(() => false);
+  const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => !(await appExists(s.client, app))).catch(() => false);
   output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
   return { app, existed: true, machines: fleet.map((m) => m.id!), ips };
 }
