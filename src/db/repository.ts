@@ -105,17 +105,19 @@ export function createRepository(db: QueryBuilder, t: Tables, isUniqueViolation:
   const projectOfOwner = lazy(() => db.select().from(t.projects)
     .where(and(eq(t.projects.ownerId, sql.placeholder("ownerId")), eq(t.projects.id, sql.placeholder("id")))).limit(1)
     .prepare("projects_of_owner"));
-  // users LEFT JOIN projects: no row means the account is gone (401); a row without a project means 404.
-  const projectWithAccount = lazy(() => db.select({ account: t.users.id, project: t.projects }).from(t.users)
-    .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))))
-    .where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1)
-    .prepare("project_with_account"));
-  // projectWithAccount, LEFT JOIN files: no file row means 404 for the file once account and project are found.
-  const fileWithOwner = lazy(() => db.select({ account: t.users.id, project: t.projects, file: t.files }).from(t.users)
-    .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))))
-    .leftJoin(t.files, and(eq(t.files.projectId, t.projects.id), eq(t.files.path, sql.placeholder("path"))))
-    .where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1)
-    .prepare("file_with_owner"));
+  // The account :ownerId LEFT JOIN its project :id: no row means the account is gone (401); a row without a
+  // project means 404. `withFile` joins the project's file at :path the same way (no file row: 404 for it).
+  const ownedLookup = (name: string, withFile: boolean) => lazy(() => {
+    const fields = { account: t.users.id, project: t.projects, ...(withFile ? { file: t.files } : {}) };
+    const joined = db.select(fields).from(t.users)
+      .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))));
+    const withFiles = withFile
+      ? joined.leftJoin(t.files, and(eq(t.files.projectId, t.projects.id), eq(t.files.path, sql.placeholder("path"))))
+      : joined;
+    return withFiles.where(eq(t.users.id, sql.placeholder("ownerId"))).limit(1).prepare(name);
+  });
+  const projectWithAccount = ownedLookup("project_with_account", false);
+  const fileWithOwner = ownedLookup("file_with_owner", true);
   const fileAt = lazy(() => db.select().from(t.files)
     .where(and(eq(t.files.projectId, sql.placeholder("projectId")), eq(t.files.path, sql.placeholder("path")))).limit(1)
     .prepare("files_at_path"));
