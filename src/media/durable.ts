@@ -37,10 +37,12 @@ export async function fsyncDirsUpTo(dir: string, root: string): Promise<void> {
  * waits for the next one, which every caller arriving meanwhile shares.
  */
 export function createDirectorySync(sync: (dir: string) => Promise<void> = fsyncPath): (dir: string) => Promise<void> {
-  const states = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
+  /** Per directory: the sync under way, and the one every later caller waits for. */
+  interface DirectoryState { running: Promise<void>; next?: Promise<void> }
+  const states = new Map<string, DirectoryState>();
   const start = (dir: string): Promise<void> => {
     const running = sync(dir);
-    const state: { running: Promise<void>; next?: Promise<void> } = { running };
+    const state: DirectoryState = { running };
     states.set(dir, state);
     const settle = () => {
       if (states.get(dir) === state && state.next === undefined) states.delete(dir);

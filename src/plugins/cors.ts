@@ -31,13 +31,13 @@ export function cors(allowedOrigins: string[], usualHeaders: (path: string) => R
 
   /** A preflight is answered here, 204, with the grant only for an allowed origin. */
   const preflight = (granted: string | undefined, path: string): Response => {
-    const headers: Record<string, string> = granted === undefined ? { ...usualHeaders(path) } : {
-      ...usualHeaders(path),
+    const grant: Record<string, string> = granted === undefined ? {} : {
       "access-control-allow-origin": granted,
       "access-control-allow-methods": METHODS,
       "access-control-allow-headers": ALLOWED_HEADERS,
       "access-control-max-age": MAX_AGE_S,
     };
+    const headers: Record<string, string> = { ...usualHeaders(path), ...grant };
     return new Response(null, { status: 204, headers });
   };
 

@@ -45,30 +45,30 @@ describe("schema guard", () => {
   });
 });
 
-test("no onRequest hook is awaited: Elysia awaits a hook whose source looks async, costing a turn per request", async () => {
+/** The service as preview runs it, behind an open production gate, warmed up by one request. */
+async function withWarmedApp(run: (app: ReturnType<typeof createApp>) => Promise<void>) {
   const t = await createTestApp("sqlite", { APP_ENV: "preview", SECRET_KEY: "p".repeat(40), ALLOWED_ORIGINS: "https://app.example.com" });
   try {
     const app = createApp(t.config, { db: t.db, schema: { status: async () => ({ upToDate: true, pending: 0 }) } });
     await app.handle(new Request("http://localhost/health/live"));
-    const general = String((app as unknown as { fetch: unknown }).fetch);
-    expect(general).toContain("onRequest[0](c)");
-    expect(general).not.toMatch(/await onRequest/);
+    await run(app);
   } finally {
     await t.close();
   }
-});
+}
 
-test("a synchronous route answers synchronously: no global hook makes Elysia compile the route as async", async () => {
-  const t = await createTestApp("sqlite", { APP_ENV: "preview", SECRET_KEY: "p".repeat(40), ALLOWED_ORIGINS: "https://app.example.com" });
-  try {
-    const app = createApp(t.config, { db: t.db, schema: { status: async () => ({ upToDate: true, pending: 0 }) } });
-    await app.handle(new Request("http://localhost/health/live"));
+test("no onRequest hook is awaited: Elysia awaits a hook whose source looks async, costing a turn per request", () =>
+  withWarmedApp(async (app) => {
+    const general = String((app as unknown as { fetch: unknown }).fetch);
+    expect(general).toContain("onRequest[0](c)");
+    expect(general).not.toMatch(/await onRequest/);
+  }));
+
+test("a synchronous route answers synchronously: no global hook makes Elysia compile the route as async", () =>
+  withWarmedApp(async (app) => {
     // A Promise here means a hook's source looked async to Elysia (e.g. `return f(...)`), and every request
     // pays for an extra promise and turn through Bun's server.
     const answer = (app as unknown as { fetch(request: Request): unknown }).fetch(new Request("http://localhost/health/live"));
     expect(answer).toBeInstanceOf(Response);
     expect(await (answer as Response).json()).toEqual({ status: "ok" });
-  } finally {
-    await t.close();
-  }
-});
+  }));
