@@ -37,7 +37,8 @@ export class MediaStore {
   async receive(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<StoredContent & { tempPath: string }> {
     const tempPath = join(this.root, ".tmp", crypto.randomUUID());
     const hasher = new Bun.CryptoHasher("sha256");
-    const handle = await this.openTemp(tempPath);
+    // The temp directory is made on the first upload (and again if something removed it), not on every one.
+    const { value: handle } = await inDirectory(dirname(tempPath), () => open(tempPath, "wx"));
     let size = 0;
     // Chunks are written in batches of up to WRITE_BATCH_BYTES: a body arrives in many small chunks, and each
     // write is a round trip through Bun's thread pool.
@@ -88,31 +89,12 @@ export class MediaStore {
     }
   }
 
-  /**
-   * The temp directory is made on the first upload (and again if something removed it), not on every one: each
-   * filesystem call is a round trip through Bun's thread pool.
-   */
-  private async openTemp(tempPath: string) {
-    try {
-      return await open(tempPath, "wx");
-    } catch (error) {
-      if ((error as { code?: string }).code !== "ENOENT") throw error;
-      await mkdir(dirname(tempPath), { recursive: true });
-      return await open(tempPath, "wx");
-    }
-  }
-
   /** Moves a received temp file to its final place, replacing any previous version atomically and durably. */
   async commit(tempPath: string, projectId: string, path: string): Promise<void> {
     const target = this.location(projectId, path);
     try {
       // Most uploads go to a directory that exists: rename first, and make the directories only when it is missing.
-      const firstCreated = await rename(tempPath, target).then(() => undefined, async (error: { code?: string }) => {
-        if (error.code !== "ENOENT") throw error;
-        const created = await mkdir(dirname(target), { recursive: true });
-        await rename(tempPath, target);
-        return created;
-      });
+      const { created: firstCreated } = await inDirectory(dirname(target), () => rename(tempPath, target));
       if (firstCreated) await fsyncDirsUpTo(dirname(target), dirname(firstCreated));
       else await syncDirectory(dirname(target));
     } catch (error) {
@@ -171,6 +153,21 @@ export class MediaStore {
     } finally {
       if (this.locks.get(key) === current) this.locks.delete(key);
     }
+  }
+}
+
+/**
+ * Runs `attempt`, and when it fails because `dir` is missing, makes `dir` (with its parents) and runs it once
+ * more; `created` is the first directory mkdir made. Each filesystem call is a round trip through Bun's thread
+ * pool, so the usual case, where the directory exists, makes none for it.
+ */
+async function inDirectory<T>(dir: string, attempt: () => Promise<T>): Promise<{ value: T; created: string | undefined }> {
+  try {
+    return { value: await attempt(), created: undefined };
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw error;
+    const created = await mkdir(dir, { recursive: true });
+    return { value: await attempt(), created };
   }
 }
 
