@@ -90,14 +90,14 @@ end
   type Run = (base: string, who: "fd" | "ceil" | "ex", pid: number, durationS: number) => ReturnType<typeof runWrk>;
   // Each comparison's duration is split over interleaved rounds (bench/wrk.ts runInterleaved).
   const roundS = Math.max(2, Math.round(durationS / benchRounds()));
-  const compare = async (name: string, run: Run, ceilingRun: Run = run) => {
+  const compare = async (name: string, run: Run) => {
     const got = await runInterleaved({
       flightdeck: () => run(fd, "fd", flightdeck.pid, roundS),
       reference: () => run(ex, "ex", reference.pid, roundS),
       // Each peer writes its own paths and rows: the ceiling's rows carry no volume, which Flightdeck would move.
-      ceiling: () => ceilingRun(ceil, "ceil", ceiling.pid, roundS),
+      ceiling: () => run(ceil, "ceil", ceiling.pid, roundS),
     });
-    const row: Row = { name, ...got };
+    const row = { name, ...got };
     rows.push(row);
     peaks.push(`${name} ${await peakRssMb(flightdeck.pid)} MB`);
     return row;
@@ -115,10 +115,10 @@ end
       console.log(`note: ${row.name}: non-2xx/timeouts flightdeck ${row.flightdeck.errors}, ceiling ${row.ceiling?.errors ?? "-"}, express ${row.reference.errors}`);
     }
   }
-  console.log(verdict("authenticated read, % of the minimal Elysia handler", (100 * read.flightdeck.rps) / read.ceiling!.rps, 75, "%"));
+  console.log(verdict("authenticated read, % of the minimal Elysia handler", (100 * read.flightdeck.rps) / read.ceiling.rps, 75, "%"));
   console.log(verdict("authenticated read vs Express", read.flightdeck.rps / read.reference.rps, 3, "x"));
   // Not targets: how much of what this disk and this Bun allow any service reaches (see bench/elysia-api.ts).
-  console.log(`PUT 64 KiB: ${((100 * put.flightdeck.rps) / put.ceiling!.rps).toFixed(0)}% of the minimal durable upload; GET 64 KiB: ${((100 * get.flightdeck.rps) / get.ceiling!.rps).toFixed(0)}% of the minimal download`);
+  console.log(`PUT 64 KiB: ${((100 * put.flightdeck.rps) / put.ceiling.rps).toFixed(0)}% of the minimal durable upload; GET 64 KiB: ${((100 * get.flightdeck.rps) / get.ceiling.rps).toFixed(0)}% of the minimal download`);
   console.log(verdict("PUT 64 KiB vs Express", put.flightdeck.rps / put.reference.rps, 2, "x"));
   console.log(verdict("GET 64 KiB vs Express", get.flightdeck.rps / get.reference.rps, 3, "x"));
   console.log(verdict("Flightdeck peak RSS", rss.flightdeck, 120, " MB", true));
