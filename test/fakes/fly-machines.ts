@@ -86,6 +86,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       appNameField: opts.appNameField ?? "name",
       waitResponse: opts.waitResponse ?? "full",
       uniqueMachineNames: opts.uniqueMachineNames ?? true,
+      updateClearsCordon: opts.updateClearsCordon ?? false,
     },
     validate: specValidator(opts.rejectUnknownFields ?? true),
   });
