@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { benchRounds, flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runInterleaved, runWrk, startProcess, verdict, type WrkResult } from "./wrk.ts";
+import { benchRounds, flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runInterleaved, runWrk, startProcess, verdict } from "./wrk.ts";
 
 requireTool("wrk", "apt-get install -y wrk");
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -42,34 +42,29 @@ const floor = await startProcess(["bun", "--smol", "bench/bun-features-health.ts
 try {
   // Scraped once, as Fly's metrics scraper would: prom-client loads on the first scrape, and its memory counts.
   if (!(await fetch(`http://127.0.0.1:${fdPort}/metrics`)).ok) throw new Error("flightdeck /metrics did not answer");
-  const rows: Row[] = [];
   // Each route's duration is split over interleaved rounds (bench/wrk.ts runInterleaved).
   const roundS = Math.max(2, Math.round(durationS / benchRounds()));
-  let floorLive: WrkResult | undefined;
-  for (const route of ["/health/live", "/health"]) {
-    const { floor: floorResult, ...got } = await runInterleaved({
-      flightdeck: () => runWrk(`http://127.0.0.1:${fdPort}${route}`, { durationS: roundS, pid: flightdeck.pid }),
-      ceiling: () => runWrk(`http://127.0.0.1:${ceilPort}${route}`, { durationS: roundS, pid: ceiling.pid }),
-      reference: () => runWrk(`http://127.0.0.1:${exPort}${route}`, { durationS: roundS, pid: reference.pid }),
-      // The feature floor answers /health/live only; it runs in the same rounds as the others.
-      ...(route === "/health/live" ? { floor: () => runWrk(`http://127.0.0.1:${floorPort}${route}`, { durationS: roundS, pid: floor.pid }) } : {}),
-    } as Record<"flightdeck" | "ceiling" | "reference" | "floor", () => Promise<WrkResult>>);
-    if (route === "/health/live") floorLive = floorResult;
-    rows.push({ name: `GET ${route}`, ...got });
-  }
+  const wrkOn = (port: number, pid: number, route: string) => () => runWrk(`http://127.0.0.1:${port}${route}`, { durationS: roundS, pid });
+  const peers = (route: string) => ({
+    flightdeck: wrkOn(fdPort, flightdeck.pid, route),
+    ceiling: wrkOn(ceilPort, ceiling.pid, route),
+    reference: wrkOn(exPort, reference.pid, route),
+  });
+  // The feature floor answers /health/live only; it runs in the same rounds as the others.
+  const { floor: floorLive, ...live } = await runInterleaved({ ...peers("/health/live"), floor: wrkOn(floorPort, floor.pid, "/health/live") });
+  const ready = await runInterleaved(peers("/health"));
+  const rows: Row[] = [{ name: "GET /health/live", ...live }, { name: "GET /health", ...ready }];
   printTable("health: Flightdeck (Bun + Elysia, every middleware) vs bare Elysia (ceiling) vs Express (Node)", rows, {
     flightdeck: await peakRssMb(flightdeck.pid), ceiling: await peakRssMb(ceiling.pid), reference: await peakRssMb(reference.pid),
   });
-  const live = rows[0]!;
   console.log("(/health on the ceiling answers without a database: it is a floor for routing, not a peer)");
-  console.log(verdict("/health/live, % of bare Elysia", (100 * live.flightdeck.rps) / live.ceiling!.rps, 75, "%"));
-  console.log(verdict("/health/live, CPU per request as % of bare Elysia's", (100 * live.ceiling!.cpuUsPerRequest) / live.flightdeck.cpuUsPerRequest, 75, "%"));
+  console.log(verdict("/health/live, % of bare Elysia", (100 * live.flightdeck.rps) / live.ceiling.rps, 75, "%"));
+  console.log(verdict("/health/live, CPU per request as % of bare Elysia's", (100 * live.ceiling.cpuUsPerRequest) / live.flightdeck.cpuUsPerRequest, 75, "%"));
   console.log(verdict("/health/live vs Express", live.flightdeck.rps / live.reference.rps, 2, "x"));
   const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
-  const floorRow = floorLive!;
   console.log(`feature floor (bench/bun-features-health.ts: raw Bun doing only the request id, the same headers and the access-log line): `
-    + `${floorRow.rps.toFixed(0)} req/s = ${pct(floorRow.rps, live.ceiling!.rps)} of bare Elysia (user CPU ${floorRow.userUsPerRequest.toFixed(1)} `
-    + `vs ${live.ceiling!.userUsPerRequest.toFixed(1)} us/req); Flightdeck = ${pct(live.flightdeck.rps, floorRow.rps)} of the floor`);
+    + `${floorLive.rps.toFixed(0)} req/s = ${pct(floorLive.rps, live.ceiling.rps)} of bare Elysia (user CPU ${floorLive.userUsPerRequest.toFixed(1)} `
+    + `vs ${live.ceiling.userUsPerRequest.toFixed(1)} us/req); Flightdeck = ${pct(live.flightdeck.rps, floorLive.rps)} of the floor`);
 } finally {
   for (const proc of [flightdeck, ceiling, reference, floor]) proc.kill();
   await Promise.all([flightdeck.exited, ceiling.exited, reference.exited, floor.exited]);

@@ -8,7 +8,8 @@
  * directory mkdir created), so the caller writes the database row only once the bytes would survive a crash.
  * @module
  */
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { HttpError } from "../errors.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
@@ -119,12 +120,21 @@ export class MediaStore {
     await rm(tempPath, { force: true });
   }
 
-  async size(projectId: string, path: string): Promise<number | undefined> {
+  /**
+   * The content's size, or undefined when it is missing. Synchronous on purpose: a download's body is a Bun.file,
+   * which Bun opens, fstats and reads on the main thread anyway (seen with strace), so one more stat of the same,
+   * just-cached inode there costs a syscall, where an async stat cost a round trip through Bun's thread pool:
+   * about 10% of a 64 KiB download's CPU in an interleaved A/B (bench harness, 4 rounds).
+   */
+  sizeNow(projectId: string, path: string): number | undefined {
     try {
-      const info = await stat(this.location(projectId, path));
+      const info = statSync(this.location(projectId, path));
       return info.isFile() ? info.size : undefined;
-    } catch {
-      return undefined;
+    } catch (error) {
+      // Missing, or a folder where the path expects one: no content. Anything else (EIO, EACCES) is a fault.
+      const code = (error as { code?: string }).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw error;
     }
   }
 

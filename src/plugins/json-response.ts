@@ -7,8 +7,10 @@
  * process, more than the rest of it). Instead, `json` builds a 200 JSON answer on a prebuilt Headers object and
  * sets only the values the request added (the request id, a CORS grant), 0.33-0.38 us; every other answer
  * (errors, other statuses, files, the docs page, early answers) gets the usual headers added to `set.headers`
- * by `complete`, where the route did not set its own, and Elysia builds it as usual. A header a route set,
- * in `set.headers` or on a Response it returned, wins over the usual one either way.
+ * by `complete`, where the route did not set its own, and Elysia builds it as usual; a Response the route
+ * returned (a download, a 304, a replay) gets them put on it by `onto`, because Elysia copies a Response into a
+ * new one, headers merged, whenever `set` holds anything (about 3 us of a 64 KiB download's user CPU, interleaved
+ * A/B). A header a route set, in `set.headers` or on a Response it returned, wins over the usual one either way.
  * @module
  */
 
@@ -25,6 +27,12 @@ export interface Responder {
   json(value: unknown, set: ResponseSet, path: string): Response | undefined;
   /** Adds to `set.headers` every usual header the route did not set itself. */
   complete(set: ResponseSet, path: string): void;
+  /**
+   * For a Response the route returned: puts `set.headers` and the usual headers on it (where it has none of
+   * its own) and empties `set`, so Elysia sends it as it is instead of copying it into a new Response with
+   * merged headers. False when it cannot (a cookie to send, immutable headers): then `complete`.
+   */
+  onto(response: Response, set: ResponseSet, path: string): boolean;
 }
 
 const JSON_CONTENT_TYPE = "application/json;charset=utf-8";
@@ -57,6 +65,23 @@ export function createResponder(usual: Record<string, string>, byPath: Record<st
       // Everything in set.headers is on the response now; an empty record makes Elysia send it as it is.
       set.headers = {};
       return response;
+    },
+    onto(response, set, path) {
+      if (set.cookie !== undefined) return false;
+      const headers = response.headers;
+      try {
+        const added = set.headers;
+        for (const key in added) if (!headers.has(key)) headers.set(key, String(added[key]));
+        const usualHere = headersFor(path);
+        for (const key in usualHere) if (!headers.has(key)) headers.set(key, usualHere[key]!);
+      } catch {
+        // Immutable headers (a fetched or redirect Response): Elysia merges them into a new Response.
+        return false;
+      }
+      set.headers = {};
+      // Elysia passes a Response on untouched only when `set` asks for nothing; its own status is what is sent.
+      set.status = 200;
+      return true;
     },
     complete(set, path) {
       const usualHere = headersFor(path);

@@ -123,8 +123,12 @@ export function requestContext(logger: Logger, finishers: RequestFinisher[] = []
       let built: Response | undefined;
       if (respond !== undefined) {
         const at = pathOf(request, path);
-        built = respond.json(responseValue, set, at);
-        if (built === undefined) respond.complete(set, at);
+        if (responseValue instanceof Response) {
+          if (!respond.onto(responseValue, set, at)) respond.complete(set, at);
+        } else {
+          built = respond.json(responseValue, set, at);
+          if (built === undefined) respond.complete(set, at);
+        }
       }
       // Returned unchanged: on its error path (a 404, say) Elysia sends what this hook returns, even undefined.
       // Elysia's type asks for a Response; any value is mapped like a handler's.

@@ -61,17 +61,15 @@ export interface FileRouteDeps {
 export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRouteDeps) {
   const now = () => new Date();
 
-  const checkedPath = (raw: string, checked = parseFilePath(raw)) => {
+  const checkedPath = (raw: string) => {
+    const checked = parseFilePath(raw);
     if (!checked.ok) throw badRequest(checked.code, checked.message);
     return checked.path;
   };
-  /**
-   * GET, HEAD and DELETE start alike: who asks, which file, and which machine's volume holds it. `parsed` is the
-   * path already parsed by a caller that needed it earlier.
-   */
-  const locateFile = async (authorization: string | undefined, params: { id: string; "*": string }, parsed = parseFilePath(params["*"])) => {
+  /** GET, HEAD and DELETE start alike: who asks, which file, and which machine's volume holds it. */
+  const locateFile = async (authorization: string | undefined, params: { id: string; "*": string }) => {
     const userId = auth.subject(authorization);
-    const path = checkedPath(params["*"], parsed);
+    const path = checkedPath(params["*"]);
     const { project, file } = await ownedFile(repo, userId, params.id, path);
     if (!file) throw notFound("file");
     return { project, path, file };
@@ -173,19 +171,13 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
     .get(
       "/*",
       async ({ headers, params, request, set }) => {
-        // The content's size is read from the volume while the database answers who owns what: one round trip
-        // each, at once. It is used only once the row shows the caller owns the file and this volume holds it.
-        // (media.size never rejects; a malformed path or id is refused by locateFile, and its guess goes unused.)
-        const parsed = parseFilePath(params["*"]);
-        const sizing = parsed.ok ? media.size(params.id, parsed.path) : undefined;
-        const { project, path, file } = await locateFile(headers.authorization, params, parsed);
+        const { project, path, file } = await locateFile(headers.authorization, params);
         const placement = await volume.place(file, request);
         // set.status mirrors each returned Response's status so the access log reports what was sent.
         if (placement.kind === "replay") return replayResponse(placement.machineId, set);
         if (placement.kind === "unavailable") throw volumeUnavailable(placement);
 
-        // The lookup matched params.id exactly (ids are lowercase, ID_PATTERN), so the guess is for this file.
-        const size = await (sizing ?? media.size(project.id, path));
+        const size = media.sizeNow(project.id, path);
         if (size === undefined) throw new HttpError(404, "file_content_missing", "the file is recorded but its content is missing from this machine's volume");
         const etag = etagOf(file.sha256);
         const common = {

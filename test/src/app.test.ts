@@ -5,6 +5,7 @@ import type { Database } from "../../src/db/database.ts";
 import type { AccessLogRecord } from "../../src/plugins/request-context.ts";
 import { createTestApp, json, type TestApp, type TestDialect, testConfig } from "../support/app.ts";
 import { postgresAvailable } from "../support/postgres.ts";
+import { createProject, signUp } from "./api-helpers.ts";
 
 const dialects: TestDialect[] = ["sqlite", ...((await postgresAvailable()) ? (["postgres"] as const) : [])];
 
@@ -54,6 +55,18 @@ describe.each(dialects)("service core on %s", (dialect) => {
     await Bun.sleep(10);
     expect(log.filter((r) => r.request_id === "rid-log")).toEqual([expect.objectContaining({ method: "GET", route: "/health", status: 200, request_id: "rid-log" })]);
     expect(JSON.stringify(log)).not.toContain("super-secret");
+  });
+
+  test("the access log records the status a returned Response carried (a download's 206 and 304)", async () => {
+    const user = await signUp(t);
+    const project = await createProject(t, user);
+    const file = (headers: Record<string, string>, id: string, method = "GET", body?: string) =>
+      t.request(`/v1/projects/${project.id}/files/log.txt`, { method, body, headers: { authorization: `Bearer ${user.token}`, "x-request-id": id, ...headers } });
+    const etag = (await file({}, "rid-put", "PUT", "logged")).headers.get("etag")!;
+    expect((await file({ range: "bytes=0-0" }, "rid-206")).status).toBe(206);
+    expect((await file({ "if-none-match": etag }, "rid-304")).status).toBe(304);
+    const statuses = Object.fromEntries(log.filter((r) => r.request_id.startsWith("rid-")).map((r) => [r.request_id, r.status]));
+    expect(statuses).toMatchObject({ "rid-206": 206, "rid-304": 304 });
   });
 });
 

@@ -47,7 +47,29 @@ describe.each(DIALECTS)("security headers and CORS on %s", (dialect) => {
     expect(usual(await preview.request("/docs"), "docs")).toContain("script-src");
     const upload = await preview.request(`/v1/projects/${project.id}/files/a.txt`, { method: "PUT", body: "hi", headers: { authorization: `Bearer ${user.token}` } });
     expect(usual(upload, "upload")).toBe(api);
-    expect(usual(await preview.request(`/v1/projects/${project.id}/files/a.txt`, { headers: { authorization: `Bearer ${user.token}` } }), "download")).toContain("sandbox");
+    const file = (headers: Record<string, string> = {}, method = "GET") =>
+      preview.request(`/v1/projects/${project.id}/files/a.txt`, { method, headers: { authorization: `Bearer ${user.token}`, ...headers } });
+    expect(usual(await file(), "download")).toContain("sandbox");
+    // A Response the route returns gets the usual headers put on it, with what hooks added (the request id, a
+    // CORS grant) and its own status, headers and body untouched.
+    const etag = upload.headers.get("etag")!;
+    const kinds: [string, Response, number][] = [
+      ["download with an allowed origin", await file({ origin: "https://app.example.com", "x-request-id": "req-download-1" }), 200],
+      ["HEAD", await file({}, "HEAD"), 200],
+      ["304", await file({ "if-none-match": etag }), 304],
+      ["206", await file({ range: "bytes=1-1" }), 206],
+    ];
+    for (const [what, res, status] of kinds) {
+      expect([what, res.status]).toEqual([what, status]);
+      expect([what, usual(res, what)]).toEqual([what, "default-src 'none'; sandbox"]);
+      expect([what, res.headers.get("etag"), res.headers.get("x-request-id")]).toEqual([what, etag, expect.any(String)]);
+    }
+    const [, withOrigin] = kinds[0]!;
+    expect(withOrigin.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(withOrigin.headers.get("x-request-id")).toBe("req-download-1");
+    expect(await withOrigin.text()).toBe("hi");
+    expect(await kinds[3]![1].text()).toBe("i");
+    expect(kinds[3]![1].headers.get("content-range")).toBe("bytes 1-1/2");
   });
 
   test("a 429 from the rate limit carries them too", async () => {

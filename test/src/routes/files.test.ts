@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createTestApp, type TestApp } from "../../support/app.ts";
 import { bearer, createProject, DIALECTS, errorOf, json, signUp, TEST_ENV, type TestUser } from "../api-helpers.ts";
@@ -78,6 +78,23 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
     expect((await get("docs/readme.txt", { "if-none-match": etag })).status).toBe(304);
     expect((await get("docs/readme.txt", { "if-none-match": `"other", W/${etag}` })).status).toBe(304);
     expect((await get("docs/readme.txt", { "if-none-match": '"other"' })).status).toBe(200);
+  });
+
+  test("a recorded file whose content is gone from the volume is 404 file_content_missing for GET and HEAD", async () => {
+    await put("gone/one.txt", "soon gone");
+    await put("gone/two.txt", "soon a folder");
+    const onDisk = (path: string) => join(t.mediaDir, projectId, path);
+    rmSync(onDisk("gone/one.txt"));
+    // A folder where the file should be is missing content too, not a server error.
+    rmSync(onDisk("gone/two.txt"));
+    mkdirSync(onDisk("gone/two.txt"));
+    for (const path of ["gone/one.txt", "gone/two.txt"]) {
+      const res = await get(path);
+      expect([path, res.status, (await errorOf(res)).code]).toEqual([path, 404, "file_content_missing"]);
+      expect((await get(path, {}, "HEAD")).status).toBe(404);
+    }
+    // The row stays: the content may come back with its volume, and DELETE still removes the record.
+    expect(await t.db.repo.files.get(projectId, "gone/one.txt")).toMatchObject({ sha256: sha256("soon gone") });
   });
 
   test("a single Range gives 206 with Content-Range; an unsatisfiable one 416", async () => {
