@@ -17,7 +17,7 @@ import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
 import type { Plan, PlanAction } from "./plan-types.ts";
 import { runReleaseCommand } from "./release.ts";
-import { createMachine, destroyMachine, Journal, type MachineUpdate, pool, requestConfig, type RolloutContext, uncordonMachine, waitReady } from "./rollout.ts";
+import { clearCordonMark, cordonedByHand, createMachine, destroyMachine, Journal, type MachineUpdate, pool, releaseCordon, requestConfig, type RolloutContext, uncordonMachine, waitReady, withCordonMark } from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
 
 export interface ApplyContext {
@@ -148,6 +148,8 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         config: desiredConfig(a.volumeId, a.group),
         ...(live?.config ? { previous: requestConfig(live.config) } : {}),
         previousState: a.state,
+        // The strategy leaves a person's cordon alone (strategies/rolling.ts); a marked one is an earlier run's.
+        ...(live && cordonedByHand(live) ? { handCordoned: true } : {}),
       };
     });
     await output.group(`${ctx.strategy} update of ${updates.length} machine(s) to ${plan.target.image}`, () => STRATEGY_RUNNERS[ctx.strategy](updates, rollout));
@@ -193,6 +195,12 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
     case "uncordon_machine": {
       await uncordonMachine(rollout, action.machineId);
       output.step(`uncordoned machine ${action.machineId}: the proxy routes requests to it again`);
+      return;
+    }
+    case "clear_cordon_mark": {
+      rollout.journal.mutations++;
+      await clearCordonMark(client, plan.app, action.machineId, { leaseNonce: await ctx.lock.nonce(action.machineId), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      output.step(`cleared the cordon mark of machine ${action.machineId} (it is not cordoned)`);
       return;
     }
     case "create_app": {
@@ -279,7 +287,8 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
       const machine = await ctx.client.updateMachine(
         plan.app,
         u.machineId,
-        { config: u.previous!, skip_launch: !launched, ...(ctx.secretsVersion !== undefined ? { min_secrets_version: ctx.secretsVersion } : {}) },
+        // Still cordoned by this run until the uncordon below: the restored config keeps the mark.
+        { config: withCordonMark(journal, u.machineId, u.previous!), skip_launch: !launched, ...(ctx.secretsVersion !== undefined ? { min_secrets_version: ctx.secretsVersion } : {}) },
         { leaseNonce: nonce },
       );
       if (launched) await waitReady(undo, u.machineId, u.previous!, machine.version ?? (await ctx.client.getMachine(plan.app, u.machineId)).version);
@@ -290,7 +299,7 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
   // Restored or not, a machine this run cordoned goes back into rotation: one left out serves nothing.
   await pool([...journal.cordoned], 8, async (id) => {
     try {
-      await ctx.client.uncordonMachine(plan.app, id, { leaseNonce: await ctx.lock.nonce(id) });
+      await releaseCordon(ctx.client, plan.app, id, { leaseNonce: await ctx.lock.nonce(id) });
     } catch (e) {
       problems.push(`machine ${id} could not be uncordoned (the proxy sends it no requests): ${describeError(e)}`);
     }

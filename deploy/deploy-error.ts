@@ -7,6 +7,8 @@ export type DeployErrorCode =
   | "config_invalid"
   | "preflight_failed"
   | "app_not_found"
+  /** A delete Fly accepted (202) whose app was still readable when the wait for it to go ran out. */
+  | "app_not_deleted"
   | "release_command_failed"
   | "rollout_failed"
   | "lease_held"

@@ -245,6 +245,8 @@ async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: P
       { app: cfg.app, machines: verified.machines },
     );
   }
+  // A machine a person cordoned does not fail the deploy, but exit 0 must not hide it (verify.ts).
+  for (const warning of verified.warnings) output.warn(warning);
   await record("good");
   return deployResult(cfg, prepared, verified.machines, true);
 }
@@ -268,6 +270,7 @@ function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output):
   if (!verified.ok) {
     throw new DeployError("rollout_failed", `${cfg.app} is not running ${plan.target.image} as planned:\n${verified.problems.map((p) => `- ${p}`).join("\n")}`, 1, { app: cfg.app });
   }
+  for (const warning of verified.warnings) output.warn(warning);
   output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
   return deployResult(cfg, prepared, verified.machines, false);
 }

@@ -35,6 +35,12 @@ export const METADATA = {
   fleetSize: "flightdeck_fleet_size",
   /** Every process group's size ("app=5,worker=0"), so a group scaled to 0 is remembered by the others' machines. */
   groupSizes: "flightdeck_group_sizes",
+  /**
+   * Set on a machine while a Flightdeck run holds it cordoned (rollout.ts cordonMachine): how the next run tells
+   * a cordon an interrupted deploy left (undone) from one a person made (left alone). Metadata writes make no
+   * new machine version and no restart (fly-machines-api.md §5.7).
+   */
+  deployCordon: "flightdeck_cordon",
 } as const;
 
 /** "app=5,worker=0": the flightdeck_group_sizes metadata value, sorted so equal maps compare equal. */
@@ -65,6 +71,7 @@ export const VOLATILE_METADATA_KEYS: readonly string[] = [
   METADATA.secretsVersion,
   METADATA.fleetSize,
   METADATA.groupSizes,
+  METADATA.deployCordon,
 ];
 
 export type BuildOptions = {

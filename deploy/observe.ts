@@ -94,6 +94,7 @@ export function toObservedMachine(m: Machine): ObservedMachine {
   const volumeId = m.config?.mounts?.[0]?.volume;
   if (volumeId) out.volumeId = volumeId;
   if (typeof m.cordoned === "boolean") out.cordoned = m.cordoned;
+  if (metadata[METADATA.deployCordon] !== undefined) out.deployCordon = true;
   return out;
 }
 

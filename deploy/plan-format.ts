@@ -28,6 +28,8 @@ function describeAction(a: PlanAction): string {
       return `- destroy machine ${a.machineId} (${a.region}, ${a.state})`;
     case "uncordon_machine":
       return `~ uncordon machine ${a.machineId} (${a.region})`;
+    case "clear_cordon_mark":
+      return `~ clear cordon mark on machine ${a.machineId} (${a.region})`;
     case "set_fleet_size":
       return `~ record fleet size ${a.size} on machine ${a.machineId}`;
     case "noop":

@@ -24,6 +24,8 @@ export type ObservedMachine = {
   volumeId?: string;
   /** Machine.cordoned: true when the proxy routes nothing to it; absent when the API did not say. */
   cordoned?: boolean;
+  /** metadata flightdeck_cordon: a Flightdeck run cordoned it (or was about to); without it a cordon is a person's. */
+  deployCordon?: boolean;
 };
 
 export type ObservedVolume = {
@@ -120,6 +122,8 @@ export type PlanAction =
   | { kind: "destroy_machine"; machineId: string; region: string; state: string; keptVolumeId?: string; reason: string; group?: string }
   /** Puts a cordoned machine back into the proxy's rotation (left cordoned by an interrupted rolling deploy). */
   | { kind: "uncordon_machine"; machineId: string; region: string; reason: string; group?: string }
+  /** Removes the flightdeck_cordon mark from a machine that is not cordoned (a run stopped between the two). */
+  | { kind: "clear_cordon_mark"; machineId: string; region: string; reason: string; group?: string }
   /**
    * Writes metadata flightdeck_fleet_size (and flightdeck_group_sizes when set) on a machine the run does not otherwise
    * update (no restart, no new version).

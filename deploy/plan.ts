@@ -210,10 +210,20 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
   }
   actions.push(...updates);
   // After the updates: a rolling update cordons and uncordons the machines it moves itself, so this is for the
-  // ones a run interrupted between the two left out of rotation (and it is harmless after an update).
+  // ones a run interrupted between the two left out of rotation (and it is harmless after an update). Only a
+  // cordon carrying the flightdeck_cordon mark is a run's: a run sets the mark before it cordons and removes it
+  // after it uncordons (rollout.ts), so every cordon of ours is marked. One without the mark is a person's.
   for (const m of kept) {
-    if (m.cordoned !== true) continue;
-    actions.push({ ...tag, kind: "uncordon_machine", machineId: m.id, region: m.region, reason: "cordoned (by an interrupted deploy, or by hand): the proxy sends it no requests" });
+    if (m.cordoned === true && m.deployCordon) {
+      actions.push({ ...tag, kind: "uncordon_machine", machineId: m.id, region: m.region, reason: "left cordoned by an interrupted deploy (flightdeck_cordon mark): the proxy sends it no requests" });
+    } else if (m.cordoned === true) {
+      warnings.push(`machine ${m.id} is cordoned by someone else; left alone (the proxy sends it no requests until whoever cordoned it uncordons it)`);
+    } else if (m.cordoned === false && m.deployCordon) {
+      // A run stopped between setting the mark and cordoning, or between uncordoning and clearing it. A stale
+      // mark would make a later hand cordon of this machine look like ours, so it goes. (Cordon state unknown:
+      // left for a run that can see it.)
+      actions.push({ ...tag, kind: "clear_cordon_mark", machineId: m.id, region: m.region, reason: "a deploy's cordon mark without a cordon (a run stopped mid-way)" });
+    }
   }
 
   const pool = observed.volumes.filter((v) => reusable(v, desired)).sort((a, b) => a.id.localeCompare(b.id));

@@ -37,7 +37,7 @@ import {
 } from "./github.ts";
 import { type CliIo, createOutput, type Output } from "./output.ts";
 import { PREVIEW_MACHINE_COUNT } from "./plan.ts";
-import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
+import { expectedCheckCount, formatMs, pollUntil, waitHealthy, waitStarted } from "./waits.ts";
 import { type PreviewReport, renderPreviewComment, renderStepSummary, runUrlFromEnv } from "./preview-comment.ts";
 import {
   parsePrNumber,
@@ -383,7 +383,9 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
   output.step(`creating ${app} in org ${s.org} (own network ${previewNetwork(app)})`);
   await s.client.createApp({ name: app, org_slug: s.org, network: previewNetwork(app) });
   // A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404.
-  await until(d.appSettleMs, d.pollMs ?? 250, () => appExists(s.client, app));
+  if (!(await pollUntil(() => appExists(s.client, app), { timeoutMs: d.appSettleMs, pollMs: d.pollMs ?? 250 }))) {
+    throw new DeployError("api_error", `${app} was created but is not readable after ${formatMs(d.appSettleMs)}; run the same command again`, 1, { app });
+  }
   return true;
 }
 
@@ -520,9 +522,9 @@ async function removePreview(s: Setup, app: string, pr: number, existing: { name
     await s.client.deleteIp(app, ip.ip);
     ips.push(ip.ip);
   }
-  await deleteAppHoldingLock(s.client, app, lock);
-  const gone = await until(d.appSettleMs, d.pollMs ?? 500, async () => !(await appExists(s.client, app))).catch(() => false);
-  output.step(gone ? `${app} destroyed` : `${app} deletion accepted; Fly is still removing it`);
+  // Waits (appSettleMs) until the app answers 404: removed means Fly no longer has it, not that it said it would.
+  await deleteAppHoldingLock(s.client, app, lock, { goneTimeoutMs: d.appSettleMs, pollMs: d.pollMs ?? 500, rerun: `bun deploy/run.ts preview down --pr ${pr}` });
+  output.step(`${app} destroyed`);
   return { app, existed: true, machines: fleet.map((m) => m.id!), ips };
 }
 
@@ -637,15 +639,6 @@ export function headSha(env: Record<string, string | undefined>): string | undef
   }
   const sha = env.GITHUB_SHA;
   return sha && /^[0-9a-f]{40}$/.test(sha) ? sha : undefined;
-}
-
-async function until(timeoutMs: number, pollMs: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) throw new DeployError("api_error", `gave up waiting after ${Math.round(timeoutMs / 1000)} s`, 1);
-    await Bun.sleep(pollMs);
-  }
 }
 
 function join(dir: string, file: string): string {

@@ -7,6 +7,7 @@ import type { Machine, MachineConfig } from "../lib/fly/types.ts";
 import { DeployError } from "./deploy-error.ts";
 import type { FleetLock } from "./fleet-lock.ts";
 import type { LogsClient } from "../lib/fly/logs.ts";
+import { METADATA } from "./machine-config.ts";
 import type { Output } from "./output.ts";
 import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
 
@@ -38,6 +39,8 @@ export interface MachineUpdate {
   config: MachineConfig;
   previous?: MachineConfig;
   previousState: string;
+  /** Cordoned by a person (no flightdeck_cordon mark): it takes no traffic already and must stay cordoned. */
+  handCordoned?: boolean;
 }
 
 /** One machine to create (fresh capacity, a bluegreen green, a canary). */
@@ -84,7 +87,7 @@ export async function updateMachine(ctx: RolloutContext, update: MachineUpdate, 
     ctx.app,
     update.machineId,
     {
-      config: update.config,
+      config: withCordonMark(ctx.journal, update.machineId, update.config),
       skip_launch: update.skipLaunch,
       ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
     },
@@ -157,11 +160,16 @@ export async function destroyMachine(ctx: RolloutContext, machineId: string): Pr
  * Takes a machine out of the proxy's rotation (Machines API cordon) before it is stopped for an update, so
  * requests go to the machines that keep serving instead of to one about to get SIGTERM. Journalled before
  * the call: a lost answer may still have cordoned it, and an extra uncordon is harmless.
+ *
+ * The flightdeck_cordon mark goes on first, the cordon second: a run stopped between the two leaves a mark
+ * without a cordon (the next plan clears it), never a cordon of ours without the mark, which the next run
+ * would take for a person's and leave in place.
  */
 export async function cordonMachine(ctx: RolloutContext, machineId: string): Promise<void> {
   const nonce = await ctx.lock.nonce(machineId);
   ctx.journal.cordoned.add(machineId);
   ctx.journal.mutations++;
+  await ctx.client.setMetadata(ctx.app, machineId, METADATA.deployCordon, CORDON_MARK, { leaseNonce: nonce, signal: ctx.signal });
   await ctx.client.cordonMachine(ctx.app, machineId, { leaseNonce: nonce, signal: ctx.signal });
 }
 
@@ -172,8 +180,41 @@ export async function cordonMachine(ctx: RolloutContext, machineId: string): Pro
 export async function uncordonMachine(ctx: RolloutContext, machineId: string): Promise<void> {
   const nonce = await ctx.lock.nonce(machineId);
   ctx.journal.mutations++;
-  await ctx.client.uncordonMachine(ctx.app, machineId, { leaseNonce: nonce, signal: ctx.signal });
+  await releaseCordon(ctx.client, ctx.app, machineId, { leaseNonce: nonce, signal: ctx.signal });
   ctx.journal.cordoned.delete(machineId);
+}
+
+/** A machine cordoned without the flightdeck_cordon mark: a person's cordon, which strategies leave in place. */
+export function cordonedByHand(machine: Pick<Machine, "cordoned" | "config">): boolean {
+  return machine.cordoned === true && machine.config?.metadata?.[METADATA.deployCordon] === undefined;
+}
+
+/** metadata flightdeck_cordon's value; any value counts as the mark (observe.ts). */
+export const CORDON_MARK = "deploy";
+
+/**
+ * Uncordon, then remove the mark: in that order, so a run stopped between the two leaves a mark without a
+ * cordon (cleared by the next plan) rather than a cordon of ours that looks like a person's. A mark already
+ * gone (404) is what was asked for.
+ */
+export async function releaseCordon(client: FlyClient, app: string, machineId: string, opts: { leaseNonce: string; signal?: AbortSignal }): Promise<void> {
+  await client.uncordonMachine(app, machineId, opts);
+  await clearCordonMark(client, app, machineId, opts);
+}
+
+export async function clearCordonMark(client: FlyClient, app: string, machineId: string, opts: { leaseNonce: string; signal?: AbortSignal }): Promise<void> {
+  await client.deleteMetadata(app, machineId, METADATA.deployCordon, opts).catch((error: unknown) => {
+    if (!(isFlyApiError(error) && error.status === 404)) throw error;
+  });
+}
+
+/**
+ * An update replaces the machine's metadata with the config's (Machines API update), which would drop the mark
+ * while the machine is still cordoned: a machine this run holds cordoned keeps it in the config it is sent.
+ */
+export function withCordonMark(journal: Journal, machineId: string, config: MachineConfig): MachineConfig {
+  if (!journal.cordoned.has(machineId)) return config;
+  return { ...config, metadata: { ...config.metadata, [METADATA.deployCordon]: CORDON_MARK } };
 }
 
 /**

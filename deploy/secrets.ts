@@ -11,7 +11,7 @@ import { processNames } from "./flytoml-groups.ts";
 import { METADATA } from "./machine-config.ts";
 import { observe } from "./observe.ts";
 import type { Output } from "./output.ts";
-import { Journal, type MachineUpdate, requestConfig, type RolloutContext } from "./rollout.ts";
+import { cordonedByHand, Journal, type MachineUpdate, requestConfig, type RolloutContext } from "./rollout.ts";
 import { STRATEGY_RUNNERS } from "./strategies/index.ts";
 import { verifySecretsRoll } from "./verify.ts";
 import { waitSettled } from "./waits.ts";
@@ -93,7 +93,8 @@ export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version
     const config = structuredClone(previous);
     config.metadata = { ...config.metadata, [METADATA.secretsVersion]: String(version) };
     const launched = m.state === "started" || m.state === "starting" || m.state === "failed";
-    updates.push({ machineId: m.id ?? "", region: m.region ?? "", skipLaunch: !launched, config, previous, previousState: m.state ?? "" });
+    // A person's cordon stays: the strategy updates such a machine without cordoning or uncordoning it.
+    updates.push({ machineId: m.id ?? "", region: m.region ?? "", skipLaunch: !launched, config, previous, previousState: m.state ?? "", ...(cordonedByHand(m) ? { handCordoned: true } : {}) });
   }
   if (updates.length === 0) {
     ctx.output.step("no machines yet: the secrets are staged for the first deploy");

@@ -10,11 +10,13 @@ export function verifyGroups(state: ObservedState, target: Plan["target"], cfg: 
   if (!target.groups) return verifyFleet(state, target, defaultProcessName(cfg));
   const machines: VerifiedMachine[] = [];
   const problems: string[] = [];
+  const warnings: string[] = [];
   for (const [group, want] of Object.entries(target.groups)) {
     const v = verifyFleet(state, { ...target, image: want.image ?? target.image, configDigest: want.configDigest, machineCount: want.machineCount }, group);
     machines.push(...v.machines);
     if (!v.ok) problems.push(...v.problems.map((p) => `group ${group}: ${p}`));
+    warnings.push(...v.warnings.map((w) => `group ${group}: ${w}`));
   }
   machines.sort((a, b) => a.id.localeCompare(b.id));
-  return problems.length === 0 ? { ok: true, machines } : { ok: false, machines, problems };
+  return problems.length === 0 ? { ok: true, machines, warnings } : { ok: false, machines, problems, warnings };
 }

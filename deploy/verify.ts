@@ -2,6 +2,11 @@
 // what the run was for. Every managed machine runs the target image and config digest, none is failed,
 // being replaced or gone, and there are as many as desired. A machine the proxy stopped since (autostop) or
 // is starting again on demand is fine: that is the fleet working as configured. Pure; deploy.ts does the read.
+//
+// Cordons: one a run left (flightdeck_cordon mark) is a problem, the deploy did not finish. One a person made
+// is theirs: it does not fail the deploy (it would fail every deploy until they lift it), it is a warning
+// naming the machine, and the machine counts as not serving: when none of the group's machines serves, the
+// app answers nothing, and that is not exit 0.
 
 import type { ObservedMachine, ObservedState, Plan } from "./plan-types.ts";
 
@@ -17,7 +22,7 @@ export interface VerifiedMachine {
   release: string | null;
 }
 
-export type Verification = { ok: true; machines: VerifiedMachine[] } | { ok: false; machines: VerifiedMachine[]; problems: string[] };
+export type Verification = { ok: true; machines: VerifiedMachine[]; warnings: string[] } | { ok: false; machines: VerifiedMachine[]; problems: string[]; warnings: string[] };
 
 function managed(state: ObservedState, group: string): ObservedMachine[] {
   return state.machines
@@ -28,17 +33,26 @@ function managed(state: ObservedState, group: string): ObservedMachine[] {
 export function verifyFleet(state: ObservedState, target: Plan["target"], group = "app"): Verification {
   const machines = managed(state, group);
   const problems: string[] = [];
+  const warnings: string[] = [];
+  const handCordoned: string[] = [];
   for (const m of machines) {
     const differs: string[] = [];
     if (m.image !== target.image) differs.push(`runs ${m.image || "no image"}`);
     if (m.configDigest !== target.configDigest) differs.push(`config ${m.configDigest ?? "unknown"} (want ${target.configDigest})`);
     if (!SETTLED_OK.has(m.state)) differs.push(`is ${m.state}`);
-    if (m.cordoned === true) differs.push("is cordoned (the proxy sends it no requests)");
+    if (m.cordoned === true && m.deployCordon) differs.push("is still cordoned by a deploy (the proxy sends it no requests); run deploy again");
+    else if (m.cordoned === true) {
+      handCordoned.push(m.id);
+      warnings.push(`machine ${m.id} is cordoned by someone else and was left alone: the proxy sends it no requests`);
+    }
     if (differs.length > 0) problems.push(`machine ${m.id} ${differs.join(", ")}`);
   }
   if (machines.length !== target.machineCount) problems.push(`${machines.length} machine(s), want ${target.machineCount}`);
+  if (machines.length > 0 && handCordoned.length === machines.length) {
+    problems.push(`no machine serves: every one (${handCordoned.join(", ")}) is cordoned by someone else; the proxy has nowhere to send requests until one is uncordoned`);
+  }
   const view = machines.map((m) => ({ id: m.id, region: m.region, state: m.state, image: m.image, release: m.releaseVersion ?? null }));
-  return problems.length === 0 ? { ok: true, machines: view } : { ok: false, machines: view, problems };
+  return problems.length === 0 ? { ok: true, machines: view, warnings } : { ok: false, machines: view, problems, warnings };
 }
 
 /**

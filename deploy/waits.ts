@@ -99,6 +99,25 @@ export async function waitSettled(ctx: WaitContext, machines: readonly { id: str
   return moving.length > 0;
 }
 
+/**
+ * Asks `check` until it says true, within `timeoutMs`; false when the time ran out first. For what Fly does
+ * asynchronously and has no /wait for (an app appearing after create, disappearing after delete): the first
+ * look is immediate, then the pause grows from `pollMs` to `pollMaxMs`, and the last look lands at the deadline
+ * so a slow change still gets its full time.
+ */
+export async function pollUntil(check: () => Promise<boolean>, opts: { timeoutMs: number; pollMs?: number; pollMaxMs?: number; signal?: AbortSignal }): Promise<boolean> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let delay = opts.pollMs ?? 250;
+  for (;;) {
+    throwIfAborted(opts.signal);
+    if (await check()) return true;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return false;
+    await sleep(Math.min(delay, remaining), opts.signal);
+    delay = Math.min(Math.round(delay * 1.5), opts.pollMaxMs ?? 2000);
+  }
+}
+
 export function formatMs(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;

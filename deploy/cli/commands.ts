@@ -82,6 +82,8 @@ export const COMMANDS = {
       app: { type: "string", description: "app to destroy", required: true, placeholder: "NAME" },
       yes: { type: "boolean", description: "confirm the destruction", required: true },
       "wait-for-lock": waitForLock,
+      // Fly deletes apps asynchronously; exit 0 waits until GET app answers 404 (deploy/destroy.ts).
+      "wait-timeout": { type: "string", description: "how long to wait for Fly to finish removing the app (default 1m), then exit 1", placeholder: "DURATION" },
       json,
     },
   },

@@ -325,9 +325,14 @@ export async function destroyCommand(ctx: CommandContext) {
   if (ctx.args.flags.yes !== true) throw usageError("destroy needs --yes");
   const client = flyClient(ctx.io);
   const wait = waitForLockMs(ctx.args);
+  const goneText = ctx.args.flags["wait-timeout"];
+  const goneTimeoutMs = typeof goneText === "string" ? parseWaitForLock(goneText) : undefined;
+  if (typeof goneText === "string" && goneTimeoutMs === undefined) throw usageError(`--wait-timeout must be a duration such as 1m or 30s (got "${goneText}")`);
   ctx.output.step(`destroying app ${name} and everything in it`);
   const result = await destroyApp(client, name, {
-    output: ctx.output, signal: ctx.io.signal, env: ctx.io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}),
+    output: ctx.output, signal: ctx.io.signal, env: ctx.io.env,
+    ...(wait !== undefined ? { waitForLockMs: wait } : {}),
+    ...(goneTimeoutMs !== undefined ? { goneTimeoutMs } : {}),
   });
   ctx.output.step(result.existed ? `app ${name} destroyed` : `app ${name} did not exist; nothing to do`);
   return result;

@@ -302,13 +302,31 @@ describe("planDeploy", () => {
 });
 
 describe("cordoned machines", () => {
-  test("a machine on the target but left cordoned is uncordoned, after the updates; the others are left alone", () => {
-    const machines = [machine("m1", { cordoned: true }), machine("m2", { image: OLD, cordoned: true }), machine("m3", { cordoned: false }), machine("m4"), machine("m5")];
+  test("a machine left cordoned by a deploy (flightdeck_cordon mark) is uncordoned, after the updates; the others are left alone", () => {
+    const machines = [machine("m1", { cordoned: true, deployCordon: true }), machine("m2", { image: OLD, cordoned: true, deployCordon: true }), machine("m3", { cordoned: false }), machine("m4"), machine("m5")];
     const plan = planDeploy(fleet(machines), desired);
     expect(kinds(plan)).toEqual(["run_release", "update_machine:m2", "uncordon_machine", "uncordon_machine"]);
     expect(plan.actions.filter((a) => a.kind === "uncordon_machine").map((a) => "machineId" in a && a.machineId)).toEqual(["m1", "m2"]);
     expect(plan.mutating).toBe(true);
     expect(formatPlan(plan)).toContain("~ uncordon machine m1 (ewr)");
+  });
+
+  test("a cordon without the mark is a person's: no action, a warning in the plan naming the machine", () => {
+    const machines = [machine("m1", { cordoned: true }), machine("m2"), machine("m3"), machine("m4"), machine("m5")];
+    const plan = planDeploy(fleet(machines), desired);
+    expect(kinds(plan)).toEqual(["noop"]);
+    expect(plan.mutating).toBe(false);
+    expect(plan.warnings).toEqual(["machine m1 is cordoned by someone else; left alone (the proxy sends it no requests until whoever cordoned it uncordons it)"]);
+    expect(formatPlan(plan)).toContain("warning: machine m1 is cordoned by someone else; left alone");
+  });
+
+  test("a mark without a cordon (a run stopped mid-way) is cleared, so a later hand cordon is not taken for ours; unknown cordon state: left", () => {
+    const machines = [machine("m1", { cordoned: false, deployCordon: true }), machine("m2", { deployCordon: true }), machine("m3"), machine("m4"), machine("m5")];
+    const plan = planDeploy(fleet(machines), desired);
+    expect(kinds(plan)).toEqual(["clear_cordon_mark"]);
+    expect(plan.actions[0]).toMatchObject({ kind: "clear_cordon_mark", machineId: "m1" });
+    expect(plan.mutating).toBe(true);
+    expect(formatPlan(plan)).toContain("~ clear cordon mark on machine m1 (ewr)");
   });
 
   test("not cordoned, or the API did not say: nothing to do", () => {

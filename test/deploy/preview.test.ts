@@ -164,6 +164,25 @@ describe("PR lifecycle", () => {
     expect(gh.calls.filter((c) => c.method !== "GET")).toHaveLength(0);
   });
 
+  test("down whose app Fly keeps (the delete accepted, the app still there): exit 1 app_not_deleted, no 'removed' comment; the re-run finishes", async () => {
+    expect((await run(["up", "--pr", "43", "--image", IMAGE_V1])).code).toBe(0);
+    fly.faults.lingerAfterDelete({ app: "flightdeck-pr-43" });
+
+    const down = await run(["down", "--pr", "43", "--json"], env(), { appSettleMs: 200 });
+
+    expect(down.code).toBe(1);
+    expect(down.json).toMatchObject({ error: { code: "app_not_deleted" } });
+    expect(down.stderr).toContain("Fly accepted the delete of flightdeck-pr-43, but the app still exists 200ms later");
+    expect(down.stderr).toContain("bun deploy/run.ts preview down --pr 43");
+    expect(gh.commentsOn(43).some((c) => c.body.includes("Preview removed"))).toBe(false);
+
+    fly.faults.clear();
+    const again = await run(["down", "--pr", "43", "--json"]);
+    expect(again.code).toBe(0);
+    expect(fly.state.apps.has("flightdeck-pr-43")).toBe(false);
+    expect(gh.commentsOn(43).some((c) => c.body.includes("Preview removed"))).toBe(true);
+  });
+
   test("reopened after closed: a fresh app, the same comment back to ready, the head sha from the event", async () => {
     expect((await run(["up", "--pr", "6", "--image", IMAGE_V1])).code).toBe(0);
     const firstKey = fly.state.apps.get("flightdeck-pr-6")!.secrets.get("SECRET_KEY")!.value;

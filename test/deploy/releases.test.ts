@@ -53,8 +53,9 @@ test("verification: image, digest, state and count, each difference named with w
     "machine d is replacing",
     "4 machine(s), want 3",
   ]);
-  const cordoned = verifyFleet(state([machine("a", { cordoned: true }), machine("b", { cordoned: false }), machine("c")]), target);
-  expect(cordoned).toMatchObject({ ok: false, problems: ["machine a is cordoned (the proxy sends it no requests)"] });
+  // A run's cordon (flightdeck_cordon mark) is a problem; a person's is a warning (test/deploy/rolling-cordon.test.ts).
+  const cordoned = verifyFleet(state([machine("a", { cordoned: true, deployCordon: true }), machine("b", { cordoned: false }), machine("c")]), target);
+  expect(cordoned).toMatchObject({ ok: false, problems: ["machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again"] });
   // Machines of other process groups, unmanaged ones and destroyed ones are not the fleet.
   const others = [machine("x", { processGroup: "worker", image: "w" }), machine("y", { platformVersion: undefined as unknown as string }), machine("z", { state: "destroyed" })];
   expect(verifyFleet(state([machine("a"), machine("b"), machine("c"), ...others]), target).ok).toBe(true);

@@ -77,6 +77,24 @@ describe("apps", () => {
     expect((await flyFailure(client.getApp("web"))).status).toBe(404);
     expect((await flyFailure(client.getMachine("web", machine.id!))).status).toBe(404);
   });
+
+  test("lingerAfterDelete: the accepted delete leaves the app readable for N reads, then 404; without N, forever", async () => {
+    const machine = await client.createMachine("web", { config: { image: "x" } });
+    fly.faults.lingerAfterDelete({ app: "web", reads: 2 });
+    await client.deleteApp("web");
+    expect(fly.state.apps.get("web")!.machines.get(machine.id!)!.state).toBe("destroyed");
+    // A second delete is accepted and does not restart the countdown.
+    await client.deleteApp("web");
+    expect((await client.getApp("web")).name).toBe("web");
+    expect((await client.getApp("web")).name).toBe("web");
+    expect((await flyFailure(client.getApp("web"))).status).toBe(404);
+    expect(fly.state.apps.has("web")).toBe(false);
+
+    fly.seedApp("web");
+    fly.faults.clear().lingerAfterDelete();
+    await client.deleteApp("web");
+    for (let i = 0; i < 20; i++) expect((await client.getApp("web")).name).toBe("web");
+  });
 });
 
 describe("machine lifecycle", () => {

@@ -2,7 +2,7 @@
 // 0) that checks the token, validates request bodies against the published OpenAPI schemas, runs machines
 // through their states on timers, enforces leases, volume attachment and secrets versions, and takes injected
 // faults (latency, 429, 5xx, dropped connections, machines that never start, failing checks, foreign leases,
-// release-command exit codes). Modules per resource live in ./fly/.
+// release-command exit codes, app deletes that linger). Modules per resource live in ./fly/.
 
 import { appRoutes, createAppRecord } from "./fly/apps.ts";
 import { certificateRoutes, createCertificateBehaviour, type CertificateBehaviour } from "./fly/certificates.ts";
@@ -86,6 +86,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       appNameField: opts.appNameField ?? "name",
       waitResponse: opts.waitResponse ?? "full",
       uniqueMachineNames: opts.uniqueMachineNames ?? true,
+      updateClearsCordon: opts.updateClearsCordon ?? false,
     },
     validate: specValidator(opts.rejectUnknownFields ?? true),
   });

@@ -1,5 +1,6 @@
 // /v1/apps: create (name or app_name per FakeOptions.appNameField, + org_slug, 422 name_taken, idempotency_key replays), show, list, delete (takes every
-// machine, volume, IP and secret with it, as deleting a Fly app does).
+// machine, volume, IP and secret with it, as deleting a Fly app does; with faults.lingerAfterDelete the app
+// stays readable after the 202, as Fly's asynchronous delete leaves it).
 
 import type { App, CreateAppRequest } from "../../../lib/fly/types.ts";
 import { empty, HttpError, json, requireApp, validBody, type FakeContext } from "./context.ts";
@@ -77,7 +78,16 @@ export function appRoutes(ctx: FakeContext): Route[] {
     {
       method: "GET",
       path: "/v1/apps/:app",
-      handle: ({ app }) => json(appView(app!)),
+      handle: ({ app }) => {
+        if (app!.deleting) {
+          if (app!.deleting.readsLeft <= 0) {
+            ctx.state.apps.delete(app!.name);
+            throw new HttpError(404, `app not found: ${app!.name}`);
+          }
+          app!.deleting.readsLeft -= 1;
+        }
+        return json(appView(app!));
+      },
     },
     {
       method: "DELETE",
@@ -88,7 +98,10 @@ export function appRoutes(ctx: FakeContext): Route[] {
           machine.generation++;
           ctx.setState(machine, "destroyed");
         }
-        ctx.state.apps.delete(app.name);
+        // A second delete of a lingering app is accepted again and does not restart its countdown.
+        const reads = ctx.faults.readsAfterDelete(app.name);
+        if (reads > 0) app.deleting ??= { readsLeft: reads };
+        else ctx.state.apps.delete(app.name);
         return empty(202);
       },
     },

@@ -53,6 +53,11 @@ export interface FakeOptions extends Partial<FakeTimings> {
    * this Machine", a second create answers 409). `false` plays a server that does not enforce it.
    */
   uniqueMachineNames?: boolean;
+  /**
+   * Whether an update clears the machine's cordon. No Fly document says; the default (false) keeps it, as the
+   * spec's Machine.cordoned is only changed by /cordon and /uncordon. `true` plays a server that clears it.
+   */
+  updateClearsCordon?: boolean;
 }
 
 export interface FakeCall {
@@ -76,7 +81,7 @@ export interface FakeContext {
   state: FakeState;
   faults: FakeFaults;
   timings: FakeTimings;
-  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner" | "appNameField" | "waitResponse" | "uniqueMachineNames">>;
+  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner" | "appNameField" | "waitResponse" | "uniqueMachineNames" | "updateClearsCordon">>;
   validate: BodyValidator;
   waiters: Set<Waiter>;
   timers: Set<ReturnType<typeof setTimeout>>;

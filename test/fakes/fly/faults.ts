@@ -36,6 +36,7 @@ export class FakeFaults {
   readonly checksNeverPassRules: MachineMatch[] = [];
   readonly exitCodeRules: { code: number; match: MachineMatch }[] = [];
   readonly survivesExitRules: MachineMatch[] = [];
+  readonly lingeringDeletes: { app: string | undefined; reads: number }[] = [];
   /** Applied by the server (it owns machines); see FakeFly.faults.holdLease. */
   onHoldLease?: (hold: LeaseHold) => void;
 
@@ -99,6 +100,17 @@ export class FakeFaults {
     return this;
   }
 
+  /**
+   * Fly deletes an app asynchronously: DELETE answers 202 and the app stays readable for a while. After a
+   * delete of `app` (any app when omitted) is accepted, GET app keeps answering 200 for the next `reads` reads
+   * (default: forever, the app never goes) and 404 from then on. Counted in reads, not time, so a test of
+   * "disappears later" does not depend on timing. The machines are destroyed at once, as without the fault.
+   */
+  lingerAfterDelete(opts: { app?: string; reads?: number } = {}): this {
+    this.lingeringDeletes.push({ app: opts.app, reads: opts.reads ?? Infinity });
+    return this;
+  }
+
   /** Someone else takes the machine's lease (as another flyctl would). */
   holdLease(appName: string, machineId: string, opts: { owner?: string; ttlSeconds?: number; description?: string } = {}): this {
     this.onHoldLease?.({
@@ -121,6 +133,7 @@ export class FakeFaults {
     this.checksNeverPassRules.length = 0;
     this.exitCodeRules.length = 0;
     this.survivesExitRules.length = 0;
+    this.lingeringDeletes.length = 0;
     return this;
   }
 
@@ -154,6 +167,15 @@ export class FakeFaults {
 
   survivesExit(machine: FakeMachine): boolean {
     return this.survivesExitRules.some((m) => matchesMachine(m, machine));
+  }
+
+  /** How many more reads a just-deleted app answers (0: it is gone at once). The newest matching rule wins. */
+  readsAfterDelete(appName: string): number {
+    for (let i = this.lingeringDeletes.length - 1; i >= 0; i--) {
+      const rule = this.lingeringDeletes[i]!;
+      if (rule.app === undefined || rule.app === appName) return rule.reads;
+    }
+    return 0;
   }
 
   exitCodeFor(machine: FakeMachine): number {

@@ -190,6 +190,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         checkMounts(a, machine.id, machine.region, config, machine.config);
         const wasRunning = RUNNING.has(machine.state);
         machine.config = config;
+        if (ctx.options.updateClearsCordon) machine.cordoned = false;
         machine.version = newVersion();
         machine.versions.unshift({ version: machine.version, user_config: structuredClone(config) });
         if (!input.skip_secrets) machine.secretsVersion = a.secretsVersion;

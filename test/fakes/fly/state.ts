@@ -64,6 +64,8 @@ export interface FakeApp {
   certificates: Map<string, FakeCertificate>;
   /** Log lines in arrival order (./logs.ts). */
   logs: FakeLogEntry[];
+  /** Set once a delete was accepted while the app lingers (faults.lingerAfterDelete): reads left before 404. */
+  deleting?: { readsLeft: number };
 }
 
 export interface FakeCertificate {
