@@ -59,7 +59,8 @@ try {
   });
   console.log("(/health on the ceiling answers without a database: it is a floor for routing, not a peer)");
   console.log(verdict("/health/live, % of bare Elysia", (100 * live.flightdeck.rps) / live.ceiling.rps, 75, "%"));
-  console.log(verdict("/health/live, CPU per request as % of bare Elysia's", (100 * live.ceiling.cpuUsPerRequest) / live.flightdeck.cpuUsPerRequest, 75, "%"));
+  // Not a target (the issue's are in req/s): the same comparison by CPU time, steadier on a loaded machine.
+  console.log(`/health/live by CPU per request: bare Elysia's is ${((100 * live.ceiling.cpuUsPerRequest) / live.flightdeck.cpuUsPerRequest).toFixed(0)}% of Flightdeck's`);
   console.log(verdict("/health/live vs Express", live.flightdeck.rps / live.reference.rps, 2, "x"));
   const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
   console.log(`feature floor (bench/bun-features-health.ts: raw Bun doing only the request id, the same headers and the access-log line): `
