@@ -41,6 +41,16 @@ const MACHINE = "ceiling";
 
 const fail = (status: number, code: string) => new Response(JSON.stringify({ error: { code } }), { status, headers: { "content-type": "application/json" } });
 
+/** Who asks for which file, and where it lives under MEDIA; or the error to answer. */
+function fileAsked(authorization: string | undefined, params: { id: string; "*": string }) {
+  const owner = subject(authorization);
+  if (!owner) return fail(401, "unauthorized");
+  const path = params["*"];
+  const location = resolve(MEDIA, params.id, path);
+  if (!path || !location.startsWith(MEDIA + sep)) return fail(400, "bad_path");
+  return { owner, path, location };
+}
+
 new Elysia()
   .get("/health", () => ({ status: "ok" }))
   .get("/v1/projects/:id", async ({ headers, params }) => {
@@ -55,11 +65,9 @@ new Elysia()
     return { id: row.id, name: row.name, description: row.description, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() };
   })
   .put("/v1/projects/:id/files/*", async ({ headers, params, request }) => {
-    const owner = subject(headers.authorization);
-    if (!owner) return fail(401, "unauthorized");
-    const path = params["*"];
-    const target = resolve(MEDIA, params.id, path);
-    if (!path || !target.startsWith(MEDIA + sep)) return fail(400, "bad_path");
+    const asked = fileAsked(headers.authorization, params);
+    if (asked instanceof Response) return asked;
+    const { owner, path, location: target } = asked;
     const [row] = await sql`
       select u.id as account, p.id, f.id as file from users u
       left join projects p on p.owner_id = u.id and p.id = ${params.id}
@@ -105,11 +113,9 @@ new Elysia()
     }), { status: row.file ? 200 : 201, headers: { "content-type": "application/json", etag: `"${sha256}"` } });
   }, { parse: "none" })
   .get("/v1/projects/:id/files/*", async ({ headers, params }) => {
-    const owner = subject(headers.authorization);
-    if (!owner) return fail(401, "unauthorized");
-    const path = params["*"];
-    const location = resolve(MEDIA, params.id, path);
-    if (!path || !location.startsWith(MEDIA + sep)) return fail(400, "bad_path");
+    const asked = fileAsked(headers.authorization, params);
+    if (asked instanceof Response) return asked;
+    const { owner, path, location } = asked;
     const [row] = await sql`
       select u.id as account, p.id, f.sha256, f.content_type from users u
       left join projects p on p.owner_id = u.id and p.id = ${params.id}

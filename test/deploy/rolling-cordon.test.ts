@@ -118,12 +118,34 @@ test("on a server whose update clears the cordon, a person's cordon is put back 
   expect(marked()).toEqual([]);
 });
 
+type Stop = { name: string; hit: (method: string, path: string) => boolean; left: { cordoned: boolean; marked: boolean } };
+// The update replaces the machine's metadata: the mark survives only because the run puts it in the config.
+const UPDATED: Stop = { name: "updated, not yet uncordoned", hit: (m, p) => m === "POST" && /\/machines\/[^/]+$/.test(p), left: { cordoned: true, marked: true } };
+
+/**
+ * A client whose run is killed right after the first successful call `hit` matches, as a deploy killed there
+ * would be; `spearhead()` is the machine that call was about.
+ */
+function killedAt(hit: Stop["hit"]) {
+  const controller = new AbortController();
+  let spearhead: string | undefined;
+  const client = createFlyClient({
+    baseUrl: h.fly.url,
+    token: h.fly.token,
+    onRequest: (info) => {
+      if (spearhead || info.status >= 300 || !hit(info.method, info.path)) return;
+      spearhead = /\/machines\/([^/]+)/.exec(info.path)?.[1];
+      controller.abort(new Error("killed by test"));
+    },
+  });
+  return { client, signal: controller.signal, spearhead: () => spearhead };
+}
+
 /** Where a killed run can stop in the cordon's life: right after each of its calls answered. */
-const STOPS: { name: string; hit: (method: string, path: string) => boolean; left: { cordoned: boolean; marked: boolean } }[] = [
+const STOPS: Stop[] = [
   { name: "the mark was set, the cordon not yet", hit: (m, p) => m === "POST" && p.endsWith(`/metadata/${MARK}`), left: { cordoned: false, marked: true } },
   { name: "cordoned, not yet updated", hit: (m, p) => m === "POST" && p.endsWith("/cordon"), left: { cordoned: true, marked: true } },
-  // The update replaces the machine's metadata: the mark survives only because the run puts it in the config.
-  { name: "updated, not yet uncordoned", hit: (m, p) => m === "POST" && /\/machines\/[^/]+$/.test(p), left: { cordoned: true, marked: true } },
+  UPDATED,
   { name: "uncordoned, the mark not yet removed", hit: (m, p) => m === "POST" && p.endsWith("/uncordon"), left: { cordoned: false, marked: true } },
 ];
 
@@ -131,19 +153,10 @@ describe("a deploy killed in the middle of a cordon", () => {
   for (const stop of STOPS) {
     test(`${stop.name}: the next run converges, no cordon or mark of a run is left`, async () => {
       h = await deployedFleet();
-      const controller = new AbortController();
-      let spearhead: string | undefined;
-      const client = createFlyClient({
-        baseUrl: h.fly.url,
-        token: h.fly.token,
-        onRequest: (info) => {
-          if (spearhead || info.status >= 300 || !stop.hit(info.method, info.path)) return;
-          spearhead = /\/machines\/([^/]+)/.exec(info.path)?.[1];
-          controller.abort(new Error("killed by test"));
-        },
-      });
-      const error = await runDeploy(h.options({ client, image: IMAGE_V2, signal: controller.signal })).catch((e: unknown) => e);
+      const killer = killedAt(stop.hit);
+      const error = await runDeploy(h.options({ client: killer.client, image: IMAGE_V2, signal: killer.signal })).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "aborted" });
+      const spearhead = killer.spearhead();
       expect(spearhead).toBeDefined();
       // What the killed run left on the spearhead: every cordon of a run carries the mark.
       expect({ cordoned: cordoned().includes(spearhead!), marked: marked().includes(spearhead!) }).toEqual(stop.left);
@@ -161,19 +174,10 @@ describe("a deploy killed in the middle of a cordon", () => {
 
   test("in the same next run, the killed run's cordon is undone and a person's cordon is left alone", async () => {
     h = await deployedFleet();
-    const controller = new AbortController();
-    let spearhead: string | undefined;
-    const client = createFlyClient({
-      baseUrl: h.fly.url,
-      token: h.fly.token,
-      // Killed right after the spearhead's update answered: it is on the new image, still cordoned by the run.
-      onRequest: (info) => {
-        if (spearhead || info.method !== "POST" || info.status >= 300 || !/\/machines\/[^/]+$/.test(info.path)) return;
-        spearhead = /\/machines\/([^/]+)$/.exec(info.path)?.[1];
-        controller.abort(new Error("killed"));
-      },
-    });
-    await runDeploy(h.options({ client, image: IMAGE_V2, signal: controller.signal })).catch(() => undefined);
+    // Killed right after the spearhead's update answered: it is on the new image, still cordoned by the run.
+    const killer = killedAt(UPDATED.hit);
+    await runDeploy(h.options({ client: killer.client, image: IMAGE_V2, signal: killer.signal })).catch(() => undefined);
+    const spearhead = killer.spearhead();
     expect(cordoned()).toEqual([spearhead!]);
     const handId = appMachines(h.fly).find((m) => m.id !== spearhead)!.id;
     await h.client.cordonMachine(APP, handId);
