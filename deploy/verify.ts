@@ -67,6 +67,8 @@ export function verifySecretsRoll(state: ObservedState, rolled: readonly string[
     if (!m || GONE.has(m.state)) problems.push(`machine ${id} is gone`);
     else if ((m.secretsVersion ?? 0) < version) problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
     else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} is ${m.state}`);
+    // The roll cordons each serving machine for its restart; one it left cordoned serves nothing.
+    else if (m.cordoned === true && m.deployCordon) problems.push(`machine ${id} is still cordoned by a deploy (the proxy sends it no requests); run deploy again`);
   }
   return problems;
 }

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { runDeploy } from "../../deploy/deploy.ts";
 import { METADATA } from "../../deploy/machine-config.ts";
 import type { ObservedMachine, ObservedState } from "../../deploy/plan-types.ts";
-import { verifyFleet } from "../../deploy/verify.ts";
+import { verifyFleet, verifySecretsRoll } from "../../deploy/verify.ts";
 import { createFlyClient } from "../../lib/fly/index.ts";
 import { APP, appMachines, deployedFleet, type Harness, IMAGE_V1, IMAGE_V2, stopOneMachine } from "./harness.ts";
 
@@ -206,6 +206,11 @@ describe("verify and cordons", () => {
     const v = verifyFleet(state([m("a", { cordoned: true, deployCordon: true }), m("b"), m("c")]), target);
     expect(v.ok).toBe(false);
     expect(!v.ok && v.problems).toEqual(["machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again"]);
+  });
+
+  test("a secrets roll is not done while it left a machine cordoned; a person's cordon does not stop it", () => {
+    const rolled = state([m("a", { cordoned: true, deployCordon: true, secretsVersion: 3 }), m("b", { cordoned: true, secretsVersion: 3 }), m("c", { secretsVersion: 3 })]);
+    expect(verifySecretsRoll(rolled, ["a", "b", "c"], 3)).toEqual(["machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again"]);
   });
 
   test("every machine cordoned by hand: nothing serves, not exit 0", () => {
