@@ -33,6 +33,11 @@ export interface Responder {
    * merged headers. False when it cannot (a cookie to send, immutable headers): then `complete`.
    */
   onto(response: Response, set: ResponseSet, path: string): boolean;
+  /**
+   * The one entry point for the last hook before Elysia builds a response: whichever of `json`, `onto` and
+   * `complete` fits `value`. Returns the Response to send, or undefined: then Elysia maps `value` as usual.
+   */
+  finish(value: unknown, set: ResponseSet, path: string): Response | undefined;
 }
 
 const JSON_CONTENT_TYPE = "application/json;charset=utf-8";
@@ -45,7 +50,7 @@ export function createResponder(usual: Record<string, string>, byPath: Record<st
   const special = new Map(Object.entries(byPath).map(([path, headers]) => [path, { ...usual, ...headers }]));
   const headersFor = (path: string) => special.get(path) ?? usual;
 
-  return {
+  const responder: Responder = {
     headersFor,
     json(value, set, path) {
       if (set.status !== 200 || set.cookie !== undefined || value === null || typeof value !== "object" || special.has(path)) return undefined;
@@ -88,5 +93,16 @@ export function createResponder(usual: Record<string, string>, byPath: Record<st
       const headers = set.headers;
       for (const key in usualHere) if (!(key in headers)) headers[key] = usualHere[key]!;
     },
+    finish(value, set, path) {
+      if (value instanceof Response) {
+        if (responder.onto(value, set, path)) return value;
+        responder.complete(set, path);
+        return undefined;
+      }
+      const built = responder.json(value, set, path);
+      if (built === undefined) responder.complete(set, path);
+      return built;
+    },
   };
+  return responder;
 }

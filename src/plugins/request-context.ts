@@ -119,17 +119,9 @@ export function requestContext(logger: Logger, finishers: RequestFinisher[] = []
         for (const finish of finishers) finish(record, state, elapsedMs);
         if (writeLine !== undefined) writeLine(accessLogMembers(record));
       }
-      // Not `return respond.json(...)`: Elysia reads a `return` followed by a call as an async hook (see HookContext).
+      // Not `return respond.finish(...)`: Elysia reads a `return` followed by a call as an async hook (see HookContext).
       let built: Response | undefined;
-      if (respond !== undefined) {
-        const at = pathOf(request, path);
-        if (responseValue instanceof Response) {
-          if (!respond.onto(responseValue, set, at)) respond.complete(set, at);
-        } else {
-          built = respond.json(responseValue, set, at);
-          if (built === undefined) respond.complete(set, at);
-        }
-      }
+      if (respond !== undefined) built = respond.finish(responseValue, set, pathOf(request, path));
       // Returned unchanged: on its error path (a 404, say) Elysia sends what this hook returns, even undefined.
       // Elysia's type asks for a Response; any value is mapped like a handler's.
       return (built ?? responseValue) as Response;

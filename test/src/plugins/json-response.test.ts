@@ -29,8 +29,7 @@ function app(withResponder: boolean) {
     })
     .mapResponse({ as: "global" }, ({ responseValue, set, path }) => {
       if (!withResponder) return responseValue as Response;
-      const built = responder.json(responseValue, set as never, path);
-      if (built === undefined) responder.complete(set as never, path);
+      const built = responder.finish(responseValue, set as never, path);
       return (built ?? responseValue) as Response;
     });
   return hooked
