@@ -9,17 +9,16 @@
 import { Elysia } from "elysia";
 import { loadConfig } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import { usualResponder } from "../src/app.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { openGate } from "../src/db/schema-gate.ts";
-import { cors, corsUsualHeaders } from "../src/plugins/cors.ts";
+import { cors } from "../src/plugins/cors.ts";
 import { errorHandler } from "../src/plugins/errors.ts";
-import { createResponder } from "../src/plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "../src/plugins/metrics.ts";
 import { apiDocs } from "../src/plugins/openapi.ts";
 import { rateLimit } from "../src/plugins/rate-limit.ts";
 import { requestContext } from "../src/plugins/request-context.ts";
 import { schemaGuard } from "../src/plugins/schema-guard.ts";
-import { securityHeaderSet } from "../src/plugins/security-headers.ts";
 import { healthRoutes } from "../src/routes/health.ts";
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 30_000);
@@ -41,8 +40,7 @@ type Step = [name: string, add: (app: Elysia) => Elysia];
 const steps = (): Step[] => {
   const counted = requestMetrics(createMetrics(db));
   // As in src/app.ts: the responder puts the usual headers (security, Vary, CSP) on every answer.
-  const security = securityHeaderSet(config.appEnv);
-  const respond = createResponder({ ...security.usual, ...corsUsualHeaders(config.allowedOrigins) }, security.byPath);
+  const respond = usualResponder(config);
   return [
     ["request id + access log + metrics finish + usual headers", (a) => a.use(requestContext(logger, [counted.finish], respond)) as unknown as Elysia],
     ["errors", (a) => a.use(errorHandler(config.appEnv, logger)) as unknown as Elysia],

@@ -14,7 +14,7 @@ import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";
 import { cors, corsUsualHeaders } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
-import { createResponder } from "./plugins/json-response.ts";
+import { createResponder, type Responder } from "./plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "./plugins/metrics.ts";
 import { apiDocs } from "./plugins/openapi.ts";
 import { rateLimit, type SocketServer } from "./plugins/rate-limit.ts";
@@ -56,6 +56,12 @@ export function createMediaServices(config: Config, db: Database, logger: Logger
   };
 }
 
+/** The headers every response carries (security, CORS's Vary, the CSP by path), prebuilt once (see src/plugins/json-response.ts). */
+export function usualResponder(config: Pick<Config, "appEnv" | "allowedOrigins">): Responder {
+  const security = securityHeaderSet(config.appEnv);
+  return createResponder({ ...security.usual, ...corsUsualHeaders(config.allowedOrigins) }, security.byPath);
+}
+
 /**
  * Typed as AnyElysia: Elysia's generics are invariant, and callers (server.ts, tests adding routes) need one
  * stable app type rather than the full route map.
@@ -79,9 +85,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   // mapResponse hook, which Elysia also runs for errors raised by those hooks (a 429, a 503).
   // normalize: false makes `additionalProperties: false` reject unknown fields (422) instead of dropping them.
   const app = new Elysia({ name: "flightdeck", normalize: false });
-  // The headers every response carries, prebuilt once (see src/plugins/json-response.ts).
-  const security = securityHeaderSet(config.appEnv);
-  const respond = createResponder({ ...security.usual, ...corsUsualHeaders(config.allowedOrigins) }, security.byPath);
+  const respond = usualResponder(config);
   // src/server.ts sets `server` on the app it mounts.
   const server = () => (app as { server?: SocketServer | null }).server;
   return app
