@@ -30,6 +30,10 @@ function managed(state: ObservedState, group: string): ObservedMachine[] {
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/** A cordon a run left (it carries the flightdeck_cordon mark): that run did not finish. */
+const leftCordonedByDeploy = (m: ObservedMachine) => m.cordoned === true && m.deployCordon === true;
+const LEFT_CORDONED = "is still cordoned by a deploy (the proxy sends it no requests); run deploy again";
+
 export function verifyFleet(state: ObservedState, target: Plan["target"], group = "app"): Verification {
   const machines = managed(state, group);
   const problems: string[] = [];
@@ -40,7 +44,7 @@ export function verifyFleet(state: ObservedState, target: Plan["target"], group 
     if (m.image !== target.image) differs.push(`runs ${m.image || "no image"}`);
     if (m.configDigest !== target.configDigest) differs.push(`config ${m.configDigest ?? "unknown"} (want ${target.configDigest})`);
     if (!SETTLED_OK.has(m.state)) differs.push(`is ${m.state}`);
-    if (m.cordoned === true && m.deployCordon) differs.push("is still cordoned by a deploy (the proxy sends it no requests); run deploy again");
+    if (leftCordonedByDeploy(m)) differs.push(LEFT_CORDONED);
     else if (m.cordoned === true) {
       handCordoned.push(m.id);
       warnings.push(`machine ${m.id} is cordoned by someone else and was left alone: the proxy sends it no requests`);
@@ -68,7 +72,7 @@ export function verifySecretsRoll(state: ObservedState, rolled: readonly string[
     else if ((m.secretsVersion ?? 0) < version) problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
     else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} is ${m.state}`);
     // The roll cordons each serving machine for its restart; one it left cordoned serves nothing.
-    else if (m.cordoned === true && m.deployCordon) problems.push(`machine ${id} is still cordoned by a deploy (the proxy sends it no requests); run deploy again`);
+    else if (leftCordonedByDeploy(m)) problems.push(`machine ${id} ${LEFT_CORDONED}`);
   }
   return problems;
 }
