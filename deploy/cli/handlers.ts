@@ -60,10 +60,15 @@ export async function loadConfig(args: ParsedArgs, output?: Output): Promise<Dep
 
 /** --wait-for-lock DURATION, in ms; undefined when not given (the lock's default, 2 minutes, applies). */
 export function waitForLockMs(args: ParsedArgs): number | undefined {
-  const text = args.flags["wait-for-lock"];
+  return durationFlag(args, "wait-for-lock", "2m, 30s or 0s");
+}
+
+/** A duration flag (`--name 30s`), in ms; undefined when not given; a usage error naming `examples` when malformed. */
+function durationFlag(args: ParsedArgs, name: string, examples: string): number | undefined {
+  const text = args.flags[name];
   if (typeof text !== "string") return undefined;
   const ms = parseWaitForLock(text);
-  if (ms === undefined) throw usageError(`--wait-for-lock must be a duration such as 2m, 30s or 0s (got "${text}")`);
+  if (ms === undefined) throw usageError(`--${name} must be a duration such as ${examples} (got "${text}")`);
   return ms;
 }
 
@@ -325,9 +330,7 @@ export async function destroyCommand(ctx: CommandContext) {
   if (ctx.args.flags.yes !== true) throw usageError("destroy needs --yes");
   const client = flyClient(ctx.io);
   const wait = waitForLockMs(ctx.args);
-  const goneText = ctx.args.flags["wait-timeout"];
-  const goneTimeoutMs = typeof goneText === "string" ? parseWaitForLock(goneText) : undefined;
-  if (typeof goneText === "string" && goneTimeoutMs === undefined) throw usageError(`--wait-timeout must be a duration such as 1m or 30s (got "${goneText}")`);
+  const goneTimeoutMs = durationFlag(ctx.args, "wait-timeout", "1m or 30s");
   ctx.output.step(`destroying app ${name} and everything in it`);
   const result = await destroyApp(client, name, {
     output: ctx.output, signal: ctx.io.signal, env: ctx.io.env,
