@@ -13,7 +13,19 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createScratchDatabase } from "../test/support/postgres.ts";
-import { benchRounds, flyVmEnv, freePort, peakRssMb, printTable, requireTool, type Row, runInterleaved, runWrk, startProcess, verdict } from "./wrk.ts";
+import {
+  benchRounds,
+  flyVmEnv,
+  freePort,
+  peakRssMb,
+  printTable,
+  requireTool,
+  type Row,
+  runInterleaved,
+  runWrk,
+  startProcess,
+  verdict,
+} from "./wrk.ts";
 
 requireTool("wrk", "apt-get install -y wrk");
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -27,31 +39,57 @@ const common = { DATABASE_URL: scratch.url, SECRET_KEY, DB_POOL_SIZE: "10" };
 const vm = await flyVmEnv();
 
 // Production migrates in the release command, not at boot.
-const migrated = await Bun.spawn(["bun", "src/db/migrate.ts"], { env: { ...process.env, ...common, APP_ENV: "production" }, stdout: "ignore", stderr: "inherit" }).exited;
+const migrated = await Bun.spawn(["bun", "src/db/migrate.ts"], {
+  env: { ...process.env, ...common, APP_ENV: "production" },
+  stdout: "ignore",
+  stderr: "inherit",
+}).exited;
 if (migrated !== 0) throw new Error(`migrations failed (exit ${migrated})`);
-const flightdeck = await startProcess(["bun", "--smol", "src/server.ts"], {
-  ...common, ...vm, APP_ENV: "production", HOST: "127.0.0.1", PORT: String(fdPort), MEDIA_DIR: `${dir}/fd-media`,
-  ALLOWED_ORIGINS: "https://app.example.com", TRUST_PROXY: "false",
-  // Access logs are written (to a discarded stdout) so their cost is measured, as in production.
-  LOG_LEVEL: "info", RATE_LIMIT_PER_MINUTE: "1000000",
-}, `http://127.0.0.1:${fdPort}/health`);
-const ceiling = await startProcess(["bun", "--smol", "bench/elysia-api.ts"], { ...common, ...vm, PORT: String(ceilPort), MEDIA_DIR: `${dir}/ceil-media` }, `http://127.0.0.1:${ceilPort}/health`);
-const reference = await startProcess(["node", "bench/express-api.mjs"], { ...common, PORT: String(exPort), MEDIA_DIR: `${dir}/ex-media` },
-  `http://127.0.0.1:${exPort}/health`);
+const flightdeck = await startProcess(
+  ["bun", "--smol", "src/server.ts"],
+  {
+    ...common,
+    ...vm,
+    APP_ENV: "production",
+    HOST: "127.0.0.1",
+    PORT: String(fdPort),
+    MEDIA_DIR: `${dir}/fd-media`,
+    ALLOWED_ORIGINS: "https://app.example.com",
+    TRUST_PROXY: "false",
+    // Access logs are written (to a discarded stdout) so their cost is measured, as in production.
+    LOG_LEVEL: "info",
+    RATE_LIMIT_PER_MINUTE: "1000000",
+  },
+  `http://127.0.0.1:${fdPort}/health`,
+);
+const ceiling = await startProcess(
+  ["bun", "--smol", "bench/elysia-api.ts"],
+  { ...common, ...vm, PORT: String(ceilPort), MEDIA_DIR: `${dir}/ceil-media` },
+  `http://127.0.0.1:${ceilPort}/health`,
+);
+const reference = await startProcess(
+  ["node", "bench/express-api.mjs"],
+  { ...common, PORT: String(exPort), MEDIA_DIR: `${dir}/ex-media` },
+  `http://127.0.0.1:${exPort}/health`,
+);
 
 try {
   const fd = `http://127.0.0.1:${fdPort}`;
   const ex = `http://127.0.0.1:${exPort}`;
   const post = async (path: string, body: unknown, token?: string) => {
     const res = await fetch(`${fd}${path}`, {
-      method: "POST", body: JSON.stringify(body),
+      method: "POST",
+      body: JSON.stringify(body),
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     });
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json() as Promise<Record<string, string>>;
   };
   await post("/v1/auth/register", { email: "bench@example.com", password: "bench password 123" });
-  const { access_token: token } = await post("/v1/auth/login", { email: "bench@example.com", password: "bench password 123" });
+  const { access_token: token } = await post("/v1/auth/login", {
+    email: "bench@example.com",
+    password: "bench password 123",
+  });
   const { id: projectId } = await post("/v1/projects", { name: "bench", description: "wrk target" }, token);
   const auth = { authorization: `Bearer ${token}` };
   const content = new Uint8Array(FILE_BYTES).fill(120);
@@ -61,10 +99,20 @@ try {
   if (!(await fetch(`${fd}/metrics`)).ok) throw new Error("flightdeck /metrics did not answer");
 
   // All three servers must answer the same thing before they are compared.
-  const answers = await Promise.all([fd, ceil, ex].map((base) => fetch(`${base}/v1/projects/${projectId}`, { headers: auth }).then((r) => r.text())));
+  const answers = await Promise.all(
+    [fd, ceil, ex].map((base) => fetch(`${base}/v1/projects/${projectId}`, { headers: auth }).then((r) => r.text())),
+  );
   if (new Set(answers).size !== 1) throw new Error(`servers disagree: ${answers.join(" vs ")}`);
-  for (const [base, name] of [[fd, "fd"], [ceil, "ceil"], [ex, "ex"]] as const) {
-    const put = await fetch(`${base}/v1/projects/${projectId}/files/bench/get-${name}.bin`, { method: "PUT", body: content, headers: auth });
+  for (const [base, name] of [
+    [fd, "fd"],
+    [ceil, "ceil"],
+    [ex, "ex"],
+  ] as const) {
+    const put = await fetch(`${base}/v1/projects/${projectId}/files/bench/get-${name}.bin`, {
+      method: "PUT",
+      body: content,
+      headers: auth,
+    });
     if (put.status !== 201) throw new Error(`${name} upload: ${put.status} ${await put.text()}`);
     const got = await fetch(`${base}/v1/projects/${projectId}/files/bench/get-${name}.bin`, { headers: auth });
     if ((await got.arrayBuffer()).byteLength !== FILE_BYTES) throw new Error(`${name} download size mismatch`);
@@ -73,7 +121,9 @@ try {
   const putScript = (name: string) => {
     const path = join(dir, `put-${name}.lua`);
     // 32 rotating paths per thread: uploads replace files (as real clients do) without filling the disk.
-    writeFileSync(path, `
+    writeFileSync(
+      path,
+      `
 local body = string.rep("x", ${FILE_BYTES})
 local counter = 0
 request = function()
@@ -81,7 +131,8 @@ request = function()
   return wrk.format("PUT", "/v1/projects/${projectId}/files/bench/put-${name}-" .. (counter % 32) .. ".bin",
     { ["Authorization"] = "Bearer ${token}", ["Content-Type"] = "application/octet-stream" }, body)
 end
-`);
+`,
+    );
     return path;
   };
 
@@ -102,23 +153,47 @@ end
     peaks.push(`${name} ${await peakRssMb(flightdeck.pid)} MB`);
     return row;
   };
-  const projectRead: Run = (base, _who, pid, durationS) => runWrk(`${base}/v1/projects/${projectId}`, { durationS, headers: auth, pid });
+  const projectRead: Run = (base, _who, pid, durationS) =>
+    runWrk(`${base}/v1/projects/${projectId}`, { durationS, headers: auth, pid });
   const read = await compare("GET /v1/projects/:id (auth, PostgreSQL)", projectRead);
-  const put = await compare("PUT 64 KiB file", (base, who, pid, durationS) => runWrk(`${base}/`, { durationS, script: putScript(who), pid }));
-  const get = await compare("GET 64 KiB file", (base, who, pid, durationS) => runWrk(`${base}/v1/projects/${projectId}/files/bench/get-${who}.bin`, { durationS, headers: auth, pid }));
+  const put = await compare("PUT 64 KiB file", (base, who, pid, durationS) =>
+    runWrk(`${base}/`, { durationS, script: putScript(who), pid }),
+  );
+  const get = await compare("GET 64 KiB file", (base, who, pid, durationS) =>
+    runWrk(`${base}/v1/projects/${projectId}/files/bench/get-${who}.bin`, { durationS, headers: auth, pid }),
+  );
 
-  const rss = { flightdeck: await peakRssMb(flightdeck.pid), ceiling: await peakRssMb(ceiling.pid), reference: await peakRssMb(reference.pid) };
-  printTable("API on PostgreSQL: Flightdeck (production settings) vs bare Elysia (ceiling) vs Express (Node), wrk -t2 -c64", rows, rss);
+  const rss = {
+    flightdeck: await peakRssMb(flightdeck.pid),
+    ceiling: await peakRssMb(ceiling.pid),
+    reference: await peakRssMb(reference.pid),
+  };
+  printTable(
+    "API on PostgreSQL: Flightdeck (production settings) vs bare Elysia (ceiling) vs Express (Node), wrk -t2 -c64",
+    rows,
+    rss,
+  );
   console.log(`flightdeck peak RSS after each row: ${peaks.join(", ")}`);
   for (const row of rows) {
     if (row.flightdeck.errors || row.reference.errors || row.ceiling?.errors) {
-      console.log(`note: ${row.name}: non-2xx/timeouts flightdeck ${row.flightdeck.errors}, ceiling ${row.ceiling?.errors ?? "-"}, express ${row.reference.errors}`);
+      console.log(
+        `note: ${row.name}: non-2xx/timeouts flightdeck ${row.flightdeck.errors}, ceiling ${row.ceiling?.errors ?? "-"}, express ${row.reference.errors}`,
+      );
     }
   }
-  console.log(verdict("authenticated read, % of the minimal Elysia handler", (100 * read.flightdeck.rps) / read.ceiling.rps, 75, "%"));
+  console.log(
+    verdict(
+      "authenticated read, % of the minimal Elysia handler",
+      (100 * read.flightdeck.rps) / read.ceiling.rps,
+      75,
+      "%",
+    ),
+  );
   console.log(verdict("authenticated read vs Express", read.flightdeck.rps / read.reference.rps, 3, "x"));
   // Not targets: how much of what this disk and this Bun allow any service reaches (see bench/elysia-api.ts).
-  console.log(`PUT 64 KiB: ${((100 * put.flightdeck.rps) / put.ceiling.rps).toFixed(0)}% of the minimal durable upload; GET 64 KiB: ${((100 * get.flightdeck.rps) / get.ceiling.rps).toFixed(0)}% of the minimal download`);
+  console.log(
+    `PUT 64 KiB: ${((100 * put.flightdeck.rps) / put.ceiling.rps).toFixed(0)}% of the minimal durable upload; GET 64 KiB: ${((100 * get.flightdeck.rps) / get.ceiling.rps).toFixed(0)}% of the minimal download`,
+  );
   console.log(verdict("PUT 64 KiB vs Express", put.flightdeck.rps / put.reference.rps, 2, "x"));
   console.log(verdict("GET 64 KiB vs Express", get.flightdeck.rps / get.reference.rps, 3, "x"));
   console.log(verdict("Flightdeck peak RSS", rss.flightdeck, 120, " MB", true));

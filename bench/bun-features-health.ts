@@ -8,9 +8,13 @@
  */
 const SAFE_ID = /^[A-Za-z0-9_\-.:=]{1,128}$/;
 const headers = new Headers({
-  "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
-  "cross-origin-opener-policy": "same-origin", "strict-transport-security": "max-age=63072000; includeSubDomains",
-  vary: "Origin", "content-security-policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+  "strict-transport-security": "max-age=63072000; includeSubDomains",
+  vary: "Origin",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   "content-type": "application/json;charset=utf-8",
 });
 

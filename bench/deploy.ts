@@ -65,9 +65,13 @@ updateRow.note = `rollout ${(rolloutMs / 1000).toFixed(2)} s vs bound ${(boundMs
 const noopRow = rows[2]!;
 noopRow.note = `${noopRow.mutating} mutating calls`;
 
-console.log(`deploy bench: fake Fly API, ${LATENCY_MS} ms per call, ${BOOT_MS} ms boot, checks pass ${CHECKS_MS} ms after start`);
+console.log(
+  `deploy bench: fake Fly API, ${LATENCY_MS} ms per call, ${BOOT_MS} ms boot, checks pass ${CHECKS_MS} ms after start`,
+);
 for (const r of rows) {
-  console.log(`${r.scenario.padEnd(52)} ${(r.wallMs / 1000).toFixed(2).padStart(6)} s  ${String(r.calls).padStart(4)} calls (${r.mutating} mutating)${r.note ? `  ${r.note}` : ""}`);
+  console.log(
+    `${r.scenario.padEnd(52)} ${(r.wallMs / 1000).toFixed(2).padStart(6)} s  ${String(r.calls).padStart(4)} calls (${r.mutating} mutating)${r.note ? `  ${r.note}` : ""}`,
+  );
 }
 const failures: string[] = [];
 if (noopRow.mutating !== 0) failures.push(`no-op made ${noopRow.mutating} mutating calls`);

@@ -39,7 +39,8 @@ function subject(header: string | undefined): string | undefined {
 const MEDIA = resolve(process.env.MEDIA_DIR ?? "/tmp/flightdeck-bench-ceiling-media");
 const MACHINE = "ceiling";
 
-const fail = (status: number, code: string) => new Response(JSON.stringify({ error: { code } }), { status, headers: { "content-type": "application/json" } });
+const fail = (status: number, code: string) =>
+  new Response(JSON.stringify({ error: { code } }), { status, headers: { "content-type": "application/json" } });
 
 /** Who asks for which file, and where it lives under MEDIA; or the error to answer. */
 function fileAsked(authorization: string | undefined, params: { id: string; "*": string }) {
@@ -62,56 +63,75 @@ new Elysia()
       where u.id = ${owner} limit 1`;
     if (!row) return fail(401, "unauthorized");
     if (!row.id) return fail(404, "not_found");
-    return { id: row.id, name: row.name, description: row.description, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() };
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      created_at: row.created_at.toISOString(),
+      updated_at: row.updated_at.toISOString(),
+    };
   })
-  .put("/v1/projects/:id/files/*", async ({ headers, params, request }) => {
-    const asked = fileAsked(headers.authorization, params);
-    if (asked instanceof Response) return asked;
-    const { owner, path, location: target } = asked;
-    const [row] = await sql`
+  .put(
+    "/v1/projects/:id/files/*",
+    async ({ headers, params, request }) => {
+      const asked = fileAsked(headers.authorization, params);
+      if (asked instanceof Response) return asked;
+      const { owner, path, location: target } = asked;
+      const [row] = await sql`
       select u.id as account, p.id, f.id as file from users u
       left join projects p on p.owner_id = u.id and p.id = ${params.id}
       left join files f on f.project_id = p.id and f.path = ${path}
       where u.id = ${owner} limit 1`;
-    if (!row) return fail(401, "unauthorized");
-    if (!row.id) return fail(404, "not_found");
-    const temp = join(MEDIA, ".tmp", crypto.randomUUID());
-    await mkdir(dirname(temp), { recursive: true });
-    const handle = await open(temp, "wx");
-    const hasher = new Bun.CryptoHasher("sha256");
-    let size = 0;
-    try {
-      for await (const chunk of request.body ?? []) {
-        size += chunk.byteLength;
-        hasher.update(chunk);
-        await handle.write(chunk);
+      if (!row) return fail(401, "unauthorized");
+      if (!row.id) return fail(404, "not_found");
+      const temp = join(MEDIA, ".tmp", crypto.randomUUID());
+      await mkdir(dirname(temp), { recursive: true });
+      const handle = await open(temp, "wx");
+      const hasher = new Bun.CryptoHasher("sha256");
+      let size = 0;
+      try {
+        for await (const chunk of request.body ?? []) {
+          size += chunk.byteLength;
+          hasher.update(chunk);
+          await handle.write(chunk);
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
       }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await mkdir(dirname(target), { recursive: true });
-    await rename(temp, target);
-    const dir = await open(dirname(target), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-    const sha256 = hasher.digest("hex");
-    const now = new Date();
-    const contentType = headers["content-type"] || "application/octet-stream";
-    const [file] = await sql`
+      await mkdir(dirname(target), { recursive: true });
+      await rename(temp, target);
+      const dir = await open(dirname(target), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+      const sha256 = hasher.digest("hex");
+      const now = new Date();
+      const contentType = headers["content-type"] || "application/octet-stream";
+      const [file] = await sql`
       insert into files (id, project_id, path, size, sha256, content_type, volume_id, machine_id, created_at, updated_at)
       values (${crypto.randomUUID()}, ${params.id}, ${path}, ${size}, ${sha256}, ${contentType}, null, ${MACHINE}, ${now}, ${now})
       on conflict (project_id, path) do update set size = excluded.size, sha256 = excluded.sha256,
         content_type = excluded.content_type, machine_id = excluded.machine_id, updated_at = excluded.updated_at
       returning *`;
-    return new Response(JSON.stringify({
-      path: file.path, size: Number(file.size), sha256: file.sha256, content_type: file.content_type, volume_id: null, machine_id: MACHINE,
-      created_at: file.created_at.toISOString(), updated_at: file.updated_at.toISOString(),
-    }), { status: row.file ? 200 : 201, headers: { "content-type": "application/json", etag: `"${sha256}"` } });
-  }, { parse: "none" })
+      return new Response(
+        JSON.stringify({
+          path: file.path,
+          size: Number(file.size),
+          sha256: file.sha256,
+          content_type: file.content_type,
+          volume_id: null,
+          machine_id: MACHINE,
+          created_at: file.created_at.toISOString(),
+          updated_at: file.updated_at.toISOString(),
+        }),
+        { status: row.file ? 200 : 201, headers: { "content-type": "application/json", etag: `"${sha256}"` } },
+      );
+    },
+    { parse: "none" },
+  )
   .get("/v1/projects/:id/files/*", async ({ headers, params }) => {
     const asked = fileAsked(headers.authorization, params);
     if (asked instanceof Response) return asked;

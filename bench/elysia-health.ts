@@ -6,4 +6,7 @@
  */
 import { Elysia } from "elysia";
 
-new Elysia().get("/health/live", () => ({ status: "ok" })).get("/health", () => ({ status: "ok" })).listen({ port: Number(process.env.PORT), hostname: "127.0.0.1" });
+new Elysia()
+  .get("/health/live", () => ({ status: "ok" }))
+  .get("/health", () => ({ status: "ok" }))
+  .listen({ port: Number(process.env.PORT), hostname: "127.0.0.1" });

@@ -16,7 +16,8 @@ const MEDIA = resolve(process.env.MEDIA_DIR);
 const MAX = Number(process.env.MAX_UPLOAD_BYTES ?? 50 * 1024 * 1024);
 const MACHINE = process.env.FLY_MACHINE_ID ?? "local";
 
-const fail = (res, status, code, message) => res.status(status).json({ error: { code, message, request_id: randomUUID() } });
+const fail = (res, status, code, message) =>
+  res.status(status).json({ error: { code, message, request_id: randomUUID() } });
 
 function verify(header) {
   const m = /^Bearer (\S+)$/.exec(header ?? "");
@@ -49,11 +50,21 @@ async function project(req, res, user) {
   return row;
 }
 
-const view = (p) => ({ id: p.id, name: p.name, description: p.description, created_at: p.created_at.toISOString(), updated_at: p.updated_at.toISOString() });
+const view = (p) => ({
+  id: p.id,
+  name: p.name,
+  description: p.description,
+  created_at: p.created_at.toISOString(),
+  updated_at: p.updated_at.toISOString(),
+});
 
 function filePath(raw) {
   let path;
-  try { path = decodeURIComponent(raw); } catch { return undefined; }
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
   if (!path || path.startsWith("/") || path.includes("\\") || path.includes("\0")) return undefined;
   if (path.split("/").some((s) => s === "" || s === "." || s === "..")) return undefined;
   return path;
@@ -70,7 +81,9 @@ app.get("/v1/projects/:id", async (req, res, next) => {
     if (!user) return;
     const p = await project(req, res, user);
     if (p) res.json(view(p));
-  } catch (error) { next(error); }
+  } catch (error) {
+    next(error);
+  }
 });
 
 app.put(/^\/v1\/projects\/([^/]+)\/files\/(.+)$/, async (req, res, next) => {
@@ -111,7 +124,11 @@ app.put(/^\/v1\/projects\/([^/]+)\/files\/(.+)$/, async (req, res, next) => {
     await mkdir(dirname(target), { recursive: true });
     await rename(tmp, target);
     const dir = await open(dirname(target), "r");
-    try { await dir.sync(); } finally { await dir.close(); }
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
     const now = new Date();
     const sha256 = hash.digest("hex");
     const contentType = req.headers["content-type"] || "application/octet-stream";
@@ -121,11 +138,21 @@ app.put(/^\/v1\/projects\/([^/]+)\/files\/(.+)$/, async (req, res, next) => {
       on conflict (project_id, path) do update set size = excluded.size, sha256 = excluded.sha256,
         content_type = excluded.content_type, machine_id = excluded.machine_id, updated_at = excluded.updated_at
       returning *`;
-    res.status(existing ? 200 : 201).set("etag", `"${sha256}"`).json({
-      path: row.path, size: Number(row.size), sha256: row.sha256, content_type: row.content_type, machine_id: row.machine_id,
-      created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString(),
-    });
-  } catch (error) { next(error); }
+    res
+      .status(existing ? 200 : 201)
+      .set("etag", `"${sha256}"`)
+      .json({
+        path: row.path,
+        size: Number(row.size),
+        sha256: row.sha256,
+        content_type: row.content_type,
+        machine_id: row.machine_id,
+        created_at: row.created_at.toISOString(),
+        updated_at: row.updated_at.toISOString(),
+      });
+  } catch (error) {
+    next(error);
+  }
 });
 
 app.get(/^\/v1\/projects\/([^/]+)\/files\/(.+)$/, async (req, res, next) => {
@@ -146,7 +173,9 @@ app.get(/^\/v1\/projects\/([^/]+)\/files\/(.+)$/, async (req, res, next) => {
     if (req.headers["if-none-match"] === etag) return res.status(304).end();
     res.set({ "content-type": file.content_type, "content-length": String(info.size) });
     createReadStream(location).pipe(res);
-  } catch (error) { next(error); }
+  } catch (error) {
+    next(error);
+  }
 });
 
 app.use((error, _req, res, _next) => fail(res, 500, "internal_error", String(error?.message ?? error)));

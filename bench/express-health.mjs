@@ -14,7 +14,11 @@ app.get("/health", (_req, res) => {
   const started = performance.now();
   try {
     db.exec("select 1");
-    res.json({ status: "ok", db: { ok: true, dialect: "sqlite", latency_ms: performance.now() - started }, uptime_s: Math.round((Date.now() - startedAt) / 1000) });
+    res.json({
+      status: "ok",
+      db: { ok: true, dialect: "sqlite", latency_ms: performance.now() - started },
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+    });
   } catch (error) {
     res.status(503).json({ status: "unavailable", db: { ok: false } });
   }

@@ -32,13 +32,25 @@ export async function benchImage(): Promise<{ steps: Step[]; ratio: number; ok: 
   const skip = /^(node_modules|\.git|\.cache|data)$/;
   cpSync(ROOT, work, { recursive: true, filter: (src) => !skip.test(src.slice(ROOT.length + 1).split("/")[0] ?? "") });
   const registry = await startRegistry();
-  const proxy = startRegistryProxy({ upstream: registry.url, upstreamUsername: registry.username, upstreamPassword: registry.password });
+  const proxy = startRegistryProxy({
+    upstream: registry.url,
+    upstreamUsername: registry.username,
+    upstreamPassword: registry.password,
+  });
   const steps: Step[] = [];
-  const touch = (n: number) => appendFileSync(join(work, "src/routes/health.ts"), `\n// bench edit ${n} ${Date.now()}\n`);
+  const touch = (n: number) =>
+    appendFileSync(join(work, "src/routes/health.ts"), `\n// bench edit ${n} ${Date.now()}\n`);
   try {
     const creds = `${registry.username}:${registry.password}`;
     const base = `${proxy.host}/oven/bun:${Bun.version}-slim`;
-    await buildah(["push", "--tls-verify=false", "--creds", creds, BASE_TAG, `docker://${registry.host}/oven/bun:${Bun.version}-slim`]);
+    await buildah([
+      "push",
+      "--tls-verify=false",
+      "--creds",
+      creds,
+      BASE_TAG,
+      `docker://${registry.host}/oven/bun:${Bun.version}-slim`,
+    ]);
 
     const cacheDir = join(work, ".cache", "image");
     const daemonless = async (step: Step["step"]) => {
@@ -52,8 +64,29 @@ export async function benchImage(): Promise<{ steps: Step[]; ratio: number; ok: 
     const viaBuildah = async (step: Step["step"]) => {
       proxy.reset();
       const t = performance.now();
-      await buildah(["bud", "--pull=never", "--layers", "--isolation", "chroot", "-f", "Dockerfile", "-t", "localhost/flightdeck:bench", "."], { cwd: work });
-      await buildah(["push", "--tls-verify=false", "--creds", creds, "localhost/flightdeck:bench", `docker://${proxy.host}/bench/buildah:latest`]);
+      await buildah(
+        [
+          "bud",
+          "--pull=never",
+          "--layers",
+          "--isolation",
+          "chroot",
+          "-f",
+          "Dockerfile",
+          "-t",
+          "localhost/flightdeck:bench",
+          ".",
+        ],
+        { cwd: work },
+      );
+      await buildah([
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        creds,
+        "localhost/flightdeck:bench",
+        `docker://${proxy.host}/bench/buildah:latest`,
+      ]);
       steps.push({ tool: "buildah", step, ms: performance.now() - t, uploadedBytes: proxy.uploadedBlobBytes() });
     };
 
@@ -72,9 +105,12 @@ export async function benchImage(): Promise<{ steps: Step[]; ratio: number; ok: 
   const find = (tool: Step["tool"], step: Step["step"]) => steps.find((s) => s.tool === tool && s.step === step)!;
   const ratio = find("buildah", "source change").ms / find("daemonless", "source change").ms;
   const problems: string[] = [];
-  if (find("daemonless", "no change").uploadedBytes !== 0) problems.push("daemonless no-change push uploaded blob bytes");
-  if (find("daemonless", "source change").uploadedBytes >= 1024 * 1024) problems.push("daemonless source-only change uploaded >= 1 MB");
-  if (ratio < 3) problems.push(`daemonless incremental build+push only ${ratio.toFixed(1)}x faster than buildah (floor 3x)`);
+  if (find("daemonless", "no change").uploadedBytes !== 0)
+    problems.push("daemonless no-change push uploaded blob bytes");
+  if (find("daemonless", "source change").uploadedBytes >= 1024 * 1024)
+    problems.push("daemonless source-only change uploaded >= 1 MB");
+  if (ratio < 3)
+    problems.push(`daemonless incremental build+push only ${ratio.toFixed(1)}x faster than buildah (floor 3x)`);
   return { steps, ratio, ok: problems.length === 0, problems };
 }
 
@@ -82,7 +118,9 @@ if (import.meta.main) {
   const result = await benchImage();
   console.log("tool        step            build+push    blob bytes uploaded");
   for (const s of result.steps) {
-    console.log(`${s.tool.padEnd(11)} ${s.step.padEnd(15)} ${`${Math.round(s.ms)} ms`.padStart(10)}    ${s.uploadedBytes}`);
+    console.log(
+      `${s.tool.padEnd(11)} ${s.step.padEnd(15)} ${`${Math.round(s.ms)} ms`.padStart(10)}    ${s.uploadedBytes}`,
+    );
   }
   console.log(`incremental speed-up (buildah / daemonless, source change): ${result.ratio.toFixed(1)}x`);
   console.log(JSON.stringify({ bench: "image", ...result }));

@@ -27,8 +27,13 @@ const path = process.env.BENCH_PATH ?? "/health/live";
 
 // Preview settings: SQLite with every production middleware (HSTS, listed CORS origins).
 const loaded = loadConfig({
-  APP_ENV: "preview", HOST: "127.0.0.1", DATABASE_URL: "sqlite::memory:", MEDIA_DIR: "/tmp/flightdeck-bench-plugins",
-  SECRET_KEY: "bench-secret-key-bench-secret-key-0123456789", ALLOWED_ORIGINS: "https://app.example.com", RATE_LIMIT_PER_MINUTE: "1000000",
+  APP_ENV: "preview",
+  HOST: "127.0.0.1",
+  DATABASE_URL: "sqlite::memory:",
+  MEDIA_DIR: "/tmp/flightdeck-bench-plugins",
+  SECRET_KEY: "bench-secret-key-bench-secret-key-0123456789",
+  ALLOWED_ORIGINS: "https://app.example.com",
+  RATE_LIMIT_PER_MINUTE: "1000000",
 });
 if (!loaded.ok) throw new Error(loaded.error.message);
 const config = loaded.config;
@@ -42,12 +47,18 @@ const steps = (): Step[] => {
   // As in src/app.ts: the responder puts the usual headers (security, Vary, CSP) on every answer.
   const respond = usualResponder(config);
   return [
-    ["request id + access log + metrics finish + usual headers", (a) => a.use(requestContext(logger, [counted.finish], respond)) as unknown as Elysia],
+    [
+      "request id + access log + metrics finish + usual headers",
+      (a) => a.use(requestContext(logger, [counted.finish], respond)) as unknown as Elysia,
+    ],
     ["errors", (a) => a.use(errorHandler(config.appEnv, logger)) as unknown as Elysia],
     ["cors", (a) => a.use(cors(config.allowedOrigins, respond.headersFor)) as unknown as Elysia],
     ["metrics count", (a) => a.use(counted.plugin) as unknown as Elysia],
     ["rate limit", (a) => a.use(rateLimit(config, Date.now, () => null)) as unknown as Elysia],
-    ["schema guard (production gate)", (a) => a.use(schemaGuard({ status: async () => ({ upToDate: true, pending: 0 }) })) as unknown as Elysia],
+    [
+      "schema guard (production gate)",
+      (a) => a.use(schemaGuard({ status: async () => ({ upToDate: true, pending: 0 }) })) as unknown as Elysia,
+    ],
     ["openapi", (a) => a.use(apiDocs(config.appVersion)) as unknown as Elysia],
   ];
 };
@@ -71,9 +82,12 @@ async function cpuPerRequest(app: ReturnType<typeof build>): Promise<number> {
 const names = ["routes only", ...steps().map(([name]) => `+ ${name}`)];
 const best: number[] = names.map(() => Number.POSITIVE_INFINITY);
 for (let round = 0; round < rounds; round++) {
-  for (let count = 0; count < names.length; count++) best[count] = Math.min(best[count]!, await cpuPerRequest(build(count)));
+  for (let count = 0; count < names.length; count++)
+    best[count] = Math.min(best[count]!, await cpuPerRequest(build(count)));
 }
 console.log(`\n## plugin cost on GET ${path}, in process (best of ${rounds} x ${requests} requests)`);
 console.log("| step | CPU us/request | added |\n|---|---|---|");
-names.forEach((name, i) => console.log(`| ${name} | ${best[i]!.toFixed(2)} | ${i === 0 ? "-" : (best[i]! - best[i - 1]!).toFixed(2)} |`));
+names.forEach((name, i) =>
+  console.log(`| ${name} | ${best[i]!.toFixed(2)} | ${i === 0 ? "-" : (best[i]! - best[i - 1]!).toFixed(2)} |`),
+);
 await db.close();

@@ -9,7 +9,10 @@ import { groupConfig } from "../deploy/flytoml-groups.ts";
 import { loadDeployConfig } from "../deploy/flytoml.ts";
 
 export interface WrkResult {
-  rps: number; p50Ms: number; p99Ms: number; errors: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
   /** Server CPU time (user + system) per request, when the server's pid was given: steadier than req/s on a shared machine. */
   cpuUsPerRequest: number;
   /**
@@ -19,7 +22,11 @@ export interface WrkResult {
   userUsPerRequest: number;
 }
 export interface WrkOptions {
-  threads?: number; connections?: number; durationS?: number; script?: string; headers?: Record<string, string>;
+  threads?: number;
+  connections?: number;
+  durationS?: number;
+  script?: string;
+  headers?: Record<string, string>;
   /** The server process, to charge its CPU time to the requests wrk made. */
   pid?: number;
 }
@@ -33,7 +40,13 @@ export function requireTool(name: string, install: string) {
 
 export async function runWrk(url: string, opts: WrkOptions = {}): Promise<WrkResult> {
   // wrk takes whole seconds.
-  const args = ["wrk", `-t${opts.threads ?? 2}`, `-c${opts.connections ?? 64}`, `-d${Math.max(1, Math.round(opts.durationS ?? 10))}s`, "--latency"];
+  const args = [
+    "wrk",
+    `-t${opts.threads ?? 2}`,
+    `-c${opts.connections ?? 64}`,
+    `-d${Math.max(1, Math.round(opts.durationS ?? 10))}s`,
+    "--latency",
+  ];
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   if (opts.script) args.push("-s", opts.script);
   args.push(url);
@@ -46,8 +59,18 @@ export async function runWrk(url: string, opts: WrkOptions = {}): Promise<WrkRes
   const user = cpuBefore && cpuAfter ? cpuAfter.user - cpuBefore.user : Number.NaN;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
-  const errors = [...out.matchAll(/(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-  return { rps, p50Ms: latencyMs(out, "50%"), p99Ms: latencyMs(out, "99%"), errors, cpuUsPerRequest: (cpu * 1e6) / requests, userUsPerRequest: (user * 1e6) / requests };
+  const errors = [...out.matchAll(/(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)/g)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
+  return {
+    rps,
+    p50Ms: latencyMs(out, "50%"),
+    p99Ms: latencyMs(out, "99%"),
+    errors,
+    cpuUsPerRequest: (cpu * 1e6) / requests,
+    userUsPerRequest: (user * 1e6) / requests,
+  };
 }
 
 /** How many interleaved rounds a comparison runs (BENCH_ROUNDS, default 3). */
@@ -58,7 +81,10 @@ export const benchRounds = () => Math.max(1, Number(process.env.BENCH_ROUNDS ?? 
  * falls on every peer alike instead of on whichever ran while it lasted; each peer's result is its median round
  * (by req/s), with errors summed over all rounds.
  */
-export async function runInterleaved<K extends string>(runs: Record<K, () => Promise<WrkResult>>, rounds = benchRounds()): Promise<Record<K, WrkResult>> {
+export async function runInterleaved<K extends string>(
+  runs: Record<K, () => Promise<WrkResult>>,
+  rounds = benchRounds(),
+): Promise<Record<K, WrkResult>> {
   const results = Object.fromEntries(Object.keys(runs).map((k) => [k, [] as WrkResult[]])) as Record<K, WrkResult[]>;
   for (let round = 0; round < rounds; round++) {
     for (const key of Object.keys(runs) as K[]) results[key].push(await runs[key]());
@@ -67,7 +93,10 @@ export async function runInterleaved<K extends string>(runs: Record<K, () => Pro
     const sorted = [...all].sort((a, b) => a.rps - b.rps);
     return { ...sorted[Math.floor(sorted.length / 2)]!, errors: all.reduce((n, r) => n + r.errors, 0) };
   };
-  return Object.fromEntries(Object.entries(results).map(([k, all]) => [k, median(all as WrkResult[])])) as Record<K, WrkResult>;
+  return Object.fromEntries(Object.entries(results).map(([k, all]) => [k, median(all as WrkResult[])])) as Record<
+    K,
+    WrkResult
+  >;
 }
 
 /** utime and stime of a live process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s on Linux). */
@@ -103,7 +132,8 @@ export async function peakRssMb(pid: number): Promise<number> {
 export async function flyVmEnv(flyToml = "fly.toml"): Promise<Record<string, string>> {
   const loaded = await loadDeployConfig(flyToml);
   const memoryMb = loaded.config ? groupConfig(loaded.config).vm?.guest.memoryMb : undefined;
-  if (!loaded.ok || memoryMb === undefined) throw new Error(`${flyToml}: no [[vm]] memory found to size the bench's heap as in production`);
+  if (!loaded.ok || memoryMb === undefined)
+    throw new Error(`${flyToml}: no [[vm]] memory found to size the bench's heap as in production`);
   return { BUN_JSC_forceRAMSize: String(memoryMb * 1024 * 1024) };
 }
 
@@ -137,15 +167,26 @@ export interface Row {
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 
-export function printTable(title: string, rows: Row[], rss: { flightdeck: number; reference: number; ceiling?: number }, referenceName = "express") {
+export function printTable(
+  title: string,
+  rows: Row[],
+  rss: { flightdeck: number; reference: number; ceiling?: number },
+  referenceName = "express",
+) {
   console.log(`\n## ${title}`);
-  console.log(`| route | flightdeck req/s | ceiling req/s | % of ceiling | ${referenceName} req/s | x ${referenceName} | CPU us/req fd / ceiling / ${referenceName} | user CPU us/req fd / ceiling / ${referenceName} | flightdeck p50/p99 ms |`);
+  console.log(
+    `| route | flightdeck req/s | ceiling req/s | % of ceiling | ${referenceName} req/s | x ${referenceName} | CPU us/req fd / ceiling / ${referenceName} | user CPU us/req fd / ceiling / ${referenceName} | flightdeck p50/p99 ms |`,
+  );
   console.log("|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const pct = r.ceiling ? `${fmt((100 * r.flightdeck.rps) / r.ceiling.rps)}%` : "-";
-    console.log(`| ${r.name} | ${fmt(r.flightdeck.rps)} | ${fmt(r.ceiling?.rps ?? Number.NaN)} | ${pct} | ${fmt(r.reference.rps)} | ${fmt(r.flightdeck.rps / r.reference.rps, 2)}x | ${fmt(r.flightdeck.cpuUsPerRequest, 1)} / ${fmt(r.ceiling?.cpuUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.cpuUsPerRequest, 1)} | ${fmt(r.flightdeck.userUsPerRequest, 1)} / ${fmt(r.ceiling?.userUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.userUsPerRequest, 1)} | ${fmt(r.flightdeck.p50Ms, 2)} / ${fmt(r.flightdeck.p99Ms, 2)} |`);
+    console.log(
+      `| ${r.name} | ${fmt(r.flightdeck.rps)} | ${fmt(r.ceiling?.rps ?? Number.NaN)} | ${pct} | ${fmt(r.reference.rps)} | ${fmt(r.flightdeck.rps / r.reference.rps, 2)}x | ${fmt(r.flightdeck.cpuUsPerRequest, 1)} / ${fmt(r.ceiling?.cpuUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.cpuUsPerRequest, 1)} | ${fmt(r.flightdeck.userUsPerRequest, 1)} / ${fmt(r.ceiling?.userUsPerRequest ?? Number.NaN, 1)} / ${fmt(r.reference.userUsPerRequest, 1)} | ${fmt(r.flightdeck.p50Ms, 2)} / ${fmt(r.flightdeck.p99Ms, 2)} |`,
+    );
   }
-  console.log(`peak RSS: flightdeck ${rss.flightdeck} MB, ${rss.ceiling === undefined ? "" : `ceiling ${rss.ceiling} MB, `}${referenceName} ${rss.reference} MB`);
+  console.log(
+    `peak RSS: flightdeck ${rss.flightdeck} MB, ${rss.ceiling === undefined ? "" : `ceiling ${rss.ceiling} MB, `}${referenceName} ${rss.reference} MB`,
+  );
 }
 
 /** One target line: `name: measured vs floor -> PASS/FAIL`. */

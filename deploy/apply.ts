@@ -12,12 +12,32 @@ import type { DeployConfig, Strategy } from "./flytoml.ts";
 import type { FleetLock } from "./fleet-lock.ts";
 import type { LogsClient } from "../lib/fly/logs.ts";
 import { sleep } from "./lease.ts";
-import { buildMachineConfig, DEFAULT_PROCESS_GROUP, formatGroupSizes, METADATA, volumeSettings } from "./machine-config.ts";
+import {
+  buildMachineConfig,
+  DEFAULT_PROCESS_GROUP,
+  formatGroupSizes,
+  METADATA,
+  volumeSettings,
+} from "./machine-config.ts";
 import type { ObservedApp } from "./observe.ts";
 import type { Output } from "./output.ts";
 import type { Plan, PlanAction } from "./plan-types.ts";
 import { runReleaseCommand } from "./release.ts";
-import { clearCordonMark, cordonedByHand, createMachine, destroyMachine, Journal, type MachineUpdate, pool, releaseCordon, requestConfig, type RolloutContext, uncordonMachine, waitReady, withCordonMark } from "./rollout.ts";
+import {
+  clearCordonMark,
+  cordonedByHand,
+  createMachine,
+  destroyMachine,
+  Journal,
+  type MachineUpdate,
+  pool,
+  releaseCordon,
+  requestConfig,
+  type RolloutContext,
+  uncordonMachine,
+  waitReady,
+  withCordonMark,
+} from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
 
 export interface ApplyContext {
@@ -82,7 +102,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
       ...(ctx.appVersion !== undefined ? { appVersion: ctx.appVersion } : {}),
       ...(volumeId !== undefined ? { volumeId } : {}),
       ...(ctx.secretsVersion !== undefined ? { secretsVersion: ctx.secretsVersion } : {}),
-      fleetSize: group !== undefined ? (plan.target.groups?.[group]?.machineCount ?? plan.target.machineCount) : plan.target.machineCount,
+      fleetSize:
+        group !== undefined
+          ? (plan.target.groups?.[group]?.machineCount ?? plan.target.machineCount)
+          : plan.target.machineCount,
     });
     // Added after the digest was taken: bookkeeping that changes every release is not part of what a machine is.
     if (ctx.extraMetadata) config.metadata = { ...config.metadata, ...ctx.extraMetadata };
@@ -111,7 +134,9 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
 type Group =
   | { kind: "single"; action: PlanAction }
   | { kind: "marks"; actions: Extract<PlanAction, { kind: "set_fleet_size" }>[] }
-  | { kind: "updates"; actions: Extract<PlanAction, { kind: "update_machine" }>[] } | { kind: "creates"; actions: PlanAction[] } | { kind: "destroys"; actions: Extract<PlanAction, { kind: "destroy_machine" }>[] };
+  | { kind: "updates"; actions: Extract<PlanAction, { kind: "update_machine" }>[] }
+  | { kind: "creates"; actions: PlanAction[] }
+  | { kind: "destroys"; actions: Extract<PlanAction, { kind: "destroy_machine" }>[] };
 
 /** Groups runs of actions that execute together: updates (one strategy run), creates, destroys. */
 function consecutive(actions: readonly PlanAction[]): Group[] {
@@ -135,7 +160,13 @@ function consecutive(actions: readonly PlanAction[]): Group[] {
   return groups;
 }
 
-async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: RolloutContext, desiredConfig: (volumeId?: string, group?: string) => MachineConfig): Promise<void> {
+async function runGroup(
+  group: Group,
+  plan: Plan,
+  ctx: ApplyContext,
+  rollout: RolloutContext,
+  desiredConfig: (volumeId?: string, group?: string) => MachineConfig,
+): Promise<void> {
   const { client, output } = ctx;
   if (group.kind === "updates") {
     const byId = new Map(ctx.observed.machines.map((m) => [m.id ?? "", m]));
@@ -152,7 +183,9 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         ...(live && cordonedByHand(live) ? { handCordoned: true } : {}),
       };
     });
-    await output.group(`${ctx.strategy} update of ${updates.length} machine(s) to ${plan.target.image}`, () => STRATEGY_RUNNERS[ctx.strategy](updates, rollout));
+    await output.group(`${ctx.strategy} update of ${updates.length} machine(s) to ${plan.target.image}`, () =>
+      STRATEGY_RUNNERS[ctx.strategy](updates, rollout),
+    );
     return;
   }
   if (group.kind === "marks") {
@@ -163,14 +196,23 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
       pool(group.actions, PARALLEL_CREATES, async (a) => {
         const nonce = await ctx.lock.nonce(a.machineId);
         rollout.journal.mutations++;
-        await client.setMetadata(plan.app, a.machineId, METADATA.fleetSize, String(a.size), { leaseNonce: nonce, signal: ctx.signal });
-        if (a.groupSizes) await client.setMetadata(plan.app, a.machineId, METADATA.groupSizes, formatGroupSizes(a.groupSizes), { leaseNonce: nonce, signal: ctx.signal });
+        await client.setMetadata(plan.app, a.machineId, METADATA.fleetSize, String(a.size), {
+          leaseNonce: nonce,
+          signal: ctx.signal,
+        });
+        if (a.groupSizes)
+          await client.setMetadata(plan.app, a.machineId, METADATA.groupSizes, formatGroupSizes(a.groupSizes), {
+            leaseNonce: nonce,
+            signal: ctx.signal,
+          });
       }),
     );
     return;
   }
   if (group.kind === "destroys") {
-    await output.group(`destroying ${group.actions.length} machine(s)`, () => pool(group.actions, PARALLEL_CREATES, (a) => destroyMachine(rollout, a.machineId)));
+    await output.group(`destroying ${group.actions.length} machine(s)`, () =>
+      pool(group.actions, PARALLEL_CREATES, (a) => destroyMachine(rollout, a.machineId)),
+    );
     return;
   }
   if (group.kind === "creates") {
@@ -185,7 +227,11 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
         let volumeId = a.volumeId;
         const volume = a.volumeRef ? volumes.get(a.volumeRef) : undefined;
         if (volume) volumeId = await createVolume(ctx, rollout, plan.app, volume);
-        await createMachine(rollout, { ref: a.ref, region: a.region, config: desiredConfig(volumeId, a.group) }, { wait: strategyWaits(ctx.strategy) });
+        await createMachine(
+          rollout,
+          { ref: a.ref, region: a.region, config: desiredConfig(volumeId, a.group) },
+          { wait: strategyWaits(ctx.strategy) },
+        );
       }),
     );
     return;
@@ -199,7 +245,10 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
     }
     case "clear_cordon_mark": {
       rollout.journal.mutations++;
-      await clearCordonMark(client, plan.app, action.machineId, { leaseNonce: await ctx.lock.nonce(action.machineId), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      await clearCordonMark(client, plan.app, action.machineId, {
+        leaseNonce: await ctx.lock.nonce(action.machineId),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
       output.step(`cleared the cordon mark of machine ${action.machineId} (it is not cordoned)`);
       return;
     }
@@ -218,13 +267,21 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
       } catch (error) {
         if (ctx.signal?.aborted) throw error;
         // flyctl prints IP failures and carries on; the next deploy's plan asks for the address again.
-        output.warn(`could not allocate a ${action.type} address (${describeError(error)}); the app is not reachable on that family until a later deploy allocates it`);
+        output.warn(
+          `could not allocate a ${action.type} address (${describeError(error)}); the app is not reachable on that family until a later deploy allocates it`,
+        );
       }
       return;
     }
     case "run_release": {
       await output.group("release command", () =>
-        runReleaseCommand(rollout, { config: ctx.config, image: action.image, releaseVersion: ctx.releaseVersion, region: action.region, liveMachines: ctx.observed.machines }),
+        runReleaseCommand(rollout, {
+          config: ctx.config,
+          image: action.image,
+          releaseVersion: ctx.releaseVersion,
+          region: action.region,
+          liveMachines: ctx.observed.machines,
+        }),
       );
       return;
     }
@@ -236,14 +293,27 @@ async function runGroup(group: Group, plan: Plan, ctx: ApplyContext, rollout: Ro
   }
 }
 
-async function createVolume(ctx: ApplyContext, rollout: RolloutContext, app: string, action: Extract<PlanAction, { kind: "create_volume" }>): Promise<string> {
+async function createVolume(
+  ctx: ApplyContext,
+  rollout: RolloutContext,
+  app: string,
+  action: Extract<PlanAction, { kind: "create_volume" }>,
+): Promise<string> {
   rollout.journal.mutations++;
   const volume = await ctx.client.createVolume(
     app,
-    { name: action.name, region: action.region, size_gb: action.sizeGb, require_unique_zone: action.requireUniqueZone, ...volumeSettings(ctx.config, action.group) },
+    {
+      name: action.name,
+      region: action.region,
+      size_gb: action.sizeGb,
+      require_unique_zone: action.requireUniqueZone,
+      ...volumeSettings(ctx.config, action.group),
+    },
     { signal: ctx.signal },
   );
-  ctx.output.step(`created volume ${volume.id} (${action.name}, ${action.sizeGb}GB) in ${volume.region ?? action.region}`);
+  ctx.output.step(
+    `created volume ${volume.id} (${action.name}, ${action.sizeGb}GB) in ${volume.region ?? action.region}`,
+  );
   return volume.id ?? "";
 }
 
@@ -256,7 +326,8 @@ export async function waitForApp(client: FlyClient, app: string, signal?: AbortS
       await client.getApp(app, { signal });
       return;
     } catch (error) {
-      if (!(isFlyApiError(error) && (error.status === 404 || error.status === 401)) || Date.now() + delay > deadline) throw error;
+      if (!(isFlyApiError(error) && (error.status === 404 || error.status === 401)) || Date.now() + delay > deadline)
+        throw error;
     }
     await sleep(delay, signal);
     delay = Math.min(delay * 2, 1000);
@@ -268,7 +339,12 @@ export async function waitForApp(client: FlyClient, app: string, signal?: AbortS
  * stay stopped if they were), machines this run created are destroyed (their volumes stay for reuse).
  * Returns the DeployError to throw, whose message says what failed, what was undone and the fleet now.
  */
-async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, rollout: RolloutContext): Promise<DeployError> {
+async function failAndRollBack(
+  error: unknown,
+  plan: Plan,
+  ctx: ApplyContext,
+  rollout: RolloutContext,
+): Promise<DeployError> {
   const cause = describeError(error);
   const journal = rollout.journal;
   const undo: RolloutContext = { ...rollout, signal: undefined, journal: new Journal() };
@@ -279,7 +355,10 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
     seen.add(u.machineId);
     return true;
   });
-  if (restores.length + journal.created.length > 0) ctx.output.step(`rolling back: ${restores.length} machine(s) to their previous version, ${journal.created.length} new machine(s) removed`);
+  if (restores.length + journal.created.length > 0)
+    ctx.output.step(
+      `rolling back: ${restores.length} machine(s) to their previous version, ${journal.created.length} new machine(s) removed`,
+    );
   await pool(restores, 8, async (u) => {
     try {
       const launched = u.previousState === "started" || u.previousState === "starting" || u.previousState === "failed";
@@ -288,10 +367,20 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
         plan.app,
         u.machineId,
         // Still cordoned by this run until the uncordon below: the restored config keeps the mark.
-        { config: withCordonMark(journal, u.machineId, u.previous!), skip_launch: !launched, ...(ctx.secretsVersion !== undefined ? { min_secrets_version: ctx.secretsVersion } : {}) },
+        {
+          config: withCordonMark(journal, u.machineId, u.previous!),
+          skip_launch: !launched,
+          ...(ctx.secretsVersion !== undefined ? { min_secrets_version: ctx.secretsVersion } : {}),
+        },
         { leaseNonce: nonce },
       );
-      if (launched) await waitReady(undo, u.machineId, u.previous!, machine.version ?? (await ctx.client.getMachine(plan.app, u.machineId)).version);
+      if (launched)
+        await waitReady(
+          undo,
+          u.machineId,
+          u.previous!,
+          machine.version ?? (await ctx.client.getMachine(plan.app, u.machineId)).version,
+        );
     } catch (e) {
       problems.push(`machine ${u.machineId} could not be restored: ${describeError(e)}`);
     }
@@ -309,7 +398,8 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
       await ctx.client.destroyMachine(plan.app, c.id, { force: true, leaseNonce: await ctx.lock.nonce(c.id) });
       ctx.lock.forget(c.id);
     } catch (e) {
-      if (!(isFlyApiError(e) && e.status === 404)) problems.push(`new machine ${c.id} could not be removed: ${describeError(e)}`);
+      if (!(isFlyApiError(e) && e.status === 404))
+        problems.push(`new machine ${c.id} could not be removed: ${describeError(e)}`);
     }
   }).catch(() => undefined);
 
@@ -319,13 +409,18 @@ async function failAndRollBack(error: unknown, plan: Plan, ctx: ApplyContext, ro
       ? "no machine had been changed yet"
       : `rolled back ${restores.length} updated machine(s) and removed ${journal.created.length} new one(s)${problems.length ? ` with problems: ${problems.join("; ")}` : ""}`;
   const code = error instanceof DeployError ? error.code : "rollout_failed";
-  return new DeployError(code === "aborted" ? "rollout_failed" : code, `deploy of ${plan.app} failed: ${cause}\n${undone}\nfleet now: ${fleet}`, 1, {
-    // What the cause knew (the machine, a release command's exit code) stays with the error.
-    ...(error instanceof DeployError ? error.context : {}),
-    app: plan.app,
-    rolledBack: restores.map((u) => u.machineId),
-    removed: journal.created.map((c) => c.id),
-  });
+  return new DeployError(
+    code === "aborted" ? "rollout_failed" : code,
+    `deploy of ${plan.app} failed: ${cause}\n${undone}\nfleet now: ${fleet}`,
+    1,
+    {
+      // What the cause knew (the machine, a release command's exit code) stays with the error.
+      ...(error instanceof DeployError ? error.context : {}),
+      app: plan.app,
+      rolledBack: restores.map((u) => u.machineId),
+      removed: journal.created.map((c) => c.id),
+    },
+  );
 }
 
 /** "5 machine(s): 4 on registry/app:v1 (3 started, 1 stopped), 1 on ..." — the fleet in one line. */

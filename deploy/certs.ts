@@ -52,19 +52,26 @@ export function normalizeHostname(input: string): string {
   const raw = input.trim().toLowerCase().replace(/\.$/, "");
   const shown = JSON.stringify(input.slice(0, 100));
   if (raw === "") throw usageError("the hostname is empty");
-  if (/[/:@?#\s]/.test(raw)) throw usageError(`${shown} is not a hostname: give just the name, e.g. www.example.com (no scheme, port or path)`);
+  if (/[/:@?#\s]/.test(raw))
+    throw usageError(`${shown} is not a hostname: give just the name, e.g. www.example.com (no scheme, port or path)`);
   const wildcard = raw.startsWith("*.");
   const name = domainToASCII(wildcard ? raw.slice(2) : raw);
   if (name === "" || name.length > 253 || !name.split(".").every((label) => LABEL.test(label))) {
-    throw usageError(`${shown} is not a valid hostname: labels of letters, digits and dashes, 63 characters each at most`);
+    throw usageError(
+      `${shown} is not a valid hostname: labels of letters, digits and dashes, 63 characters each at most`,
+    );
   }
   const parsed = parse(name, { allowPrivateDomains: true });
   if (parsed.isIp) throw usageError(`${shown} is an IP address: certificates are issued for domain names`);
   if (name === "fly.dev" || name.endsWith(".fly.dev")) {
-    throw usageError(`${shown} is a fly.dev name: Fly already serves <app>.fly.dev with its own certificate, nothing to add`);
+    throw usageError(
+      `${shown} is a fly.dev name: Fly already serves <app>.fly.dev with its own certificate, nothing to add`,
+    );
   }
   if (!getDomain(name, { allowPrivateDomains: true }) || parsed.isIcann === null) {
-    throw usageError(`${shown} is not under a public domain suffix (e.g. example.com): Fly can only issue for public names`);
+    throw usageError(
+      `${shown} is not under a public domain suffix (e.g. example.com): Fly can only issue for public names`,
+    );
   }
   return wildcard ? `*.${name}` : name;
 }
@@ -94,8 +101,14 @@ export function dnsInstructions(app: string, detail: CertificateDetail, ips: rea
   if (v6) addresses.push({ type: "AAAA", name: hostname, value: v6 });
   const cname: DnsRecord = { type: "CNAME", name: hostname, value: req.cname || `${app}.fly.dev` };
   const warnings: string[] = [];
-  if (addresses.length === 0) warnings.push(`${app} has no public IP addresses yet: deploy it first (the first deploy allocates them), then run certs show ${hostname}`);
-  else if (!v6) warnings.push(`${app} has no IPv6 address: Fly verifies ownership through AAAA, so also create the TXT record below`);
+  if (addresses.length === 0)
+    warnings.push(
+      `${app} has no public IP addresses yet: deploy it first (the first deploy allocates them), then run certs show ${hostname}`,
+    );
+  else if (!v6)
+    warnings.push(
+      `${app} has no IPv6 address: Fly verifies ownership through AAAA, so also create the TXT record below`,
+    );
   const instructions: DnsInstructions = {
     hostname,
     apex,
@@ -107,7 +120,8 @@ export function dnsInstructions(app: string, detail: CertificateDetail, ips: rea
   if (req.acme_challenge?.name && req.acme_challenge.target) {
     instructions.acmeChallenge = { type: "CNAME", name: req.acme_challenge.name, value: req.acme_challenge.target };
   }
-  if (req.ownership?.name && req.ownership.app_value) instructions.ownership = { type: "TXT", name: req.ownership.name, value: req.ownership.app_value };
+  if (req.ownership?.name && req.ownership.app_value)
+    instructions.ownership = { type: "TXT", name: req.ownership.name, value: req.ownership.app_value };
   return instructions;
 }
 
@@ -115,9 +129,15 @@ export function formatInstructions(dns: DnsInstructions): string {
   const record = (r: DnsRecord) => `  ${r.type.padEnd(5)}  ${r.name}  ->  ${r.value}`;
   const lines = [`DNS records for ${dns.hostname} (create them at your DNS provider):`];
   if (dns.routing.length > 0) lines.push(...dns.routing.map(record));
-  if (dns.alternative.length > 0) lines.push(`or, instead of the CNAME (e.g. where a CNAME is not allowed):`, ...dns.alternative.map(record));
+  if (dns.alternative.length > 0)
+    lines.push(`or, instead of the CNAME (e.g. where a CNAME is not allowed):`, ...dns.alternative.map(record));
   if (dns.acmeChallenge) {
-    lines.push(dns.wildcard ? "required for a wildcard certificate:" : "optional, to have the certificate issued before traffic moves here:", record(dns.acmeChallenge));
+    lines.push(
+      dns.wildcard
+        ? "required for a wildcard certificate:"
+        : "optional, to have the certificate issued before traffic moves here:",
+      record(dns.acmeChallenge),
+    );
   }
   if (dns.ownership) lines.push("ownership (needed without IPv6, or behind a CDN or proxy):", record(dns.ownership));
   for (const warning of dns.warnings) lines.push(`note: ${warning}`);
@@ -126,19 +146,27 @@ export function formatInstructions(dns: DnsInstructions): string {
 
 function formatStatus(detail: CertificateDetail | CertificateCheckResponse): string {
   const issued = isIssued(detail);
-  const lines = [`certificate for ${detail.hostname}: ${issued ? "issued" : "not issued yet"} (Fly status: ${detail.status ?? "unknown"})`];
+  const lines = [
+    `certificate for ${detail.hostname}: ${issued ? "issued" : "not issued yet"} (Fly status: ${detail.status ?? "unknown"})`,
+  ];
   for (const cert of detail.certificates ?? []) {
-    for (const one of cert.issued ?? []) lines.push(`  ${one.type ?? "?"} from ${one.certificate_authority ?? "?"}, expires ${one.expires_at ?? "?"}`);
+    for (const one of cert.issued ?? [])
+      lines.push(`  ${one.type ?? "?"} from ${one.certificate_authority ?? "?"}, expires ${one.expires_at ?? "?"}`);
   }
-  for (const problem of detail.validation_errors ?? []) lines.push(`  problem: ${problem.message ?? problem.code}${problem.remediation ? ` (${problem.remediation})` : ""}`);
+  for (const problem of detail.validation_errors ?? [])
+    lines.push(
+      `  problem: ${problem.message ?? problem.code}${problem.remediation ? ` (${problem.remediation})` : ""}`,
+    );
   return `${lines.join("\n")}\n`;
 }
 
 export async function certsCommand(ctx: CommandContext): Promise<CommandOutcome> {
   const { subcommand, positionals, flags } = ctx.args;
-  if (positionals.length !== 1) throw usageError(`certs ${subcommand} needs exactly one HOST, e.g. certs ${subcommand} www.example.com`);
+  if (positionals.length !== 1)
+    throw usageError(`certs ${subcommand} needs exactly one HOST, e.g. certs ${subcommand} www.example.com`);
   const hostname = normalizeHostname(positionals[0]!);
-  if (subcommand === "remove" && flags.yes !== true) throw usageError(`certs remove ${hostname} needs --yes: the name stops being served over HTTPS by this app`);
+  if (subcommand === "remove" && flags.yes !== true)
+    throw usageError(`certs remove ${hostname} needs --yes: the name stops being served over HTTPS by this app`);
   if (subcommand !== "remove" && flags.yes !== undefined) throw usageError("--yes is only for certs remove");
   const config = await loadConfig(ctx.args);
   const client = flyClient(ctx.io);
@@ -162,7 +190,10 @@ export async function certsCommand(ctx: CommandContext): Promise<CommandOutcome>
         created = true;
       } catch (error) {
         // Another run (or a retried request) may have added it between our GET and POST: then show that one.
-        const raced = isFlyApiError(error) && error.status === 422 ? await client.getCertificate(app, hostname, { signal }) : undefined;
+        const raced =
+          isFlyApiError(error) && error.status === 422
+            ? await client.getCertificate(app, hostname, { signal })
+            : undefined;
         if (!raced) throw error;
         detail = raced;
       }
@@ -198,7 +229,12 @@ export async function certsCommand(ctx: CommandContext): Promise<CommandOutcome>
   return new CommandOutcome(0, json);
 }
 
-async function removeCertificate(ctx: CommandContext, client: FlyClient, app: string, hostname: string): Promise<CommandOutcome> {
+async function removeCertificate(
+  ctx: CommandContext,
+  client: FlyClient,
+  app: string,
+  hostname: string,
+): Promise<CommandOutcome> {
   const signal = ctx.io.signal;
   const existing = await client.getCertificate(app, hostname, { signal });
   if (!existing) {
@@ -209,7 +245,12 @@ async function removeCertificate(ctx: CommandContext, client: FlyClient, app: st
   await client.deleteCertificate(app, hostname, { signal });
   // Exit 0 only for what was re-read: the certificate must be gone.
   if (await client.getCertificate(app, hostname, { signal })) {
-    throw new DeployError("api_error", `Fly accepted the removal of ${hostname} but still lists it; run certs show ${hostname} in a moment`, 1, { app, hostname });
+    throw new DeployError(
+      "api_error",
+      `Fly accepted the removal of ${hostname} but still lists it; run certs show ${hostname} in a moment`,
+      1,
+      { app, hostname },
+    );
   }
   ctx.output.step(`certificate for ${hostname} removed; remove its DNS records too`);
   return new CommandOutcome(0, { app, hostname, removed: true });
@@ -221,12 +262,22 @@ async function requireApp(client: FlyClient, app: string, signal: AbortSignal | 
     await client.getApp(app, { signal });
   } catch (error) {
     if (isFlyApiError(error) && error.status === 404) {
-      throw new DeployError("preflight_failed", `app ${app} does not exist: deploy it first (bun deploy/run.ts deploy), then add its domain`, 2, { app });
+      throw new DeployError(
+        "preflight_failed",
+        `app ${app} does not exist: deploy it first (bun deploy/run.ts deploy), then add its domain`,
+        2,
+        { app },
+      );
     }
     throw error;
   }
 }
 
 function notFound(app: string, hostname: string): DeployError {
-  return new DeployError("preflight_failed", `${app} has no certificate for ${hostname}: add one with bun deploy/run.ts certs add ${hostname}`, 2, { app, hostname });
+  return new DeployError(
+    "preflight_failed",
+    `${app} has no certificate for ${hostname}: add one with bun deploy/run.ts certs add ${hostname}`,
+    2,
+    { app, hostname },
+  );
 }

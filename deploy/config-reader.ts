@@ -60,7 +60,10 @@ export function suggest(key: string, candidates: readonly string[]): string[] {
   scored.sort((a, b) => a.score - b.score);
   // A clearly closer match stands alone: "release_comand" suggests release_command, not also release_command_vm.
   const best = scored[0]?.score ?? 0;
-  return scored.filter((s) => s.score <= best + 1).slice(0, 2).map((s) => s.cand);
+  return scored
+    .filter((s) => s.score <= best + 1)
+    .slice(0, 2)
+    .map((s) => s.cand);
 }
 
 export class Reader {
@@ -184,7 +187,10 @@ export class Reader {
     if (value === undefined) return undefined;
     if (typeof value === "number") {
       if (integerUnit === null) {
-        this.problem(path, `give a duration string such as "5m" (flyctl would read the number ${value} as nanoseconds)`);
+        this.problem(
+          path,
+          `give a duration string such as "5m" (flyctl would read the number ${value} as nanoseconds)`,
+        );
         return undefined;
       }
       if (!Number.isInteger(value) || value < 0) {
@@ -217,7 +223,8 @@ export class Reader {
 
   /** flyctl `castToInt`: ports and internal_port may be written as numeric strings ("8080"). */
   intLike(path: string, value: unknown, opts: { min?: number; max?: number } = {}): number | undefined {
-    if (typeof value === "string" && /^-?\d+$/.test(value.trim())) return this.integer(path, Number(value.trim()), opts);
+    if (typeof value === "string" && /^-?\d+$/.test(value.trim()))
+      return this.integer(path, Number(value.trim()), opts);
     return this.integer(path, value, opts);
   }
 

@@ -22,7 +22,15 @@ import { METADATA } from "./machine-config.ts";
 import { type ObservedApp, observe } from "./observe.ts";
 import { createOutput, type Output } from "./output.ts";
 import type { Plan } from "./plan-types.ts";
-import { encodeReleases, releaseHistory, RELEASES_KEY, withRelease, writeReleases, type ReleaseOutcome, type ReleaseRecord } from "./releases.ts";
+import {
+  encodeReleases,
+  releaseHistory,
+  RELEASES_KEY,
+  withRelease,
+  writeReleases,
+  type ReleaseOutcome,
+  type ReleaseRecord,
+} from "./releases.ts";
 import { strategyProblems } from "./strategies/index.ts";
 import type { VerifiedMachine } from "./verify.ts";
 import { verifyGroups } from "./verify-groups.ts";
@@ -101,26 +109,43 @@ export interface PreparedDeploy {
 export type { PlanMode };
 
 /** Reads the app and computes the plan. Read-only. */
-export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { kind: "deploy" }): Promise<PreparedDeploy> {
+export async function prepareDeploy(
+  options: DeployOptions,
+  mode: PlanMode = { kind: "deploy" },
+): Promise<PreparedDeploy> {
   const cfg = options.config;
   const observed = await observe(options.client, cfg.app, { signal: options.signal });
   let image: string | undefined;
   if (mode.kind === "rollback") image = mode.image;
-  else if (mode.kind === "scale") image = scaleImage(cfg, observed.state, mode.group) ?? options.image ?? cfg.build.image;
+  else if (mode.kind === "scale")
+    image = scaleImage(cfg, observed.state, mode.group) ?? options.image ?? cfg.build.image;
   else image = options.image ?? cfg.build.image ?? scaleImage(cfg, observed.state);
   if (!image) {
-    throw new DeployError("preflight_failed", `no image to deploy to ${cfg.app}: pass --image REF (e.g. the reference printed by \`bun deploy/run.ts image build --push\`) or set [build] image in the config`, 2, {
-      app: cfg.app,
-    });
+    throw new DeployError(
+      "preflight_failed",
+      `no image to deploy to ${cfg.app}: pass --image REF (e.g. the reference printed by \`bun deploy/run.ts image build --push\`) or set [build] image in the config`,
+      2,
+      {
+        app: cfg.app,
+      },
+    );
   }
   const secretsVersion = options.secretsVersion ?? observed.state.secrets.version;
-  const state = options.secretsVersion !== undefined ? { ...observed.state, secrets: { ...observed.state.secrets, version: options.secretsVersion } } : observed.state;
+  const state =
+    options.secretsVersion !== undefined
+      ? { ...observed.state, secrets: { ...observed.state.secrets, version: options.secretsVersion } }
+      : observed.state;
   const appVersion = appVersionOf(image);
   const release = nextRelease(observed);
   const env = options.env ?? process.env;
   const region = regionFor(cfg, state, options.region);
   if (!region) {
-    throw new DeployError("preflight_failed", `${cfg.app} has no machines yet and fly.toml has no primary_region: pass --region (e.g. --region ewr), or set primary_region in fly.toml`, 2, { app: cfg.app });
+    throw new DeployError(
+      "preflight_failed",
+      `${cfg.app} has no machines yet and fly.toml has no primary_region: pass --region (e.g. --region ewr), or set primary_region in fly.toml`,
+      2,
+      { app: cfg.app },
+    );
   }
   const strategy = options.strategy ?? cfg.deploy.strategy;
   const plan = planForConfig(
@@ -138,8 +163,16 @@ export async function prepareDeploy(options: DeployOptions, mode: PlanMode = { k
     },
     mode,
   );
-  for (const problem of strategyProblems(strategy, cfg)) plan.problems.push({ code: "strategy_refused", message: problem });
-  return { observed, plan, image, release: plan.mutating ? release : Math.max(1, release - 1), appVersion, ...(secretsVersion !== undefined ? { secretsVersion } : {}) };
+  for (const problem of strategyProblems(strategy, cfg))
+    plan.problems.push({ code: "strategy_refused", message: problem });
+  return {
+    observed,
+    plan,
+    image,
+    release: plan.mutating ? release : Math.max(1, release - 1),
+    appVersion,
+    ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+  };
 }
 
 /**
@@ -153,11 +186,15 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
     // Preflight first (token, secrets, strategy): a deploy that would be refused neither builds nor pushes.
     // The placeholder image only feeds the digest of a plan that is checked for problems and thrown away.
     // The build runs outside the fleet lock: it can take minutes and changes nothing on the app.
-    const preflight = await output.group(`preflight ${cfg.app}`, () => prepareDeploy({ ...options, image: PLACEHOLDER_IMAGE }, mode));
+    const preflight = await output.group(`preflight ${cfg.app}`, () =>
+      prepareDeploy({ ...options, image: PLACEHOLDER_IMAGE }, mode),
+    );
     refuseProblems(cfg, preflight.plan);
     const build = options.build;
     const env = options.env ?? process.env;
-    const image = await output.group(`image for ${cfg.app}`, () => build({ app: cfg.app, projectDir: options.projectDir ?? process.cwd(), env, output }));
+    const image = await output.group(`image for ${cfg.app}`, () =>
+      build({ app: cfg.app, projectDir: options.projectDir ?? process.cwd(), env, output }),
+    );
     options = { ...options, image };
   }
   const first = await output.group(`planning ${cfg.app}`, () => prepareDeploy(options, mode));
@@ -165,7 +202,8 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   refuseProblems(cfg, first.plan);
   // Nothing to change and the fleet verified as read: done, with no lock and no write. A fleet that does not
   // verify (a machine mid-replacement by another run, say) is looked at again under the lock.
-  if (!first.plan.mutating && verifyGroups(first.observed.state, first.plan.target, cfg).ok) return unchanged(cfg, first, output);
+  if (!first.plan.mutating && verifyGroups(first.observed.state, first.plan.target, cfg).ok)
+    return unchanged(cfg, first, output);
   const underLock = async (lock: FleetLock) => {
     const prepared = await prepareDeploy(options, mode);
     refuseProblems(cfg, prepared.plan);
@@ -192,12 +230,23 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   );
 }
 
-async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: PreparedDeploy, lock: FleetLock, output: Output): Promise<DeployResult> {
+async function applyVerified(
+  options: DeployOptions,
+  mode: PlanMode,
+  prepared: PreparedDeploy,
+  lock: FleetLock,
+  output: Output,
+): Promise<DeployResult> {
   const cfg = options.config;
   const { plan } = prepared;
   const history = releaseHistory(prepared.observed.machines);
   const record = async (outcome: ReleaseOutcome): Promise<void> => {
-    const entry: ReleaseRecord = { version: prepared.release, image: plan.target.image, at: new Date().toISOString(), outcome };
+    const entry: ReleaseRecord = {
+      version: prepared.release,
+      image: plan.target.image,
+      at: new Date().toISOString(),
+      outcome,
+    };
     await writeReleases(options.client, cfg.app, lock, withRelease(history, entry), output);
   };
   const apply = (p: Plan, observed: ObservedApp) =>
@@ -230,7 +279,8 @@ async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: P
     }
     // Strategies that do not wait (immediate) leave machines mid-update: judge them once they settle.
     const waitCtx = { client: options.client, app: cfg.app, ...(options.signal ? { signal: options.signal } : {}) };
-    if (await waitSettled(waitCtx, final.observed.state.machines, cfg.deploy.waitTimeoutMs)) final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+    if (await waitSettled(waitCtx, final.observed.state.machines, cfg.deploy.waitTimeoutMs))
+      final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
   } catch (error) {
     if (error instanceof DeployError && error.exitCode === 1 && error.code !== "aborted") await record("failed");
     throw error;
@@ -251,7 +301,12 @@ async function applyVerified(options: DeployOptions, mode: PlanMode, prepared: P
   return deployResult(cfg, prepared, verified.machines, true);
 }
 
-function deployResult(cfg: DeployConfig, prepared: PreparedDeploy, machines: VerifiedMachine[], changed: boolean): DeployResult {
+function deployResult(
+  cfg: DeployConfig,
+  prepared: PreparedDeploy,
+  machines: VerifiedMachine[],
+  changed: boolean,
+): DeployResult {
   return {
     app: cfg.app,
     url: appUrl(cfg),
@@ -268,7 +323,12 @@ function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output):
   const { plan } = prepared;
   const verified = verifyGroups(prepared.observed.state, plan.target, cfg);
   if (!verified.ok) {
-    throw new DeployError("rollout_failed", `${cfg.app} is not running ${plan.target.image} as planned:\n${verified.problems.map((p) => `- ${p}`).join("\n")}`, 1, { app: cfg.app });
+    throw new DeployError(
+      "rollout_failed",
+      `${cfg.app} is not running ${plan.target.image} as planned:\n${verified.problems.map((p) => `- ${p}`).join("\n")}`,
+      1,
+      { app: cfg.app },
+    );
   }
   for (const warning of verified.warnings) output.warn(warning);
   output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
@@ -296,13 +356,21 @@ async function createAppOnce(options: DeployOptions, plan: Plan, output: Output)
 const PLACEHOLDER_IMAGE = "flightdeck.invalid/pending-build:preflight";
 
 /** True when a deploy has no image to run yet: no --image and no `[build] image`. */
-export function needsBuild(options: Pick<DeployOptions, "image" | "config">, mode: PlanMode = { kind: "deploy" }): boolean {
+export function needsBuild(
+  options: Pick<DeployOptions, "image" | "config">,
+  mode: PlanMode = { kind: "deploy" },
+): boolean {
   return mode.kind === "deploy" && !options.image && !options.config.build.image;
 }
 
 function refuseProblems(cfg: DeployConfig, plan: Plan): void {
   if (plan.problems.length === 0) return;
-  throw new DeployError("preflight_failed", `cannot deploy ${cfg.app}, nothing was changed:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`, 2, { app: cfg.app });
+  throw new DeployError(
+    "preflight_failed",
+    `cannot deploy ${cfg.app}, nothing was changed:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`,
+    2,
+    { app: cfg.app },
+  );
 }
 
 export { appUrl };

@@ -36,7 +36,8 @@ export function regionFor(cfg: DeployConfig, observed: ObservedState, flag?: str
   if (cfg.primaryRegion !== undefined) return { region: cfg.primaryRegion, keepRegions: false };
   if (flag !== undefined) return { region: flag, keepRegions: true };
   const counts = new Map<string, number>();
-  for (const m of observed.machines) if (m.platformVersion === "v2" && m.state !== "destroyed") counts.set(m.region, (counts.get(m.region) ?? 0) + 1);
+  for (const m of observed.machines)
+    if (m.platformVersion === "v2" && m.state !== "destroyed") counts.set(m.region, (counts.get(m.region) ?? 0) + 1);
   const region = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
   return region === undefined ? undefined : { region, keepRegions: true };
 }
@@ -65,7 +66,11 @@ export function desiredState(cfg: DeployConfig, opts: DesiredOptions): DesiredSt
   };
   if (opts.region.keepRegions) desired.keepRegions = true;
   // flyctl deploy: a volume for a GPU machine starts at 100 GB unless initial_size says otherwise.
-  if (g.mount) desired.volume = { name: g.mount.source, sizeGb: !g.mount.initialSizeSet && g.vm?.guest.gpuKind ? DEFAULT_GPU_VOLUME_SIZE_GB : g.mount.initialSizeGb };
+  if (g.mount)
+    desired.volume = {
+      name: g.mount.source,
+      sizeGb: !g.mount.initialSizeSet && g.vm?.guest.gpuKind ? DEFAULT_GPU_VOLUME_SIZE_GB : g.mount.initialSizeGb,
+    };
   if (cfg.deploy.releaseCommand !== undefined) desired.releaseCommand = cfg.deploy.releaseCommand;
   if (opts.processGroup !== undefined) desired.processGroup = opts.processGroup;
   return desired;

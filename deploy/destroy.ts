@@ -56,7 +56,10 @@ export async function destroyApp(client: FlyClient, app: string, opts: DestroyAp
   try {
     return await withFleetLock(
       {
-        client, app, output: opts.output, command: "destroy",
+        client,
+        app,
+        output: opts.output,
+        command: "destroy",
         ...(opts.waitForLockMs !== undefined ? { waitForLockMs: opts.waitForLockMs } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         env: opts.env ?? process.env,
@@ -80,7 +83,12 @@ export async function destroyApp(client: FlyClient, app: string, opts: DestroyAp
  * Deletes the app for a caller that already holds its fleet lock (preview down), abandons the lock, then waits
  * until Fly no longer has the app. Throws DeployError app_not_deleted (exit 1) when it outlives the wait.
  */
-export async function deleteAppHoldingLock(client: FlyClient, app: string, lock: FleetLock, opts: DeleteAppOptions): Promise<DestroyedApp> {
+export async function deleteAppHoldingLock(
+  client: FlyClient,
+  app: string,
+  lock: FleetLock,
+  opts: DeleteAppOptions,
+): Promise<DestroyedApp> {
   if (!(await appExists(client, app, opts.signal))) {
     lock.abandon();
     return { app, existed: false };

@@ -60,7 +60,9 @@ export function parseDotenv(input: string): DotenvResult {
       pos += 6;
       skipBlanks();
     }
-    const nameMatch = NAME_LIKE.exec(text.slice(pos, text.indexOf("\n", pos) === -1 ? undefined : text.indexOf("\n", pos)));
+    const nameMatch = NAME_LIKE.exec(
+      text.slice(pos, text.indexOf("\n", pos) === -1 ? undefined : text.indexOf("\n", pos)),
+    );
     const name = nameMatch?.[0] ?? "";
     pos += name.length;
     skipBlanks();
@@ -71,7 +73,10 @@ export function parseDotenv(input: string): DotenvResult {
     }
     pos++;
     if (!NAME.test(name)) {
-      problems.push({ line: startLine, message: `${name} is not a secret name (letters, digits and _, not starting with a digit)` });
+      problems.push({
+        line: startLine,
+        message: `${name} is not a secret name (letters, digits and _, not starting with a digit)`,
+      });
       skipLine();
       continue;
     }
@@ -106,7 +111,10 @@ export function parseDotenv(input: string): DotenvResult {
         pos++;
       }
       if (!closed) {
-        problems.push({ line: startLine, message: `${name}: the ${quote === '"' ? "double" : "single"} quote opened here is never closed` });
+        problems.push({
+          line: startLine,
+          message: `${name}: the ${quote === '"' ? "double" : "single"} quote opened here is never closed`,
+        });
         break;
       }
       skipBlanks();

@@ -22,21 +22,35 @@ const MAX_EXEC_TIMEOUT_SECONDS = 3600;
 const MACHINE_ID = /^[A-Za-z0-9]{1,64}$/;
 
 export async function execCommand(ctx: CommandContext): Promise<CommandOutcome> {
-  if (ctx.args.rest.length > 0 && ctx.args.rest[0]!.trim() === "") throw usageError("exec: the command after -- is empty");
+  if (ctx.args.rest.length > 0 && ctx.args.rest[0]!.trim() === "")
+    throw usageError("exec: the command after -- is empty");
   const timeout = ctx.args.flags.timeout ?? DEFAULT_EXEC_TIMEOUT_SECONDS;
   if (typeof timeout !== "number" || timeout < 1 || timeout > MAX_EXEC_TIMEOUT_SECONDS) {
     throw usageError(`--timeout must be between 1 and ${MAX_EXEC_TIMEOUT_SECONDS} seconds (got ${timeout})`);
   }
   const wanted = ctx.args.flags.machine;
   if (typeof wanted === "string" && !MACHINE_ID.test(wanted)) {
-    throw usageError(`--machine must be a machine id such as 148ed193b95d89 (got ${JSON.stringify(wanted.slice(0, 80))})`);
+    throw usageError(
+      `--machine must be a machine id such as 148ed193b95d89 (got ${JSON.stringify(wanted.slice(0, 80))})`,
+    );
   }
   const config = await loadConfig(ctx.args);
   const command = ctx.args.rest.length > 0 ? [...ctx.args.rest] : consoleCommand(config);
   const client = flyClient(ctx.io);
-  const machine = await chooseMachine(client, config.app, config.primaryRegion, typeof wanted === "string" ? wanted : undefined, ctx.io.signal);
+  const machine = await chooseMachine(
+    client,
+    config.app,
+    config.primaryRegion,
+    typeof wanted === "string" ? wanted : undefined,
+    ctx.io.signal,
+  );
   ctx.output.step(`running ${displayCommand(command)} on machine ${machine.id} (${machine.region ?? "?"})`);
-  const reply = await client.execMachine(config.app, machine.id!, { command, timeoutSeconds: timeout }, { signal: ctx.io.signal });
+  const reply = await client.execMachine(
+    config.app,
+    machine.id!,
+    { command, timeoutSeconds: timeout },
+    { signal: ctx.io.signal },
+  );
   const status = exitStatus(reply);
   if (!ctx.output.json) {
     if (reply.stdout) ctx.io.stdout(reply.stdout);
@@ -63,7 +77,8 @@ export async function execCommand(ctx: CommandContext): Promise<CommandOutcome> 
 export function exitStatus(reply: MachineExecResponse): { code: number; signal?: number } {
   const signal = typeof reply.exit_signal === "number" && reply.exit_signal > 0 ? reply.exit_signal : undefined;
   const code = typeof reply.exit_code === "number" ? reply.exit_code : undefined;
-  if (code !== undefined && code >= 0 && code <= 255 && !(code === 0 && signal !== undefined)) return { code, ...(signal !== undefined ? { signal } : {}) };
+  if (code !== undefined && code >= 0 && code <= 255 && !(code === 0 && signal !== undefined))
+    return { code, ...(signal !== undefined ? { signal } : {}) };
   if (signal !== undefined) return { code: Math.min(255, 128 + signal), signal };
   return { code: code === undefined ? 0 : 1 };
 }
@@ -73,7 +88,13 @@ export function exitStatus(reply: MachineExecResponse): { code: number; signal?:
  * main process group (primary region first). Release-command machines are never chosen: they are gone in
  * seconds.
  */
-export async function chooseMachine(client: FlyClient, app: string, primaryRegion: string | undefined, wanted: string | undefined, signal?: AbortSignal): Promise<Machine> {
+export async function chooseMachine(
+  client: FlyClient,
+  app: string,
+  primaryRegion: string | undefined,
+  wanted: string | undefined,
+  signal?: AbortSignal,
+): Promise<Machine> {
   let machines: Machine[];
   try {
     machines = wanted ? [await client.getMachine(app, wanted, { signal })] : await client.listMachines(app, { signal });
@@ -81,7 +102,9 @@ export async function chooseMachine(client: FlyClient, app: string, primaryRegio
     if (isFlyApiError(error) && error.status === 404) {
       throw new DeployError(
         "preflight_failed",
-        wanted ? `machine ${wanted} is not a machine of ${app}; bun deploy/run.ts status lists them` : `app ${app} does not exist: deploy it first (bun deploy/run.ts deploy)`,
+        wanted
+          ? `machine ${wanted} is not a machine of ${app}; bun deploy/run.ts status lists them`
+          : `app ${app} does not exist: deploy it first (bun deploy/run.ts deploy)`,
         2,
         { app },
       );
@@ -91,7 +114,12 @@ export async function chooseMachine(client: FlyClient, app: string, primaryRegio
   if (wanted) {
     const machine = machines[0]!;
     if (machine.state !== "started") {
-      throw new DeployError("preflight_failed", `machine ${wanted} is ${machine.state ?? "in an unknown state"}; exec needs a started machine. ${wakeHint(app)}`, 2, { app, machineId: wanted });
+      throw new DeployError(
+        "preflight_failed",
+        `machine ${wanted} is ${machine.state ?? "in an unknown state"}; exec needs a started machine. ${wakeHint(app)}`,
+        2,
+        { app, machineId: wanted },
+      );
     }
     return machine;
   }
@@ -121,7 +149,9 @@ function wakeHint(app: string): string {
 function consoleCommand(config: DeployConfig): string[] {
   const words = config.consoleCommand === undefined ? null : splitCommand(config.consoleCommand);
   if (words === null || words.length === 0) {
-    throw usageError("exec needs the command after --, e.g. bun deploy/run.ts exec -- bun run migrate (or console_command in fly.toml)");
+    throw usageError(
+      "exec needs the command after --, e.g. bun deploy/run.ts exec -- bun run migrate (or console_command in fly.toml)",
+    );
   }
   return words;
 }

@@ -110,7 +110,9 @@ export function isLockedMember(machine: Machine): boolean {
 export function leaseDescription(command: string, env: Record<string, string | undefined>): string {
   const parts = [`flightdeck ${command}`, `host ${hostname()}`, `pid ${process.pid}`];
   if (env.GITHUB_ACTIONS === "true" && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID) {
-    parts.push(`run ${(env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "")}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`);
+    parts.push(
+      `run ${(env.GITHUB_SERVER_URL || "https://github.com").replace(/\/+$/, "")}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`,
+    );
   }
   return parts.join(", ");
 }
@@ -171,7 +173,10 @@ export class FleetLock {
     if (held) return held;
     const taken = await takeLease(this.opts, machineId, this.description);
     if (!("nonce" in taken)) {
-      const who = "holder" in taken ? `is leased by ${describeHolder(taken.holder)}: another deploy or tool is changing it` : "is gone";
+      const who =
+        "holder" in taken
+          ? `is leased by ${describeHolder(taken.holder)}: another deploy or tool is changing it`
+          : "is gone";
       throw new DeployError("lease_held", `machine ${machineId} of ${this.opts.app} ${who}`, 1, { machineId });
     }
     this.nonces.set(machineId, taken.nonce);
@@ -180,18 +185,20 @@ export class FleetLock {
 
   startRefresh(): void {
     const ttlSeconds = this.ttlSeconds;
-    this.timer = setInterval(() => {
-      this.refreshing = Promise.all(
-        [...this.nonces].map(([id, nonce]) =>
-          this.opts.client.refreshLease(this.opts.app, id, nonce, { ttlSeconds }).catch((error: unknown) => {
-            // A destroyed machine has no lease to refresh; anything else means the lock may lapse.
-            if (isFlyApiError(error) && (error.status === 404 || error.status === 412)) return;
-            this.opts.output.warn(`could not refresh the lease on machine ${id}: ${describeError(error)}`);
-          }),
-        ),
-      );
-    }, Math.max(200, ((ttlSeconds - 1) * 1000) / 3)); // flyctl's (ttl - 1 s) / 3, never a busy loop for 1 s leases
-
+    this.timer = setInterval(
+      () => {
+        this.refreshing = Promise.all(
+          [...this.nonces].map(([id, nonce]) =>
+            this.opts.client.refreshLease(this.opts.app, id, nonce, { ttlSeconds }).catch((error: unknown) => {
+              // A destroyed machine has no lease to refresh; anything else means the lock may lapse.
+              if (isFlyApiError(error) && (error.status === 404 || error.status === 412)) return;
+              this.opts.output.warn(`could not refresh the lease on machine ${id}: ${describeError(error)}`);
+            }),
+          ),
+        );
+      },
+      Math.max(200, ((ttlSeconds - 1) * 1000) / 3),
+    ); // flyctl's (ttl - 1 s) / 3, never a busy loop for 1 s leases
   }
 
   /**
@@ -222,7 +229,9 @@ async function releaseOne(opts: FleetLockOptions, machineId: string, nonce: stri
   // No abort signal: the release must go out even when the run itself was aborted.
   await opts.client.releaseLease(opts.app, machineId, nonce).catch((error: unknown) => {
     if (isFlyApiError(error) && error.status === 404) return;
-    opts.output.warn(`could not release the lease on machine ${machineId} (it expires within ${opts.ttlSeconds ?? DEFAULT_TTL_SECONDS}s): ${describeError(error)}`);
+    opts.output.warn(
+      `could not release the lease on machine ${machineId} (it expires within ${opts.ttlSeconds ?? DEFAULT_TTL_SECONDS}s): ${describeError(error)}`,
+    );
   });
 }
 
@@ -231,7 +240,11 @@ type Taken = { nonce: string } | { holder: LockHolder } | { gone: true };
 /** Takes one machine's lease: its nonce, who holds it, or "gone" (destroyed meanwhile: 404, or 412 on Fly). */
 async function takeLease(opts: FleetLockOptions, machineId: string, description: string): Promise<Taken> {
   try {
-    const lease = await opts.client.acquireLease(opts.app, machineId, { ttlSeconds: opts.ttlSeconds ?? DEFAULT_TTL_SECONDS, description, signal: opts.signal });
+    const lease = await opts.client.acquireLease(opts.app, machineId, {
+      ttlSeconds: opts.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+      description,
+      signal: opts.signal,
+    });
     if (!lease.nonce) throw new DeployError("api_error", `lease on machine ${machineId} came back without a nonce`);
     return { nonce: lease.nonce };
   } catch (error) {
@@ -268,7 +281,12 @@ export async function acquireFleetLock(opts: FleetLockOptions): Promise<FleetLoc
   } catch (error) {
     // Ctrl-C or a cancelled CI job while waiting: whatever was taken has been given back, nothing changed.
     if (opts.signal?.aborted || (error instanceof DeployError && error.code === "aborted")) {
-      throw new DeployError("aborted", `interrupted while waiting for the fleet lock of ${opts.app}; nothing was changed`, 2, { app: opts.app });
+      throw new DeployError(
+        "aborted",
+        `interrupted while waiting for the fleet lock of ${opts.app}; nothing was changed`,
+        2,
+        { app: opts.app },
+      );
     }
     throw error;
   }
@@ -323,10 +341,17 @@ export async function withFleetLock<T>(opts: FleetLockOptions, work: (lock: Flee
 
 async function listLive(opts: FleetLockOptions): Promise<Machine[]> {
   try {
-    return (await opts.client.listMachines(opts.app, { signal: opts.signal })).filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+    return (await opts.client.listMachines(opts.app, { signal: opts.signal })).filter(
+      (m) => m.state !== "destroyed" && m.state !== "destroying",
+    );
   } catch (error) {
     if (isFlyApiError(error) && error.status === 404) {
-      throw new DeployError("app_not_found", `app ${opts.app} does not exist (it was deleted while this run waited for it); nothing was changed`, 2, { app: opts.app });
+      throw new DeployError(
+        "app_not_found",
+        `app ${opts.app} does not exist (it was deleted while this run waited for it); nothing was changed`,
+        2,
+        { app: opts.app },
+      );
     }
     throw error;
   }
@@ -358,7 +383,9 @@ async function tryOnce(opts: FleetLockOptions, description: string): Promise<Att
   try {
     let pending = members;
     for (let round = 0; round < 3; round++) {
-      const results = await Promise.all(pending.map(async (m) => [m.id ?? "", await takeLease(opts, m.id ?? "", description)] as const));
+      const results = await Promise.all(
+        pending.map(async (m) => [m.id ?? "", await takeLease(opts, m.id ?? "", description)] as const),
+      );
       let busy: LockHolder | undefined;
       for (const [id, result] of results) {
         if ("nonce" in result) lock.adopt(id, result.nonce);
@@ -387,7 +414,11 @@ async function tryOnce(opts: FleetLockOptions, description: string): Promise<Att
   }
 }
 
-async function createAnchor(opts: FleetLockOptions, image: string, region: string | undefined): Promise<Machine | "taken"> {
+async function createAnchor(
+  opts: FleetLockOptions,
+  image: string,
+  region: string | undefined,
+): Promise<Machine | "taken"> {
   try {
     const machine = await opts.client.createMachine(
       opts.app,
@@ -405,7 +436,9 @@ async function createAnchor(opts: FleetLockOptions, image: string, region: strin
       },
       { signal: opts.signal },
     );
-    opts.output.step(`created the fleet lock machine ${machine.id} of ${opts.app} (never started; its lease serialises deploys)`);
+    opts.output.step(
+      `created the fleet lock machine ${machine.id} of ${opts.app} (never started; its lease serialises deploys)`,
+    );
     return machine;
   } catch (error) {
     // Name taken (409 from Fly, 422 from some servers): another run made it first.

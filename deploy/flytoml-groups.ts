@@ -4,7 +4,17 @@
 // every group that has no [[vm]] of its own (`ComputeForGroup`).
 
 import type { ConfigProblem } from "./config-reader.ts";
-import type { DeployConfig, FileSpec, HttpService, MetricsSpec, MountSpec, RestartSpec, Service, TopLevelCheck, VmSpec } from "./flytoml-types.ts";
+import type {
+  DeployConfig,
+  FileSpec,
+  HttpService,
+  MetricsSpec,
+  MountSpec,
+  RestartSpec,
+  Service,
+  TopLevelCheck,
+  VmSpec,
+} from "./flytoml-types.ts";
 import { splitCommand } from "./shell-words.ts";
 
 export const DEFAULT_PROCESS_GROUP = "app";
@@ -22,7 +32,11 @@ export function defaultProcessName(cfg: Pick<DeployConfig, "processes">): string
 }
 
 /** flyctl `flattenGroupsMatch`: the section names the group, or names none and the group is the default. */
-export function sectionApplies(cfg: Pick<DeployConfig, "processes">, group: string, processes: readonly string[]): boolean {
+export function sectionApplies(
+  cfg: Pick<DeployConfig, "processes">,
+  group: string,
+  processes: readonly string[],
+): boolean {
   if (processes.length === 0) return group === defaultProcessName(cfg);
   return processes.includes(group) || (processes.includes("") && group === defaultProcessName(cfg));
 }
@@ -57,7 +71,11 @@ export function groupConfig(cfg: DeployConfig, group: string = defaultProcessNam
   const out: GroupConfig = {
     name: group,
     services: cfg.services.filter((s) => applies(s.processes)),
-    checks: Object.fromEntries(Object.entries(cfg.checks).filter(([, c]) => applies(c.processes)).map(([name, { processes: _p, ...c }]) => [name, c])),
+    checks: Object.fromEntries(
+      Object.entries(cfg.checks)
+        .filter(([, c]) => applies(c.processes))
+        .map(([name, { processes: _p, ...c }]) => [name, c]),
+    ),
     files: cfg.files.filter((f) => applies(f.processes)),
   };
   const command = cfg.processes[group];
@@ -77,7 +95,9 @@ export function groupConfig(cfg: DeployConfig, group: string = defaultProcessNam
 
 /** The groups whose machines serve `[http_service]`. */
 export function httpGroups(cfg: DeployConfig): string[] {
-  return processNames(cfg).filter((g) => cfg.httpService !== undefined && sectionApplies(cfg, g, cfg.httpService.processes));
+  return processNames(cfg).filter(
+    (g) => cfg.httpService !== undefined && sectionApplies(cfg, g, cfg.httpService.processes),
+  );
 }
 
 /** A group serves the public internet when it has [http_service] or [[services]] with ports. */
@@ -96,33 +116,66 @@ export function groupProblems(cfg: DeployConfig): (ConfigProblem & { warning?: b
   const hasGroups = Object.keys(cfg.processes).length > 0;
   const strict = (path: string, processes: readonly string[], what: string) => {
     if (processes.length === 0 && hasGroups) {
-      out.push({ path, message: `${what} has no processes set but [processes] defines ${names.length} group(s) (${names.join(", ")}); set processes = [...]` });
+      out.push({
+        path,
+        message: `${what} has no processes set but [processes] defines ${names.length} group(s) (${names.join(", ")}); set processes = [...]`,
+      });
     }
     for (const p of processes) {
-      if (!names.includes(p)) out.push({ path: `${path}.processes`, message: `"${p}" is not a process group (${names.join(", ")}); add it to [processes] or remove it here` });
+      if (!names.includes(p))
+        out.push({
+          path: `${path}.processes`,
+          message: `"${p}" is not a process group (${names.join(", ")}); add it to [processes] or remove it here`,
+        });
     }
   };
   if (cfg.httpService) strict("http_service", cfg.httpService.processes, "[http_service]");
   cfg.services.forEach((s, i) => strict(`services[${i}]`, s.processes, "[[services]]"));
   cfg.restarts.forEach((x, i) => {
-    for (const p of x.processes) if (!names.includes(p)) out.push({ path: `restart[${i}].processes`, message: `"${p}" is not a process group (${names.join(", ")})` });
+    for (const p of x.processes)
+      if (!names.includes(p))
+        out.push({ path: `restart[${i}].processes`, message: `"${p}" is not a process group (${names.join(", ")})` });
   });
-  const loose: [string, { processes: string[] }[]][] = [["mounts", cfg.mounts], ["vm", cfg.vms], ["metrics", cfg.metrics], ["files", cfg.files]];
+  const loose: [string, { processes: string[] }[]][] = [
+    ["mounts", cfg.mounts],
+    ["vm", cfg.vms],
+    ["metrics", cfg.metrics],
+    ["files", cfg.files],
+  ];
   for (const [section, entries] of loose) {
     entries.forEach((e, i) => {
-      for (const p of e.processes) if (!names.includes(p)) out.push({ path: `${section}[${i}].processes`, message: `"${p}" is not a process group (${names.join(", ")}); this entry applies to no machine`, warning: true });
+      for (const p of e.processes)
+        if (!names.includes(p))
+          out.push({
+            path: `${section}[${i}].processes`,
+            message: `"${p}" is not a process group (${names.join(", ")}); this entry applies to no machine`,
+            warning: true,
+          });
     });
   }
   for (const [name, c] of Object.entries(cfg.checks)) {
-    for (const p of c.processes) if (!names.includes(p)) out.push({ path: `checks.${name}.processes`, message: `"${p}" is not a process group (${names.join(", ")}); this check runs nowhere`, warning: true });
+    for (const p of c.processes)
+      if (!names.includes(p))
+        out.push({
+          path: `checks.${name}.processes`,
+          message: `"${p}" is not a process group (${names.join(", ")}); this check runs nowhere`,
+          warning: true,
+        });
   }
   for (const group of names) {
     const g = groupConfig(cfg, group);
     const mounts = cfg.mounts.filter((m) => sectionApplies(cfg, group, m.processes));
-    if (mounts.length > 1) out.push({ path: "mounts", message: `group '${group}' has more than one [[mounts]] section defined (a machine has one volume)` });
+    if (mounts.length > 1)
+      out.push({
+        path: "mounts",
+        message: `group '${group}' has more than one [[mounts]] section defined (a machine has one volume)`,
+      });
     for (const [name, c] of Object.entries(g.checks)) {
       if (c.port === undefined && !g.httpService) {
-        out.push({ path: `checks.${name}.port`, message: `check '${name}' for process group '${group}' has no port set and the group has no [http_service] to take it from` });
+        out.push({
+          path: `checks.${name}.port`,
+          message: `check '${name}' for process group '${group}' has no port set and the group has no [http_service] to take it from`,
+        });
       }
     }
   }

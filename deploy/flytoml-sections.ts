@@ -7,7 +7,15 @@ import { isAbsolute, join } from "node:path";
 import { type Reader, type Table, joinPath } from "./config-reader.ts";
 import { readProcesses } from "./flytoml-services.ts";
 import type { FileSpec, MetricsSpec, MountSpec, RestartSpec, StaticSpec, VmSpec } from "./flytoml-types.ts";
-import { DEFAULT_GPU_VM_SIZE, DEFAULT_VM_SIZE, type Guest, VM_PRESETS, guestProblems, parseMemoryMb, parseVolumeSizeGb } from "./vm-sizes.ts";
+import {
+  DEFAULT_GPU_VM_SIZE,
+  DEFAULT_VM_SIZE,
+  type Guest,
+  VM_PRESETS,
+  guestProblems,
+  parseMemoryMb,
+  parseVolumeSizeGb,
+} from "./vm-sizes.ts";
 
 export const DEFAULT_VOLUME_SIZE_GB = 1;
 /** flyctl deploy: a volume for a GPU machine starts at 100 GB (internal/command/deploy/machines.go). */
@@ -33,31 +41,66 @@ function sizeGb(r: Reader, path: string, value: unknown, what: string): number |
 export function readMount(r: Reader, entry: { path: string; value: unknown }): MountSpec | undefined {
   const p = (k: string) => joinPath(entry.path, k);
   const t = r.table(entry.path, entry.value, [
-    "source", "destination", "initial_size", "snapshot_retention", "scheduled_snapshots", "encrypted", "processes",
-    "auto_extend_size_threshold", "auto_extend_size_increment", "auto_extend_size_limit",
+    "source",
+    "destination",
+    "initial_size",
+    "snapshot_retention",
+    "scheduled_snapshots",
+    "encrypted",
+    "processes",
+    "auto_extend_size_threshold",
+    "auto_extend_size_increment",
+    "auto_extend_size_limit",
   ]);
   if (!t) return undefined;
-  const source = r.required(p("source"), r.string(p("source"), t.source, { pattern: VOLUME_NAME, rule: "volume names use lowercase letters, digits and _ (at most 30)" }), t.source, "the volume name");
-  const destination = r.required(p("destination"), r.string(p("destination"), t.destination, { pattern: /^\/./, rule: "an absolute path inside the machine" }), t.destination, "the mount path, e.g. /app/media");
+  const source = r.required(
+    p("source"),
+    r.string(p("source"), t.source, {
+      pattern: VOLUME_NAME,
+      rule: "volume names use lowercase letters, digits and _ (at most 30)",
+    }),
+    t.source,
+    "the volume name",
+  );
+  const destination = r.required(
+    p("destination"),
+    r.string(p("destination"), t.destination, { pattern: /^\/./, rule: "an absolute path inside the machine" }),
+    t.destination,
+    "the mount path, e.g. /app/media",
+  );
   const initial = sizeGb(r, p("initial_size"), t.initial_size, "size");
   const retention = r.integer(p("snapshot_retention"), t.snapshot_retention);
-  if (retention !== undefined && (retention < 1 || retention > 60)) r.problem(p("snapshot_retention"), `${retention} is not between 1 and 60 days (flyctl validation)`);
+  if (retention !== undefined && (retention < 1 || retention > 60))
+    r.problem(p("snapshot_retention"), `${retention} is not between 1 and 60 days (flyctl validation)`);
   const scheduled = r.bool(p("scheduled_snapshots"), t.scheduled_snapshots);
   const encrypted = r.bool(p("encrypted"), t.encrypted);
   const threshold = r.integer(p("auto_extend_size_threshold"), t.auto_extend_size_threshold);
   const increment = sizeGb(r, p("auto_extend_size_increment"), t.auto_extend_size_increment, "size increment");
   const limit = sizeGb(r, p("auto_extend_size_limit"), t.auto_extend_size_limit, "size limit");
   if (!source || !destination) return undefined;
-  const out: MountSpec = { source, destination, initialSizeGb: initial ?? DEFAULT_VOLUME_SIZE_GB, initialSizeSet: initial !== undefined, processes: readProcesses(r, p("processes"), t.processes) };
+  const out: MountSpec = {
+    source,
+    destination,
+    initialSizeGb: initial ?? DEFAULT_VOLUME_SIZE_GB,
+    initialSizeSet: initial !== undefined,
+    processes: readProcesses(r, p("processes"), t.processes),
+  };
   if (retention !== undefined) out.snapshotRetention = retention;
   if (scheduled !== undefined) out.scheduledSnapshots = scheduled;
   if (encrypted !== undefined) out.encrypted = encrypted;
   if (threshold !== undefined || increment !== undefined || limit !== undefined) {
     // flyctl validation.go: threshold 50-99, increment 1-100 GB, limit 1-500 GB; threshold needs an increment.
-    if (threshold === undefined || threshold < 50 || threshold > 99) r.problem(p("auto_extend_size_threshold"), "must be between 50 and 99 when auto-extend is used");
-    if (increment === undefined || increment > 100) r.problem(p("auto_extend_size_increment"), "must be between 1GB and 100GB when auto-extend is used");
+    if (threshold === undefined || threshold < 50 || threshold > 99)
+      r.problem(p("auto_extend_size_threshold"), "must be between 50 and 99 when auto-extend is used");
+    if (increment === undefined || increment > 100)
+      r.problem(p("auto_extend_size_increment"), "must be between 1GB and 100GB when auto-extend is used");
     if (limit !== undefined && limit > 500) r.problem(p("auto_extend_size_limit"), "must be between 1GB and 500GB");
-    if (threshold !== undefined && increment !== undefined) out.autoExtend = { thresholdPercent: threshold, incrementGb: increment, ...(limit !== undefined ? { limitGb: limit } : {}) };
+    if (threshold !== undefined && increment !== undefined)
+      out.autoExtend = {
+        thresholdPercent: threshold,
+        incrementGb: increment,
+        ...(limit !== undefined ? { limitGb: limit } : {}),
+      };
   }
   return out;
 }
@@ -66,19 +109,48 @@ export function readMount(r: Reader, entry: { path: string; value: unknown }): M
  * flyctl `computeToGuest`: the preset (`size`, else performance-8x when a gpu_kind is given, else shared-cpu-1x),
  * then `memory`, then every inline fly.MachineGuest field that is set.
  */
-export function readVm(r: Reader, entry: { path: string; value: unknown }, hostDedicationId?: string): VmSpec | undefined {
+export function readVm(
+  r: Reader,
+  entry: { path: string; value: unknown },
+  hostDedicationId?: string,
+): VmSpec | undefined {
   const p = (k: string) => joinPath(entry.path, k);
-  const t = r.table(entry.path, entry.value, ["size", "memory", "memory_mb", "cpus", "cpu_kind", "gpus", "gpu_kind", "kernel_args", "host_dedication_id", "persist_rootfs", "processes"], {
-    max_memory_mb: "memory ballooning is not configured from fly.toml",
-  });
+  const t = r.table(
+    entry.path,
+    entry.value,
+    [
+      "size",
+      "memory",
+      "memory_mb",
+      "cpus",
+      "cpu_kind",
+      "gpus",
+      "gpu_kind",
+      "kernel_args",
+      "host_dedication_id",
+      "persist_rootfs",
+      "processes",
+    ],
+    {
+      max_memory_mb: "memory ballooning is not configured from fly.toml",
+    },
+  );
   if (!t) return undefined;
-  const size = r.oneOf(p("size"), t.size ?? (t.gpu_kind !== undefined ? DEFAULT_GPU_VM_SIZE : DEFAULT_VM_SIZE), Object.keys(VM_PRESETS));
+  const size = r.oneOf(
+    p("size"),
+    t.size ?? (t.gpu_kind !== undefined ? DEFAULT_GPU_VM_SIZE : DEFAULT_VM_SIZE),
+    Object.keys(VM_PRESETS),
+  );
   if (!size) return undefined;
   const guest: Guest = { ...(VM_PRESETS[size] as Guest) };
   if (hostDedicationId !== undefined) guest.hostDedicationId = hostDedicationId;
   if (t.memory !== undefined) {
     const mb = typeof t.memory === "string" || typeof t.memory === "number" ? parseMemoryMb(t.memory) : null;
-    if (mb === null) r.problem(p("memory"), `${JSON.stringify(t.memory)} is not a memory size; use "512mb", "1gb" or MB as an integer`);
+    if (mb === null)
+      r.problem(
+        p("memory"),
+        `${JSON.stringify(t.memory)} is not a memory size; use "512mb", "1gb" or MB as an integer`,
+      );
     else guest.memoryMb = mb;
   }
   const memoryMb = r.integer(p("memory_mb"), t.memory_mb, { min: 256 });
@@ -105,7 +177,12 @@ export function readRestart(r: Reader, entry: { path: string; value: unknown }):
   const p = (k: string) => joinPath(entry.path, k);
   const t = r.table(entry.path, entry.value, ["policy", "retries", "processes"]);
   if (!t) return undefined;
-  const policy = r.required(p("policy"), r.oneOf(p("policy"), t.policy, ["always", "never", "on-failure"] as const), t.policy, "\"always\", \"never\" or \"on-failure\"");
+  const policy = r.required(
+    p("policy"),
+    r.oneOf(p("policy"), t.policy, ["always", "never", "on-failure"] as const),
+    t.policy,
+    '"always", "never" or "on-failure"',
+  );
   const retries = r.integer(p("retries"), t.retries, { min: 0 });
   if (!policy) return undefined;
   const out: RestartSpec = { policy, processes: readProcesses(r, p("processes"), t.processes) };
@@ -118,7 +195,12 @@ export function readMetrics(r: Reader, entry: { path: string; value: unknown }):
   const t = r.table(entry.path, entry.value, ["port", "path", "https", "processes"]);
   if (!t) return undefined;
   const port = r.required(p("port"), r.intLike(p("port"), t.port, { min: 1, max: 65535 }), t.port, "the metrics port");
-  const path = r.required(p("path"), r.string(p("path"), t.path, { pattern: /^\//, rule: "must start with /" }), t.path, "the metrics path, e.g. /metrics");
+  const path = r.required(
+    p("path"),
+    r.string(p("path"), t.path, { pattern: /^\//, rule: "must start with /" }),
+    t.path,
+    "the metrics path, e.g. /metrics",
+  );
   const https = r.bool(p("https"), t.https);
   if (port === undefined || path === undefined) return undefined;
   const out: MetricsSpec = { port, path, processes: readProcesses(r, p("processes"), t.processes) };
@@ -134,13 +216,26 @@ export function readStatic(r: Reader, entry: { path: string; value: unknown }): 
   const p = (k: string) => joinPath(entry.path, k);
   const t = r.table(entry.path, entry.value, ["guest_path", "url_prefix", "tigris_bucket", "index_document"]);
   if (!t) return undefined;
-  const guestPath = r.required(p("guest_path"), r.string(p("guest_path"), t.guest_path), t.guest_path, "the directory in the image to serve");
-  const urlPrefix = r.required(p("url_prefix"), r.string(p("url_prefix"), t.url_prefix, { pattern: /^\//, rule: "must start with /" }), t.url_prefix, "the URL prefix, e.g. /static");
+  const guestPath = r.required(
+    p("guest_path"),
+    r.string(p("guest_path"), t.guest_path),
+    t.guest_path,
+    "the directory in the image to serve",
+  );
+  const urlPrefix = r.required(
+    p("url_prefix"),
+    r.string(p("url_prefix"), t.url_prefix, { pattern: /^\//, rule: "must start with /" }),
+    t.url_prefix,
+    "the URL prefix, e.g. /static",
+  );
   const bucket = r.string(p("tigris_bucket"), t.tigris_bucket);
   const index = r.string(p("index_document"), t.index_document);
   if (!guestPath || !urlPrefix) return undefined;
   if (!guestPath.startsWith("/") && !bucket) {
-    r.problem(p("guest_path"), "a relative guest_path is uploaded to Tigris by flyctl's deploy, which Flightdeck does not do; use the absolute path inside the image");
+    r.problem(
+      p("guest_path"),
+      "a relative guest_path is uploaded to Tigris by flyctl's deploy, which Flightdeck does not do; use the absolute path inside the image",
+    );
   }
   const out: StaticSpec = { guestPath, urlPrefix };
   if (bucket) out.tigrisBucket = bucket;
@@ -149,11 +244,20 @@ export function readStatic(r: Reader, entry: { path: string; value: unknown }): 
 }
 
 /** `[[files]]` (flyctl `File.toMachineFile`): raw_value is plain text, sent base64; local_path is read now. */
-export function readFile(r: Reader, entry: { path: string; value: unknown }, dir: string | undefined): FileSpec | undefined {
+export function readFile(
+  r: Reader,
+  entry: { path: string; value: unknown },
+  dir: string | undefined,
+): FileSpec | undefined {
   const p = (k: string) => joinPath(entry.path, k);
   const t = r.table(entry.path, entry.value, ["guest_path", "local_path", "secret_name", "raw_value", "processes"]);
   if (!t) return undefined;
-  const guestPath = r.required(p("guest_path"), r.string(p("guest_path"), t.guest_path, { pattern: /^\//, rule: "an absolute path inside the machine" }), t.guest_path, "where the file is written");
+  const guestPath = r.required(
+    p("guest_path"),
+    r.string(p("guest_path"), t.guest_path, { pattern: /^\//, rule: "an absolute path inside the machine" }),
+    t.guest_path,
+    "where the file is written",
+  );
   const local = r.string(p("local_path"), t.local_path);
   const secret = r.string(p("secret_name"), t.secret_name);
   const raw = r.string(p("raw_value"), t.raw_value);
@@ -161,7 +265,9 @@ export function readFile(r: Reader, entry: { path: string; value: unknown }, dir
   const out: FileSpec = { guestPath, processes: readProcesses(r, p("processes"), t.processes) };
   if (local !== undefined) {
     try {
-      out.rawValueBase64 = readFileSync(isAbsolute(local) || dir === undefined ? local : join(dir, local)).toString("base64");
+      out.rawValueBase64 = readFileSync(isAbsolute(local) || dir === undefined ? local : join(dir, local)).toString(
+        "base64",
+      );
     } catch (error) {
       r.problem(p("local_path"), `cannot read ${local}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }

@@ -10,7 +10,14 @@ import { type ConfigProblem, type Noted, Reader, type Table, isTable, joinPath }
 import { groupProblems } from "./flytoml-groups.ts";
 import { aliasEntries, readFile, readMetrics, readMount, readRestart, readStatic, readVm } from "./flytoml-sections.ts";
 import { readHttpService, readServices, readTopLevelChecks } from "./flytoml-services.ts";
-import { type BuildSettings, type DeployConfig, type DeploySettings, type Experimental, STOP_SIGNALS, STRATEGIES } from "./flytoml-types.ts";
+import {
+  type BuildSettings,
+  type DeployConfig,
+  type DeploySettings,
+  type Experimental,
+  STOP_SIGNALS,
+  STRATEGIES,
+} from "./flytoml-types.ts";
 import { splitCommand } from "./shell-words.ts";
 
 export type { ConfigProblem } from "./config-reader.ts";
@@ -20,7 +27,12 @@ export { splitCommand } from "./shell-words.ts";
 export { DEFAULT_VOLUME_SIZE_GB } from "./flytoml-sections.ts";
 
 /** flyctl's deploy defaults (`internal/command/deploy/machines.go`). */
-export const DEPLOY_DEFAULTS = { strategy: "rolling", maxUnavailable: 0.33, waitTimeoutMs: 300_000, releaseCommandTimeoutMs: 300_000 } as const;
+export const DEPLOY_DEFAULTS = {
+  strategy: "rolling",
+  maxUnavailable: 0.33,
+  waitTimeoutMs: 300_000,
+  releaseCommandTimeoutMs: 300_000,
+} as const;
 
 export type ParseOptions = {
   /** The file name used in messages; its directory anchors [[files]] local_path and machine_config paths. */
@@ -38,13 +50,38 @@ export type ParseResult =
   | { ok: false; problems: ConfigProblem[]; warnings: ConfigProblem[]; config?: DeployConfig };
 
 const TOP = [
-  "app", "app_name", "primary_region", "kill_signal", "kill_timeout", "swap_size_mb", "console_command", "host_dedication_id",
-  "experimental", "build", "deploy", "env", "processes", "http_service", "services", "checks", "files", "machine_config",
-  "restart", "statics", "mounts", "mount", "vm", "compute", "computes", "metrics", "metric",
+  "app",
+  "app_name",
+  "primary_region",
+  "kill_signal",
+  "kill_timeout",
+  "swap_size_mb",
+  "console_command",
+  "host_dedication_id",
+  "experimental",
+  "build",
+  "deploy",
+  "env",
+  "processes",
+  "http_service",
+  "services",
+  "checks",
+  "files",
+  "machine_config",
+  "restart",
+  "statics",
+  "mounts",
+  "mount",
+  "vm",
+  "compute",
+  "computes",
+  "metrics",
+  "metric",
 ];
 const TOP_NOTED: Noted = {
   container: "selects a container of machine_config; Flightdeck deploys single-container machines",
-  machine_checks: "machine_checks start test machines during a flyctl deploy; Flightdeck checks health with the service and top-level checks",
+  machine_checks:
+    "machine_checks start test machines during a flyctl deploy; Flightdeck checks health with the service and top-level checks",
 };
 const APP_NAME = /^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/;
 const REGION = /^[a-z]{3}$/;
@@ -56,21 +93,33 @@ export function parseDeployConfig(text: string, opts: ParseOptions = {}): ParseR
     raw = Bun.TOML.parse(text);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    return { ok: false, problems: [{ path: "", message: `${opts.path ?? "fly.toml"} is not valid TOML: ${msg}` }], warnings: [] };
+    return {
+      ok: false,
+      problems: [{ path: "", message: `${opts.path ?? "fly.toml"} is not valid TOML: ${msg}` }],
+      warnings: [],
+    };
   }
   const r = new Reader();
   const config = readConfig(r, raw, opts.path === undefined ? undefined : dirname(opts.path));
-  if (config) for (const p of groupProblems(config)) (p.warning ? r.warn(p.path, p.message) : r.problem(p.path, p.message));
-  const problems = opts.strict ? [...r.problems, ...r.warnings.map((w) => ({ ...w, message: `${w.message} (an error under --strict)` }))] : r.problems;
+  if (config)
+    for (const p of groupProblems(config)) p.warning ? r.warn(p.path, p.message) : r.problem(p.path, p.message);
+  const problems = opts.strict
+    ? [...r.problems, ...r.warnings.map((w) => ({ ...w, message: `${w.message} (an error under --strict)` }))]
+    : r.problems;
   const warnings = opts.strict ? [] : r.warnings;
-  if (problems.length > 0 || config === undefined) return { ok: false, problems, warnings, ...(config ? { config } : {}) };
+  if (problems.length > 0 || config === undefined)
+    return { ok: false, problems, warnings, ...(config ? { config } : {}) };
   return { ok: true, config, warnings };
 }
 
 export async function loadDeployConfig(path: string, opts: Omit<ParseOptions, "path"> = {}): Promise<ParseResult> {
   const file = Bun.file(path);
   if (!(await file.exists())) {
-    return { ok: false, problems: [{ path: "", message: `${path} not found; pass --config <file> or run from the repository root` }], warnings: [] };
+    return {
+      ok: false,
+      problems: [{ path: "", message: `${path} not found; pass --config <file> or run from the repository root` }],
+      warnings: [],
+    };
   }
   return parseDeployConfig(await file.text(), { ...opts, path });
 }
@@ -82,7 +131,10 @@ export function formatProblems(problems: ConfigProblem[]): string {
 
 export class DeployConfigError extends Error {
   readonly code = "deploy_config_invalid";
-  constructor(readonly file: string, readonly problems: ConfigProblem[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
     super(`${file} has ${problems.length} problem(s):\n${formatProblems(problems)}`);
     this.name = "DeployConfigError";
   }
@@ -123,7 +175,10 @@ function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployCon
     statics: [],
     files: [],
   };
-  const primaryRegion = r.string("primary_region", t.primary_region, { pattern: REGION, rule: "a three-letter Fly region code such as \"ewr\"" });
+  const primaryRegion = r.string("primary_region", t.primary_region, {
+    pattern: REGION,
+    rule: 'a three-letter Fly region code such as "ewr"',
+  });
   if (primaryRegion) config.primaryRegion = primaryRegion;
   const killSignal = r.oneOf("kill_signal", t.kill_signal, STOP_SIGNALS);
   if (killSignal) config.killSignal = killSignal;
@@ -134,7 +189,8 @@ function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployCon
   if (swap !== undefined) config.swapSizeMb = swap;
   const consoleCommand = r.string("console_command", t.console_command);
   if (consoleCommand !== undefined) {
-    if (splittable(r, "console_command", consoleCommand) && consoleCommand !== "") config.consoleCommand = consoleCommand;
+    if (splittable(r, "console_command", consoleCommand) && consoleCommand !== "")
+      config.consoleCommand = consoleCommand;
   }
   const hdid = r.string("host_dedication_id", t.host_dedication_id);
   if (hdid) config.hostDedicationId = hdid;
@@ -147,7 +203,8 @@ function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployCon
     if (http) config.httpService = http;
   }
   for (const e of aliasEntries(r, t, ["mount", "mounts"])) push(config.mounts, readMount(r, e));
-  for (const e of aliasEntries(r, t, ["compute", "computes", "vm"])) push(config.vms, readVm(r, e, config.hostDedicationId));
+  for (const e of aliasEntries(r, t, ["compute", "computes", "vm"]))
+    push(config.vms, readVm(r, e, config.hostDedicationId));
   for (const e of r.tables("restart", t.restart)) push(config.restarts, readRestart(r, e));
   const metrics = aliasEntries(r, t, ["metric", "metrics"]);
   for (const e of metrics) push(config.metrics, readMetrics(r, e));
@@ -156,7 +213,8 @@ function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployCon
   for (const e of r.tables("files", t.files)) push(config.files, readFile(r, e, dir));
   const hasMount = config.mounts.length > 0;
   // flyctl validation.go: canary creates an extra machine, which cannot share a volume.
-  if (config.deploy.strategy === "canary" && hasMount) r.problem("deploy.strategy", "canary cannot be used with [mounts] (flyctl refuses it too); use rolling");
+  if (config.deploy.strategy === "canary" && hasMount)
+    r.problem("deploy.strategy", "canary cannot be used with [mounts] (flyctl refuses it too); use rolling");
   return config;
 }
 
@@ -228,7 +286,12 @@ const BUILD_NOTED: Noted = {
 
 function readBuild(r: Reader, value: unknown): BuildSettings {
   if (value === undefined) return {};
-  const t = r.table("build", value, ["image", "dockerfile", "ignorefile", "build-target", "build_target", "builder", "buildpacks", "args"], BUILD_NOTED);
+  const t = r.table(
+    "build",
+    value,
+    ["image", "dockerfile", "ignorefile", "build-target", "build_target", "builder", "buildpacks", "args"],
+    BUILD_NOTED,
+  );
   if (!t) return {};
   const out: BuildSettings = {};
   const image = r.string("build.image", t.image);
@@ -254,9 +317,14 @@ function readBuild(r: Reader, value: unknown): BuildSettings {
 function readDeploy(r: Reader, value: unknown): DeploySettings {
   const out: DeploySettings = { ...DEPLOY_DEFAULTS };
   if (value === undefined) return out;
-  const t = r.table("deploy", value, ["release_command", "strategy", "max_unavailable", "wait_timeout", "release_command_timeout", "release_command_vm"], {
-    seed_command: "flyctl runs it on `fly launch` only; Flightdeck never runs it",
-  });
+  const t = r.table(
+    "deploy",
+    value,
+    ["release_command", "strategy", "max_unavailable", "wait_timeout", "release_command_timeout", "release_command_vm"],
+    {
+      seed_command: "flyctl runs it on `fly launch` only; Flightdeck never runs it",
+    },
+  );
   if (!t) return out;
   const cmd = r.string("deploy.release_command", t.release_command);
   if (cmd !== undefined && cmd.trim() !== "") {
@@ -266,7 +334,8 @@ function readDeploy(r: Reader, value: unknown): DeploySettings {
   if (strategy) out.strategy = strategy;
   const maxU = r.number("deploy.max_unavailable", t.max_unavailable);
   if (maxU !== undefined) {
-    if (maxU <= 0 || (maxU >= 1 && !Number.isInteger(maxU))) r.problem("deploy.max_unavailable", `${maxU} must be a fraction between 0 and 1 or a whole number of machines`);
+    if (maxU <= 0 || (maxU >= 1 && !Number.isInteger(maxU)))
+      r.problem("deploy.max_unavailable", `${maxU} must be a fraction between 0 and 1 or a whole number of machines`);
     else out.maxUnavailable = maxU;
   }
   const wait = r.duration("deploy.wait_timeout", t.wait_timeout, null);
@@ -290,7 +359,8 @@ function readEnv(r: Reader, value: unknown): Record<string, string> {
     }
     for (const [name, v] of Object.entries(entry.value)) {
       const path = joinPath(entry.path, name);
-      if (!ENV_NAME.test(name)) r.problem(path, "environment variable names use letters, digits and _ and do not start with a digit");
+      if (!ENV_NAME.test(name))
+        r.problem(path, "environment variable names use letters, digits and _ and do not start with a digit");
       else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[name] = String(v);
       else r.problem(path, "expected a string, number or boolean");
     }
@@ -309,8 +379,14 @@ const EXPERIMENTAL_NOTED: Noted = {
   allowed_public_ports: "public ports come from [[services]] / [http_service] on Machines",
 };
 
-function readExperimental(r: Reader, value: unknown, dir: string | undefined): { settings: Experimental; killTimeoutMs?: number; metrics?: { port: number; path: string } } {
-  const out: { settings: Experimental; killTimeoutMs?: number; metrics?: { port: number; path: string } } = { settings: {} };
+function readExperimental(
+  r: Reader,
+  value: unknown,
+  dir: string | undefined,
+): { settings: Experimental; killTimeoutMs?: number; metrics?: { port: number; path: string } } {
+  const out: { settings: Experimental; killTimeoutMs?: number; metrics?: { port: number; path: string } } = {
+    settings: {},
+  };
   if (value === undefined) return out;
   if (!isTable(value)) {
     r.problem("experimental", "expected a table");
@@ -319,7 +395,9 @@ function readExperimental(r: Reader, value: unknown, dir: string | undefined): {
   const known = ["cmd", "entrypoint", "exec", "machine_config", "kill_timeout", "metrics_port", "metrics_path"];
   // Every other key is an Apps V1 flag: accepted with a note, never an unknown-key warning.
   const noted: Noted = { ...EXPERIMENTAL_NOTED };
-  for (const key of Object.keys(value)) if (!known.includes(key) && noted[key] === undefined) noted[key] = "an Apps V1 experimental flag; Fly Machines ignore it";
+  for (const key of Object.keys(value))
+    if (!known.includes(key) && noted[key] === undefined)
+      noted[key] = "an Apps V1 experimental flag; Fly Machines ignore it";
   const t = r.table("experimental", value, known, noted);
   if (!t) return out;
   for (const key of ["cmd", "entrypoint", "exec"] as const) {
@@ -339,7 +417,12 @@ function readExperimental(r: Reader, value: unknown, dir: string | undefined): {
 }
 
 /** flyctl `config.ParseConfig`: inline JSON starting with "{", or a path ending in .json (relative to fly.toml here). */
-function readMachineConfig(r: Reader, path: string, value: unknown, dir: string | undefined): Record<string, unknown> | undefined {
+function readMachineConfig(
+  r: Reader,
+  path: string,
+  value: unknown,
+  dir: string | undefined,
+): Record<string, unknown> | undefined {
   const source = r.string(path, value);
   if (source === undefined || source === "") return undefined;
   let text = source;

@@ -46,7 +46,11 @@ function shortDescription(text: string): string {
 }
 
 /** Creates the deployment and its status. Returns undefined (after a warning) when GitHub could not be told. */
-export async function recordPreviewDeployment(github: GitHubClient, input: PreviewDeploymentInput, output: Output): Promise<RecordedDeployment | undefined> {
+export async function recordPreviewDeployment(
+  github: GitHubClient,
+  input: PreviewDeploymentInput,
+  output: Output,
+): Promise<RecordedDeployment | undefined> {
   const environment = previewEnvironment(input.pr);
   try {
     const ref = input.sha ?? (await github.getPullRequest(input.pr))?.head?.sha;
@@ -79,16 +83,24 @@ export async function recordPreviewDeployment(github: GitHubClient, input: Previ
       description: shortDescription(input.description),
     });
     const superseded = input.state === "success" ? await setInactive(github, environment, deployment.id) : [];
-    output.step(`GitHub deployment ${deployment.id} in ${environment}: ${input.state}${superseded.length ? ` (${superseded.length} earlier set inactive)` : ""}`);
+    output.step(
+      `GitHub deployment ${deployment.id} in ${environment}: ${input.state}${superseded.length ? ` (${superseded.length} earlier set inactive)` : ""}`,
+    );
     return { id: deployment.id, environment, ref, state: input.state, superseded, unchanged: false };
   } catch (error) {
-    output.warn(`could not record the GitHub deployment for PR #${input.pr} (the preview itself is unaffected): ${describeError(error)}`);
+    output.warn(
+      `could not record the GitHub deployment for PR #${input.pr} (the preview itself is unaffected): ${describeError(error)}`,
+    );
     return undefined;
   }
 }
 
 /** Sets every active deployment of PR `pr`'s environment inactive (down, prune). Undefined after a warning. */
-export async function deactivatePreviewDeployments(github: GitHubClient, pr: number, output: Output): Promise<number[] | undefined> {
+export async function deactivatePreviewDeployments(
+  github: GitHubClient,
+  pr: number,
+  output: Output,
+): Promise<number[] | undefined> {
   const environment = previewEnvironment(pr);
   try {
     const retired = await setInactive(github, environment);
@@ -109,7 +121,10 @@ async function setInactive(github: GitHubClient, environment: string, keep?: num
     if (deployment.id === keep || deployment.environment !== environment) continue;
     const [latest] = await github.listDeploymentStatuses(deployment.id);
     if (!latest || !LIVE.includes(latest.state)) continue;
-    await github.createDeploymentStatus(deployment.id, { state: "inactive", description: "preview replaced or removed" });
+    await github.createDeploymentStatus(deployment.id, {
+      state: "inactive",
+      description: "preview replaced or removed",
+    });
     retired.push(deployment.id);
   }
   return retired;

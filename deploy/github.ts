@@ -95,7 +95,10 @@ export function githubContextFromEnv(env: Record<string, string | undefined>): G
   }
   const apiUrl = (env.GITHUB_API_URL?.trim() || DEFAULT_GITHUB_API_URL).replace(/\/+$/, "");
   if (!/^https?:\/\/[^\s]+$/.test(apiUrl)) {
-    throw new GitHubError("config_invalid", `GITHUB_API_URL must be an http(s) URL (got ${JSON.stringify(apiUrl.slice(0, 120))})`);
+    throw new GitHubError(
+      "config_invalid",
+      `GITHUB_API_URL must be an http(s) URL (got ${JSON.stringify(apiUrl.slice(0, 120))})`,
+    );
   }
   return { token, owner: match[1]!, repo: match[2]!, repository, apiUrl };
 }
@@ -220,7 +223,9 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
     const url = pathOrUrl.startsWith("/") ? context.apiUrl + pathOrUrl : pathOrUrl;
     if (!url.startsWith(context.apiUrl + "/")) {
       // A Link header pointing elsewhere would send our token to another host.
-      throw new GitHubError("invalid_response", `GitHub returned a pagination link outside ${context.apiUrl}`, { method });
+      throw new GitHubError("invalid_response", `GitHub returned a pagination link outside ${context.apiUrl}`, {
+        method,
+      });
     }
     const displayPath = url.slice(context.apiUrl.length);
     for (let attempt = 0; ; attempt++) {
@@ -237,16 +242,20 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
         });
         const text = await response.text();
         if (response.status >= 200 && response.status < 300) {
-          let json: unknown = undefined;
+          let json: unknown ;
           if (text.trim() !== "") {
             try {
               json = JSON.parse(text);
             } catch {
-              throw new GitHubError("invalid_response", `GitHub ${method} ${displayPath} returned a body that is not JSON`, {
-                method,
-                path: displayPath,
-                status: response.status,
-              });
+              throw new GitHubError(
+                "invalid_response",
+                `GitHub ${method} ${displayPath} returned a body that is not JSON`,
+                {
+                  method,
+                  path: displayPath,
+                  status: response.status,
+                },
+              );
             }
           }
           return { status: response.status, json, headers: response.headers };
@@ -284,7 +293,8 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
 
   function asRecord<T extends { id: number }>(value: unknown, method: Method, path: string, what: string): T {
     const record = value as Partial<T> | null;
-    if (!record || typeof record.id !== "number") throw new GitHubError("invalid_response", `GitHub ${method} ${path} did not return ${what}`, { method, path });
+    if (!record || typeof record.id !== "number")
+      throw new GitHubError("invalid_response", `GitHub ${method} ${path} did not return ${what}`, { method, path });
     return record as T;
   }
 
@@ -296,7 +306,8 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
     // Bounded so a server that links to itself forever cannot hang a deploy (100 pages of 100).
     for (let page = 0; next && page < 100; page++) {
       const { json, headers: responseHeaders } = await request("GET", next);
-      if (!Array.isArray(json)) throw new GitHubError("invalid_response", `GitHub GET ${path} did not return a list`, { method: "GET", path });
+      if (!Array.isArray(json))
+        throw new GitHubError("invalid_response", `GitHub GET ${path} did not return a list`, { method: "GET", path });
       for (const item of json) items.push(convert(item));
       next = nextLink(responseHeaders.get("link"));
     }
@@ -308,7 +319,9 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
 
     listDeployments(environment) {
       const path = `${repoPath}/deployments`;
-      return listAll(`${path}?environment=${encodeURIComponent(environment)}&per_page=100`, (item) => asRecord<Deployment>(item, "GET", path, "a deployment"));
+      return listAll(`${path}?environment=${encodeURIComponent(environment)}&per_page=100`, (item) =>
+        asRecord<Deployment>(item, "GET", path, "a deployment"),
+      );
     },
 
     async createDeployment(input) {
@@ -316,13 +329,20 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
       // Not retried: a lost response may mean the deployment exists (the next `up` supersedes it anyway).
       const { status, json } = await request("POST", path, input, false);
       // 202 = GitHub merged the default branch into ref first and made no deployment (auto_merge).
-      if (status === 202) throw new GitHubError("invalid_response", `GitHub POST ${path} made no deployment: ${(json as { message?: string } | null)?.message ?? "202"}`, { method: "POST", path, status });
+      if (status === 202)
+        throw new GitHubError(
+          "invalid_response",
+          `GitHub POST ${path} made no deployment: ${(json as { message?: string } | null)?.message ?? "202"}`,
+          { method: "POST", path, status },
+        );
       return asRecord<Deployment>(json, "POST", path, "a deployment");
     },
 
     listDeploymentStatuses(deploymentId) {
       const path = `${repoPath}/deployments/${deploymentId}/statuses`;
-      return listAll(`${path}?per_page=100`, (item) => asRecord<DeploymentStatus>(item, "GET", path, "a deployment status"));
+      return listAll(`${path}?per_page=100`, (item) =>
+        asRecord<DeploymentStatus>(item, "GET", path, "a deployment status"),
+      );
     },
 
     async createDeploymentStatus(deploymentId, input) {
@@ -361,7 +381,10 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
         const { json } = await request("GET", path);
         const record = json as Partial<PullRequest> | null;
         if (!record || (record.state !== "open" && record.state !== "closed")) {
-          throw new GitHubError("invalid_response", `GitHub GET ${path} did not return a pull request`, { method: "GET", path });
+          throw new GitHubError("invalid_response", `GitHub GET ${path} did not return a pull request`, {
+            method: "GET",
+            path,
+          });
         }
         return record as PullRequest;
       } catch (error) {
@@ -407,13 +430,17 @@ function httpError(method: string, path: string, response: Response, text: strin
           : " (the workflow needs `permissions: pull-requests: write`; a fork's token is read-only)"
         : "";
   const tail = [apiMessage, requestId ? `request id ${requestId}` : undefined].filter(Boolean).join("; ");
-  return new GitHubError(code, `GitHub ${method} ${path} failed with status ${status}${tail ? `: ${tail}` : ""}${hint}`, {
-    method,
-    path,
-    status,
-    apiMessage,
-    requestId,
-  });
+  return new GitHubError(
+    code,
+    `GitHub ${method} ${path} failed with status ${status}${tail ? `: ${tail}` : ""}${hint}`,
+    {
+      method,
+      path,
+      status,
+      apiMessage,
+      requestId,
+    },
+  );
 }
 
 /** The `rel="next"` target of an RFC 8288 Link header, as GitHub sends it. */
@@ -464,7 +491,8 @@ export async function upsertStickyComment(
     try {
       const ours = (await client.listIssueComments(pr)).filter((c) => c.body.startsWith(marker));
       const [keep, ...duplicates] = ours;
-      if (!keep) return { action: "created", comment: await client.createIssueComment(pr, body), removedDuplicates: [] };
+      if (!keep)
+        return { action: "created", comment: await client.createIssueComment(pr, body), removedDuplicates: [] };
       const removed: number[] = [];
       for (const dup of duplicates) {
         // Only remove copies written by the same account as the one we keep: never someone else's comment.

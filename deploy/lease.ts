@@ -19,7 +19,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export function abortError(signal: AbortSignal): DeployError {
-  const reason = signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : "aborted";
+  const reason =
+    signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : "aborted";
   return new DeployError("aborted", `deploy aborted: ${reason}`);
 }
 

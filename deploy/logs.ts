@@ -41,15 +41,24 @@ export async function logsCommand(ctx: CommandContext): Promise<CommandOutcome> 
   const { flags } = ctx.args;
   const request: LogsRequest = { app: "", follow: flags.follow === true, json: flags.json === true };
   if (typeof flags.machine === "string") {
-    if (!MACHINE_ID.test(flags.machine)) throw usageError(`--machine must be a machine id such as 148ed193b95d89 (got ${JSON.stringify(flags.machine.slice(0, 80))})`);
+    if (!MACHINE_ID.test(flags.machine))
+      throw usageError(
+        `--machine must be a machine id such as 148ed193b95d89 (got ${JSON.stringify(flags.machine.slice(0, 80))})`,
+      );
     request.machine = flags.machine;
   }
   if (typeof flags.region === "string") {
-    if (!REGION.test(flags.region)) throw usageError(`--region must be a three-letter Fly region code such as ewr (got ${JSON.stringify(flags.region.slice(0, 80))})`);
+    if (!REGION.test(flags.region))
+      throw usageError(
+        `--region must be a three-letter Fly region code such as ewr (got ${JSON.stringify(flags.region.slice(0, 80))})`,
+      );
     request.region = flags.region;
   }
   if (typeof flags.app === "string") {
-    if (!APP_NAME.test(flags.app)) throw usageError(`--app must be a Fly app name: lowercase letters, digits and dashes (got ${JSON.stringify(flags.app.slice(0, 80))})`);
+    if (!APP_NAME.test(flags.app))
+      throw usageError(
+        `--app must be a Fly app name: lowercase letters, digits and dashes (got ${JSON.stringify(flags.app.slice(0, 80))})`,
+      );
     request.app = flags.app;
   } else request.app = (await loadConfig(ctx.args)).app;
 
@@ -72,8 +81,12 @@ export async function printLogs(
   output: Output,
   timing: { minMs: number; maxMs: number } = { minMs: POLL_MIN_MS, maxMs: POLL_MAX_MS },
 ): Promise<number> {
-  const filter = [request.machine ? `machine ${request.machine}` : "", request.region ? `region ${request.region}` : ""].filter(Boolean).join(", ");
-  output.step(`${request.follow ? "following" : "reading"} logs of ${request.app}${filter ? ` (${filter})` : ""}${request.follow ? "; Ctrl-C to stop" : ""}`);
+  const filter = [request.machine ? `machine ${request.machine}` : "", request.region ? `region ${request.region}` : ""]
+    .filter(Boolean)
+    .join(", ");
+  output.step(
+    `${request.follow ? "following" : "reading"} logs of ${request.app}${filter ? ` (${filter})` : ""}${request.follow ? "; Ctrl-C to stop" : ""}`,
+  );
   let token = "";
   let printed = 0;
   let wait = timing.minMs;
@@ -82,7 +95,12 @@ export async function printLogs(
     if (io.signal?.aborted) return printed;
     let entries: LogEntry[];
     try {
-      const result = await logs.getAppLogs(request.app, { nextToken: token, instance: request.machine, region: request.region, signal: io.signal });
+      const result = await logs.getAppLogs(request.app, {
+        nextToken: token,
+        instance: request.machine,
+        region: request.region,
+        signal: io.signal,
+      });
       entries = result.entries;
       token = result.nextToken;
       failures = 0;
@@ -91,12 +109,15 @@ export async function printLogs(
       const fatal = explainFatal(error, request.app);
       if (fatal) throw fatal;
       if (!request.follow || ++failures >= MAX_FAILED_POLLS) throw error;
-      output.warn(`reading logs failed (${failures}/${MAX_FAILED_POLLS}), trying again: ${error instanceof Error ? error.message : String(error)}`);
+      output.warn(
+        `reading logs failed (${failures}/${MAX_FAILED_POLLS}), trying again: ${error instanceof Error ? error.message : String(error)}`,
+      );
       wait = Math.min(wait * 2, timing.maxMs);
       await pause(wait, io.signal);
       continue;
     }
-    for (const entry of entries) io.stdout(`${request.json ? JSON.stringify(entryJson(entry)) : formatLogLine(entry)}\n`);
+    for (const entry of entries)
+      io.stdout(`${request.json ? JSON.stringify(entryJson(entry)) : formatLogLine(entry)}\n`);
     printed += entries.length;
     if (!request.follow) {
       if (entries.length === 0 || page + 1 >= MAX_PAGES) {
@@ -119,11 +140,21 @@ export async function printLogs(
 function explainFatal(error: unknown, app: string): DeployError | undefined {
   if (!isFlyApiError(error)) return undefined;
   if (error.status === 404) {
-    return new DeployError("app_not_found", `app ${app} does not exist (or this token cannot see it): check the app in fly.toml or --app`, 2, { app });
+    return new DeployError(
+      "app_not_found",
+      `app ${app} does not exist (or this token cannot see it): check the app in fly.toml or --app`,
+      2,
+      { app },
+    );
   }
   if (error.status === 401 || error.status === 403) {
     // flyctl-behaviours.md §2: app deploy tokens may be refused log access ("not authorized to retrieve app logs").
-    return new DeployError("api_error", `${error.message}\nthis FLY_API_TOKEN may not read ${app}'s logs: app deploy tokens can be refused log access; use an organization token from ${DASHBOARD_TOKENS}`, 1, { app });
+    return new DeployError(
+      "api_error",
+      `${error.message}\nthis FLY_API_TOKEN may not read ${app}'s logs: app deploy tokens can be refused log access; use an organization token from ${DASHBOARD_TOKENS}`,
+      1,
+      { app },
+    );
   }
   return undefined;
 }
@@ -131,12 +162,26 @@ function explainFatal(error: unknown, app: string): DeployError | undefined {
 /** `2026-05-07T10:00:00.123Z ewr 148ed193b95d89 info  message`: one line per entry, blanks shown as "-". */
 export function formatLogLine(entry: LogEntry): string {
   const or = (value: string) => (value === "" ? "-" : value);
-  return [or(entry.timestamp), or(entry.region), or(entry.instance), or(entry.level).padEnd(5), oneLine(entry.message)].join(" ");
+  return [
+    or(entry.timestamp),
+    or(entry.region),
+    or(entry.instance),
+    or(entry.level).padEnd(5),
+    oneLine(entry.message),
+  ].join(" ");
 }
 
 /** The --json object of one entry (`machine` is Fly's `instance`, named as the --machine flag names it). */
 export function entryJson(entry: LogEntry) {
-  return { id: entry.id, timestamp: entry.timestamp, region: entry.region, machine: entry.instance, level: entry.level, message: entry.message, meta: entry.meta };
+  return {
+    id: entry.id,
+    timestamp: entry.timestamp,
+    region: entry.region,
+    machine: entry.instance,
+    level: entry.level,
+    message: entry.message,
+    meta: entry.meta,
+  };
 }
 
 /**

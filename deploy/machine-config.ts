@@ -13,7 +13,14 @@
 
 import type { components } from "../lib/fly/openapi.ts";
 import { formatGoDuration } from "./durations.ts";
-import { type DeployConfig, type HttpCheck, type HttpService, type Service, type ServicePort, splitCommand } from "./flytoml.ts";
+import {
+  type DeployConfig,
+  type HttpCheck,
+  type HttpService,
+  type Service,
+  type ServicePort,
+  splitCommand,
+} from "./flytoml.ts";
 import { DEFAULT_PROCESS_GROUP, type GroupConfig, defaultProcessName, groupConfig } from "./flytoml-groups.ts";
 import { DEFAULT_VM_SIZE, type Guest, VM_PRESETS } from "./vm-sizes.ts";
 
@@ -45,7 +52,10 @@ export const METADATA = {
 
 /** "app=5,worker=0": the flightdeck_group_sizes metadata value, sorted so equal maps compare equal. */
 export function formatGroupSizes(sizes: Record<string, number>): string {
-  return Object.keys(sizes).sort().map((g) => `${g}=${sizes[g]}`).join(",");
+  return Object.keys(sizes)
+    .sort()
+    .map((g) => `${g}=${sizes[g]}`)
+    .join(",");
 }
 
 /** The inverse of formatGroupSizes; malformed entries are dropped (hand-edited metadata is not ours). */
@@ -57,7 +67,6 @@ export function parseGroupSizes(value: string): Record<string, number> {
   }
   return out;
 }
-
 
 export const RELEASE_COMMAND_GROUP = "fly_app_release_command";
 export { DEFAULT_PROCESS_GROUP };
@@ -122,7 +131,9 @@ function httpCheckFields(c: HttpCheck): S["fly.MachineServiceCheck"] {
   if (c.tlsServerName !== undefined) out.tls_server_name = c.tlsServerName;
   // flyctl: each fly.toml header becomes {name, values: [value]}.
   if (c.headers && Object.keys(c.headers).length > 0) {
-    out.headers = Object.keys(c.headers).sort().map((name) => ({ name, values: [c.headers?.[name] ?? ""] }));
+    out.headers = Object.keys(c.headers)
+      .sort()
+      .map((name) => ({ name, values: [c.headers?.[name] ?? ""] }));
   }
   return out;
 }
@@ -153,7 +164,13 @@ export function expandHttpService(h: HttpService): Service {
     port443.httpOptions = h.httpOptions;
   }
   if (h.tlsOptions) port443.tlsOptions = h.tlsOptions;
-  const s: Service = { protocol: "tcp", internalPort: h.internalPort, processes: h.processes, ports: [port80, port443], checks: h.checks.map((c) => ({ type: "http", ...c })) };
+  const s: Service = {
+    protocol: "tcp",
+    internalPort: h.internalPort,
+    processes: h.processes,
+    ports: [port80, port443],
+    checks: h.checks.map((c) => ({ type: "http", ...c })),
+  };
   if (h.autoStopMachines !== undefined) s.autoStopMachines = h.autoStopMachines;
   if (h.autoStartMachines !== undefined) s.autoStartMachines = h.autoStartMachines;
   if (h.minMachinesRunning !== undefined) s.minMachinesRunning = h.minMachinesRunning;
@@ -239,9 +256,15 @@ export function groupGuest(cfg: DeployConfig, group?: string): S["fly.MachineGue
  * The volume fields of `POST /volumes` that fly.toml decides for a group's mount: encrypted unless `encrypted = false`,
  * the guest (so Fly places the volume where such a machine fits), snapshot retention and scheduled snapshots.
  */
-export function volumeSettings(cfg: DeployConfig, group?: string): Pick<S["CreateVolumeRequest"], "encrypted" | "compute" | "snapshot_retention" | "auto_backup_enabled"> {
+export function volumeSettings(
+  cfg: DeployConfig,
+  group?: string,
+): Pick<S["CreateVolumeRequest"], "encrypted" | "compute" | "snapshot_retention" | "auto_backup_enabled"> {
   const g = groupConfig(cfg, group);
-  const out: Pick<S["CreateVolumeRequest"], "encrypted" | "compute" | "snapshot_retention" | "auto_backup_enabled"> = { encrypted: g.mount?.encrypted ?? true, compute: groupGuest(cfg, group) };
+  const out: Pick<S["CreateVolumeRequest"], "encrypted" | "compute" | "snapshot_retention" | "auto_backup_enabled"> = {
+    encrypted: g.mount?.encrypted ?? true,
+    compute: groupGuest(cfg, group),
+  };
   if (g.mount?.snapshotRetention !== undefined) out.snapshot_retention = g.mount.snapshotRetention;
   if (g.mount?.scheduledSnapshots !== undefined) out.auto_backup_enabled = g.mount.scheduledSnapshots;
   return out;
@@ -332,7 +355,9 @@ export function buildMachineConfig(cfg: DeployConfig, opts: BuildOptions): Machi
 export class MissingReleaseCommandError extends Error {
   readonly code = "release_command_missing";
   constructor() {
-    super("fly.toml has no [deploy] release_command; check cfg.deploy.releaseCommand before building a release machine");
+    super(
+      "fly.toml has no [deploy] release_command; check cfg.deploy.releaseCommand before building a release machine",
+    );
   }
 }
 
@@ -342,7 +367,10 @@ export class MissingReleaseCommandError extends Error {
  * `release_command_vm` or the biggest app machine, else shared-cpu-2x; we use `release_command_vm`, else the
  * default group's `[[vm]]`, else shared-cpu-2x.
  */
-export function buildReleaseMachineConfig(cfg: DeployConfig, opts: { image: string; releaseVersion: number | string }): MachineConfig {
+export function buildReleaseMachineConfig(
+  cfg: DeployConfig,
+  opts: { image: string; releaseVersion: number | string },
+): MachineConfig {
   const cmd = cfg.deploy.releaseCommand === undefined ? null : splitCommand(cfg.deploy.releaseCommand);
   if (!cmd || cmd.length === 0) throw new MissingReleaseCommandError();
   const env: Record<string, string> = { ...cfg.env, RELEASE_COMMAND: "1", FLY_PROCESS_GROUP: RELEASE_COMMAND_GROUP };

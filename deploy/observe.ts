@@ -16,7 +16,11 @@ export interface ObservedApp {
   anchor?: Machine;
 }
 
-export async function observe(client: FlyClient, appName: string, opts: { signal?: AbortSignal } = {}): Promise<ObservedApp> {
+export async function observe(
+  client: FlyClient,
+  appName: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<ObservedApp> {
   const signal = opts.signal;
   let org: string | undefined;
   try {
@@ -25,7 +29,10 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
   } catch (error) {
     // 404: no such app (yet). 403 would mean "exists but not yours", which must surface, not read as absent.
     if (isFlyApiError(error) && error.status === 404) {
-      return { state: { app: { exists: false }, ips: [], secrets: { names: [] }, volumes: [], machines: [] }, machines: [] };
+      return {
+        state: { app: { exists: false }, ips: [], secrets: { names: [] }, volumes: [], machines: [] },
+        machines: [],
+      };
     }
     throw error;
   }
@@ -50,7 +57,9 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
       app: { exists: true, name: appName, ...(org ? { org } : {}) },
       ips: ips.map(toObservedIp),
       secrets: { names: names.sort(), digests, ...(version !== undefined ? { version } : {}) },
-      volumes: volumes.filter((v) => v.state !== "destroyed" && v.state !== "destroying" && v.state !== "pending_destroy").map(toObservedVolume),
+      volumes: volumes
+        .filter((v) => v.state !== "destroyed" && v.state !== "destroying" && v.state !== "pending_destroy")
+        .map(toObservedVolume),
       machines: observedMachines,
     },
     machines: live,
@@ -65,7 +74,8 @@ export async function observe(client: FlyClient, appName: string, opts: { signal
  */
 function latestSecretsVersion(machines: ObservedMachine[]): number | undefined {
   let best: number | undefined;
-  for (const m of machines) if (m.secretsVersion !== undefined && (best === undefined || m.secretsVersion > best)) best = m.secretsVersion;
+  for (const m of machines)
+    if (m.secretsVersion !== undefined && (best === undefined || m.secretsVersion > best)) best = m.secretsVersion;
   return best;
 }
 
@@ -86,7 +96,8 @@ export function toObservedMachine(m: Machine): ObservedMachine {
   if (digest !== undefined) out.configDigest = digest;
   const release = metadata[METADATA.releaseVersion];
   if (release !== undefined) out.releaseVersion = release;
-  if (Number.isFinite(secretsVersion) && metadata[METADATA.secretsVersion] !== undefined) out.secretsVersion = secretsVersion;
+  if (Number.isFinite(secretsVersion) && metadata[METADATA.secretsVersion] !== undefined)
+    out.secretsVersion = secretsVersion;
   const fleetSize = Number(metadata[METADATA.fleetSize]);
   if (Number.isInteger(fleetSize) && fleetSize >= 1) out.fleetSize = fleetSize;
   const groupSizes = metadata[METADATA.groupSizes];
@@ -99,7 +110,12 @@ export function toObservedMachine(m: Machine): ObservedMachine {
 }
 
 function toObservedVolume(v: Volume): ObservedVolume {
-  const out: ObservedVolume = { id: v.id ?? "", name: v.name ?? "", region: v.region ?? "", state: v.state ?? "created" };
+  const out: ObservedVolume = {
+    id: v.id ?? "",
+    name: v.name ?? "",
+    region: v.region ?? "",
+    state: v.state ?? "created",
+  };
   if (v.zone) out.zone = v.zone;
   out.attachedMachineId = v.attached_machine_id ? v.attached_machine_id : null;
   if (v.size_gb !== undefined) out.sizeGb = v.size_gb;

@@ -10,7 +10,10 @@ import type { ObservedState, Plan } from "./plan-types.ts";
 import { ipv4Needed } from "./public-address.ts";
 import { currentImage, planDeploy, planRollback, planScale, recordedFleetSize } from "./plan.ts";
 
-export type PlanMode = { kind: "deploy" } | { kind: "scale"; count: number; group?: string } | { kind: "rollback"; image: string };
+export type PlanMode =
+  | { kind: "deploy" }
+  | { kind: "scale"; count: number; group?: string }
+  | { kind: "rollback"; image: string };
 
 export type PlanInputs = {
   image: string;
@@ -45,7 +48,9 @@ export function planForConfig(cfg: DeployConfig, observed: ObservedState, inputs
   let plan = planByGroup(cfg, observed, inputs, mode);
   if (mode.kind === "deploy") plan = removeDroppedGroups(plan, observed, processNames(cfg));
   if (plan.actions.some((a) => a.kind === "allocate_ip" && a.type === "shared_v4") && ipv4Needed(cfg) === "dedicated") {
-    plan.warnings.push("[[services]] use UDP or ports other than HTTP on 80 and HTTP+TLS on 443, which a shared IPv4 does not carry (flyctl DetermineIPType): they are reachable over IPv6 only until a dedicated IPv4 is allocated in the Fly dashboard");
+    plan.warnings.push(
+      "[[services]] use UDP or ports other than HTTP on 80 and HTTP+TLS on 443, which a shared IPv4 does not carry (flyctl DetermineIPType): they are reachable over IPv6 only until a dedicated IPv4 is allocated in the Fly dashboard",
+    );
   }
   return plan;
 }
@@ -70,15 +75,27 @@ function planByGroup(cfg: DeployConfig, observed: ObservedState, inputs: PlanInp
   const primary = new Set(primaryGroups(cfg));
   const scaled = mode.kind === "scale" ? (mode.group ?? defaultProcessName(cfg)) : undefined;
   const sizes: Record<string, number> = {};
-  for (const g of groups) sizes[g] = g === scaled && mode.kind === "scale" ? mode.count : (inputs.machineCount ?? recordedGroupSize(observed, { name: g, primary: primary.has(g) }));
+  for (const g of groups)
+    sizes[g] =
+      g === scaled && mode.kind === "scale"
+        ? mode.count
+        : (inputs.machineCount ?? recordedGroupSize(observed, { name: g, primary: primary.has(g) }));
   const desireds = groups.map((g) => {
-    const image = mode.kind === "scale" ? (currentImage(observed, g) ?? inputs.image) : mode.kind === "rollback" ? mode.image : inputs.image;
+    const image =
+      mode.kind === "scale"
+        ? (currentImage(observed, g) ?? inputs.image)
+        : mode.kind === "rollback"
+          ? mode.image
+          : inputs.image;
     const d = desiredState(cfg, { ...base, image, processGroup: g, machineCount: sizes[g] ?? 0 });
     return { ...d, minCount: primary.has(g) && mode.kind !== "scale" ? 1 : 0, groupSizes: sizes };
   });
   const plan = planGroups(observed, desireds, mode.kind);
   if (mode.kind === "scale" && anyCurrentImage(observed, groups) === undefined && (sizes[scaled ?? ""] ?? 0) > 0) {
-    plan.problems.push({ code: "nothing_to_scale", message: `app ${cfg.app} has no machines to copy; run deploy first` });
+    plan.problems.push({
+      code: "nothing_to_scale",
+      message: `app ${cfg.app} has no machines to copy; run deploy first`,
+    });
   }
   return plan;
 }

@@ -39,7 +39,11 @@ function describeAction(a: PlanAction): string {
 
 export function formatPlan(plan: Plan): string {
   const t = plan.target;
-  const counts = t.groups ? Object.entries(t.groups).map(([g, x]) => `${g} ${x.machineCount}`).join(", ") : `${t.machineCount}`;
+  const counts = t.groups
+    ? Object.entries(t.groups)
+        .map(([g, x]) => `${g} ${x.machineCount}`)
+        .join(", ")
+    : `${t.machineCount}`;
   const lines = [`${plan.kind} ${plan.app}: ${t.image}, ${counts} machine(s) in ${t.region}, strategy ${t.strategy}`];
   const width = Math.max(...plan.actions.map((a) => describe(a).length));
   for (const a of plan.actions) lines.push(`  ${describe(a).padEnd(width)}  # ${a.reason}`);

@@ -7,7 +7,14 @@
 // without services on a first deploy). A size lives on the group's machines (flightdeck_fleet_size) and, for
 // groups with no machine left, in flightdeck_group_sizes on every other machine.
 
-import { NON_MUTATING_ACTIONS, type DesiredState, type ObservedState, type Plan, type PlanAction, type PlanKind } from "./plan-types.ts";
+import {
+  NON_MUTATING_ACTIONS,
+  type DesiredState,
+  type ObservedState,
+  type Plan,
+  type PlanAction,
+  type PlanKind,
+} from "./plan-types.ts";
 import { currentImage, plan, PRODUCTION_MACHINE_COUNT, recordedFleetSize } from "./plan.ts";
 
 const APP_WIDE: ReadonlySet<PlanAction["kind"]> = new Set(["create_app", "allocate_ip", "run_release"]);
@@ -16,11 +23,17 @@ export type GroupSizing = { name: string; primary: boolean };
 
 /** The machine count a group's deploy aims for: what its machines record, else what the others record for it, else 5 or 1. */
 export function recordedGroupSize(observed: ObservedState, group: GroupSizing): number {
-  if (group.primary && observed.machines.some((m) => m.platformVersion === "v2" && m.processGroup === group.name)) return recordedFleetSize(observed, group.name);
-  const own = observed.machines.filter((m) => m.platformVersion === "v2" && m.processGroup === group.name && m.fleetSize !== undefined).map((m) => m.fleetSize as number);
+  if (group.primary && observed.machines.some((m) => m.platformVersion === "v2" && m.processGroup === group.name))
+    return recordedFleetSize(observed, group.name);
+  const own = observed.machines
+    .filter((m) => m.platformVersion === "v2" && m.processGroup === group.name && m.fleetSize !== undefined)
+    .map((m) => m.fleetSize as number);
   if (own.length > 0) return Math.min(...own);
-  const valid = (n: number) => Number.isInteger(n) && n >= (group.primary ? 1 : 0) && (!group.primary || n <= PRODUCTION_MACHINE_COUNT);
-  const elsewhere = observed.machines.map((m) => m.groupSizes?.[group.name]).filter((n): n is number => n !== undefined && valid(n));
+  const valid = (n: number) =>
+    Number.isInteger(n) && n >= (group.primary ? 1 : 0) && (!group.primary || n <= PRODUCTION_MACHINE_COUNT);
+  const elsewhere = observed.machines
+    .map((m) => m.groupSizes?.[group.name])
+    .filter((n): n is number => n !== undefined && valid(n));
   if (elsewhere.length > 0) return Math.min(...elsewhere);
   return group.primary ? PRODUCTION_MACHINE_COUNT : 1;
 }
@@ -69,17 +82,31 @@ export function planGroups(observed: ObservedState, desireds: readonly DesiredSt
   }
 
   const groupNames = new Set(desireds.map((d) => d.processGroup));
-  const ignoredEverywhere = first.ignored.filter((i) => plans.every((p) => p.ignored.some((j) => j.machineId === i.machineId)));
+  const ignoredEverywhere = first.ignored.filter((i) =>
+    plans.every((p) => p.ignored.some((j) => j.machineId === i.machineId)),
+  );
   const ignored = ignoredEverywhere.map((i) => {
     const m = observed.machines.find((x) => x.id === i.machineId);
-    return m?.processGroup !== undefined && m.platformVersion === "v2" && !groupNames.has(m.processGroup) && /^process group/.test(i.why)
-      ? { machineId: i.machineId, why: `process group "${m.processGroup}" is not in fly.toml [processes]; left as it is` }
+    return m?.processGroup !== undefined &&
+      m.platformVersion === "v2" &&
+      !groupNames.has(m.processGroup) &&
+      /^process group/.test(i.why)
+      ? {
+          machineId: i.machineId,
+          why: `process group "${m.processGroup}" is not in fly.toml [processes]; left as it is`,
+        }
       : i;
   });
-  const unique = <T>(xs: T[], key: (x: T) => string) => xs.filter((x, i) => xs.findIndex((y) => key(y) === key(x)) === i);
+  const unique = <T>(xs: T[], key: (x: T) => string) =>
+    xs.filter((x, i) => xs.findIndex((y) => key(y) === key(x)) === i);
   const target: Plan["target"] = {
     ...first.target,
-    groups: Object.fromEntries(plans.map((p, i) => [desireds[i]?.processGroup ?? "", { configDigest: p.target.configDigest, machineCount: p.target.machineCount, image: p.target.image }])),
+    groups: Object.fromEntries(
+      plans.map((p, i) => [
+        desireds[i]?.processGroup ?? "",
+        { configDigest: p.target.configDigest, machineCount: p.target.machineCount, image: p.target.image },
+      ]),
+    ),
   };
   if (lead.groupSizes) target.groupSizes = lead.groupSizes;
   return {
@@ -89,8 +116,14 @@ export function planGroups(observed: ObservedState, desireds: readonly DesiredSt
     actions,
     mutating: actions.some((a) => !NON_MUTATING_ACTIONS.has(a.kind)),
     ignored,
-    warnings: unique(plans.flatMap((p) => p.warnings), (w) => w),
-    problems: unique(plans.flatMap((p) => p.problems), (p) => p.message),
+    warnings: unique(
+      plans.flatMap((p) => p.warnings),
+      (w) => w,
+    ),
+    problems: unique(
+      plans.flatMap((p) => p.problems),
+      (p) => p.message,
+    ),
   };
 }
 
@@ -101,13 +134,26 @@ export function planGroups(observed: ObservedState, desireds: readonly DesiredSt
  */
 export function removeDroppedGroups(plan: Plan, observed: ObservedState, groups: readonly string[]): Plan {
   const dropped = observed.machines.filter(
-    (m) => m.platformVersion === "v2" && m.processGroup !== undefined && !groups.includes(m.processGroup) && !m.processGroup.startsWith("fly_app_") && m.state !== "destroyed" && m.state !== "destroying",
+    (m) =>
+      m.platformVersion === "v2" &&
+      m.processGroup !== undefined &&
+      !groups.includes(m.processGroup) &&
+      !m.processGroup.startsWith("fly_app_") &&
+      m.state !== "destroyed" &&
+      m.state !== "destroying",
   );
   if (dropped.length === 0) return plan;
   const ids = new Set(dropped.map((m) => m.id));
   const actions: PlanAction[] = plan.actions.filter((a) => a.kind !== "noop");
   for (const m of dropped) {
-    const a: PlanAction = { kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, group: m.processGroup as string, reason: `process group "${m.processGroup}" is no longer in fly.toml` };
+    const a: PlanAction = {
+      kind: "destroy_machine",
+      machineId: m.id,
+      region: m.region,
+      state: m.state,
+      group: m.processGroup as string,
+      reason: `process group "${m.processGroup}" is no longer in fly.toml`,
+    };
     if (m.volumeId) {
       a.keptVolumeId = m.volumeId;
       a.reason += `; volume ${m.volumeId} is kept`;
@@ -120,7 +166,9 @@ export function removeDroppedGroups(plan: Plan, observed: ObservedState, groups:
     actions,
     mutating: true,
     ignored: plan.ignored.filter((i) => !ids.has(i.machineId)),
-    warnings: [...plan.warnings, `process group(s) ${names} are not in fly.toml any more: their ${dropped.length} machine(s) are destroyed, as flyctl does`],
+    warnings: [
+      ...plan.warnings,
+      `process group(s) ${names} are not in fly.toml any more: their ${dropped.length} machine(s) are destroyed, as flyctl does`,
+    ],
   };
 }
-

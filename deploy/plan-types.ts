@@ -92,7 +92,17 @@ export type PlanAction =
   | { kind: "allocate_ip"; type: "v6" | "shared_v4"; reason: string }
   | { kind: "run_release"; command: string; image: string; region: string; reason: string }
   | { kind: "reuse_volume"; volumeId: string; name: string; region: string; forMachine: string; reason: string }
-  | { kind: "create_volume"; ref: string; name: string; region: string; sizeGb: number; requireUniqueZone: boolean; forMachine: string; reason: string; group?: string }
+  | {
+      kind: "create_volume";
+      ref: string;
+      name: string;
+      region: string;
+      sizeGb: number;
+      requireUniqueZone: boolean;
+      forMachine: string;
+      reason: string;
+      group?: string;
+    }
   | {
       kind: "create_machine";
       ref: string;
@@ -119,7 +129,15 @@ export type PlanAction =
       reason: string;
       group?: string;
     }
-  | { kind: "destroy_machine"; machineId: string; region: string; state: string; keptVolumeId?: string; reason: string; group?: string }
+  | {
+      kind: "destroy_machine";
+      machineId: string;
+      region: string;
+      state: string;
+      keptVolumeId?: string;
+      reason: string;
+      group?: string;
+    }
   /** Puts a cordoned machine back into the proxy's rotation (left cordoned by an interrupted rolling deploy). */
   | { kind: "uncordon_machine"; machineId: string; region: string; reason: string; group?: string }
   /** Removes the flightdeck_cordon mark from a machine that is not cordoned (a run stopped between the two). */
@@ -128,7 +146,14 @@ export type PlanAction =
    * Writes metadata flightdeck_fleet_size (and flightdeck_group_sizes when set) on a machine the run does not otherwise
    * update (no restart, no new version).
    */
-  | { kind: "set_fleet_size"; machineId: string; size: number; reason: string; group?: string; groupSizes?: Record<string, number> }
+  | {
+      kind: "set_fleet_size";
+      machineId: string;
+      size: number;
+      reason: string;
+      group?: string;
+      groupSizes?: Record<string, number>;
+    }
   | { kind: "noop"; reason: string };
 
 export type PlanKind = "deploy" | "scale" | "rollback";

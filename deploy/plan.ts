@@ -42,7 +42,10 @@ export const PREVIEW_MACHINE_COUNT = 1;
 
 const LAUNCHED_STATES = new Set(["started", "starting", "failed"]);
 const GONE_STATES = new Set(["destroyed", "destroying"]);
-const OTHER_FLY_GROUPS: Record<string, string> = { [RELEASE_COMMAND_GROUP]: "release command machine", fly_app_console: "console machine" };
+const OTHER_FLY_GROUPS: Record<string, string> = {
+  [RELEASE_COMMAND_GROUP]: "release command machine",
+  fly_app_console: "console machine",
+};
 
 function short(s: string | undefined): string {
   return s === undefined ? "none" : s.length > 12 ? s.slice(0, 12) : s;
@@ -54,7 +57,8 @@ function partition(observed: ObservedState, group: string) {
   for (const m of observed.machines) {
     if (GONE_STATES.has(m.state)) continue;
     const g = m.processGroup ?? group;
-    if (m.platformVersion !== "v2") ignored.push({ machineId: m.id, why: "unmanaged: no fly_platform_version=v2 metadata" });
+    if (m.platformVersion !== "v2")
+      ignored.push({ machineId: m.id, why: "unmanaged: no fly_platform_version=v2 metadata" });
     else if (OTHER_FLY_GROUPS[g]) ignored.push({ machineId: m.id, why: OTHER_FLY_GROUPS[g] as string });
     else if (g !== group) ignored.push({ machineId: m.id, why: `process group "${g}"` });
     else managed.push(m);
@@ -74,12 +78,18 @@ function updateCauses(m: ObservedMachine, d: DesiredState, secretsVersion: numbe
   const causes: UpdateCause[] = [];
   if (m.image !== d.image) causes.push("image");
   if (m.configDigest !== d.configDigest) causes.push("config");
-  if (secretsVersion !== undefined && (m.secretsVersion === undefined || m.secretsVersion < secretsVersion)) causes.push("secrets");
+  if (secretsVersion !== undefined && (m.secretsVersion === undefined || m.secretsVersion < secretsVersion))
+    causes.push("secrets");
   if (m.state === "failed") causes.push("failed");
   return causes;
 }
 
-function describeCauses(m: ObservedMachine, d: DesiredState, causes: UpdateCause[], secretsVersion: number | undefined): string {
+function describeCauses(
+  m: ObservedMachine,
+  d: DesiredState,
+  causes: UpdateCause[],
+  secretsVersion: number | undefined,
+): string {
   const parts = causes.map((c) => {
     if (c === "image") return `image ${m.image} -> ${d.image}`;
     if (c === "config") return `config ${short(m.configDigest)} -> ${short(d.configDigest)}`;
@@ -112,7 +122,10 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
   const tag = desired.processGroup === undefined ? {} : { group: desired.processGroup };
   const refPrefix = desired.processGroup === undefined ? "" : `${desired.processGroup}-`;
   if (!Number.isInteger(desired.machineCount) || desired.machineCount < minCount) {
-    problems.push({ code: "machine_count_invalid", message: `machine count must be a whole number >= ${minCount}, got ${desired.machineCount}` });
+    problems.push({
+      code: "machine_count_invalid",
+      message: `machine count must be a whole number >= ${minCount}, got ${desired.machineCount}`,
+    });
   }
   const missing = desired.requiredSecrets.filter((n) => !observed.secrets.names.includes(n));
   if (missing.length > 0) {
@@ -127,11 +140,14 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
 
   const { managed, ignored } = partition(observed, group);
   const actions: PlanAction[] = [];
-  if (!observed.app.exists) actions.push({ kind: "create_app", app: desired.app, org: desired.org, reason: "app does not exist" });
+  if (!observed.app.exists)
+    actions.push({ kind: "create_app", app: desired.app, org: desired.org, reason: "app does not exist" });
   if (desired.hasServices) {
     // flyctl first deploy: a dedicated IPv6 (free) and a shared IPv4 when the app has services and no IPs.
-    if (!observed.ips.some((ip) => ip.kind === "public_v6")) actions.push({ kind: "allocate_ip", type: "v6", reason: "app has [http_service] and no public IPv6" });
-    if (!observed.ips.some((ip) => ip.kind === "public_v4")) actions.push({ kind: "allocate_ip", type: "shared_v4", reason: "app has [http_service] and no public IPv4" });
+    if (!observed.ips.some((ip) => ip.kind === "public_v6"))
+      actions.push({ kind: "allocate_ip", type: "v6", reason: "app has [http_service] and no public IPv6" });
+    if (!observed.ips.some((ip) => ip.kind === "public_v4"))
+      actions.push({ kind: "allocate_ip", type: "shared_v4", reason: "app has [http_service] and no public IPv4" });
   }
 
   const fitting: ObservedMachine[] = [];
@@ -174,7 +190,9 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
         causes,
         from: m.configDigest === undefined ? { image: m.image } : { image: m.image, configDigest: m.configDigest },
         skipLaunch,
-        reason: describeCauses(m, desired, causes, secretsVersion) + (skipLaunch ? ` (${m.state}: stays stopped, the proxy starts it on demand)` : ""),
+        reason:
+          describeCauses(m, desired, causes, secretsVersion) +
+          (skipLaunch ? ` (${m.state}: stays stopped, the proxy starts it on demand)` : ""),
       };
       if (m.volumeId) action.volumeId = m.volumeId;
       updates.push(action);
@@ -183,25 +201,46 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
 
   const fleetAlreadyOnTarget = kept.some((m) => m.image === desired.image && m.configDigest === desired.configDigest);
   if (opts.runRelease && desired.releaseCommand && (imageOrConfigChanges || (toCreate > 0 && !fleetAlreadyOnTarget))) {
-    actions.push({ kind: "run_release", command: desired.releaseCommand, image: desired.image, region: desired.region, reason: "[deploy] release_command runs before any machine changes" });
+    actions.push({
+      kind: "run_release",
+      command: desired.releaseCommand,
+      image: desired.image,
+      region: desired.region,
+      reason: "[deploy] release_command runs before any machine changes",
+    });
   }
 
   // Kept machines the run does not update still learn the new size, first: an interrupted scale then leaves
   // the new size on the machines that remain (recordedFleetSize reads it back), not the old one.
   const updated = new Set(updates.map((u) => u.machineId));
   for (const m of kept) {
-    const sizesStale = desired.groupSizes !== undefined && formatGroupSizes(m.groupSizes ?? {}) !== formatGroupSizes(desired.groupSizes);
+    const sizesStale =
+      desired.groupSizes !== undefined && formatGroupSizes(m.groupSizes ?? {}) !== formatGroupSizes(desired.groupSizes);
     if (updated.has(m.id) || (recordedSize(m) === count && !sizesStale)) continue;
-    const mark: Extract<PlanAction, { kind: "set_fleet_size" }> = { ...tag, kind: "set_fleet_size", machineId: m.id, size: count, reason: `fleet size ${m.fleetSize ?? "unset"} -> ${count}` };
+    const mark: Extract<PlanAction, { kind: "set_fleet_size" }> = {
+      ...tag,
+      kind: "set_fleet_size",
+      machineId: m.id,
+      size: count,
+      reason: `fleet size ${m.fleetSize ?? "unset"} -> ${count}`,
+    };
     if (desired.groupSizes !== undefined) {
       mark.groupSizes = desired.groupSizes;
-      if (sizesStale) mark.reason += `; group sizes ${formatGroupSizes(m.groupSizes ?? {}) || "unset"} -> ${formatGroupSizes(desired.groupSizes)}`;
+      if (sizesStale)
+        mark.reason += `; group sizes ${formatGroupSizes(m.groupSizes ?? {}) || "unset"} -> ${formatGroupSizes(desired.groupSizes)}`;
     }
     actions.push(mark);
   }
 
   for (const m of surplus) {
-    const a: PlanAction = { ...tag, kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, reason: `scale down ${fitting.length} -> ${count}` };
+    const a: PlanAction = {
+      ...tag,
+      kind: "destroy_machine",
+      machineId: m.id,
+      region: m.region,
+      state: m.state,
+      reason: `scale down ${fitting.length} -> ${count}`,
+    };
     if (m.volumeId) {
       a.keptVolumeId = m.volumeId;
       a.reason += `; volume ${m.volumeId} is kept`;
@@ -215,14 +254,28 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
   // after it uncordons (rollout.ts), so every cordon of ours is marked. One without the mark is a person's.
   for (const m of kept) {
     if (m.cordoned === true && m.deployCordon) {
-      actions.push({ ...tag, kind: "uncordon_machine", machineId: m.id, region: m.region, reason: "left cordoned by an interrupted deploy (flightdeck_cordon mark): the proxy sends it no requests" });
+      actions.push({
+        ...tag,
+        kind: "uncordon_machine",
+        machineId: m.id,
+        region: m.region,
+        reason: "left cordoned by an interrupted deploy (flightdeck_cordon mark): the proxy sends it no requests",
+      });
     } else if (m.cordoned === true) {
-      warnings.push(`machine ${m.id} is cordoned by someone else; left alone (the proxy sends it no requests until whoever cordoned it uncordons it)`);
+      warnings.push(
+        `machine ${m.id} is cordoned by someone else; left alone (the proxy sends it no requests until whoever cordoned it uncordons it)`,
+      );
     } else if (m.cordoned === false && m.deployCordon) {
       // A run stopped between setting the mark and cordoning, or between uncordoning and clearing it. A stale
       // mark would make a later hand cordon of this machine look like ours, so it goes. (Cordon state unknown:
       // left for a run that can see it.)
-      actions.push({ ...tag, kind: "clear_cordon_mark", machineId: m.id, region: m.region, reason: "a deploy's cordon mark without a cordon (a run stopped mid-way)" });
+      actions.push({
+        ...tag,
+        kind: "clear_cordon_mark",
+        machineId: m.id,
+        region: m.region,
+        reason: "a deploy's cordon mark without a cordon (a run stopped mid-way)",
+      });
     }
   }
 
@@ -236,12 +289,22 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
       ref,
       region: desired.region,
       image: desired.image,
-      reason: i <= misfits.length ? `replaces ${misfits[i - 1]?.m.id} (${misfits[i - 1]?.why})` : `machine ${kept.length + i} of ${count}`,
+      reason:
+        i <= misfits.length
+          ? `replaces ${misfits[i - 1]?.m.id} (${misfits[i - 1]?.why})`
+          : `machine ${kept.length + i} of ${count}`,
     };
     if (desired.volume) {
       const vol = pool.shift();
       if (vol) {
-        actions.push({ kind: "reuse_volume", volumeId: vol.id, name: vol.name, region: vol.region, forMachine: ref, reason: "unattached volume of the same name in the region" });
+        actions.push({
+          kind: "reuse_volume",
+          volumeId: vol.id,
+          name: vol.name,
+          region: vol.region,
+          forMachine: ref,
+          reason: "unattached volume of the same name in the region",
+        });
         create.volumeId = vol.id;
       } else {
         const volRef = `vol-${ref}`;
@@ -262,19 +325,37 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
     actions.push(create);
   }
   for (const { m, why } of misfits) {
-    const a: PlanAction = { ...tag, kind: "destroy_machine", machineId: m.id, region: m.region, state: m.state, reason: `${why}; replaced in ${desired.region}` };
+    const a: PlanAction = {
+      ...tag,
+      kind: "destroy_machine",
+      machineId: m.id,
+      region: m.region,
+      state: m.state,
+      reason: `${why}; replaced in ${desired.region}`,
+    };
     if (m.volumeId) {
       a.keptVolumeId = m.volumeId;
       a.reason += `; volume ${m.volumeId} is kept`;
-      warnings.push(`machine ${m.id} ${why}: it is replaced and its volume ${m.volumeId} is kept, but files on it are no longer served until you move them`);
+      warnings.push(
+        `machine ${m.id} ${why}: it is replaced and its volume ${m.volumeId} is kept, but files on it are no longer served until you move them`,
+      );
     }
     actions.push(a);
   }
 
   if (actions.length === 0) {
-    actions.push({ kind: "noop", reason: `${kept.length} machine(s) already run ${desired.image} with config ${short(desired.configDigest)}` });
+    actions.push({
+      kind: "noop",
+      reason: `${kept.length} machine(s) already run ${desired.image} with config ${short(desired.configDigest)}`,
+    });
   }
-  const target: Plan["target"] = { image: desired.image, configDigest: desired.configDigest, region: desired.region, machineCount: count, strategy: desired.strategy };
+  const target: Plan["target"] = {
+    image: desired.image,
+    configDigest: desired.configDigest,
+    region: desired.region,
+    machineCount: count,
+    strategy: desired.strategy,
+  };
   if (secretsVersion !== undefined) target.secretsVersion = secretsVersion;
   return {
     kind: opts.kind,
@@ -327,8 +408,16 @@ export function currentImage(observed: ObservedState, processGroup = "app"): str
  */
 export function planScale(observed: ObservedState, desired: DesiredState, count: number): Plan {
   const image = currentImage(observed, desired.processGroup);
-  const p = plan(observed, { ...desired, image: image ?? desired.image, machineCount: count }, { kind: "scale", updateExisting: false, runRelease: false });
-  if (image === undefined && count > 0) p.problems.push({ code: "nothing_to_scale", message: `app ${desired.app} has no machines to copy; run deploy first` });
+  const p = plan(
+    observed,
+    { ...desired, image: image ?? desired.image, machineCount: count },
+    { kind: "scale", updateExisting: false, runRelease: false },
+  );
+  if (image === undefined && count > 0)
+    p.problems.push({
+      code: "nothing_to_scale",
+      message: `app ${desired.app} has no machines to copy; run deploy first`,
+    });
   return p;
 }
 

@@ -19,7 +19,10 @@ export interface PreviewReport {
 
 /** Inline code that cannot break out of its backticks or the table cell it sits in. */
 function code(value: string): string {
-  const clean = value.replace(/[\r\n]+/g, " ").replace(/\|/g, "\\|").slice(0, 300);
+  const clean = value
+    .replace(/[\r\n]+/g, " ")
+    .replace(/\|/g, "\\|")
+    .slice(0, 300);
   const fence = clean.includes("`") ? "``" : "`";
   return `${fence}${fence === "``" ? ` ${clean} ` : clean}${fence}`;
 }
@@ -42,7 +45,12 @@ export function renderPreviewComment(report: PreviewReport): string {
     lines.push(`### Preview deploy failed`, "", `The last deploy of ${code(report.app)} did not finish.`, "");
     if (report.error) lines.push(`> ${text(report.error)}`, "");
   } else {
-    lines.push(`### Preview removed`, "", `The preview app ${code(report.app)} and its machines were destroyed when the pull request closed.`, "");
+    lines.push(
+      `### Preview removed`,
+      "",
+      `The preview app ${code(report.app)} and its machines were destroyed when the pull request closed.`,
+      "",
+    );
   }
   lines.push("| | |", "|---|---|");
   lines.push(`| App | ${code(report.app)} |`);
@@ -57,7 +65,11 @@ export function renderPreviewComment(report: PreviewReport): string {
 
 export function renderStepSummary(report: PreviewReport): string {
   const title =
-    report.status === "ready" ? `Preview for #${report.pr}: ${report.url}` : report.status === "removed" ? `Preview for #${report.pr} removed` : `Preview for #${report.pr} failed`;
+    report.status === "ready"
+      ? `Preview for #${report.pr}: ${report.url}`
+      : report.status === "removed"
+        ? `Preview for #${report.pr} removed`
+        : `Preview for #${report.pr} failed`;
   const rows = [`| App | ${code(report.app)} |`];
   if (report.status !== "removed") rows.push(`| URL | ${report.url} |`);
   if (report.image && report.status !== "removed") rows.push(`| Image | ${code(report.image)} |`);

@@ -31,9 +31,19 @@ export class PreviewNameError extends Error {
 
 /** A PR number from user input: digits only, 1..MAX_PR_NUMBER. Anything else is refused, never coerced. */
 export function parsePrNumber(input: unknown): number {
-  const text = typeof input === "number" ? (Number.isInteger(input) ? String(input) : "") : typeof input === "string" ? input.trim() : "";
+  const text =
+    typeof input === "number"
+      ? Number.isInteger(input)
+        ? String(input)
+        : ""
+      : typeof input === "string"
+        ? input.trim()
+        : "";
   if (!/^[1-9]\d{0,9}$/.test(text)) {
-    throw new PreviewNameError("invalid_pr", `--pr must be a pull request number (1..${MAX_PR_NUMBER}), got ${JSON.stringify(String(input).slice(0, 40))}`);
+    throw new PreviewNameError(
+      "invalid_pr",
+      `--pr must be a pull request number (1..${MAX_PR_NUMBER}), got ${JSON.stringify(String(input).slice(0, 40))}`,
+    );
   }
   const value = Number(text);
   if (value < 1 || value > MAX_PR_NUMBER) {
@@ -99,7 +109,8 @@ export interface PreviewCandidate {
 export function whyNotPreview(candidate: PreviewCandidate, base: string, pr: number): string | undefined {
   const expected = previewAppName(base, pr);
   if (candidate.name === base) return `"${candidate.name}" is the production app`;
-  if (candidate.name !== expected) return `"${candidate.name}" is not the preview app of PR #${pr} (that is "${expected}")`;
+  if (candidate.name !== expected)
+    return `"${candidate.name}" is not the preview app of PR #${pr} (that is "${expected}")`;
   if (!/-pr-\d+$/.test(candidate.name)) return `"${candidate.name}" does not follow the preview naming pattern`;
   if (candidate.network !== previewNetwork(expected)) {
     return `app "${candidate.name}" is not in the preview network "${previewNetwork(expected)}" (network: ${JSON.stringify(candidate.network ?? null)}), so it was not created as a preview`;
@@ -110,7 +121,8 @@ export function whyNotPreview(candidate: PreviewCandidate, base: string, pr: num
     if (value !== marker) {
       return `machine ${machine.id} of "${candidate.name}" does not carry ${PREVIEW_MARKER_KEY}=${marker} (has ${JSON.stringify(value ?? null)})`;
     }
-    if (machine.mounts && machine.mounts.length > 0) return `machine ${machine.id} of "${candidate.name}" has a volume mounted; previews never do`;
+    if (machine.mounts && machine.mounts.length > 0)
+      return `machine ${machine.id} of "${candidate.name}" has a volume mounted; previews never do`;
   }
   return undefined;
 }

@@ -61,7 +61,12 @@ export interface PreviewDeps {
   previewConfig: string;
   createClient(env: Record<string, string | undefined>): FlyClient;
   /** Builds and pushes the image when `--image` is not given; returns the digest-pinned reference. */
-  buildImage(opts: { app: string; token: string; env: Record<string, string | undefined>; cwd: string }): Promise<string>;
+  buildImage(opts: {
+    app: string;
+    token: string;
+    env: Record<string, string | undefined>;
+    cwd: string;
+  }): Promise<string>;
   github: GitHubClientOptions;
   /** Test knobs passed through to runDeploy. */
   pollMs?: number;
@@ -112,7 +117,11 @@ const USAGE = `usage: bun deploy/run.ts preview up --pr N [--image REF] [--wait-
  * The `preview` command. `argv` may start with "preview". Returns the exit status: 0 done, 1 failed (the
  * message says what state the preview is in), 2 usage/config/refusal (nothing was changed).
  */
-export async function previewCommand(argv: readonly string[], io: CliIo, deps: Partial<PreviewDeps> = {}): Promise<number> {
+export async function previewCommand(
+  argv: readonly string[],
+  io: CliIo,
+  deps: Partial<PreviewDeps> = {},
+): Promise<number> {
   const d: PreviewDeps = { ...DEFAULT_DEPS, ...deps };
   let args: PreviewArgs;
   try {
@@ -123,7 +132,12 @@ export async function previewCommand(argv: readonly string[], io: CliIo, deps: P
   }
   const output = createOutput(io, { json: args.json });
   try {
-    const result = args.verb === "up" ? await previewUp(args, io, output, d) : args.verb === "down" ? await previewDown(args, io, output, d) : await previewPrune(io, output, d);
+    const result =
+      args.verb === "up"
+        ? await previewUp(args, io, output, d)
+        : args.verb === "down"
+          ? await previewDown(args, io, output, d)
+          : await previewPrune(io, output, d);
     output.result(result.json);
     return result.exitCode;
   } catch (error) {
@@ -137,7 +151,10 @@ export async function previewCommand(argv: readonly string[], io: CliIo, deps: P
 function parsePreviewArgs(argv: readonly string[]): PreviewArgs {
   const [verb, ...rest] = argv;
   if (verb !== "up" && verb !== "down" && verb !== "prune") {
-    throw new PreviewNameError("invalid_pr", verb ? `unknown preview subcommand "${verb}"` : "preview needs up, down or prune");
+    throw new PreviewNameError(
+      "invalid_pr",
+      verb ? `unknown preview subcommand "${verb}"` : "preview needs up, down or prune",
+    );
   }
   const args: PreviewArgs = { verb, json: false, closed: false };
   for (let i = 0; i < rest.length; i++) {
@@ -156,17 +173,22 @@ function parsePreviewArgs(argv: readonly string[]): PreviewArgs {
     else if (key === "image" && verb === "up") {
       const image = value();
       // An image reference: registry/repo[:tag][@sha256:...]. Anything with spaces or control characters is not one.
-      if (!/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,511}$/.test(image)) throw new Error(`--image ${JSON.stringify(image.slice(0, 80))} is not an image reference`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,511}$/.test(image))
+        throw new Error(`--image ${JSON.stringify(image.slice(0, 80))} is not an image reference`);
       args.image = image;
     } else if (key === "wait-for-lock" && verb !== "prune") {
       const text = value();
       const ms = parseWaitForLock(text);
-      if (ms === undefined) throw new Error(`--wait-for-lock must be a duration such as 2m, 30s or 0s (got ${JSON.stringify(text.slice(0, 40))})`);
+      if (ms === undefined)
+        throw new Error(
+          `--wait-for-lock must be a duration such as 2m, 30s or 0s (got ${JSON.stringify(text.slice(0, 40))})`,
+        );
       args.waitForLockMs = ms;
     } else throw new Error(`unexpected argument "${arg}" for "preview ${verb}"`);
   }
   if (verb !== "prune" && args.pr === undefined) throw new Error(`"preview ${verb}" needs --pr N`);
-  if (verb === "prune" && !args.closed) throw new Error(`"preview prune" needs --closed (the only prune mode: previews whose pull request is closed)`);
+  if (verb === "prune" && !args.closed)
+    throw new Error(`"preview prune" needs --closed (the only prune mode: previews whose pull request is closed)`);
   return args;
 }
 
@@ -194,7 +216,11 @@ async function setup(io: CliIo, d: PreviewDeps, opts: { needsGitHub: boolean }):
 
   const githubContext = githubContextFromEnv(io.env);
   if (opts.needsGitHub && !githubContext) {
-    throw new DeployError("preflight_failed", "preview prune needs GITHUB_TOKEN and GITHUB_REPOSITORY to ask GitHub which pull requests are closed", 2);
+    throw new DeployError(
+      "preflight_failed",
+      "preview prune needs GITHUB_TOKEN and GITHUB_REPOSITORY to ask GitHub which pull requests are closed",
+      2,
+    );
   }
   const token = io.env.FLY_API_TOKEN?.trim();
   if (!token) throw new DeployError("preflight_failed", new FlyClientConfigError().message, 2);
@@ -218,19 +244,26 @@ async function setup(io: CliIo, d: PreviewDeps, opts: { needsGitHub: boolean }):
 
 async function loadConfig(path: string): Promise<DeployConfig> {
   const parsed = await loadDeployConfig(path);
-  if (!parsed.ok) throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  if (!parsed.ok)
+    throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
   return parsed.config;
 }
 
 /** The preview template must describe a disposable, isolated app; anything else is a config error. */
 export function checkPreviewTemplate(cfg: DeployConfig, path: string): void {
   const problems: string[] = [];
-  if (cfg.env.APP_ENV !== "preview") problems.push(`[env] APP_ENV must be "preview" (got ${JSON.stringify(cfg.env.APP_ENV ?? null)})`);
+  if (cfg.env.APP_ENV !== "preview")
+    problems.push(`[env] APP_ENV must be "preview" (got ${JSON.stringify(cfg.env.APP_ENV ?? null)})`);
   const db = cfg.env.DATABASE_URL;
-  if (db !== undefined && !db.startsWith("sqlite:")) problems.push("[env] DATABASE_URL must be a sqlite: URL on the machine's own disk; a preview never gets a shared database");
+  if (db !== undefined && !db.startsWith("sqlite:"))
+    problems.push(
+      "[env] DATABASE_URL must be a sqlite: URL on the machine's own disk; a preview never gets a shared database",
+    );
   if (cfg.mounts.length > 0) problems.push("[mounts] must be absent: previews are ephemeral and have no volumes");
-  if (cfg.deploy.releaseCommand) problems.push("[deploy] release_command must be absent: the preview's SQLite migrates at boot");
-  if (problems.length > 0) throw new DeployError("config_invalid", `${path} is not a safe preview template:\n- ${problems.join("\n- ")}`, 2);
+  if (cfg.deploy.releaseCommand)
+    problems.push("[deploy] release_command must be absent: the preview's SQLite migrates at boot");
+  if (problems.length > 0)
+    throw new DeployError("config_invalid", `${path} is not a safe preview template:\n- ${problems.join("\n- ")}`, 2);
 }
 
 /** The preview's config: the template with the preview's app name. */
@@ -246,11 +279,14 @@ function previewConfigFor(template: DeployConfig, app: string): DeployConfig {
  */
 function markingClient(client: FlyClient, app: string, metadata: Record<string, string>): FlyClient {
   const mark = <T extends { config?: { metadata?: Record<string, string> | null } | null }>(input: T): T =>
-    input.config ? { ...input, config: { ...input.config, metadata: { ...(input.config.metadata ?? {}), ...metadata } } } : input;
+    input.config
+      ? { ...input, config: { ...input.config, metadata: { ...(input.config.metadata ?? {}), ...metadata } } }
+      : input;
   return {
     ...client,
     createMachine: (appName, input, opts) => client.createMachine(appName, appName === app ? mark(input) : input, opts),
-    updateMachine: (appName, machineId, input, opts) => client.updateMachine(appName, machineId, appName === app ? mark(input) : input, opts),
+    updateMachine: (appName, machineId, input, opts) =>
+      client.updateMachine(appName, machineId, appName === app ? mark(input) : input, opts),
   };
 }
 
@@ -261,7 +297,8 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   const pr = args.pr!;
   const s = await setup(io, d, { needsGitHub: false });
   const app = previewAppName(s.base, pr);
-  if (app === s.base) throw new DeployError("preflight_failed", `refusing: preview name equals the production app ${s.base}`, 2);
+  if (app === s.base)
+    throw new DeployError("preflight_failed", `refusing: preview name equals the production app ${s.base}`, 2);
   const url = `https://${app}.fly.dev`;
   const marker = previewMarker(s.base, pr);
   const metadata: Record<string, string> = { [PREVIEW_MARKER_KEY]: marker };
@@ -276,7 +313,9 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
   let deployed: DeployResult;
   let image: string | undefined = args.image;
   try {
-    created = await output.group(`preview app ${app}`, () => ensurePreviewApp(s, app, pr, output, d)).catch(vanished(app));
+    created = await output
+      .group(`preview app ${app}`, () => ensurePreviewApp(s, app, pr, output, d))
+      .catch(vanished(app));
     // Checked before a build (a preview that would be refused builds nothing); written under the lock.
     await ensurePreviewSecrets(s, app, output, io, { write: false }).catch(vanished(app));
     if (!image) {
@@ -290,7 +329,17 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
     const wait = waitForLock(args, d);
     // One fleet lock (fleet-lock.ts) over the secret, the deploy and the readiness wait: a `down` of the same
     // PR runs before or after all of it, never in the middle.
-    const lockOptions = { client, app, output, command: "preview up", anchorImage: deployImage, anchorRegion: config.primaryRegion, env: io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}), ...(io.signal ? { signal: io.signal } : {}) };
+    const lockOptions = {
+      client,
+      app,
+      output,
+      command: "preview up",
+      anchorImage: deployImage,
+      anchorRegion: config.primaryRegion,
+      env: io.env,
+      ...(wait !== undefined ? { waitForLockMs: wait } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+    };
     deployed = await withFleetLock(lockOptions, async (lock) => {
       const secretsVersion = await ensurePreviewSecrets(s, app, output, io, { write: true });
       const result = await runDeploy({
@@ -312,16 +361,28 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       await ensureMarkers(s.client, app, metadata, lock);
       // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
       // the comment must not say "ready" over a broken preview.
-      await output.group(`waiting for ${app} to be healthy`, () => waitPreviewReady(s.client, app, s.template, d, io.signal));
+      await output.group(`waiting for ${app} to be healthy`, () =>
+        waitPreviewReady(s.client, app, s.template, d, io.signal),
+      );
       return result;
     });
   } catch (error) {
     const { message, exitCode } = classify(error);
     // A refusal (exit 2) changed nothing and says nothing on the PR; a failed deploy is reported there.
     if (exitCode !== 2) {
-      const failed: PreviewReport = { ...report, status: "failed", error: firstLine(message), ...(image ? { image } : {}) };
+      const failed: PreviewReport = {
+        ...report,
+        status: "failed",
+        error: firstLine(message),
+        ...(image ? { image } : {}),
+      };
       if (s.github) await announce(s.github, failed, output);
-      if (s.github) await recordPreviewDeployment(s.github, { pr, state: "failure", url, ...deploymentRefs(report), description: `preview failed: ${failed.error}` }, output);
+      if (s.github)
+        await recordPreviewDeployment(
+          s.github,
+          { pr, state: "failure", url, ...deploymentRefs(report), description: `preview failed: ${failed.error}` },
+          output,
+        );
       await appendStepSummary(io.env, renderStepSummary(failed)).catch(() => false);
     }
     throw error;
@@ -329,7 +390,13 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
 
   output.step(`preview ready: ${url}`);
   const comment = s.github ? await announce(s.github, report, output) : undefined;
-  const deployment = s.github ? await recordPreviewDeployment(s.github, { pr, state: "success", url, ...deploymentRefs(report), description: `preview of PR #${pr} is up` }, output) : undefined;
+  const deployment = s.github
+    ? await recordPreviewDeployment(
+        s.github,
+        { pr, state: "success", url, ...deploymentRefs(report), description: `preview of PR #${pr} is up` },
+        output,
+      )
+    : undefined;
   await writeStepOutputs(io.env, { url, app });
   await appendStepSummary(io.env, renderStepSummary(report));
   return {
@@ -356,7 +423,12 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
 function vanished(app: string) {
   return (error: unknown): never => {
     if (isFlyApiError(error) && error.status === 404) {
-      throw new DeployError("app_not_found", `${app} was removed while this run prepared (a preview down of the same PR?); nothing was changed`, 2, { app });
+      throw new DeployError(
+        "app_not_found",
+        `${app} was removed while this run prepared (a preview down of the same PR?); nothing was changed`,
+        2,
+        { app },
+      );
     }
     throw error;
   };
@@ -369,14 +441,26 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
     existing = await s.client.getApp(app);
   } catch (error) {
     if (isFlyApiError(error) && error.status === 403) {
-      throw new DeployError("preflight_failed", `app name ${app} belongs to another organization or account; nothing was changed`, 2, { app });
+      throw new DeployError(
+        "preflight_failed",
+        `app name ${app} belongs to another organization or account; nothing was changed`,
+        2,
+        { app },
+      );
     }
     if (!(isFlyApiError(error) && error.status === 404)) throw error;
   }
   if (existing) {
     const machines = await s.client.listMachines(app);
-    const why = whyNotPreview({ name: app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
-    if (why) throw new DeployError("preflight_failed", `refusing to deploy over ${app}: ${why}; nothing was changed`, 2, { app });
+    const why = whyNotPreview(
+      { name: app, network: existing.network, machines: machines.map(machineView) },
+      s.base,
+      pr,
+    );
+    if (why)
+      throw new DeployError("preflight_failed", `refusing to deploy over ${app}: ${why}; nothing was changed`, 2, {
+        app,
+      });
     output.step(`${app} exists: updating it in place`);
     return false;
   }
@@ -384,7 +468,12 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
   await s.client.createApp({ name: app, org_slug: s.org, network: previewNetwork(app) });
   // A new app is eventually consistent: fly-go's WaitForApp polls GET while it answers 404.
   if (!(await pollUntil(() => appExists(s.client, app), { timeoutMs: d.appSettleMs, pollMs: d.pollMs ?? 250 }))) {
-    throw new DeployError("api_error", `${app} was created but is not readable after ${formatMs(d.appSettleMs)}; run the same command again`, 1, { app });
+    throw new DeployError(
+      "api_error",
+      `${app} was created but is not readable after ${formatMs(d.appSettleMs)}; run the same command again`,
+      1,
+      { app },
+    );
   }
   return true;
 }
@@ -393,7 +482,13 @@ async function ensurePreviewApp(s: Setup, app: string, pr: number, output: Outpu
  * A preview gets one secret: its own random SECRET_KEY, written once. Production's secrets are never read
  * or copied, and an app carrying a DATABASE_URL secret (which would override the SQLite URL) is refused.
  */
-async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: CliIo, opts: { write: boolean }): Promise<number | undefined> {
+async function ensurePreviewSecrets(
+  s: Setup,
+  app: string,
+  output: Output,
+  io: CliIo,
+  opts: { write: boolean },
+): Promise<number | undefined> {
   const names = new Set((await s.client.listSecrets(app)).map((secret) => secret.name ?? ""));
   if (names.has("DATABASE_URL")) {
     throw new DeployError(
@@ -412,11 +507,19 @@ async function ensurePreviewSecrets(s: Setup, app: string, output: Output, io: C
 }
 
 /** Every live machine of the preview carries the marker (they are created with it; this repairs strays). */
-async function ensureMarkers(client: FlyClient, app: string, metadata: Record<string, string>, lock: FleetLock): Promise<void> {
+async function ensureMarkers(
+  client: FlyClient,
+  app: string,
+  metadata: Record<string, string>,
+  lock: FleetLock,
+): Promise<void> {
   for (const machine of await client.listMachines(app)) {
     if (machine.state === "destroyed" || machine.state === "destroying") continue;
     const missing = Object.entries(metadata).filter(([k, v]) => machine.config?.metadata?.[k] !== v);
-    if (missing.length > 0) await client.updateMetadata(app, machine.id!, Object.fromEntries(missing), { leaseNonce: await lock.nonce(machine.id!) });
+    if (missing.length > 0)
+      await client.updateMetadata(app, machine.id!, Object.fromEntries(missing), {
+        leaseNonce: await lock.nonce(machine.id!),
+      });
   }
 }
 
@@ -425,12 +528,23 @@ async function ensureMarkers(client: FlyClient, app: string, metadata: Record<st
  * machine: started, then its /health check passing, within the template's wait_timeout. A failed machine is
  * a failed preview. Machines the proxy stopped (scale to zero; updated with skip_launch) are not waited for.
  */
-async function waitPreviewReady(client: FlyClient, app: string, template: DeployConfig, d: PreviewDeps, signal?: AbortSignal): Promise<void> {
+async function waitPreviewReady(
+  client: FlyClient,
+  app: string,
+  template: DeployConfig,
+  d: PreviewDeps,
+  signal?: AbortSignal,
+): Promise<void> {
   const ctx = { client, app, ...(signal ? { signal } : {}), ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}) };
   for (const machine of await client.listMachines(app)) {
     if (!machine.id || isAnchor(machine)) continue;
     if (machine.state === "failed") {
-      throw new DeployError("machine_not_started", `machine ${machine.id} of ${app} is in state failed; check its logs with \`bun deploy/run.ts logs --app ${app} --machine ${machine.id}\``, 1, { app, machineId: machine.id });
+      throw new DeployError(
+        "machine_not_started",
+        `machine ${machine.id} of ${app} is in state failed; check its logs with \`bun deploy/run.ts logs --app ${app} --machine ${machine.id}\``,
+        1,
+        { app, machineId: machine.id },
+      );
     }
     if (!["created", "starting", "started", "replacing", "updating"].includes(machine.state ?? "")) continue;
     const started = Date.now();
@@ -446,13 +560,21 @@ async function waitPreviewReady(client: FlyClient, app: string, template: Deploy
 async function previewDown(args: PreviewArgs, io: CliIo, output: Output, d: PreviewDeps): Promise<VerbResult> {
   const s = await setup(io, d, { needsGitHub: false });
   const result = await destroyPreview(s, args.pr!, output, d, waitForLock(args, d));
-  const report: PreviewReport = { pr: args.pr!, app: result.app, url: `https://${result.app}.fly.dev`, status: "removed" };
+  const report: PreviewReport = {
+    pr: args.pr!,
+    app: result.app,
+    url: `https://${result.app}.fly.dev`,
+    status: "removed",
+  };
   let comment: Announced | undefined;
   if (s.github) comment = await announceRemoved(s.github, report, output);
   const deactivated = s.github ? await deactivatePreviewDeployments(s.github, args.pr!, output) : undefined;
   await writeStepOutputs(io.env, { app: result.app, removed: String(result.existed) });
   await appendStepSummary(io.env, renderStepSummary(report));
-  return { exitCode: 0, json: { ...result, pr: args.pr, comment: comment ?? null, deploymentsDeactivated: deactivated ?? null } };
+  return {
+    exitCode: 0,
+    json: { ...result, pr: args.pr, comment: comment ?? null, deploymentsDeactivated: deactivated ?? null },
+  };
 }
 
 interface Destroyed {
@@ -467,7 +589,13 @@ interface Destroyed {
  * when any check fails. Machines and IPs are removed explicitly before the app, so the result lists them
  * and nothing is left if the app delete (asynchronous on Fly's side) is slow.
  */
-async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDeps, waitForLockMs?: number): Promise<Destroyed> {
+async function destroyPreview(
+  s: Setup,
+  pr: number,
+  output: Output,
+  d: PreviewDeps,
+  waitForLockMs?: number,
+): Promise<Destroyed> {
   const app = previewAppName(s.base, pr);
   if (app === s.base) throw new DeployError("preflight_failed", `refusing: ${app} is the production app`, 2, { app });
   let existing: { name?: string; network?: string };
@@ -479,19 +607,40 @@ async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDe
       return { app, existed: false, machines: [], ips: [] };
     }
     if (isFlyApiError(error) && error.status === 403) {
-      throw new DeployError("preflight_failed", `refusing to destroy ${app}: it belongs to another organization or account`, 2, { app });
+      throw new DeployError(
+        "preflight_failed",
+        `refusing to destroy ${app}: it belongs to another organization or account`,
+        2,
+        { app },
+      );
     }
     throw error;
   }
-  const machines = (await s.client.listMachines(app)).filter((m) => m.state !== "destroyed" && m.state !== "destroying");
-  const why = whyNotPreview({ name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
-  if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
+  const machines = (await s.client.listMachines(app)).filter(
+    (m) => m.state !== "destroyed" && m.state !== "destroying",
+  );
+  const why = whyNotPreview(
+    { name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) },
+    s.base,
+    pr,
+  );
+  if (why)
+    throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
 
   // Under the fleet lock (fleet-lock.ts): a `preview up` of the same PR either finishes first or waits and
   // then finds the app gone; never a half-deleted preview being deployed to.
-  const lockOptions = { client: s.client, app, output, command: "preview down", ...(waitForLockMs !== undefined ? { waitForLockMs } : {}), env: process.env };
+  const lockOptions = {
+    client: s.client,
+    app,
+    output,
+    command: "preview down",
+    ...(waitForLockMs !== undefined ? { waitForLockMs } : {}),
+    env: process.env,
+  };
   try {
-    return await withFleetLock(lockOptions, (lock) => output.group(`removing preview ${app}`, () => removePreview(s, app, pr, existing, lock, output, d)));
+    return await withFleetLock(lockOptions, (lock) =>
+      output.group(`removing preview ${app}`, () => removePreview(s, app, pr, existing, lock, output, d)),
+    );
   } catch (error) {
     // Another `down` removed it while this one waited: what was asked for is done.
     if (error instanceof DeployError && error.code === "app_not_found") {
@@ -502,11 +651,26 @@ async function destroyPreview(s: Setup, pr: number, output: Output, d: PreviewDe
   }
 }
 
-async function removePreview(s: Setup, app: string, pr: number, existing: { name?: string; network?: string }, lock: FleetLock, output: Output, d: PreviewDeps): Promise<Destroyed> {
+async function removePreview(
+  s: Setup,
+  app: string,
+  pr: number,
+  existing: { name?: string; network?: string },
+  lock: FleetLock,
+  output: Output,
+  d: PreviewDeps,
+): Promise<Destroyed> {
   // Read again under the lock: a run we waited for may have added or replaced machines; the proof still holds.
-  const machines = (await s.client.listMachines(app)).filter((m) => m.state !== "destroyed" && m.state !== "destroying");
-  const why = whyNotPreview({ name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) }, s.base, pr);
-  if (why) throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
+  const machines = (await s.client.listMachines(app)).filter(
+    (m) => m.state !== "destroyed" && m.state !== "destroying",
+  );
+  const why = whyNotPreview(
+    { name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) },
+    s.base,
+    pr,
+  );
+  if (why)
+    throw new DeployError("preflight_failed", `refusing to destroy ${app}: ${why}. Nothing was changed.`, 2, { app });
   // Not the lock's anchor: it keeps other runs out until the app is gone, and the app delete takes it along.
   // Destroyed earlier, a waiting `preview up` would find no anchor, make a new one and start on a dying app.
   const fleet = machines.filter((m) => m.id !== lock.anchorId);
@@ -523,7 +687,11 @@ async function removePreview(s: Setup, app: string, pr: number, existing: { name
     ips.push(ip.ip);
   }
   // Waits (appSettleMs) until the app answers 404: removed means Fly no longer has it, not that it said it would.
-  await deleteAppHoldingLock(s.client, app, lock, { goneTimeoutMs: d.appSettleMs, pollMs: d.pollMs ?? 500, rerun: `bun deploy/run.ts preview down --pr ${pr}` });
+  await deleteAppHoldingLock(s.client, app, lock, {
+    goneTimeoutMs: d.appSettleMs,
+    pollMs: d.pollMs ?? 500,
+    rerun: `bun deploy/run.ts preview down --pr ${pr}`,
+  });
   output.step(`${app} destroyed`);
   return { app, existed: true, machines: fleet.map((m) => m.id!), ips };
 }
@@ -563,7 +731,11 @@ async function previewPrune(io: CliIo, output: Output, d: PreviewDeps): Promise<
     try {
       const result = await destroyPreview(s, preview.pr, output, d, d.waitForLockMs);
       removed.push(result);
-      await announceRemoved(s.github!, { pr: preview.pr, app: preview.name, url: `https://${preview.name}.fly.dev`, status: "removed" }, output);
+      await announceRemoved(
+        s.github!,
+        { pr: preview.pr, app: preview.name, url: `https://${preview.name}.fly.dev`, status: "removed" },
+        output,
+      );
       await deactivatePreviewDeployments(s.github!, preview.pr, output);
     } catch (error) {
       const { message, exitCode } = classify(error);
@@ -590,7 +762,11 @@ async function announce(github: GitHubClient, report: PreviewReport, output: Out
   try {
     const result = await upsertStickyComment(github, report.pr, renderPreviewComment(report));
     output.step(`PR #${report.pr} comment ${result.action}`);
-    return { id: result.comment.id, action: result.action, ...(result.comment.html_url ? { url: result.comment.html_url } : {}) };
+    return {
+      id: result.comment.id,
+      action: result.action,
+      ...(result.comment.html_url ? { url: result.comment.html_url } : {}),
+    };
   } catch (error) {
     output.warn(`could not write the preview comment on PR #${report.pr}: ${describeError(error)}`);
     return undefined;
@@ -598,7 +774,11 @@ async function announce(github: GitHubClient, report: PreviewReport, output: Out
 }
 
 /** Edits an existing preview comment to say it was removed; creates none (no preview, nothing to say). */
-async function announceRemoved(github: GitHubClient, report: PreviewReport, output: Output): Promise<Announced | undefined> {
+async function announceRemoved(
+  github: GitHubClient,
+  report: PreviewReport,
+  output: Output,
+): Promise<Announced | undefined> {
   try {
     const existing = await findStickyComment(github, report.pr);
     if (!existing) return undefined;
@@ -652,7 +832,8 @@ function firstLine(text: string): string {
 function classify(error: unknown): { message: string; exitCode: number; code: string } {
   if (error instanceof DeployError) return { message: error.message, exitCode: error.exitCode, code: error.code };
   if (error instanceof PreviewNameError) return { message: error.message, exitCode: 2, code: error.code };
-  if (isGitHubError(error)) return { message: error.message, exitCode: error.code === "config_invalid" ? 2 : 1, code: `github_${error.code}` };
+  if (isGitHubError(error))
+    return { message: error.message, exitCode: error.code === "config_invalid" ? 2 : 1, code: `github_${error.code}` };
   if (isFlyApiError(error)) return { message: error.message, exitCode: 1, code: `fly_${error.code}` };
   return { message: describeError(error), exitCode: 1, code: "failed" };
 }

@@ -37,7 +37,8 @@ function portsOf(p: { port?: number; startPort?: number; endPort?: number }): nu
   return out;
 }
 
-const same = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+const same = (a: readonly string[] | undefined, b: readonly string[]) =>
+  a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * "shared" when every service is HTTP on 80 and HTTP+TLS on 443, which Fly's shared IPv4 routes by hostname;
@@ -51,7 +52,8 @@ export function ipv4Needed(cfg: Pick<DeployConfig, "services">): "shared" | "ded
       const ports = portsOf(p);
       if (ports === null || ports.some((n) => n !== 80 && n !== 443)) return "dedicated";
       if (ports.includes(80) && !same(p.handlers, ["http"])) return "dedicated";
-      if (ports.includes(443) && !same(p.handlers, ["http", "tls"]) && !same(p.handlers, ["tls", "http"])) return "dedicated";
+      if (ports.includes(443) && !same(p.handlers, ["http", "tls"]) && !same(p.handlers, ["tls", "http"]))
+        return "dedicated";
     }
   }
   return "shared";

@@ -28,7 +28,11 @@ const ENDED = ["destroyed", "stopped", "failed"] as const;
 /** How often a machine already gone is asked again for its exit event before giving up on it. */
 const READS_WHEN_GONE = 5;
 
-export async function watchReleaseMachine(ctx: RolloutContext, machineId: string, timeoutMs: number): Promise<ReleaseEnding> {
+export async function watchReleaseMachine(
+  ctx: RolloutContext,
+  machineId: string,
+  timeoutMs: number,
+): Promise<ReleaseEnding> {
   const deadline = Date.now() + timeoutMs;
   const pollMs = ctx.pollMs ?? 500;
   let goneReads = 0;
@@ -37,7 +41,11 @@ export async function watchReleaseMachine(ctx: RolloutContext, machineId: string
     const remaining = deadline - Date.now();
     if (remaining <= 0) return { kind: "timed_out" };
     const waited = await ctx.client
-      .waitMachine(ctx.app, machineId, { state: ENDED, timeoutSeconds: Math.max(1, Math.min(60, Math.ceil(remaining / 1000))), signal: ctx.signal })
+      .waitMachine(ctx.app, machineId, {
+        state: ENDED,
+        timeoutSeconds: Math.max(1, Math.min(60, Math.ceil(remaining / 1000))),
+        signal: ctx.signal,
+      })
       .catch((error: unknown) => {
         // Destroyed and forgotten: it ended; its events say how.
         if (isFlyApiError(error) && error.status === 404) return { ok: true as const, state: "destroyed" };
@@ -49,14 +57,18 @@ export async function watchReleaseMachine(ctx: RolloutContext, machineId: string
     const code = exitCode(seen.events);
     if (seen.state === "failed") return { kind: "failed_to_start", ...(code !== undefined ? { code } : {}) };
     if (code !== undefined && code !== 0) return { kind: "exited", code, state: seen.state ?? "unknown" };
-    if (code === 0 && (seen.state === "stopped" || seen.state === "destroying" || seen.state === "destroyed")) return { kind: "exited", code, state: seen.state };
+    if (code === 0 && (seen.state === "stopped" || seen.state === "destroying" || seen.state === "destroyed"))
+      return { kind: "exited", code, state: seen.state };
     if (seen.state === "destroyed" && ++goneReads >= READS_WHEN_GONE) return { kind: "code_unknown" };
     await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), ctx.signal);
   }
 }
 
 /** The machine's state and events; a 404 is a destroyed machine, whose events may still be listed. */
-async function readMachine(ctx: RolloutContext, machineId: string): Promise<{ state: string | undefined; events: MachineEvent[] }> {
+async function readMachine(
+  ctx: RolloutContext,
+  machineId: string,
+): Promise<{ state: string | undefined; events: MachineEvent[] }> {
   let machine: Machine | undefined;
   try {
     machine = await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal });
@@ -73,7 +85,9 @@ export function exitCode(events: readonly MachineEvent[]): number | undefined {
   const exits = events.filter((e) => e.type === "exit").sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0));
   for (const event of exits) {
     const request = (event.request ?? {}) as Record<string, unknown>;
-    const exit = (request.exit_event ?? (request.MonitorEvent as Record<string, unknown> | undefined)?.exit_event) as { exit_code?: unknown } | undefined;
+    const exit = (request.exit_event ?? (request.MonitorEvent as Record<string, unknown> | undefined)?.exit_event) as
+      | { exit_code?: unknown }
+      | undefined;
     if (typeof exit?.exit_code === "number") return exit.exit_code;
   }
   return undefined;
@@ -87,7 +101,11 @@ const LOG_BUDGET_MS = 3000;
  * The machine's last log lines, when Fly already has them (flyctl prints the last 100 on failure). Best effort
  * and bounded: the failure is reported with or without them (deploy tokens may not read logs).
  */
-export async function lastLogLines(logs: Pick<LogsClient, "getAppLogs"> | undefined, app: string, machineId: string): Promise<string[]> {
+export async function lastLogLines(
+  logs: Pick<LogsClient, "getAppLogs"> | undefined,
+  app: string,
+  machineId: string,
+): Promise<string[]> {
   if (!logs) return [];
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), LOG_BUDGET_MS);

@@ -60,20 +60,31 @@ export async function runReleaseCommand(ctx: RolloutContext, opts: ReleaseOption
     );
   }
   if (ending.kind === "code_unknown") {
-    throw new DeployError("release_command_failed", `release command \`${command}\` on machine ${id} ended but its exit code could not be read; no app machine was changed`, 1, { machineId: id });
+    throw new DeployError(
+      "release_command_failed",
+      `release command \`${command}\` on machine ${id} ended but its exit code could not be read; no app machine was changed`,
+      1,
+      { machineId: id },
+    );
   }
   // auto_destroy takes a machine whose process exited, and the next deploy destroys any release machine left
   // over; one that never started is not taken by auto_destroy, so it goes now.
-  if (ending.kind === "failed_to_start") await ctx.client.destroyMachine(ctx.app, id, { force: true }).catch(() => undefined);
-  const how = ending.kind === "failed_to_start"
-    ? `could not start on machine ${id} (state failed${ending.code !== undefined ? `, exit status ${ending.code}` : ""})`
-    : `exited with status ${ending.code} on machine ${id}`;
+  if (ending.kind === "failed_to_start")
+    await ctx.client.destroyMachine(ctx.app, id, { force: true }).catch(() => undefined);
+  const how =
+    ending.kind === "failed_to_start"
+      ? `could not start on machine ${id} (state failed${ending.code !== undefined ? `, exit status ${ending.code}` : ""})`
+      : `exited with status ${ending.code} on machine ${id}`;
   const lines = await lastLogLines(ctx.logs, ctx.app, id);
   throw new DeployError(
     "release_command_failed",
     `release command \`${command}\` ${how}; deploy aborted, no app machine was changed (see \`bun deploy/run.ts logs --machine ${id}\`)` +
       (lines.length > 0 ? `\nlast log lines of ${id}:\n${lines.map((l) => `  ${l}`).join("\n")}` : ""),
     1,
-    { machineId: id, ...(ending.code !== undefined ? { exitCode: ending.code } : {}), state: ending.kind === "failed_to_start" ? "failed" : ending.state },
+    {
+      machineId: id,
+      ...(ending.code !== undefined ? { exitCode: ending.code } : {}),
+      state: ending.kind === "failed_to_start" ? "failed" : ending.state,
+    },
   );
 }

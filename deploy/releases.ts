@@ -43,7 +43,8 @@ export function parseReleases(value: string | undefined): ReleaseRecord[] {
   const out: ReleaseRecord[] = [];
   for (const item of raw) {
     const r = item as Partial<ReleaseRecord>;
-    if (typeof r?.version !== "number" || !Number.isInteger(r.version) || typeof r.image !== "string" || r.image === "") continue;
+    if (typeof r?.version !== "number" || !Number.isInteger(r.version) || typeof r.image !== "string" || r.image === "")
+      continue;
     if (r.outcome !== "good" && r.outcome !== "failed") continue;
     out.push({ version: r.version, image: r.image, at: typeof r.at === "string" ? r.at : "", outcome: r.outcome });
   }
@@ -51,7 +52,9 @@ export function parseReleases(value: string | undefined): ReleaseRecord[] {
 }
 
 export function encodeReleases(history: readonly ReleaseRecord[]): string {
-  return JSON.stringify(history.slice(0, KEPT_RELEASES).map((r) => ({ version: r.version, image: r.image, at: r.at, outcome: r.outcome })));
+  return JSON.stringify(
+    history.slice(0, KEPT_RELEASES).map((r) => ({ version: r.version, image: r.image, at: r.at, outcome: r.outcome })),
+  );
 }
 
 /**
@@ -72,7 +75,9 @@ export function releaseHistory(machines: readonly Pick<Machine, "config" | "stat
 
 /** The history with `record` added (replacing an earlier record of the same version), newest first, trimmed. */
 export function withRelease(history: readonly ReleaseRecord[], record: ReleaseRecord): ReleaseRecord[] {
-  return [record, ...history.filter((r) => r.version !== record.version)].sort((a, b) => b.version - a.version).slice(0, KEPT_RELEASES);
+  return [record, ...history.filter((r) => r.version !== record.version)]
+    .sort((a, b) => b.version - a.version)
+    .slice(0, KEPT_RELEASES);
 }
 
 export type RollbackChoice = { ok: true; image: string; version: number } | { ok: false; reason: string };
@@ -88,10 +93,15 @@ export function rollbackChoice(history: readonly ReleaseRecord[], fleetImages: r
   const running = new Set(fleetImages);
   const uniform = running.size === 1 ? fleetImages[0] : undefined;
   const current = uniform === undefined ? undefined : history.find((r) => r.outcome === "good" && r.image === uniform);
-  const candidate = history.find((r) => r.outcome === "good" && r.image !== uniform && (current === undefined || r.version < current.version));
+  const candidate = history.find(
+    (r) => r.outcome === "good" && r.image !== uniform && (current === undefined || r.version < current.version),
+  );
   if (!candidate) {
     const failed = history.filter((r) => r.outcome === "failed").length;
-    return { ok: false, reason: `no good release before the current one (${history.length} recorded${failed ? `, ${failed} failed` : ""})` };
+    return {
+      ok: false,
+      reason: `no good release before the current one (${history.length} recorded${failed ? `, ${failed} failed` : ""})`,
+    };
   }
   return { ok: true, image: candidate.image, version: candidate.version };
 }
@@ -100,7 +110,13 @@ export function rollbackChoice(history: readonly ReleaseRecord[], fleetImages: r
  * Writes the history onto every machine the run holds (metadata merge: other keys stay, no restart). Best
  * effort: a machine that misses it still has the earlier history, and any other machine has the new one.
  */
-export async function writeReleases(client: FlyClient, app: string, lock: FleetLock, history: readonly ReleaseRecord[], output: Output): Promise<void> {
+export async function writeReleases(
+  client: FlyClient,
+  app: string,
+  lock: FleetLock,
+  history: readonly ReleaseRecord[],
+  output: Output,
+): Promise<void> {
   const value = encodeReleases(history);
   await Promise.all(
     lock.members().map(async (id) => {

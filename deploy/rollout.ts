@@ -69,7 +69,12 @@ export function batchSize(total: number, maxUnavailable: number): number {
 }
 
 /** Waits for a machine the deploy just launched: started, then every check passing (flyctl §2.6). */
-export async function waitReady(ctx: RolloutContext, machineId: string, config: MachineConfig, version?: string): Promise<void> {
+export async function waitReady(
+  ctx: RolloutContext,
+  machineId: string,
+  config: MachineConfig,
+  version?: string,
+): Promise<void> {
   const waitCtx = { client: ctx.client, app: ctx.app, signal: ctx.signal, pollMs: ctx.pollMs };
   const started = Date.now();
   await waitStarted(waitCtx, machineId, { timeoutMs: ctx.waitTimeoutMs, version });
@@ -77,7 +82,11 @@ export async function waitReady(ctx: RolloutContext, machineId: string, config: 
   await waitHealthy(waitCtx, machineId, { timeoutMs: left, expectedChecks: expectedCheckCount(config), version });
 }
 
-export async function updateMachine(ctx: RolloutContext, update: MachineUpdate, opts: { wait: boolean }): Promise<Machine> {
+export async function updateMachine(
+  ctx: RolloutContext,
+  update: MachineUpdate,
+  opts: { wait: boolean },
+): Promise<Machine> {
   const nonce = await ctx.lock.nonce(update.machineId);
   // Journalled before the call: if the response is lost the update may still have happened, and
   // restoring a machine that did not move is harmless.
@@ -93,7 +102,9 @@ export async function updateMachine(ctx: RolloutContext, update: MachineUpdate, 
     },
     { leaseNonce: nonce, signal: ctx.signal },
   );
-  ctx.output.step(`updated machine ${update.machineId}${update.skipLaunch ? ` (${update.previousState}, stays stopped)` : ""}`);
+  ctx.output.step(
+    `updated machine ${update.machineId}${update.skipLaunch ? ` (${update.previousState}, stays stopped)` : ""}`,
+  );
   if (opts.wait && !update.skipLaunch) {
     await waitReady(ctx, update.machineId, update.config, await versionOf(ctx, update.machineId, machine));
     ctx.output.step(`machine ${update.machineId} is started and healthy`);
@@ -110,7 +121,11 @@ async function versionOf(ctx: RolloutContext, machineId: string, answer: Machine
   return (await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal })).version;
 }
 
-export async function createMachine(ctx: RolloutContext, create: MachineCreate, opts: { wait: boolean }): Promise<Machine> {
+export async function createMachine(
+  ctx: RolloutContext,
+  create: MachineCreate,
+  opts: { wait: boolean },
+): Promise<Machine> {
   ctx.journal.mutations++;
   const machine = await ctx.client.createMachine(
     ctx.app,
@@ -126,7 +141,12 @@ export async function createMachine(ctx: RolloutContext, create: MachineCreate, 
   );
   const id = machine.id ?? "";
   // Without an id nothing more can be done with it, nor can it be rolled back: say so rather than guess.
-  if (!id) throw new DeployError("api_error", `machine create for ${create.ref} answered without a machine id; list the app's machines (bun deploy/run.ts status) and run deploy again`, 1);
+  if (!id)
+    throw new DeployError(
+      "api_error",
+      `machine create for ${create.ref} answered without a machine id; list the app's machines (bun deploy/run.ts status) and run deploy again`,
+      1,
+    );
   ctx.journal.created.push({ id, ref: create.ref });
   // Leased right after the create, not with `lease_ttl` (flyctl's way): a create whose answer was lost is
   // recovered by name (client.createMachine) without its nonce, and its lease would lock us out of our own
@@ -169,7 +189,10 @@ export async function cordonMachine(ctx: RolloutContext, machineId: string): Pro
   const nonce = await ctx.lock.nonce(machineId);
   ctx.journal.cordoned.add(machineId);
   ctx.journal.mutations++;
-  await ctx.client.setMetadata(ctx.app, machineId, METADATA.deployCordon, CORDON_MARK, { leaseNonce: nonce, signal: ctx.signal });
+  await ctx.client.setMetadata(ctx.app, machineId, METADATA.deployCordon, CORDON_MARK, {
+    leaseNonce: nonce,
+    signal: ctx.signal,
+  });
   await ctx.client.cordonMachine(ctx.app, machineId, { leaseNonce: nonce, signal: ctx.signal });
 }
 
@@ -197,12 +220,22 @@ export const CORDON_MARK = "deploy";
  * cordon (cleared by the next plan) rather than a cordon of ours that looks like a person's. A mark already
  * gone (404) is what was asked for.
  */
-export async function releaseCordon(client: FlyClient, app: string, machineId: string, opts: { leaseNonce: string; signal?: AbortSignal }): Promise<void> {
+export async function releaseCordon(
+  client: FlyClient,
+  app: string,
+  machineId: string,
+  opts: { leaseNonce: string; signal?: AbortSignal },
+): Promise<void> {
   await client.uncordonMachine(app, machineId, opts);
   await clearCordonMark(client, app, machineId, opts);
 }
 
-export async function clearCordonMark(client: FlyClient, app: string, machineId: string, opts: { leaseNonce: string; signal?: AbortSignal }): Promise<void> {
+export async function clearCordonMark(
+  client: FlyClient,
+  app: string,
+  machineId: string,
+  opts: { leaseNonce: string; signal?: AbortSignal },
+): Promise<void> {
   await client.deleteMetadata(app, machineId, METADATA.deployCordon, opts).catch((error: unknown) => {
     if (!(isFlyApiError(error) && error.status === 404)) throw error;
   });

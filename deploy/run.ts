@@ -83,7 +83,10 @@ function report(error: unknown, io: CliIo, json: boolean): number {
   } else if (isFlyApiError(error)) {
     // Built from method, path and response only: it cannot contain the token.
     code = `fly_${error.code}`;
-    message = error.status === 401 ? `${error.message}\nFLY_API_TOKEN was rejected (expired, revoked, or for another organization): ${TOKEN_HELP}` : error.message;
+    message =
+      error.status === 401
+        ? `${error.message}\nFLY_API_TOKEN was rejected (expired, revoked, or for another organization): ${TOKEN_HELP}`
+        : error.message;
   } else {
     message = error instanceof Error ? error.message : String(error);
   }
@@ -108,7 +111,9 @@ async function delegate(command: "image" | "preview", argv: readonly string[], i
     const missing = error instanceof Error && /Cannot find module|not found/i.test(error.message);
     if (!missing) return report(error, io, rest.includes("--json"));
   }
-  io.stderr(`error: "${command}" is not available in this build (deploy/${command === "image" ? "image/cli.ts" : "preview.ts"} is missing)\n`);
+  io.stderr(
+    `error: "${command}" is not available in this build (deploy/${command === "image" ? "image/cli.ts" : "preview.ts"} is missing)\n`,
+  );
   return 2;
 }
 

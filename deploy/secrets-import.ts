@@ -12,8 +12,12 @@ import type { DeployConfig } from "./flytoml.ts";
 import { type SecretsContext, setSecrets } from "./secrets.ts";
 
 /** `secretsContext` is how `secrets set` writes (its lock wait and all), so an import writes the same way. */
-export async function importSecretsCommand(ctx: CommandContext, secretsContext: (client: FlyClient, config: DeployConfig) => SecretsContext) {
-  if (ctx.args.positionals.length > 0) throw usageError(`"secrets import" takes no NAME=VALUE arguments: put them in the file (or on stdin)`);
+export async function importSecretsCommand(
+  ctx: CommandContext,
+  secretsContext: (client: FlyClient, config: DeployConfig) => SecretsContext,
+) {
+  if (ctx.args.positionals.length > 0)
+    throw usageError(`"secrets import" takes no NAME=VALUE arguments: put them in the file (or on stdin)`);
   const file = typeof ctx.args.flags.file === "string" ? ctx.args.flags.file : undefined;
   const source = file ?? "stdin";
   const config = await loadConfig(ctx.args, ctx.output);
@@ -34,7 +38,11 @@ export async function importSecretsCommand(ctx: CommandContext, secretsContext: 
 
   const parsed = parseDotenv(text);
   if (!parsed.ok) {
-    throw new DeployError("usage", `${source} is not a valid dotenv file (nothing was changed):\n${parsed.problems.map((p) => `- line ${p.line}: ${p.message}`).join("\n")}`, 2);
+    throw new DeployError(
+      "usage",
+      `${source} is not a valid dotenv file (nothing was changed):\n${parsed.problems.map((p) => `- line ${p.line}: ${p.message}`).join("\n")}`,
+      2,
+    );
   }
   if (parsed.entries.length === 0) throw usageError(`${source} has no NAME=VALUE lines: nothing to import`);
   const values = Object.fromEntries(parsed.entries.map((e) => [e.name, e.value]));
@@ -45,5 +53,11 @@ export async function importSecretsCommand(ctx: CommandContext, secretsContext: 
   const client = flyClient(ctx.io);
   const change = await setSecrets(secretsContext(client, config), values);
   if (!ctx.output.json) ctx.io.stdout(`${names.join("\n")}\n`);
-  return { app: config.app, imported: names, version: change.version, createdApp: change.createdApp, machinesUpdated: change.rolled };
+  return {
+    app: config.app,
+    imported: names,
+    version: change.version,
+    createdApp: change.createdApp,
+    machinesUpdated: change.rolled,
+  };
 }

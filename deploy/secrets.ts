@@ -88,13 +88,26 @@ export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version
   const groups = processNames(ctx.config);
   for (const m of observed.machines) {
     const metadata = m.config?.metadata ?? {};
-    if (metadata[METADATA.platformVersion] !== "v2" || !groups.includes(metadata[METADATA.processGroup] ?? "app") || !m.config) continue;
+    if (
+      metadata[METADATA.platformVersion] !== "v2" ||
+      !groups.includes(metadata[METADATA.processGroup] ?? "app") ||
+      !m.config
+    )
+      continue;
     const previous = requestConfig(m.config);
     const config = structuredClone(previous);
     config.metadata = { ...config.metadata, [METADATA.secretsVersion]: String(version) };
     const launched = m.state === "started" || m.state === "starting" || m.state === "failed";
     // A person's cordon stays: the strategy updates such a machine without cordoning or uncordoning it.
-    updates.push({ machineId: m.id ?? "", region: m.region ?? "", skipLaunch: !launched, config, previous, previousState: m.state ?? "", ...(cordonedByHand(m) ? { handCordoned: true } : {}) });
+    updates.push({
+      machineId: m.id ?? "",
+      region: m.region ?? "",
+      skipLaunch: !launched,
+      config,
+      previous,
+      previousState: m.state ?? "",
+      ...(cordonedByHand(m) ? { handCordoned: true } : {}),
+    });
   }
   if (updates.length === 0) {
     ctx.output.step("no machines yet: the secrets are staged for the first deploy");
@@ -115,15 +128,26 @@ export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version
     journal: new Journal(),
     runId: Math.random().toString(36).slice(2, 8),
   };
-  await ctx.output.group(`rolling ${updates.length} machine(s) onto secrets version ${version}`, () => STRATEGY_RUNNERS[strategy](updates.sort((a, b) => a.machineId.localeCompare(b.machineId)), rollout));
+  await ctx.output.group(`rolling ${updates.length} machine(s) onto secrets version ${version}`, () =>
+    STRATEGY_RUNNERS[strategy](
+      updates.sort((a, b) => a.machineId.localeCompare(b.machineId)),
+      rollout,
+    ),
+  );
   const rolled = updates.map((u) => u.machineId);
   // Exit 0 only for a roll re-read and seen (DESIGN.md): every machine on the new version, none failed.
   const waitCtx = { client: ctx.client, app, ...(ctx.signal ? { signal: ctx.signal } : {}) };
   let after = await observe(ctx.client, app, { signal: ctx.signal });
-  if (await waitSettled(waitCtx, after.state.machines, ctx.config.deploy.waitTimeoutMs)) after = await observe(ctx.client, app, { signal: ctx.signal });
+  if (await waitSettled(waitCtx, after.state.machines, ctx.config.deploy.waitTimeoutMs))
+    after = await observe(ctx.client, app, { signal: ctx.signal });
   const problems = verifySecretsRoll(after.state, rolled, version);
   if (problems.length > 0) {
-    throw new DeployError("rollout_failed", `secrets version ${version} of ${app} is written, but the machines did not all pick it up:\n${problems.map((p) => `- ${p}`).join("\n")}`, 1, { app });
+    throw new DeployError(
+      "rollout_failed",
+      `secrets version ${version} of ${app} is written, but the machines did not all pick it up:\n${problems.map((p) => `- ${p}`).join("\n")}`,
+      1,
+      { app },
+    );
   }
   return rolled;
 }

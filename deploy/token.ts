@@ -14,10 +14,12 @@ import { formatGoDuration, parseGoDuration } from "./durations.ts";
 export const DEFAULT_TOKEN_EXPIRY = "720h";
 
 export async function tokenCommand(ctx: CommandContext) {
-  if (ctx.args.positionals.length > 0) throw usageError(`unexpected argument "${ctx.args.positionals[0]}" for "token create"`);
+  if (ctx.args.positionals.length > 0)
+    throw usageError(`unexpected argument "${ctx.args.positionals[0]}" for "token create"`);
   const expiryText = typeof ctx.args.flags.expiry === "string" ? ctx.args.flags.expiry : DEFAULT_TOKEN_EXPIRY;
   const expiryMs = parseGoDuration(expiryText);
-  if (expiryMs === null || expiryMs < 60_000) throw usageError(`--expiry must be a duration of at least 1m such as 720h or 8760h (got "${expiryText}")`);
+  if (expiryMs === null || expiryMs < 60_000)
+    throw usageError(`--expiry must be a duration of at least 1m such as 720h or 8760h (got "${expiryText}")`);
   const config = await loadConfig(ctx.args, ctx.output);
   const client = flyClient(ctx.io);
   const app = config.app;
@@ -25,7 +27,11 @@ export async function tokenCommand(ctx: CommandContext) {
     await client.getApp(app, { signal: ctx.io.signal });
   } catch (error) {
     if (!(isFlyApiError(error) && error.status === 404)) throw error;
-    throw new DeployError("preflight_failed", `app ${app} does not exist yet: run \`bun run deploy\` first (a deploy token belongs to an existing app); nothing was changed`, 2);
+    throw new DeployError(
+      "preflight_failed",
+      `app ${app} does not exist yet: run \`bun run deploy\` first (a deploy token belongs to an existing app); nothing was changed`,
+      2,
+    );
   }
   const expiry = formatGoDuration(expiryMs);
   ctx.output.step(`creating a deploy token for ${app}, valid for ${expiry}`);
@@ -34,7 +40,9 @@ export async function tokenCommand(ctx: CommandContext) {
   const expiresAt = new Date(Date.now() + expiryMs).toISOString();
   if (!ctx.output.json) {
     ctx.io.stdout(`${token}\n`);
-    ctx.output.step(`store it as the GitHub secret FLY_API_TOKEN (e.g. pipe this command into \`gh secret set FLY_API_TOKEN\`); it is shown only this once and expires ${expiresAt}`);
+    ctx.output.step(
+      `store it as the GitHub secret FLY_API_TOKEN (e.g. pipe this command into \`gh secret set FLY_API_TOKEN\`); it is shown only this once and expires ${expiresAt}`,
+    );
   }
   return { app, token, expiry, expiresAt };
 }
@@ -48,7 +56,15 @@ async function proveToken(ctx: CommandContext, baseUrl: string, token: string, a
   try {
     await scoped.getApp(app, { signal: ctx.io.signal });
   } catch (error) {
-    const why = isFlyApiError(error) ? `status ${error.status}${error.apiMessage ? `: ${error.apiMessage}` : ""}` : error instanceof Error ? error.message : String(error);
-    throw new DeployError("api_error", `Fly created a deploy token for ${app} but did not accept it on a first call (${why}); it was not printed. Run token create again.`, 1);
+    const why = isFlyApiError(error)
+      ? `status ${error.status}${error.apiMessage ? `: ${error.apiMessage}` : ""}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+    throw new DeployError(
+      "api_error",
+      `Fly created a deploy token for ${app} but did not accept it on a first call (${why}); it was not printed. Run token create again.`,
+      1,
+    );
   }
 }

@@ -12,7 +12,16 @@ export function verifyGroups(state: ObservedState, target: Plan["target"], cfg: 
   const problems: string[] = [];
   const warnings: string[] = [];
   for (const [group, want] of Object.entries(target.groups)) {
-    const v = verifyFleet(state, { ...target, image: want.image ?? target.image, configDigest: want.configDigest, machineCount: want.machineCount }, group);
+    const v = verifyFleet(
+      state,
+      {
+        ...target,
+        image: want.image ?? target.image,
+        configDigest: want.configDigest,
+        machineCount: want.machineCount,
+      },
+      group,
+    );
     machines.push(...v.machines);
     if (!v.ok) problems.push(...v.problems.map((p) => `group ${group}: ${p}`));
     warnings.push(...v.warnings.map((w) => `group ${group}: ${w}`));

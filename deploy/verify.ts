@@ -22,7 +22,9 @@ export interface VerifiedMachine {
   release: string | null;
 }
 
-export type Verification = { ok: true; machines: VerifiedMachine[]; warnings: string[] } | { ok: false; machines: VerifiedMachine[]; problems: string[]; warnings: string[] };
+export type Verification =
+  | { ok: true; machines: VerifiedMachine[]; warnings: string[] }
+  | { ok: false; machines: VerifiedMachine[]; problems: string[]; warnings: string[] };
 
 function managed(state: ObservedState, group: string): ObservedMachine[] {
   return state.machines
@@ -42,7 +44,8 @@ export function verifyFleet(state: ObservedState, target: Plan["target"], group 
   for (const m of machines) {
     const differs: string[] = [];
     if (m.image !== target.image) differs.push(`runs ${m.image || "no image"}`);
-    if (m.configDigest !== target.configDigest) differs.push(`config ${m.configDigest ?? "unknown"} (want ${target.configDigest})`);
+    if (m.configDigest !== target.configDigest)
+      differs.push(`config ${m.configDigest ?? "unknown"} (want ${target.configDigest})`);
     if (!SETTLED_OK.has(m.state)) differs.push(`is ${m.state}`);
     if (leftCordonedByDeploy(m)) differs.push(LEFT_CORDONED);
     else if (m.cordoned === true) {
@@ -51,12 +54,23 @@ export function verifyFleet(state: ObservedState, target: Plan["target"], group 
     }
     if (differs.length > 0) problems.push(`machine ${m.id} ${differs.join(", ")}`);
   }
-  if (machines.length !== target.machineCount) problems.push(`${machines.length} machine(s), want ${target.machineCount}`);
+  if (machines.length !== target.machineCount)
+    problems.push(`${machines.length} machine(s), want ${target.machineCount}`);
   if (machines.length > 0 && handCordoned.length === machines.length) {
-    problems.push(`no machine serves: every one (${handCordoned.join(", ")}) is cordoned by someone else; the proxy has nowhere to send requests until one is uncordoned`);
+    problems.push(
+      `no machine serves: every one (${handCordoned.join(", ")}) is cordoned by someone else; the proxy has nowhere to send requests until one is uncordoned`,
+    );
   }
-  const view = machines.map((m) => ({ id: m.id, region: m.region, state: m.state, image: m.image, release: m.releaseVersion ?? null }));
-  return problems.length === 0 ? { ok: true, machines: view, warnings } : { ok: false, machines: view, problems, warnings };
+  const view = machines.map((m) => ({
+    id: m.id,
+    region: m.region,
+    state: m.state,
+    image: m.image,
+    release: m.releaseVersion ?? null,
+  }));
+  return problems.length === 0
+    ? { ok: true, machines: view, warnings }
+    : { ok: false, machines: view, problems, warnings };
 }
 
 /**
@@ -69,7 +83,8 @@ export function verifySecretsRoll(state: ObservedState, rolled: readonly string[
   for (const id of rolled) {
     const m = byId.get(id);
     if (!m || GONE.has(m.state)) problems.push(`machine ${id} is gone`);
-    else if ((m.secretsVersion ?? 0) < version) problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
+    else if ((m.secretsVersion ?? 0) < version)
+      problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
     else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} is ${m.state}`);
     // The roll cordons each serving machine for its restart; one it left cordoned serves nothing.
     else if (leftCordonedByDeploy(m)) problems.push(`machine ${id} ${LEFT_CORDONED}`);

@@ -56,7 +56,19 @@ export const DEFAULT_VM_SIZE = "shared-cpu-1x";
 /** `[[vm]]` with a `gpu_kind` and no size starts from this one (fly.DefaultGPUVMSize). */
 export const DEFAULT_GPU_VM_SIZE = "performance-8x";
 
-const BINARY: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const BINARY: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /**
  * fly.toml `memory`: a bare integer is MiB (`strconv.Atoi` first in flyctl's `helpers.ParseSize`); a string with
@@ -97,7 +109,9 @@ export function guestProblems(g: Guest): string[] {
   if (g.memoryMb % 256 !== 0) out.push(`memory ${g.memoryMb} MB is not a multiple of 256 MB`);
   const [lo, hi] = g.cpuKind === "shared" ? [256, 2048] : [2048, 8192];
   if (g.memoryMb < lo * g.cpus || g.memoryMb > hi * g.cpus) {
-    out.push(`${g.cpus} ${g.cpuKind} CPU(s) need between ${lo * g.cpus} and ${hi * g.cpus} MB of memory, got ${g.memoryMb} MB`);
+    out.push(
+      `${g.cpus} ${g.cpuKind} CPU(s) need between ${lo * g.cpus} and ${hi * g.cpus} MB of memory, got ${g.memoryMb} MB`,
+    );
   }
   return out;
 }

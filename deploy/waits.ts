@@ -18,7 +18,11 @@ export interface WaitContext {
 }
 
 /** Waits until the machine (at `version` when given) is started. `failed` ends the wait early. */
-export async function waitStarted(ctx: WaitContext, machineId: string, opts: { timeoutMs: number; version?: string }): Promise<void> {
+export async function waitStarted(
+  ctx: WaitContext,
+  machineId: string,
+  opts: { timeoutMs: number; version?: string },
+): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     throwIfAborted(ctx.signal);
@@ -35,13 +39,23 @@ export async function waitStarted(ctx: WaitContext, machineId: string, opts: { t
     // "started or failed", an answer without it says one of the two happened, not which. Ask the machine.
     const state = result.state ?? (await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal })).state;
     if (state === "failed") {
-      throw new DeployError("machine_not_started", `machine ${machineId} failed to start (state failed); check its logs with \`bun deploy/run.ts logs --machine ${machineId}\``, 1, { machineId });
+      throw new DeployError(
+        "machine_not_started",
+        `machine ${machineId} failed to start (state failed); check its logs with \`bun deploy/run.ts logs --machine ${machineId}\``,
+        1,
+        { machineId },
+      );
     }
     if (state === "started") return;
     // Anything else (the GET raced a restart, or the server said nothing at all): wait again.
     await sleep(Math.min(ctx.pollMs ?? 100, Math.max(0, deadline - Date.now())), ctx.signal);
   }
-  throw new DeployError("machine_not_started", `machine ${machineId} did not reach started within ${formatMs(opts.timeoutMs)} (wait_timeout)`, 1, { machineId });
+  throw new DeployError(
+    "machine_not_started",
+    `machine ${machineId} did not reach started within ${formatMs(opts.timeoutMs)} (wait_timeout)`,
+    1,
+    { machineId },
+  );
 }
 
 /** How many checks the config defines: top-level checks plus service checks. Zero means nothing to wait for. */
@@ -53,7 +67,11 @@ export function expectedCheckCount(config: MachineConfig | undefined): number {
 }
 
 /** Polls the machine until it reports every expected check `passing` (flyctl WaitForHealthchecksToPass). */
-export async function waitHealthy(ctx: WaitContext, machineId: string, opts: { timeoutMs: number; expectedChecks: number; version?: string }): Promise<Machine | undefined> {
+export async function waitHealthy(
+  ctx: WaitContext,
+  machineId: string,
+  opts: { timeoutMs: number; expectedChecks: number; version?: string },
+): Promise<Machine | undefined> {
   if (opts.expectedChecks === 0) return undefined;
   const deadline = Date.now() + opts.timeoutMs;
   let delay = ctx.pollMs ?? 100;
@@ -65,13 +83,20 @@ export async function waitHealthy(ctx: WaitContext, machineId: string, opts: { t
     const current = opts.version === undefined || last.version === undefined || last.version === opts.version;
     if (current && checks.length >= opts.expectedChecks && checks.every((c) => c.status === "passing")) return last;
     if (last.state === "failed" || last.state === "destroyed") {
-      throw new DeployError("machine_not_started", `machine ${machineId} went to ${last.state} while waiting for its health checks`, 1, { machineId });
+      throw new DeployError(
+        "machine_not_started",
+        `machine ${machineId} went to ${last.state} while waiting for its health checks`,
+        1,
+        { machineId },
+      );
     }
     if (Date.now() + delay > deadline) break;
     await sleep(delay, ctx.signal);
     delay = Math.min(Math.round(delay * 1.5), ctx.pollMaxMs ?? 1000);
   }
-  const failing = (last?.checks ?? []).filter((c) => c.status !== "passing").map((c) => `${c.name}: ${c.status}${c.output ? ` (${c.output.slice(0, 120)})` : ""}`);
+  const failing = (last?.checks ?? [])
+    .filter((c) => c.status !== "passing")
+    .map((c) => `${c.name}: ${c.status}${c.output ? ` (${c.output.slice(0, 120)})` : ""}`);
   throw new DeployError(
     "checks_not_passing",
     `machine ${machineId}: health checks did not pass within ${formatMs(opts.timeoutMs)} (wait_timeout)${failing.length ? `; ${failing.join("; ")}` : ""}`,
@@ -87,13 +112,23 @@ const TRANSITIONAL = new Set(["replacing", "updating", "restarting", "starting",
  * Waits (within `timeoutMs`) for machines in a transitional state to settle, so what is judged afterwards is
  * where they landed (a strategy that does not wait, immediate, leaves them mid-update). True when it waited.
  */
-export async function waitSettled(ctx: WaitContext, machines: readonly { id: string; state: string }[], timeoutMs: number): Promise<boolean> {
+export async function waitSettled(
+  ctx: WaitContext,
+  machines: readonly { id: string; state: string }[],
+  timeoutMs: number,
+): Promise<boolean> {
   const moving = machines.filter((m) => TRANSITIONAL.has(m.state));
   await Promise.all(
     moving.map((m) =>
-      ctx.client.waitForMachineState(ctx.app, m.id, { state: ["started", "stopped", "suspended", "failed"], timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) }).catch((error: unknown) => {
-        if (!(isFlyApiError(error) && error.status === 404)) throw error;
-      }),
+      ctx.client
+        .waitForMachineState(ctx.app, m.id, {
+          state: ["started", "stopped", "suspended", "failed"],
+          timeoutMs,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        })
+        .catch((error: unknown) => {
+          if (!(isFlyApiError(error) && error.status === 404)) throw error;
+        }),
     ),
   );
   return moving.length > 0;
@@ -105,7 +140,10 @@ export async function waitSettled(ctx: WaitContext, machines: readonly { id: str
  * look is immediate, then the pause grows from `pollMs` to `pollMaxMs`, and the last look lands at the deadline
  * so a slow change still gets its full time.
  */
-export async function pollUntil(check: () => Promise<boolean>, opts: { timeoutMs: number; pollMs?: number; pollMaxMs?: number; signal?: AbortSignal }): Promise<boolean> {
+export async function pollUntil(
+  check: () => Promise<boolean>,
+  opts: { timeoutMs: number; pollMs?: number; pollMaxMs?: number; signal?: AbortSignal },
+): Promise<boolean> {
   const deadline = Date.now() + opts.timeoutMs;
   let delay = opts.pollMs ?? 250;
   for (;;) {

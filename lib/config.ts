@@ -53,9 +53,7 @@ export class ConfigError extends Error {
   }
 }
 
-export type LoadConfigResult =
-  | { ok: true; config: Config; warnings: string[] }
-  | { ok: false; error: ConfigError };
+export type LoadConfigResult = { ok: true; config: Config; warnings: string[] } | { ok: false; error: ConfigError };
 
 /** The value development uses when SECRET_KEY is unset; production and preview refuse it. */
 export const DEV_SECRET_KEY = "flightdeck-development-secret-key-do-not-use-in-prod";
@@ -209,26 +207,42 @@ function defaultAppEnv(env: Env): AppEnv {
 
 function checkDatabaseUrl(appEnv: AppEnv, url: string): ConfigProblem[] {
   if (url === "") {
-    return [{ setting: "DATABASE_URL", problem: "is missing", fix: "set it to a postgres:// URL (as a Fly secret in production)" }];
+    return [
+      {
+        setting: "DATABASE_URL",
+        problem: "is missing",
+        fix: "set it to a postgres:// URL (as a Fly secret in production)",
+      },
+    ];
   }
   const isPostgres = url.startsWith("postgres://") || url.startsWith("postgresql://");
   const isSqlite = url.startsWith("sqlite:");
   if (appEnv === "production" && !isPostgres) {
-    return [{
-      setting: "DATABASE_URL",
-      problem: `must be a PostgreSQL URL in production, got a ${describeUrlScheme(url)} URL`,
-      fix: "set DATABASE_URL to postgres://user:password@host:5432/db (e.g. `bun deploy/run.ts secrets set DATABASE_URL=...`)",
-    }];
+    return [
+      {
+        setting: "DATABASE_URL",
+        problem: `must be a PostgreSQL URL in production, got a ${describeUrlScheme(url)} URL`,
+        fix: "set DATABASE_URL to postgres://user:password@host:5432/db (e.g. `bun deploy/run.ts secrets set DATABASE_URL=...`)",
+      },
+    ];
   }
   if (!isPostgres && !isSqlite) {
-    return [{
-      setting: "DATABASE_URL",
-      problem: `has an unsupported scheme (${describeUrlScheme(url)})`,
-      fix: "use postgres://..., postgresql://..., sqlite:./path/to.db or sqlite::memory:",
-    }];
+    return [
+      {
+        setting: "DATABASE_URL",
+        problem: `has an unsupported scheme (${describeUrlScheme(url)})`,
+        fix: "use postgres://..., postgresql://..., sqlite:./path/to.db or sqlite::memory:",
+      },
+    ];
   }
   if (isPostgres && !URL.canParse(url)) {
-    return [{ setting: "DATABASE_URL", problem: "is not a valid URL", fix: "check its format: postgres://user:password@host:5432/db" }];
+    return [
+      {
+        setting: "DATABASE_URL",
+        problem: "is not a valid URL",
+        fix: "check its format: postgres://user:password@host:5432/db",
+      },
+    ];
   }
   return [];
 }
@@ -238,7 +252,13 @@ function checkSecretKey(appEnv: AppEnv, key: string, provided: boolean): ConfigP
   const fix = "generate one with `openssl rand -hex 32` and set it as a secret";
   if (!provided || key === "") return [{ setting: "SECRET_KEY", problem: "is missing", fix }];
   if (key.length < MIN_SECRET_KEY_LENGTH) {
-    return [{ setting: "SECRET_KEY", problem: `is too short (${key.length} characters, at least ${MIN_SECRET_KEY_LENGTH} needed)`, fix }];
+    return [
+      {
+        setting: "SECRET_KEY",
+        problem: `is too short (${key.length} characters, at least ${MIN_SECRET_KEY_LENGTH} needed)`,
+        fix,
+      },
+    ];
   }
   if (key === DEV_SECRET_KEY) {
     return [{ setting: "SECRET_KEY", problem: "is the public development key", fix }];
@@ -252,12 +272,18 @@ function describeUrlScheme(url: string): string {
 }
 
 function parseList(value: string): string[] {
-  return value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 /** Reads one setting at a time, recording problems instead of throwing so all are reported together. */
 class SettingReader {
-  constructor(private readonly env: Env, private readonly problems: ConfigProblem[]) {}
+  constructor(
+    private readonly env: Env,
+    private readonly problems: ConfigProblem[],
+  ) {}
 
   string(name: string, fallback: string): string {
     return this.env[name] ?? fallback;

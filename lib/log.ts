@@ -33,14 +33,22 @@ const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi;
 export const REDACTED = "[redacted]";
 
 /** `ordered` is false for integer-like keys, which objects enumerate first, before time, level and msg. */
-interface KeyInfo { secret: boolean; json: string; ordered: boolean }
+interface KeyInfo {
+  secret: boolean;
+  json: string;
+  ordered: boolean;
+}
 const keyCache = new Map<string, KeyInfo>();
 
 /** Field names repeat on every line, so each is matched and quoted once (bounded in case keys are dynamic). */
 function keyInfo(key: string): KeyInfo {
   let info = keyCache.get(key);
   if (info === undefined) {
-    info = { secret: SECRET_KEY_PATTERN.test(key), json: JSON.stringify(key), ordered: !/^(0|[1-9][0-9]*)$/.test(key) || Number(key) >= 2 ** 32 - 1 };
+    info = {
+      secret: SECRET_KEY_PATTERN.test(key),
+      json: JSON.stringify(key),
+      ordered: !/^(0|[1-9][0-9]*)$/.test(key) || Number(key) >= 2 ** 32 - 1,
+    };
     if (keyCache.size < 1024) keyCache.set(key, info);
   }
   return info;
@@ -56,9 +64,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   // __proto__ too: an own "__proto__" field is dropped by the general path (assigning it sets a prototype).
   const reserved = new Set(["time", "level", "msg", "__proto__", ...Object.keys(base)]);
   const baseKeys = Object.keys(base);
-  const baseJson = reserved.size === baseKeys.length + 4 && baseKeys.every((key) => keyInfo(key).ordered)
-    ? JSON.stringify(redact(base)).slice(1, -1)
-    : undefined;
+  const baseJson =
+    reserved.size === baseKeys.length + 4 && baseKeys.every((key) => keyInfo(key).ordered)
+      ? JSON.stringify(redact(base)).slice(1, -1)
+      : undefined;
   const head = baseJson ? `,${baseJson}` : "";
 
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {

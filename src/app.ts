@@ -43,15 +43,28 @@ export interface AppDeps {
   loginLimiter?: LoginLimiter;
 }
 
-export interface MediaServices { media: MediaStore; volume: Volume }
+export interface MediaServices {
+  media: MediaStore;
+  volume: Volume;
+}
 
 /** The volume and its file store, shared by the routes and the server's upkeep (heartbeat, deletion work). */
-export function createMediaServices(config: Config, db: Database, logger: Logger, clock: () => number = Date.now): MediaServices {
+export function createMediaServices(
+  config: Config,
+  db: Database,
+  logger: Logger,
+  clock: () => number = Date.now,
+): MediaServices {
   return {
     media: new MediaStore(config.mediaDir),
     volume: new Volume({
-      mediaDir: config.mediaDir, flyMachineId: config.fly.machineId, region: config.fly.region ?? "local",
-      repo: db.repo, heartbeatMs: config.volumeHeartbeatMs, clock, logger,
+      mediaDir: config.mediaDir,
+      flyMachineId: config.fly.machineId,
+      region: config.fly.region ?? "local",
+      repo: db.repo,
+      heartbeatMs: config.volumeHeartbeatMs,
+      clock,
+      logger,
     }),
   };
 }
@@ -89,7 +102,13 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   // src/server.ts sets `server` on the app it mounts.
   const server = () => (app as { server?: SocketServer | null }).server;
   return app
-    .use(requestContext(logger, deps.onRequestFinished ? [countRequests.finish, deps.onRequestFinished] : [countRequests.finish], respond))
+    .use(
+      requestContext(
+        logger,
+        deps.onRequestFinished ? [countRequests.finish, deps.onRequestFinished] : [countRequests.finish],
+        respond,
+      ),
+    )
     .use(errorHandler(config.appEnv, logger))
     .use(cors(config.allowedOrigins, respond.headersFor))
     .use(countRequests.plugin)

@@ -54,7 +54,9 @@ export function createDrain(handle: (request: Request) => Response | Promise<Res
   let waiting = 0;
   let lastArrival = 0;
   let release!: () => void;
-  const listenerClosed = new Promise<void>((resolve) => { release = resolve; });
+  const listenerClosed = new Promise<void>((resolve) => {
+    release = resolve;
+  });
 
   async function holdResponse(request: Request): Promise<Response> {
     held++;

@@ -17,7 +17,8 @@ export class HttpError extends Error {
 }
 
 export const notFound = (what = "resource") => new HttpError(404, "not_found", `${what} not found`);
-export const badRequest = (code: string, message: string, details?: unknown) => new HttpError(400, code, message, details);
+export const badRequest = (code: string, message: string, details?: unknown) =>
+  new HttpError(400, code, message, details);
 export const conflict = (message: string) => new HttpError(409, "conflict", message);
 export const unauthorized = (message = "missing or invalid credentials") =>
   new HttpError(401, "unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="flightdeck"' });

@@ -64,8 +64,12 @@ export async function startServer(
   (app as unknown as { server: unknown }).server = server;
   const url = `http://${config.host}:${server.port}`;
   logger.info("listening", {
-    url, app_env: config.appEnv, dialect: db.dialect, version: config.appVersion,
-    region: config.fly.region ?? "local", machine: config.fly.machineId ?? "local",
+    url,
+    app_env: config.appEnv,
+    dialect: db.dialect,
+    version: config.appVersion,
+    region: config.fly.region ?? "local",
+    machine: config.fly.machineId ?? "local",
   });
 
   let stopping: Promise<void> | undefined;
@@ -79,13 +83,19 @@ export async function startServer(
       if (steps.afterDrain) {
         const budgetMs = Math.max(0, Math.min(AFTER_DRAIN_BUDGET_MS, deadline - performance.now()));
         const finished = await Promise.race([
-          steps.afterDrain().then(() => true, (error) => {
-            logger.warn("shutdown step after the drain failed", { error });
-            return true;
-          }),
+          steps.afterDrain().then(
+            () => true,
+            (error) => {
+              logger.warn("shutdown step after the drain failed", { error });
+              return true;
+            },
+          ),
           Bun.sleep(budgetMs).then(() => false),
         ]);
-        if (!finished) logger.warn("shutdown step after the drain did not finish in time; closing the database anyway", { budget_ms: Math.round(budgetMs) });
+        if (!finished)
+          logger.warn("shutdown step after the drain did not finish in time; closing the database anyway", {
+            budget_ms: Math.round(budgetMs),
+          });
       }
       await db.close();
       logger.info("stopped", { reason, held_requests: drained.held, listening_ms: drained.listeningMs });
@@ -110,14 +120,27 @@ const BOOT_DRAIN_BUDGET_MS = 10_000;
  * (database down, schema behind) is logged and retried on the next tick; file requests answer 503 until the
  * volume is registered.
  */
-async function startMediaUpkeep(config: Config, db: Database, logger: Logger, { media, volume }: MediaServices): Promise<Upkeep> {
+async function startMediaUpkeep(
+  config: Config,
+  db: Database,
+  logger: Logger,
+  { media, volume }: MediaServices,
+): Promise<Upkeep> {
   const loginLimiter = createLoginLimiter(db.repo, config.authRateLimitPerMinute, Date.now);
-  const upkeep = startUpkeep([
-    { name: "volume heartbeat", run: () => volume.heartbeat() },
-    { name: "deletion work", run: async () => drainDeletions({ repo: db.repo, media, volumeId: (await volume.identity()).id, clock: Date.now, logger }) },
-    { name: "prune login windows", run: () => loginLimiter.prune() },
-    { name: "prune done deletions", run: atMostEvery(3600_000, () => pruneDeletions(db.repo, Date.now)) },
-  ], config.volumeHeartbeatMs, logger);
+  const upkeep = startUpkeep(
+    [
+      { name: "volume heartbeat", run: () => volume.heartbeat() },
+      {
+        name: "deletion work",
+        run: async () =>
+          drainDeletions({ repo: db.repo, media, volumeId: (await volume.identity()).id, clock: Date.now, logger }),
+      },
+      { name: "prune login windows", run: () => loginLimiter.prune() },
+      { name: "prune done deletions", run: atMostEvery(3600_000, () => pruneDeletions(db.repo, Date.now)) },
+    ],
+    config.volumeHeartbeatMs,
+    logger,
+  );
   await Promise.race([upkeep.runOnce(), Bun.sleep(BOOT_DRAIN_BUDGET_MS)]);
   return upkeep;
 }
@@ -141,7 +164,8 @@ async function main() {
     if (applied > 0) logger.info("migrations applied", { applied });
   } else {
     const status = await db.schemaStatus().catch(() => undefined);
-    if (status && !status.upToDate) logger.error("schema is behind; /health answers 503 until `bun run migrate` runs", { pending: status.pending });
+    if (status && !status.upToDate)
+      logger.error("schema is behind; /health answers 503 until `bun run migrate` runs", { pending: status.pending });
   }
 
   const services = createMediaServices(config, db, logger);
@@ -166,7 +190,10 @@ async function main() {
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
-      running.shutdown(signal).then(() => process.exit(0), () => process.exit(1));
+      running.shutdown(signal).then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
   }
 }

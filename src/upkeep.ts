@@ -5,7 +5,10 @@
  */
 import type { Logger } from "../lib/log.ts";
 
-export interface UpkeepTask { name: string; run(): Promise<unknown> }
+export interface UpkeepTask {
+  name: string;
+  run(): Promise<unknown>;
+}
 
 export interface Upkeep {
   /** Runs every task once now (boot), in order. */
@@ -21,7 +24,9 @@ export function startUpkeep(tasks: UpkeepTask[], intervalMs: number, logger: Log
     running = running.then(async () => {
       for (const task of tasks) {
         if (stopped) return;
-        await task.run().catch((error) => logger.error("upkeep task failed; retrying next tick", { task: task.name, error }));
+        await task
+          .run()
+          .catch((error) => logger.error("upkeep task failed; retrying next tick", { task: task.name, error }));
       }
     });
     return running;
@@ -40,7 +45,11 @@ export function startUpkeep(tasks: UpkeepTask[], intervalMs: number, logger: Log
 }
 
 /** A task body that does its work at most once per `intervalMs` however often upkeep ticks. */
-export function atMostEvery(intervalMs: number, run: () => Promise<unknown>, clock: () => number = Date.now): () => Promise<unknown> {
+export function atMostEvery(
+  intervalMs: number,
+  run: () => Promise<unknown>,
+  clock: () => number = Date.now,
+): () => Promise<unknown> {
   let last = -Infinity;
   return async () => {
     if (clock() - last < intervalMs) return;

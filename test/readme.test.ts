@@ -90,9 +90,20 @@ const all = invocations(shellLines(README));
 
 describe("README's command lines", () => {
   test("the reader finds them", () => {
-    expect(words('bun deploy/run.ts secrets set SECRET_KEY=$(openssl rand -hex 32) A="b c" # note')).toEqual(["bun", "deploy/run.ts", "secrets", "set", "SECRET_KEY=$(openssl rand -hex 32)", "A=b c"]);
-    expect(invocations(["bun deploy/run.ts token create | gh secret set X"])).toEqual([{ line: "bun deploy/run.ts token create | gh secret set X", args: ["token", "create"] }]);
-    expect(invocations(["bun run deploy -- --x", "bun run start"]).map((i) => i.args)).toEqual([["deploy", "--", "--x"]]);
+    expect(words('bun deploy/run.ts secrets set SECRET_KEY=$(openssl rand -hex 32) A="b c" # note')).toEqual([
+      "bun",
+      "deploy/run.ts",
+      "secrets",
+      "set",
+      "SECRET_KEY=$(openssl rand -hex 32)",
+      "A=b c",
+    ]);
+    expect(invocations(["bun deploy/run.ts token create | gh secret set X"])).toEqual([
+      { line: "bun deploy/run.ts token create | gh secret set X", args: ["token", "create"] },
+    ]);
+    expect(invocations(["bun run deploy -- --x", "bun run start"]).map((i) => i.args)).toEqual([
+      ["deploy", "--", "--x"],
+    ]);
     expect(all.length).toBeGreaterThanOrEqual(20);
   });
 
@@ -121,22 +132,42 @@ describe("README's command lines", () => {
   });
 
   test("no line tells a user to run flyctl", () => {
-    for (const line of shellLines(README)) expect({ line, flyctl: /^(?:fly|flyctl)\s/.test(line) || /\|\s*(?:fly|flyctl)\s/.test(line) }).toEqual({ line, flyctl: false });
-    expect(README).not.toMatch(/`(?:fly|flyctl) (?:tokens|logs|postgres|pg|mpg|secrets|certs|ssh|deploy|launch|apps)\b/);
+    for (const line of shellLines(README))
+      expect({ line, flyctl: /^(?:fly|flyctl)\s/.test(line) || /\|\s*(?:fly|flyctl)\s/.test(line) }).toEqual({
+        line,
+        flyctl: false,
+      });
+    expect(README).not.toMatch(
+      /`(?:fly|flyctl) (?:tokens|logs|postgres|pg|mpg|secrets|certs|ssh|deploy|launch|apps)\b/,
+    );
   });
 });
 
 describe("From zero to production", () => {
   const start = README.indexOf("## From zero to production");
   const section = README.slice(start, README.indexOf("\n## ", start + 1));
-  const steps = invocations(shellLines(section)).map((i) => i.args.filter((a) => !a.startsWith("--") || a === "--").slice(0, 2).join(" "));
+  const steps = invocations(shellLines(section)).map((i) =>
+    i.args
+      .filter((a) => !a.startsWith("--") || a === "--")
+      .slice(0, 2)
+      .join(" "),
+  );
 
   test("walks the whole path, in order", () => {
     expect(start).toBeGreaterThan(-1);
     expect(section).toContain("npm install -g bun");
     expect(section).toContain("bun install");
     expect(section).toContain("organization token");
-    const path = ["db create", "db attach", "secrets set", "secrets import", "deploy", "token create", "certs add", "logs"];
+    const path = [
+      "db create",
+      "db attach",
+      "secrets set",
+      "secrets import",
+      "deploy",
+      "token create",
+      "certs add",
+      "logs",
+    ];
     const positions = path.map((step) => steps.indexOf(step));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);

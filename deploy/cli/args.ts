@@ -71,7 +71,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   if (positionals.length > 0 && !spec.positionals) {
-    const hint = spec.passthrough ? ` (put the command after --: bun deploy/run.ts ${name} -- ${positionals.join(" ")})` : "";
+    const hint = spec.passthrough
+      ? ` (put the command after --: bun deploy/run.ts ${name} -- ${positionals.join(" ")})`
+      : "";
     throw usageError(`unexpected argument "${positionals[0]}" for "${name}"${hint}`);
   }
   if (!spec.delegated) {

@@ -28,10 +28,21 @@ export interface CommandSpec {
 const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
 const json: FlagSpec = { type: "boolean", description: "print one JSON object on stdout" };
 const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
-const strict: FlagSpec = { type: "boolean", description: "treat fly.toml warnings (unknown keys, keys Flightdeck does not use) as errors" };
-const region: FlagSpec = { type: "string", description: "region for new machines when fly.toml has no primary_region", placeholder: "REGION" };
+const strict: FlagSpec = {
+  type: "boolean",
+  description: "treat fly.toml warnings (unknown keys, keys Flightdeck does not use) as errors",
+};
+const region: FlagSpec = {
+  type: "string",
+  description: "region for new machines when fly.toml has no primary_region",
+  placeholder: "REGION",
+};
 /** Mutating commands hold the fleet lock (deploy/fleet-lock.ts); this bounds the wait for another run's. */
-const waitForLock: FlagSpec = { type: "string", description: "how long to wait for another deploy's fleet lock (default 2m), then exit 2", placeholder: "DURATION" };
+const waitForLock: FlagSpec = {
+  type: "string",
+  description: "how long to wait for another deploy's fleet lock (default 2m), then exit 2",
+  placeholder: "DURATION",
+};
 
 export const STRATEGIES = ["rolling", "immediate", "bluegreen", "canary"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -55,7 +66,11 @@ export const COMMANDS = {
     summary: "set the number of machines of a process group (the one serving [http_service]: 1..5; others: 0 or more)",
     flags: {
       count: { type: "integer", description: "machine count", required: true, placeholder: "N" },
-      group: { type: "string", description: "process group from fly.toml [processes]; default: the default group", placeholder: "G" },
+      group: {
+        type: "string",
+        description: "process group from fly.toml [processes]; default: the default group",
+        placeholder: "G",
+      },
       config,
       "wait-for-lock": waitForLock,
       json,
@@ -63,7 +78,12 @@ export const COMMANDS = {
   },
   rollback: {
     summary: "redeploy the image of the last good release before the current one",
-    flags: { config, to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" }, "wait-for-lock": waitForLock, json },
+    flags: {
+      config,
+      to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" },
+      "wait-for-lock": waitForLock,
+      json,
+    },
   },
   secrets: {
     summary: "set K=V... | unset K... | list | import [--file .env] (values are never printed)",
@@ -83,7 +103,11 @@ export const COMMANDS = {
       yes: { type: "boolean", description: "confirm the destruction", required: true },
       "wait-for-lock": waitForLock,
       // Fly deletes apps asynchronously; exit 0 waits until GET app answers 404 (deploy/destroy.ts).
-      "wait-timeout": { type: "string", description: "how long to wait for Fly to finish removing the app (default 1m), then exit 1", placeholder: "DURATION" },
+      "wait-timeout": {
+        type: "string",
+        description: "how long to wait for Fly to finish removing the app (default 1m), then exit 1",
+        placeholder: "DURATION",
+      },
       json,
     },
   },
@@ -97,7 +121,11 @@ export const COMMANDS = {
       json,
       name: { type: "string", description: "create/restore: cluster name (default <app>-db)", placeholder: "N" },
       region: { type: "string", description: "create: region (default primary_region)", placeholder: "R" },
-      plan: { type: "string", description: "create: plan (default basic)", values: ["basic", "starter", "launch", "scale", "performance"] },
+      plan: {
+        type: "string",
+        description: "create: plan (default basic)",
+        values: ["basic", "starter", "launch", "scale", "performance"],
+      },
       "disk-gb": { type: "integer", description: "create: disk size in GB (10-1000)", placeholder: "G" },
       cluster: { type: "string", description: "the cluster (default: the app's, or <app>-db)", placeholder: "ID|NAME" },
       database: { type: "string", description: "attach: database (default: the app name)", placeholder: "D" },
@@ -111,7 +139,11 @@ export const COMMANDS = {
   token: {
     summary: "create [--expiry 720h]: app-scoped deploy token for CI (printed once)",
     subcommands: ["create"],
-    flags: { config, json, expiry: { type: "string", description: "how long the token is valid", placeholder: "720h" } },
+    flags: {
+      config,
+      json,
+      expiry: { type: "string", description: "how long the token is valid", placeholder: "720h" },
+    },
   },
   image: {
     summary: "build [--push]: daemonless OCI image build",
@@ -144,7 +176,11 @@ export const COMMANDS = {
     summary: "print the app's recent logs; --follow keeps polling until Ctrl-C (--json: one object per line)",
     flags: {
       config,
-      app: { type: "string", description: "app to read (a preview's name); default from fly.toml", placeholder: "NAME" },
+      app: {
+        type: "string",
+        description: "app to read (a preview's name); default from fly.toml",
+        placeholder: "NAME",
+      },
       machine: { type: "string", description: "only this machine's lines", placeholder: "ID" },
       region: { type: "string", description: "only this region's lines", placeholder: "R" },
       follow: { type: "boolean", description: "keep polling for new lines until Ctrl-C" },
@@ -152,7 +188,8 @@ export const COMMANDS = {
     },
   },
   certs: {
-    summary: "add|show|check|remove HOST: Fly-issued TLS certificate for a custom domain, with the DNS records to create",
+    summary:
+      "add|show|check|remove HOST: Fly-issued TLS certificate for a custom domain, with the DNS records to create",
     subcommands: ["add", "show", "check", "remove"],
     positionals: true,
     operands: "HOST",

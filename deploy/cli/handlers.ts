@@ -52,9 +52,14 @@ function configPath(args: ParsedArgs): string {
 export async function loadConfig(args: ParsedArgs, output?: Output): Promise<DeployConfig> {
   const path = configPath(args);
   const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
-  if (!parsed.ok) throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
-  if (output && parsed.warnings.length > 0) output.warn(`${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`);
-  if (parsed.config.app === "") throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
+  if (!parsed.ok)
+    throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  if (output && parsed.warnings.length > 0)
+    output.warn(
+      `${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`,
+    );
+  if (parsed.config.app === "")
+    throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
   return parsed.config;
 }
 
@@ -89,7 +94,8 @@ function releaseLogs(env: Record<string, string | undefined>): LogsClient | unde
 
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
   const region = ctx.args.flags.region;
-  if (typeof region === "string" && !/^[a-z]{3}$/.test(region)) throw usageError(`--region ${region} is not a Fly region code (three lowercase letters, e.g. ewr)`);
+  if (typeof region === "string" && !/^[a-z]{3}$/.test(region))
+    throw usageError(`--region ${region} is not a Fly region code (three lowercase letters, e.g. ewr)`);
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
   const wait = waitForLockMs(ctx.args);
   const logs = releaseLogs(ctx.io.env);
@@ -116,8 +122,16 @@ export async function deployCommand(ctx: CommandContext) {
   const options = deployOptions(ctx, flyClient(ctx.io), config);
   refuseDockerBuild(config, options);
   // No --image and no [build] image: build the project next to fly.toml and push it (issue 5).
-  const result = await runDeploy({ ...options, build: daemonlessBuilder, projectDir: dirname(resolve(configPath(ctx.args))) });
-  ctx.output.step(result.changed ? `deployed ${result.image} to ${result.app}${result.url ? `: ${result.url}` : ""}` : `nothing to do: ${result.app} already runs ${result.image}`);
+  const result = await runDeploy({
+    ...options,
+    build: daemonlessBuilder,
+    projectDir: dirname(resolve(configPath(ctx.args))),
+  });
+  ctx.output.step(
+    result.changed
+      ? `deployed ${result.image} to ${result.app}${result.url ? `: ${result.url}` : ""}`
+      : `nothing to do: ${result.app} already runs ${result.image}`,
+  );
   return deployJson(result);
 }
 
@@ -144,12 +158,18 @@ export async function planCommand(ctx: CommandContext) {
   refuseDockerBuild(config, options);
   const { plan } = await prepareDeploy(options);
   if (needsBuild(options)) {
-    plan.warnings.push(`no --image: deploy would first build and push a new image; this plan compares against the image the fleet runs now (${plan.target.image}), so it shows config changes only`);
+    plan.warnings.push(
+      `no --image: deploy would first build and push a new image; this plan compares against the image the fleet runs now (${plan.target.image}), so it shows config changes only`,
+    );
   }
   if (!ctx.output.json) ctx.io.stdout(`${formatPlan(plan)}\n`);
   if (plan.problems.length > 0) {
     if (ctx.output.json) ctx.output.result(plan);
-    throw new DeployError("preflight_failed", `deploy would be refused:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`, 2);
+    throw new DeployError(
+      "preflight_failed",
+      `deploy would be refused:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`,
+      2,
+    );
   }
   return plan;
 }
@@ -167,10 +187,24 @@ export async function statusCommand(ctx: CommandContext) {
     fleetSize: state.app.exists ? recordedGroupSize(state, { name, primary: primary.includes(name) }) : null,
     machines: state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === name).length,
   }));
-  const releases = releaseHistory(observed.machines).map((r) => ({ version: r.version, image: r.image, at: r.at, outcome: r.outcome }));
+  const releases = releaseHistory(observed.machines).map((r) => ({
+    version: r.version,
+    image: r.image,
+    at: r.at,
+    outcome: r.outcome,
+  }));
   // Who holds the fleet lock right now, if anyone (its lease on the anchor machine, fleet-lock.ts).
-  const lease = observed.anchor?.id ? await client.getLease(config.app, observed.anchor.id, { signal: ctx.io.signal }) : undefined;
-  const lock = lease ? { held: true, description: lease.description ?? null, owner: lease.owner ?? null, expiresAt: lease.expires_at ?? null } : { held: false };
+  const lease = observed.anchor?.id
+    ? await client.getLease(config.app, observed.anchor.id, { signal: ctx.io.signal })
+    : undefined;
+  const lock = lease
+    ? {
+        held: true,
+        description: lease.description ?? null,
+        owner: lease.owner ?? null,
+        expiresAt: lease.expires_at ?? null,
+      }
+    : { held: false };
   const machines = state.machines.map((m) => ({
     id: m.id,
     region: m.region,
@@ -181,27 +215,49 @@ export async function statusCommand(ctx: CommandContext) {
     volume: m.volumeId ?? null,
   }));
   if (!ctx.output.json) {
-    if (!state.app.exists) ctx.io.stdout(`app ${config.app} does not exist (run deploy, or secrets set to create it)\n`);
+    if (!state.app.exists)
+      ctx.io.stdout(`app ${config.app} does not exist (run deploy, or secrets set to create it)\n`);
     else {
-      const lines = [`app ${config.app}${appUrl(config) ? `  ${appUrl(config)}` : ""}`, `ips: ${state.ips.map((ip) => `${ip.address} (${ip.kind})`).join(", ") || "none"}`];
+      const lines = [
+        `app ${config.app}${appUrl(config) ? `  ${appUrl(config)}` : ""}`,
+        `ips: ${state.ips.map((ip) => `${ip.address} (${ip.kind})`).join(", ") || "none"}`,
+      ];
       lines.push(`secrets: ${state.secrets.names.join(", ") || "none"}`);
-      lines.push(`volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`);
+      lines.push(
+        `volumes: ${state.volumes.length} (${state.volumes.filter((v) => !v.attachedMachineId).length} unattached)`,
+      );
       if (groups.length === 1 && !hasProcessGroups(config)) {
-        lines.push(`machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`);
-        for (const m of machines) lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+        lines.push(
+          `machines: ${machines.length} (deploy keeps ${recordedFleetSize(state)}; change it with scale --count N)`,
+        );
+        for (const m of machines)
+          lines.push(`  ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
       } else {
-        lines.push(`machines: ${machines.length} in ${groups.length} process group(s) (change a group with scale --count N --group G)`);
+        lines.push(
+          `machines: ${machines.length} in ${groups.length} process group(s) (change a group with scale --count N --group G)`,
+        );
         for (const g of groups) {
           const inGroup = machines.filter((m) => m.group === g.name);
-          lines.push(`  group ${g.name}${g.command ? ` (${g.command})` : ""}: ${inGroup.length} machine(s), deploy keeps ${g.fleetSize ?? "-"}`);
-          for (const m of inGroup) lines.push(`    ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
+          lines.push(
+            `  group ${g.name}${g.command ? ` (${g.command})` : ""}: ${inGroup.length} machine(s), deploy keeps ${g.fleetSize ?? "-"}`,
+          );
+          for (const m of inGroup)
+            lines.push(`    ${m.id}  ${m.region}  ${m.state.padEnd(9)}  release ${m.release ?? "-"}  ${m.image}`);
         }
         const other = machines.filter((m) => !groups.some((g) => g.name === m.group));
-        if (other.length > 0) lines.push(`  not in fly.toml: ${other.map((m) => `${m.id} (${m.group ?? "no group"})`).join(", ")}`);
+        if (other.length > 0)
+          lines.push(`  not in fly.toml: ${other.map((m) => `${m.id} (${m.group ?? "no group"})`).join(", ")}`);
       }
-      lines.push(lease ? `lock: held by ${lease.description || "an unnamed lease"}${lease.owner ? ` (token of ${lease.owner})` : ""}` : "lock: free");
-      lines.push(releases.length > 0 ? `releases (newest first):` : "releases: none recorded yet (every deploy records one)");
-      for (const r of releases) lines.push(`  v${String(r.version).padEnd(4)} ${r.outcome.padEnd(6)}  ${r.at || "-"}  ${r.image}`);
+      lines.push(
+        lease
+          ? `lock: held by ${lease.description || "an unnamed lease"}${lease.owner ? ` (token of ${lease.owner})` : ""}`
+          : "lock: free",
+      );
+      lines.push(
+        releases.length > 0 ? `releases (newest first):` : "releases: none recorded yet (every deploy records one)",
+      );
+      for (const r of releases)
+        lines.push(`  v${String(r.version).padEnd(4)} ${r.outcome.padEnd(6)}  ${r.at || "-"}  ${r.image}`);
       ctx.io.stdout(`${lines.join("\n")}\n`);
     }
   }
@@ -213,7 +269,12 @@ export async function statusCommand(ctx: CommandContext) {
     secrets: state.secrets.names,
     volumes: state.volumes,
     /** The machine count deploy aims for (recorded by the last deploy or scale). */
-    fleetSize: state.app.exists ? recordedGroupSize(state, { name: defaultProcessName(config), primary: primary.includes(defaultProcessName(config)) }) : null,
+    fleetSize: state.app.exists
+      ? recordedGroupSize(state, {
+          name: defaultProcessName(config),
+          primary: primary.includes(defaultProcessName(config)),
+        })
+      : null,
     groups,
     machines,
     /** Newest first: version, image, when the outcome was recorded, good or failed (deploy/releases.ts). */
@@ -228,10 +289,14 @@ export async function scaleCommand(ctx: CommandContext) {
   const config = await loadConfig(ctx.args, ctx.output);
   const groups = processNames(config);
   const group = typeof ctx.args.flags.group === "string" ? ctx.args.flags.group : defaultProcessName(config);
-  if (!groups.includes(group)) throw usageError(`--group ${group} is not a process group of ${config.app} (${groups.join(", ")})`);
+  if (!groups.includes(group))
+    throw usageError(`--group ${group} is not a process group of ${config.app} (${groups.join(", ")})`);
   // DESIGN.md: production (the group serving [http_service]) runs 1-5 machines; other groups any count, 0 included.
   if (primaryGroups(config).includes(group)) {
-    if (count < 1 || count > MAX_PRODUCTION_MACHINES) throw usageError(`--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for ${group === "app" && groups.length === 1 ? "production" : `group ${group}, which serves [http_service]`} (got ${count})`);
+    if (count < 1 || count > MAX_PRODUCTION_MACHINES)
+      throw usageError(
+        `--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for ${group === "app" && groups.length === 1 ? "production" : `group ${group}, which serves [http_service]`} (got ${count})`,
+      );
   } else if (count < 0) {
     throw usageError(`--count must be 0 or more (got ${count})`);
   }
@@ -239,7 +304,9 @@ export async function scaleCommand(ctx: CommandContext) {
   const mode = { kind: "scale", count, ...(ctx.args.flags.group !== undefined ? { group } : {}) } as const;
   const options = { ...deployOptions(ctx, client, config), requiredSecrets: [] };
   const result = await runDeploy(hasProcessGroups(config) ? options : { ...options, machineCount: count }, mode);
-  ctx.output.step(`${result.app} now has ${result.machines.length} machine(s)${hasProcessGroups(config) ? ` (group ${group}: ${count})` : ""}`);
+  ctx.output.step(
+    `${result.app} now has ${result.machines.length} machine(s)${hasProcessGroups(config) ? ` (group ${group}: ${count})` : ""}`,
+  );
   return deployJson(result);
 }
 
@@ -259,19 +326,36 @@ export async function rollbackCommand(ctx: CommandContext) {
  */
 export async function previousImage(client: FlyClient, app: string, group = "app"): Promise<string> {
   const observed = await observe(client, app);
-  if (!observed.state.app.exists) throw new DeployError("preflight_failed", `app ${app} does not exist; nothing to roll back`, 2, { app });
-  const images = observed.state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === group).map((m) => m.image);
-  if (images.length === 0) throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2, { app });
+  if (!observed.state.app.exists)
+    throw new DeployError("preflight_failed", `app ${app} does not exist; nothing to roll back`, 2, { app });
+  const images = observed.state.machines
+    .filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === group)
+    .map((m) => m.image);
+  if (images.length === 0)
+    throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2, { app });
   const choice = rollbackChoice(releaseHistory(observed.machines), images);
   if (!choice.ok) {
-    throw new DeployError("preflight_failed", `cannot tell which image to roll ${app} back to: ${choice.reason}; nothing was changed. Pass --to IMAGE (see \`bun deploy/run.ts status\`)`, 2, { app });
+    throw new DeployError(
+      "preflight_failed",
+      `cannot tell which image to roll ${app} back to: ${choice.reason}; nothing was changed. Pass --to IMAGE (see \`bun deploy/run.ts status\`)`,
+      2,
+      { app },
+    );
   }
   return choice.image;
 }
 
 function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployConfig): SecretsContext {
   const wait = waitForLockMs(ctx.args);
-  return { client, config, output: ctx.output, org: ctx.io.env.FLY_ORG || "personal", signal: ctx.io.signal, env: ctx.io.env, ...(wait !== undefined ? { waitForLockMs: wait } : {}) };
+  return {
+    client,
+    config,
+    output: ctx.output,
+    org: ctx.io.env.FLY_ORG || "personal",
+    signal: ctx.io.signal,
+    env: ctx.io.env,
+    ...(wait !== undefined ? { waitForLockMs: wait } : {}),
+  };
 }
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -282,13 +366,18 @@ export function refuseSecretsProductionRejects(config: DeployConfig, values: Rec
   // Only the rules for the names being set: the others' values are not known here.
   const problems = checkProductionSecrets(values).filter((p) => Object.hasOwn(values, p.setting));
   if (problems.length > 0) {
-    throw new DeployError("preflight_failed", `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`, 2);
+    throw new DeployError(
+      "preflight_failed",
+      `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`,
+      2,
+    );
   }
 }
 
 export async function secretsCommand(ctx: CommandContext) {
   const { subcommand, positionals } = ctx.args;
-  if (subcommand === "import") return importSecretsCommand(ctx, (client, config) => secretsContext(ctx, client, config));
+  if (subcommand === "import")
+    return importSecretsCommand(ctx, (client, config) => secretsContext(ctx, client, config));
   if (ctx.args.flags.file !== undefined) throw usageError(`--file is a flag of "secrets import" only`);
   const config = await loadConfig(ctx.args, ctx.output);
   if (subcommand === "list") {
@@ -296,12 +385,20 @@ export async function secretsCommand(ctx: CommandContext) {
     const client = flyClient(ctx.io);
     let secrets: { name: string; digest: string | null; updated_at: string | null }[] = [];
     try {
-      secrets = (await client.listSecrets(config.app)).map((s) => ({ name: s.name ?? "", digest: s.digest ?? null, updated_at: s.updated_at ?? null }));
+      secrets = (await client.listSecrets(config.app)).map((s) => ({
+        name: s.name ?? "",
+        digest: s.digest ?? null,
+        updated_at: s.updated_at ?? null,
+      }));
     } catch (error) {
       if (!(isFlyApiError(error) && error.status === 404)) throw error;
       ctx.output.step(`app ${config.app} does not exist yet`);
     }
-    if (!ctx.output.json) ctx.io.stdout(secrets.map((s) => `${s.name}\t${s.digest ?? ""}\t${s.updated_at ?? ""}`).join("\n") + (secrets.length ? "\n" : ""));
+    if (!ctx.output.json)
+      ctx.io.stdout(
+        secrets.map((s) => `${s.name}\t${s.digest ?? ""}\t${s.updated_at ?? ""}`).join("\n") +
+          (secrets.length ? "\n" : ""),
+      );
     return { app: config.app, secrets };
   }
   if (subcommand === "set") {
@@ -310,13 +407,20 @@ export async function secretsCommand(ctx: CommandContext) {
     for (const pair of positionals) {
       const eq = pair.indexOf("=");
       const name = eq === -1 ? pair : pair.slice(0, eq);
-      if (eq <= 0 || !SECRET_NAME.test(name)) throw usageError(`"${name}" is not NAME=VALUE (names are letters, digits and _, not starting with a digit)`);
+      if (eq <= 0 || !SECRET_NAME.test(name))
+        throw usageError(`"${name}" is not NAME=VALUE (names are letters, digits and _, not starting with a digit)`);
       values[name] = pair.slice(eq + 1);
     }
     refuseSecretsProductionRejects(config, values);
     const client = flyClient(ctx.io);
     const change = await setSecrets(secretsContext(ctx, client, config), values);
-    return { app: config.app, set: Object.keys(values).sort(), version: change.version, createdApp: change.createdApp, machinesUpdated: change.rolled };
+    return {
+      app: config.app,
+      set: Object.keys(values).sort(),
+      version: change.version,
+      createdApp: change.createdApp,
+      machinesUpdated: change.rolled,
+    };
   }
   if (positionals.length === 0) throw usageError("secrets unset needs at least one NAME");
   for (const name of positionals) if (!SECRET_NAME.test(name)) throw usageError(`"${name}" is not a secret name`);
@@ -333,7 +437,9 @@ export async function destroyCommand(ctx: CommandContext) {
   const goneTimeoutMs = durationFlag(ctx.args, "wait-timeout", "1m or 30s");
   ctx.output.step(`destroying app ${name} and everything in it`);
   const result = await destroyApp(client, name, {
-    output: ctx.output, signal: ctx.io.signal, env: ctx.io.env,
+    output: ctx.output,
+    signal: ctx.io.signal,
+    env: ctx.io.env,
     ...(wait !== undefined ? { waitForLockMs: wait } : {}),
     ...(goneTimeoutMs !== undefined ? { goneTimeoutMs } : {}),
   });

@@ -59,10 +59,14 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
   const clusters = await listClusters(ctx, org);
   const attachedTo = clusters.filter((c) => c.attached_apps?.some((a) => a.name === app)).map((c) => c.id ?? "");
   const current = await readDatabaseUrl(ctx);
-  const userExists = async () => (await ctx.client.listPostgresUsers(id, { signal: ctx.signal })).some((u) => u.username === user);
+  const userExists = async () =>
+    (await ctx.client.listPostgresUsers(id, { signal: ctx.signal })).some((u) => u.username === user);
   const urlFor = async () => {
     const credentials = await ctx.client.getPostgresUserCredentials(id, user, { signal: ctx.signal });
-    return { url: databaseUrl(endpoint, credentials.username, credentials.password, database), shown: redactedUrl(endpoint, credentials.username, database) };
+    return {
+      url: databaseUrl(endpoint, credentials.username, credentials.password, database),
+      shown: redactedUrl(endpoint, credentials.username, database),
+    };
   };
 
   // A DATABASE_URL set by hand is refused before anything is created, unless it already is this very URL (an
@@ -96,7 +100,15 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
   if (current.value === url) {
     ctx.output.step(`${DATABASE_URL} on ${app} already points at ${shown}`);
   } else {
-    const secrets = { client: ctx.client, config: ctx.config, output: ctx.output, org, signal: ctx.signal, env: ctx.env, ...(ctx.waitForLockMs !== undefined ? { waitForLockMs: ctx.waitForLockMs } : {}) };
+    const secrets = {
+      client: ctx.client,
+      config: ctx.config,
+      output: ctx.output,
+      org,
+      signal: ctx.signal,
+      env: ctx.env,
+      ...(ctx.waitForLockMs !== undefined ? { waitForLockMs: ctx.waitForLockMs } : {}),
+    };
     const change = await setSecrets(secrets, { [DATABASE_URL]: url });
     secretWritten = true;
     secretsVersion = change.version;
@@ -123,9 +135,17 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
   }
 
   // Exit 0 is a promise: re-read both sides.
-  const [names, after] = await Promise.all([ctx.client.listSecrets(app, { signal: ctx.signal }), ctx.client.getPostgresCluster(id, { signal: ctx.signal })]);
+  const [names, after] = await Promise.all([
+    ctx.client.listSecrets(app, { signal: ctx.signal }),
+    ctx.client.getPostgresCluster(id, { signal: ctx.signal }),
+  ]);
   if (!names.some((s) => s.name === DATABASE_URL) || !after.attached_apps?.some((a) => a.name === app)) {
-    throw new DeployError("database_failed", `after attaching, ${app} ${names.some((s) => s.name === DATABASE_URL) ? "is not listed as attached to" : `has no ${DATABASE_URL} for`} cluster ${cluster.name}: run db attach again`, 1, { cluster: id });
+    throw new DeployError(
+      "database_failed",
+      `after attaching, ${app} ${names.some((s) => s.name === DATABASE_URL) ? "is not listed as attached to" : `has no ${DATABASE_URL} for`} cluster ${cluster.name}: run db attach again`,
+      1,
+      { cluster: id },
+    );
   }
   return {
     app,
@@ -147,7 +167,11 @@ export async function attachCluster(ctx: DbContext, opts: AttachOptions): Promis
  * Creates something unless it exists. A create whose reply was lost (or that raced another attach) can fail
  * with "already exists" although it worked: the re-read decides.
  */
-async function ensure(exists: () => Promise<boolean>, create: () => Promise<unknown>, announce: () => void): Promise<boolean> {
+async function ensure(
+  exists: () => Promise<boolean>,
+  create: () => Promise<unknown>,
+  announce: () => void,
+): Promise<boolean> {
   if (await exists()) return false;
   announce();
   try {
@@ -187,9 +211,18 @@ export async function detachCluster(ctx: DbContext, opts: { cluster?: string }):
   const detached = await ctx.client.deletePostgresAttachment(summary.id, app, { signal: ctx.signal });
   const after = await ctx.client.getPostgresCluster(summary.id, { signal: ctx.signal });
   if (after.attached_apps?.some((a) => a.name === app)) {
-    throw new DeployError("database_failed", `${app} is still listed as attached to cluster ${summary.name} after the detach: run db detach again`, 1, { cluster: summary.id });
+    throw new DeployError(
+      "database_failed",
+      `${app} is still listed as attached to cluster ${summary.name} after the detach: run db detach again`,
+      1,
+      { cluster: summary.id },
+    );
   }
-  ctx.output.step(detached ? `detached ${app} from cluster ${summary.name} (${summary.id})` : `${app} was not attached to cluster ${summary.name}; nothing to do`);
+  ctx.output.step(
+    detached
+      ? `detached ${app} from cluster ${summary.name} (${summary.id})`
+      : `${app} was not attached to cluster ${summary.name}; nothing to do`,
+  );
   ctx.output.step(
     `${DATABASE_URL} is still set on ${app} and still points at ${summary.name}: attach another cluster with \`bun deploy/run.ts db attach --cluster ID\` (it replaces ${DATABASE_URL}), or remove it with \`bun deploy/run.ts secrets unset ${DATABASE_URL}\` (production machines will not boot without it)`,
   );

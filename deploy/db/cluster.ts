@@ -44,7 +44,9 @@ export async function resolveOrg(ctx: DbContext): Promise<string> {
 /** Live (not deleting/deleted) clusters of the org; a refused org is a config error with the fix. */
 export async function listClusters(ctx: DbContext, org: string): Promise<PostgresClusterSummary[]> {
   try {
-    return (await ctx.client.listPostgresClusters(org, { signal: ctx.signal })).filter((c) => !GONE.has(c.status ?? ""));
+    return (await ctx.client.listPostgresClusters(org, { signal: ctx.signal })).filter(
+      (c) => !GONE.has(c.status ?? ""),
+    );
   } catch (error) {
     throw orgRefused(error, org) ?? error;
   }
@@ -52,7 +54,12 @@ export async function listClusters(ctx: DbContext, org: string): Promise<Postgre
 
 /** The DeployError for an org Fly does not know here, or undefined when `error` is something else. */
 export function orgRefused(error: unknown, org: string): DeployError | undefined {
-  if (!isFlyApiError(error) || (error.status !== 404 && error.status !== 422) || !/organi[sz]ation|org_slug/i.test(error.apiMessage ?? "")) return undefined;
+  if (
+    !isFlyApiError(error) ||
+    (error.status !== 404 && error.status !== 422) ||
+    !/organi[sz]ation|org_slug/i.test(error.apiMessage ?? "")
+  )
+    return undefined;
   return new DeployError(
     "preflight_failed",
     `Fly refused organization "${org}" for Managed Postgres (${error.apiMessage}). Set FLY_ORG to your organization's slug as the Fly dashboard shows it (e.g. export FLY_ORG=my-org-slug) and run the command again; nothing was changed.`,
@@ -61,7 +68,10 @@ export function orgRefused(error: unknown, org: string): DeployError | undefined
 }
 
 /** Finds a live cluster by id or name; undefined when there is none. */
-export function findCluster(clusters: readonly PostgresClusterSummary[], ref: string): PostgresClusterSummary | undefined {
+export function findCluster(
+  clusters: readonly PostgresClusterSummary[],
+  ref: string,
+): PostgresClusterSummary | undefined {
   return clusters.find((c) => c.id === ref) ?? clusters.find((c) => c.name === ref);
 }
 
@@ -73,7 +83,10 @@ export interface ResolvedCluster {
 }
 
 /** The cluster this command is about, or undefined when none matches (callers decide whether that is an error). */
-export async function resolveCluster(ctx: DbContext, explicit: string | undefined): Promise<{ org: string; found: ResolvedCluster | undefined }> {
+export async function resolveCluster(
+  ctx: DbContext,
+  explicit: string | undefined,
+): Promise<{ org: string; found: ResolvedCluster | undefined }> {
   const org = await resolveOrg(ctx);
   const clusters = await listClusters(ctx, org);
   const app = ctx.config.app;
@@ -96,8 +109,14 @@ export async function resolveCluster(ctx: DbContext, explicit: string | undefine
 export async function requireCluster(ctx: DbContext, explicit: string | undefined): Promise<ResolvedCluster> {
   const { org, found } = await resolveCluster(ctx, explicit);
   if (found) return found;
-  const wanted = explicit ? `no Managed Postgres cluster "${explicit}" in organization ${org}` : `app ${ctx.config.app} has no Managed Postgres cluster (none attached, none named ${defaultClusterName(ctx.config.app)}) in organization ${org}`;
-  throw new DeployError("preflight_failed", `${wanted}: create one with \`bun deploy/run.ts db create\` or name it with --cluster ID|NAME`, 2);
+  const wanted = explicit
+    ? `no Managed Postgres cluster "${explicit}" in organization ${org}`
+    : `app ${ctx.config.app} has no Managed Postgres cluster (none attached, none named ${defaultClusterName(ctx.config.app)}) in organization ${org}`;
+  throw new DeployError(
+    "preflight_failed",
+    `${wanted}: create one with \`bun deploy/run.ts db create\` or name it with --cluster ID|NAME`,
+    2,
+  );
 }
 
 /**
@@ -105,7 +124,11 @@ export async function requireCluster(ctx: DbContext, explicit: string | undefine
  * `timeoutMs` would be passed. Fly's Managed Postgres operations answer at once and finish later (create 201,
  * backup and delete 202): re-reading is how we see them finish.
  */
-export async function pollUntil<T>(ctx: DbContext, timeoutMs: number, read: () => Promise<T | undefined>): Promise<T | undefined> {
+export async function pollUntil<T>(
+  ctx: DbContext,
+  timeoutMs: number,
+  read: () => Promise<T | undefined>,
+): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   let delay = ctx.pollMs ?? 500;
   for (;;) {
@@ -137,21 +160,37 @@ export async function waitUntilReady(ctx: DbContext, id: string, what: string): 
         last = status;
       }
       if (status === "failed") {
-        throw new DeployError("database_failed", `${what} ${name} (${id}) failed to provision. Nothing uses it yet: remove it with \`bun deploy/run.ts db destroy --cluster ${id} --yes\` and try again.`, 1, { cluster: id, status });
+        throw new DeployError(
+          "database_failed",
+          `${what} ${name} (${id}) failed to provision. Nothing uses it yet: remove it with \`bun deploy/run.ts db destroy --cluster ${id} --yes\` and try again.`,
+          1,
+          { cluster: id, status },
+        );
       }
-      if (GONE.has(status)) throw new DeployError("database_failed", `${what} ${name} (${id}) is ${status}`, 1, { cluster: id, status });
+      if (GONE.has(status))
+        throw new DeployError("database_failed", `${what} ${name} (${id}) is ${status}`, 1, { cluster: id, status });
       // Ready means usable: Fly fills the endpoints in once it is (spec), so both must hold.
       return status === "ready" && cluster.endpoints?.primary?.pooler?.host ? cluster : undefined;
     });
   } catch (error) {
     // Ctrl-C lands either between polls (our sleep) or during one (the client's call).
     if ((error instanceof DeployError || isFlyApiError(error)) && error.code === "aborted") {
-      throw new DeployError("aborted", `interrupted while waiting: ${what} ${name} (${id}) keeps provisioning on Fly; re-run the command to resume waiting`, 1, { cluster: id, status: last });
+      throw new DeployError(
+        "aborted",
+        `interrupted while waiting: ${what} ${name} (${id}) keeps provisioning on Fly; re-run the command to resume waiting`,
+        1,
+        { cluster: id, status: last },
+      );
     }
     throw error;
   }
   if (!ready) {
-    throw new DeployError("database_failed", `${what} ${name} (${id}) is still ${last ?? "not ready"} after ${seconds()}s; Fly keeps provisioning it: re-run the command to keep waiting.`, 1, { cluster: id, status: last });
+    throw new DeployError(
+      "database_failed",
+      `${what} ${name} (${id}) is still ${last ?? "not ready"} after ${seconds()}s; Fly keeps provisioning it: re-run the command to keep waiting.`,
+      1,
+      { cluster: id, status: last },
+    );
   }
   return ready;
 }

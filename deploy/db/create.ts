@@ -50,7 +50,12 @@ export function clusterView(cluster: PostgresCluster, org: string): ClusterView 
 export async function createCluster(ctx: DbContext, opts: CreateOptions): Promise<CreateResult> {
   const name = opts.name ?? defaultClusterName(ctx.config.app);
   const region = opts.region ?? ctx.config.primaryRegion;
-  if (!region) throw new DeployError("config_invalid", `the config has no primary_region: set it in fly.toml or pass --region R (nothing was changed)`, 2);
+  if (!region)
+    throw new DeployError(
+      "config_invalid",
+      `the config has no primary_region: set it in fly.toml or pass --region R (nothing was changed)`,
+      2,
+    );
   const org = await resolveOrg(ctx);
   const existing = findCluster(await listClusters(ctx, org), name);
 
@@ -59,11 +64,20 @@ export async function createCluster(ctx: DbContext, opts: CreateOptions): Promis
   if (existing?.id) {
     id = existing.id;
     if (existing.status === "failed") {
-      throw new DeployError("database_failed", `cluster ${name} (${id}) exists but failed to provision: remove it with \`bun deploy/run.ts db destroy --cluster ${id} --yes\`, then run db create again`, 1, { cluster: id });
+      throw new DeployError(
+        "database_failed",
+        `cluster ${name} (${id}) exists but failed to provision: remove it with \`bun deploy/run.ts db destroy --cluster ${id} --yes\`, then run db create again`,
+        1,
+        { cluster: id },
+      );
     }
     ctx.output.step(`cluster ${name} (${id}) already exists in ${org}: reusing it`);
-    if (opts.region && existing.region && existing.region !== opts.region) ctx.output.warn(`cluster ${name} is in ${existing.region}, not ${opts.region}; it was not moved`);
-    if (opts.plan && existing.plan && existing.plan.toLowerCase() !== opts.plan) ctx.output.warn(`cluster ${name} is on plan ${existing.plan}, not ${opts.plan}; change plans in the Fly dashboard`);
+    if (opts.region && existing.region && existing.region !== opts.region)
+      ctx.output.warn(`cluster ${name} is in ${existing.region}, not ${opts.region}; it was not moved`);
+    if (opts.plan && existing.plan && existing.plan.toLowerCase() !== opts.plan)
+      ctx.output.warn(
+        `cluster ${name} is on plan ${existing.plan}, not ${opts.plan}; change plans in the Fly dashboard`,
+      );
   } else {
     const input: CreatePostgresClusterRequest = {
       org_slug: org,
@@ -83,11 +97,20 @@ export async function createCluster(ctx: DbContext, opts: CreateOptions): Promis
       cluster = await ctx.client.createPostgresCluster(input, { signal: ctx.signal });
     } catch (error) {
       if (isFlyApiError(error) && error.code === "aborted") {
-        throw new DeployError("aborted", `interrupted while asking Fly for cluster ${name}: it may exist now. Re-run \`bun deploy/run.ts db create\`: it reuses a cluster with this name instead of making a second one.`, 1);
+        throw new DeployError(
+          "aborted",
+          `interrupted while asking Fly for cluster ${name}: it may exist now. Re-run \`bun deploy/run.ts db create\`: it reuses a cluster with this name instead of making a second one.`,
+          1,
+        );
       }
       throw orgRefused(error, org) ?? error;
     }
-    if (!cluster.id) throw new DeployError("database_failed", `Fly accepted cluster ${name} but returned no id: run db create again to find it`, 1);
+    if (!cluster.id)
+      throw new DeployError(
+        "database_failed",
+        `Fly accepted cluster ${name} but returned no id: run db create again to find it`,
+        1,
+      );
     id = cluster.id;
     created = true;
   }

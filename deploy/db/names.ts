@@ -21,13 +21,19 @@ const CLUSTER = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** A problem with a name, or undefined when the API would take it. */
 export function usernameProblem(name: string): string | undefined {
-  return USERNAME.test(name) ? undefined : `--user "${name}": lowercase letters, digits, - and _, starting and ending with a letter or digit, at most 63 characters`;
+  return USERNAME.test(name)
+    ? undefined
+    : `--user "${name}": lowercase letters, digits, - and _, starting and ending with a letter or digit, at most 63 characters`;
 }
 
 export function databaseProblem(name: string): string | undefined {
-  return DATABASE.test(name) ? undefined : `--database "${name}": letters, digits, - and _, starting and ending with a letter or digit, at most 63 characters`;
+  return DATABASE.test(name)
+    ? undefined
+    : `--database "${name}": letters, digits, - and _, starting and ending with a letter or digit, at most 63 characters`;
 }
 
 export function clusterNameProblem(name: string): string | undefined {
-  return CLUSTER.test(name) ? undefined : `--name "${name}": lowercase letters, digits and -, starting and ending with a letter or digit, at most 63 characters`;
+  return CLUSTER.test(name)
+    ? undefined
+    : `--name "${name}": lowercase letters, digits and -, starting and ending with a letter or digit, at most 63 characters`;
 }

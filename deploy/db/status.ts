@@ -10,7 +10,14 @@ import { type ClusterView, clusterView } from "./create.ts";
 export interface StatusResult {
   app: string;
   org: string;
-  cluster: (ClusterView & { poolerHost: string | null; pgMajorVersion: string | null; storageUsedBytes: number | null; latestBackup: { id: string; status: string | null; startedAt: string | null } | null }) | null;
+  cluster:
+    | (ClusterView & {
+        poolerHost: string | null;
+        pgMajorVersion: string | null;
+        storageUsedBytes: number | null;
+        latestBackup: { id: string; status: string | null; startedAt: string | null } | null;
+      })
+    | null;
   attached: boolean;
   databaseUrlSet: boolean;
   /** The host DATABASE_URL names (never the rest of it), or null when unset or unreadable with this token. */
@@ -27,7 +34,8 @@ export async function clusterStatus(ctx: DbContext, opts: { cluster?: string }):
   const databaseUrl = { databaseUrlSet: current.exists, databaseUrlHost };
   if (!found) return { app, org, cluster: null, attached: false, ...databaseUrl, databaseUrlPointsHere: null };
   const cluster = await ctx.client.getPostgresCluster(found.summary.id, { signal: ctx.signal });
-  const backups = cluster.status === "ready" ? await ctx.client.listPostgresBackups(found.summary.id, { signal: ctx.signal }) : [];
+  const backups =
+    cluster.status === "ready" ? await ctx.client.listPostgresBackups(found.summary.id, { signal: ctx.signal }) : [];
   const latest = [...backups].sort((a, b) => (b.started_at ?? "").localeCompare(a.started_at ?? ""))[0];
   const view = clusterView(cluster, org);
   return {
@@ -38,11 +46,18 @@ export async function clusterStatus(ctx: DbContext, opts: { cluster?: string }):
       poolerHost: pooledEndpoint(cluster)?.host ?? null,
       pgMajorVersion: cluster.pg_major_version ?? null,
       storageUsedBytes: cluster.storage_used_bytes ?? null,
-      latestBackup: latest?.id ? { id: latest.id, status: latest.status ?? null, startedAt: latest.started_at ?? null } : null,
+      latestBackup: latest?.id
+        ? { id: latest.id, status: latest.status ?? null, startedAt: latest.started_at ?? null }
+        : null,
     },
     attached: view.attachedApps.includes(app),
     ...databaseUrl,
-    databaseUrlPointsHere: databaseUrlHost === null ? null : [cluster.endpoints?.primary?.pooler?.host, cluster.endpoints?.primary?.direct?.host].includes(databaseUrlHost),
+    databaseUrlPointsHere:
+      databaseUrlHost === null
+        ? null
+        : [cluster.endpoints?.primary?.pooler?.host, cluster.endpoints?.primary?.direct?.host].includes(
+            databaseUrlHost,
+          ),
   };
 }
 
@@ -57,7 +72,8 @@ function hostOf(url: string | undefined): string | null {
 
 export function formatStatus(status: StatusResult): string {
   const c = status.cluster;
-  if (!c) return `app ${status.app} has no Managed Postgres cluster in ${status.org} (create one with \`bun deploy/run.ts db create\`)\n`;
+  if (!c)
+    return `app ${status.app} has no Managed Postgres cluster in ${status.org} (create one with \`bun deploy/run.ts db create\`)\n`;
   const lines = [
     `cluster ${c.name} (${c.id})  ${c.status ?? "?"}`,
     `  org ${c.org}, region ${c.region ?? "?"}, plan ${c.plan ?? "?"}, disk ${c.diskGb ?? "?"} GB, PostgreSQL ${c.pgMajorVersion ?? "?"}`,
@@ -78,7 +94,10 @@ export interface DestroyResult {
  * Deletes the cluster (202: Fly deletes it in the background) and re-reads it until it is deleting or gone.
  * Refused while an app is attached, unless `force`: it is that app's production database.
  */
-export async function destroyCluster(ctx: DbContext, opts: { cluster?: string; force?: boolean }): Promise<DestroyResult> {
+export async function destroyCluster(
+  ctx: DbContext,
+  opts: { cluster?: string; force?: boolean },
+): Promise<DestroyResult> {
   const { summary } = await requireCluster(ctx, opts.cluster);
   const attached = (summary.attached_apps ?? []).map((a) => a.name ?? "").filter(Boolean);
   if (attached.length > 0 && !opts.force) {
@@ -89,7 +108,9 @@ export async function destroyCluster(ctx: DbContext, opts: { cluster?: string; f
       { cluster: summary.id, attached },
     );
   }
-  ctx.output.step(`destroying Managed Postgres cluster ${summary.name} (${summary.id})${attached.length ? `, attached to ${attached.join(", ")} (--force)` : ""}`);
+  ctx.output.step(
+    `destroying Managed Postgres cluster ${summary.name} (${summary.id})${attached.length ? `, attached to ${attached.join(", ")} (--force)` : ""}`,
+  );
   const scheduled = await ctx.client.deletePostgresCluster(summary.id, { signal: ctx.signal });
   // Exit 0 once Fly has been seen deleting it (or it is gone already).
   const seen = await pollUntil(ctx, 60_000, async () => {
@@ -101,12 +122,22 @@ export async function destroyCluster(ctx: DbContext, opts: { cluster?: string; f
       throw error;
     }
   });
-  if (!seen) throw new DeployError("database_failed", `cluster ${summary.name} is not being deleted a minute after the request: run db destroy again`, 1, { cluster: summary.id });
-  ctx.output.step(scheduled ? `cluster ${summary.name} is being destroyed` : `cluster ${summary.name} was already being destroyed`);
+  if (!seen)
+    throw new DeployError(
+      "database_failed",
+      `cluster ${summary.name} is not being deleted a minute after the request: run db destroy again`,
+      1,
+      { cluster: summary.id },
+    );
+  ctx.output.step(
+    scheduled ? `cluster ${summary.name} is being destroyed` : `cluster ${summary.name} was already being destroyed`,
+  );
   return { cluster: { id: summary.id, name: summary.name ?? "" }, destroyed: true };
 }
 
 function pointsAt(status: StatusResult): string {
   if (status.databaseUrlPointsHere === null) return "";
-  return status.databaseUrlPointsHere ? " (points at this cluster)" : ` (points at ${status.databaseUrlHost}, not this cluster)`;
+  return status.databaseUrlPointsHere
+    ? " (points at this cluster)"
+    : ` (points at ${status.databaseUrlHost}, not this cluster)`;
 }

@@ -1,5 +1,12 @@
 import { ImageError } from "./errors.ts";
-import { DOCKER_MANIFEST_LIST, OCI_INDEX, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from "./oci.ts";
+import {
+  DOCKER_MANIFEST_LIST,
+  OCI_INDEX,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from "./oci.ts";
 import { formatReference, parseReference, type ImageReference } from "./reference.ts";
 import type { RegistryClient } from "./registry.ts";
 
@@ -24,7 +31,10 @@ export function defaultBaseReference(env: Record<string, string | undefined> = p
  * Multi-arch tags point at an index; we pick the platform entry and pin its digest so the image we
  * build never drifts when the tag moves.
  */
-export async function resolveBase(requested: string, clientFor: (registry: string) => RegistryClient): Promise<ResolvedBase> {
+export async function resolveBase(
+  requested: string,
+  clientFor: (registry: string) => RegistryClient,
+): Promise<ResolvedBase> {
   const ref = parseReference(requested);
   const client = clientFor(ref.registry);
   let res = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? "latest");
@@ -32,7 +42,10 @@ export async function resolveBase(requested: string, clientFor: (registry: strin
   const mediaType = res.mediaType || json.mediaType;
   if (mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST || "manifests" in json) {
     const entry = (json as ImageIndex).manifests.find(
-      (m) => m.platform?.os === "linux" && m.platform.architecture === "amd64" && (!m.platform.variant || m.platform.variant === "v1"),
+      (m) =>
+        m.platform?.os === "linux" &&
+        m.platform.architecture === "amd64" &&
+        (!m.platform.variant || m.platform.variant === "v1"),
     );
     if (!entry) {
       throw new ImageError("base_platform_missing", `${requested} has no linux/amd64 image (Fly Machines run amd64)`, {
@@ -44,13 +57,21 @@ export async function resolveBase(requested: string, clientFor: (registry: strin
   }
   const manifest = json as ImageManifest;
   if (!manifest.config || !Array.isArray(manifest.layers)) {
-    throw new ImageError("registry_protocol", `${requested} resolved to something that is not an image manifest`, { registry: ref.registry });
-  }
-  const config = JSON.parse(new TextDecoder().decode(await client.getBlob(ref.repository, manifest.config.digest))) as ImageConfig;
-  if (config.os !== "linux" || config.architecture !== "amd64") {
-    throw new ImageError("base_platform_missing", `${requested} is ${config.os}/${config.architecture}, need linux/amd64`, {
+    throw new ImageError("registry_protocol", `${requested} resolved to something that is not an image manifest`, {
       registry: ref.registry,
     });
+  }
+  const config = JSON.parse(
+    new TextDecoder().decode(await client.getBlob(ref.repository, manifest.config.digest)),
+  ) as ImageConfig;
+  if (config.os !== "linux" || config.architecture !== "amd64") {
+    throw new ImageError(
+      "base_platform_missing",
+      `${requested} is ${config.os}/${config.architecture}, need linux/amd64`,
+      {
+        registry: ref.registry,
+      },
+    );
   }
   return {
     requested,

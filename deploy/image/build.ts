@@ -85,7 +85,11 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     mediaType: OCI_MANIFEST,
     config: { mediaType: OCI_CONFIG, digest: configDigest, size: configBytes.length },
     layers: [
-      ...base.manifest.layers.map((l) => ({ mediaType: ociLayerMediaType(l.mediaType), digest: l.digest, size: l.size })),
+      ...base.manifest.layers.map((l) => ({
+        mediaType: ociLayerMediaType(l.mediaType),
+        digest: l.digest,
+        size: l.size,
+      })),
       ...layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     ],
     annotations: {

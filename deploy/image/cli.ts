@@ -56,7 +56,9 @@ export async function imageCommand(argv: string[], io: ImageCommandIo): Promise<
   try {
     const started = performance.now();
     const image = await buildImage({ projectDir, base: flags.base, pool, cacheDir, env });
-    io.stderr(`built ${image.manifestDigest} on ${image.base.pinned} in ${Math.round(performance.now() - started)} ms\n`);
+    io.stderr(
+      `built ${image.manifestDigest} on ${image.base.pinned} in ${Math.round(performance.now() - started)} ms\n`,
+    );
     let pushed: PushResult | undefined;
     if (flags.push) {
       const tag = flags.tag ?? `deployment-${deploymentId()}`;
@@ -105,7 +107,10 @@ function parseArgs(args: string[]): { flags: Flags } | { error: string } {
   const flags: Flags = {};
   for (let i = 1; i < args.length; i++) {
     const arg = args[i]!;
-    const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [name, inline] =
+      arg.startsWith("--") && arg.includes("=")
+        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+        : [arg, undefined];
     if (name === "--push" || name === "--json") {
       flags[name === "--push" ? "push" : "json"] = true;
       continue;

@@ -56,7 +56,15 @@ export async function dependencyLayer(opts: DependencyLayerOptions): Promise<Bui
   const installInputs = Object.fromEntries(INSTALL_FIELDS.filter((f) => f in pkg).map((f) => [f, pkg[f]]));
   const key = sha256(
     new TextEncoder().encode(
-      JSON.stringify({ v: LAYOUT_VERSION, bun: Bun.version, os, cpu, owner: opts.owner, lock: lockText, installInputs }),
+      JSON.stringify({
+        v: LAYOUT_VERSION,
+        bun: Bun.version,
+        os,
+        cpu,
+        owner: opts.owner,
+        lock: lockText,
+        installInputs,
+      }),
     ),
   ).slice("sha256:".length, "sha256:".length + 32);
 
@@ -66,17 +74,36 @@ export async function dependencyLayer(opts: DependencyLayerOptions): Promise<Bui
     const blob = new Uint8Array(readFileSync(cached));
     const info = JSON.parse(readFileSync(meta, "utf8")) as { digest: string; diffId: string };
     if (sha256(blob) === info.digest) {
-      return { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: info.digest, diffId: info.diffId, size: blob.length, blob, comment: "production dependencies" };
+      return {
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: info.digest,
+        diffId: info.diffId,
+        size: blob.length,
+        blob,
+        comment: "production dependencies",
+      };
     }
   }
 
   const staging = mkdtempSync(join(tmpdir(), "flightdeck-deps-"));
   try {
     // The staged package.json keeps only what installs: scripts such as "prepare" must not run here.
-    writeFileSync(join(staging, "package.json"), JSON.stringify({ name: pkg.name ?? "app", version: pkg.version ?? "0.0.0", ...installInputs }));
+    writeFileSync(
+      join(staging, "package.json"),
+      JSON.stringify({ name: pkg.name ?? "app", version: pkg.version ?? "0.0.0", ...installInputs }),
+    );
     writeFileSync(join(staging, "bun.lock"), lockText);
     const proc = Bun.spawn(
-      [process.execPath, "install", "--production", "--frozen-lockfile", `--os=${os}`, `--cpu=${cpu}`, "--no-progress", "--no-save"],
+      [
+        process.execPath,
+        "install",
+        "--production",
+        "--frozen-lockfile",
+        `--os=${os}`,
+        `--cpu=${cpu}`,
+        "--no-progress",
+        "--no-save",
+      ],
       { cwd: staging, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } },
     );
     const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
@@ -111,6 +138,8 @@ function readProjectFile(dir: string, name: string): string {
   try {
     return readFileSync(join(dir, name), "utf8");
   } catch (cause) {
-    throw new ImageError("invalid_input", `${name} is missing in ${dir}; the image installs dependencies from it`, { cause });
+    throw new ImageError("invalid_input", `${name} is missing in ${dir}; the image installs dependencies from it`, {
+      cause,
+    });
   }
 }

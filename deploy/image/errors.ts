@@ -29,7 +29,14 @@ export class ImageError extends Error {
   constructor(
     code: ImageErrorCode,
     message: string,
-    context: { registry?: string; status?: number; method?: string; path?: string; registryCodes?: string[]; cause?: unknown } = {},
+    context: {
+      registry?: string;
+      status?: number;
+      method?: string;
+      path?: string;
+      registryCodes?: string[];
+      cause?: unknown;
+    } = {},
   ) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.code = code;

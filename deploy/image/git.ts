@@ -6,7 +6,10 @@ import { join, resolve } from "node:path";
  * packed-refs; worktrees point at their gitdir via a `.git` file and share refs through `commondir`.
  * Falls back to GITHUB_SHA (set by GitHub Actions) when there is no readable repository.
  */
-export function readGitRevision(dir: string, env: Record<string, string | undefined> = process.env): string | undefined {
+export function readGitRevision(
+  dir: string,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
   try {
     const gitDir = findGitDir(dir);
     if (gitDir) {
@@ -40,7 +43,9 @@ export function readGitRevision(dir: string, env: Record<string, string | undefi
 export function readSourceUrl(dir: string, env: Record<string, string | undefined> = process.env): string | undefined {
   if (env.GITHUB_REPOSITORY) return `${env.GITHUB_SERVER_URL || "https://github.com"}/${env.GITHUB_REPOSITORY}`;
   try {
-    const pj = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { repository?: string | { url?: string } };
+    const pj = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+      repository?: string | { url?: string };
+    };
     const url = typeof pj.repository === "string" ? pj.repository : pj.repository?.url;
     if (url) return url.replace(/^git\+/, "").replace(/\.git$/, "");
   } catch {
@@ -53,7 +58,10 @@ export function readSourceUrl(dir: string, env: Record<string, string | undefine
     const url = /\[remote "origin"\][^[]*?url\s*=\s*(\S+)/.exec(config)?.[1];
     if (!url) return undefined;
     // Never leak credentials embedded in a remote URL.
-    return url.replace(/\/\/[^@/]+@/, "//").replace(/^git@([^:]+):/, "https://$1/").replace(/\.git$/, "");
+    return url
+      .replace(/\/\/[^@/]+@/, "//")
+      .replace(/^git@([^:]+):/, "https://$1/")
+      .replace(/\.git$/, "");
   } catch {
     return undefined;
   }

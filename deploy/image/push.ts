@@ -44,7 +44,8 @@ export async function pushImage(image: BuiltImage, target: PushTarget): Promise<
   const pool = target.pool ?? new RegistryPool();
   const client = pool.client(target.registry);
   const sameRegistry = pool.client(image.base.ref.registry) === client;
-  if (sameRegistry && image.base.ref.repository !== target.repository) client.addScope(image.base.ref.repository, "pull");
+  if (sameRegistry && image.base.ref.repository !== target.repository)
+    client.addScope(image.base.ref.repository, "pull");
   client.addScope(target.repository, "pull,push");
 
   type Job = { digest: string; size: number; role: BlobEvent["role"]; data?: Uint8Array };
@@ -77,9 +78,19 @@ export async function pushImage(image: BuiltImage, target: PushTarget): Promise<
   };
   await runLimited(jobs, target.concurrency ?? 3, pushOne);
 
-  const configJob: Job = { digest: image.config.digest, size: image.config.bytes.length, role: "config", data: image.config.bytes };
+  const configJob: Job = {
+    digest: image.config.digest,
+    size: image.config.bytes.length,
+    role: "config",
+    data: image.config.bytes,
+  };
   await pushOne(configJob);
-  const digest = await client.putManifest(target.repository, target.tag, image.manifest.bytes, image.manifest.mediaType);
+  const digest = await client.putManifest(
+    target.repository,
+    target.tag,
+    image.manifest.bytes,
+    image.manifest.mediaType,
+  );
   const host = target.registry;
   return {
     reference: `${host}/${target.repository}@${digest}`,

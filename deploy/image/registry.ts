@@ -84,10 +84,14 @@ export class RegistryClient {
     const res = await this.request("GET", `/v2/${repository}/blobs/${digest}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (sha256(bytes) !== digest) {
-      throw new ImageError("digest_mismatch", `blob ${digest} from ${this.registry}/${repository} does not match its digest`, {
-        registry: this.registry,
-        path: `/v2/${repository}/blobs/${digest}`,
-      });
+      throw new ImageError(
+        "digest_mismatch",
+        `blob ${digest} from ${this.registry}/${repository} does not match its digest`,
+        {
+          registry: this.registry,
+          path: `/v2/${repository}/blobs/${digest}`,
+        },
+      );
     }
     return bytes;
   }
@@ -97,7 +101,11 @@ export class RegistryClient {
    * this repository without any bytes moving. 201 means mounted; 202 means it declined and opened an
    * ordinary upload session instead, which we return so the caller can use it.
    */
-  async mountBlob(repository: string, digest: string, from: string): Promise<{ mounted: true } | { mounted: false; location: string }> {
+  async mountBlob(
+    repository: string,
+    digest: string,
+    from: string,
+  ): Promise<{ mounted: true } | { mounted: false; location: string }> {
     const q = new URLSearchParams({ mount: digest, from });
     const res = await this.request("POST", `/v2/${repository}/blobs/uploads/?${q}`, { accept: [201, 202] });
     await res.body?.cancel();
@@ -156,7 +164,9 @@ export class RegistryClient {
         location = undefined;
         const retryable =
           err instanceof ImageError &&
-          (err.code === "registry_unavailable" || err.code === "registry_network" || err.registryCodes.includes("BLOB_UPLOAD_UNKNOWN"));
+          (err.code === "registry_unavailable" ||
+            err.code === "registry_network" ||
+            err.registryCodes.includes("BLOB_UPLOAD_UNKNOWN"));
         if (!retryable || attempt >= this.retries) throw err;
         await sleep(this.backoff(attempt));
       }
@@ -170,9 +180,13 @@ export class RegistryClient {
     const bytes = new Uint8Array(await res.arrayBuffer());
     const digest = sha256(bytes);
     if (reference.startsWith("sha256:") && digest !== reference) {
-      throw new ImageError("digest_mismatch", `manifest ${reference} from ${this.registry}/${repository} does not match its digest`, {
-        registry: this.registry,
-      });
+      throw new ImageError(
+        "digest_mismatch",
+        `manifest ${reference} from ${this.registry}/${repository} does not match its digest`,
+        {
+          registry: this.registry,
+        },
+      );
     }
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim() || parseMediaType(bytes);
     return { mediaType, digest, bytes };
@@ -196,7 +210,9 @@ export class RegistryClient {
     const digest = sha256(bytes);
     const echoed = res.headers.get("docker-content-digest");
     if (echoed && echoed !== digest) {
-      throw new ImageError("registry_protocol", `registry stored manifest as ${echoed}, expected ${digest}`, { registry: this.registry });
+      throw new ImageError("registry_protocol", `registry stored manifest as ${echoed}, expected ${digest}`, {
+        registry: this.registry,
+      });
     }
     return digest;
   }
@@ -225,12 +241,16 @@ export class RegistryClient {
           await sleep(this.backoff(attempt));
           continue;
         }
-        throw new ImageError("registry_network", `${method} ${path} on ${this.registry} failed: ${describeNetworkError(cause)}`, {
-          registry: this.registry,
-          method,
-          path,
-          cause,
-        });
+        throw new ImageError(
+          "registry_network",
+          `${method} ${path} on ${this.registry} failed: ${describeNetworkError(cause)}`,
+          {
+            registry: this.registry,
+            method,
+            path,
+            cause,
+          },
+        );
       }
       if (res.status === 401 && !authRetried) {
         authRetried = true;
@@ -253,7 +273,11 @@ export class RegistryClient {
   }
 
   /** Returns true when new credentials were obtained and the request is worth repeating. */
-  private async answerChallenge(challenge: ReturnType<typeof parseChallenge>, method: string, path: string): Promise<boolean> {
+  private async answerChallenge(
+    challenge: ReturnType<typeof parseChallenge>,
+    method: string,
+    path: string,
+  ): Promise<boolean> {
     if (!challenge) return false;
     if (challenge.scheme === "basic") {
       if (!this.credentials || this.authorization?.startsWith("Basic")) return false;
@@ -272,12 +296,16 @@ export class RegistryClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (cause) {
-      throw new ImageError("registry_network", `token request to ${tokenUrl.host} for ${method} ${path} failed: ${describeNetworkError(cause)}`, {
-        registry: this.registry,
-        method,
-        path,
-        cause,
-      });
+      throw new ImageError(
+        "registry_network",
+        `token request to ${tokenUrl.host} for ${method} ${path} failed: ${describeNetworkError(cause)}`,
+        {
+          registry: this.registry,
+          method,
+          path,
+          cause,
+        },
+      );
     }
     if (!res.ok) {
       await res.body?.cancel();
@@ -289,7 +317,10 @@ export class RegistryClient {
     }
     const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
-    if (!token) throw new ImageError("registry_protocol", `token service ${tokenUrl.host} answered without a token`, { registry: this.registry });
+    if (!token)
+      throw new ImageError("registry_protocol", `token service ${tokenUrl.host} answered without a token`, {
+        registry: this.registry,
+      });
     this.authorization = `Bearer ${token}`;
     return true;
   }
@@ -323,19 +354,25 @@ export class RegistryClient {
         : code === "registry_unavailable"
           ? ` (gave up after ${this.retries + 1} attempts)`
           : "";
-    return new ImageError(code, `${method} ${path} on ${this.registry}: HTTP ${res.status}${detail ? ` ${detail}` : ""}${hint}`, {
-      registry: this.registry,
-      status: res.status,
-      method,
-      path,
-      registryCodes,
-    });
+    return new ImageError(
+      code,
+      `${method} ${path} on ${this.registry}: HTTP ${res.status}${detail ? ` ${detail}` : ""}${hint}`,
+      {
+        registry: this.registry,
+        status: res.status,
+        method,
+        path,
+        registryCodes,
+      },
+    );
   }
 
   private location(res: Response, fallbackBase: string): string {
     const loc = res.headers.get("location");
     if (!loc) {
-      throw new ImageError("registry_protocol", `${this.registry} opened an upload without a Location header`, { registry: this.registry });
+      throw new ImageError("registry_protocol", `${this.registry} opened an upload without a Location header`, {
+        registry: this.registry,
+      });
     }
     return new URL(loc, new URL(fallbackBase, this.baseUrl)).toString();
   }

@@ -52,7 +52,11 @@ function entryBlocks(entry: TarEntry, opts: TarOptions): Uint8Array[] {
   if (!split) pax.path = name;
   if (encoder.encode(linkname).length > 100) pax.linkpath = linkname;
   if (Object.keys(pax).length > 0) {
-    const body = encoder.encode(Object.entries(pax).map(([k, v]) => paxRecord(k, v)).join(""));
+    const body = encoder.encode(
+      Object.entries(pax)
+        .map(([k, v]) => paxRecord(k, v))
+        .join(""),
+    );
     out.push(header({ name: paxName(name), size: body.length, type: "x", mode: 0o644, linkname: "" }, opts));
     out.push(...padded(body));
   }

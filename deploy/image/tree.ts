@@ -26,7 +26,6 @@ export function collectTree(root: string, opts: { prefix: string; ignore?: Ignor
           included = true;
         }
       } else if (ignored) {
-        continue;
       } else if (st.isFile()) {
         const mode = st.mode & 0o111 ? 0o755 : 0o644;
         entries.push({ path, type: "file", mode, data: readFileSync(join(abs, name)) });

@@ -6,7 +6,15 @@
 // Greens are born cordoned (skip_service_registration), so they carry the flightdeck_cordon mark from their
 // create: a run stopped before the cut-over leaves greens the next plan recognises as ours and uncordons.
 import { METADATA } from "../machine-config.ts";
-import { CORDON_MARK, createMachine, destroyMachine, type MachineUpdate, pool, releaseCordon, type RolloutContext } from "../rollout.ts";
+import {
+  CORDON_MARK,
+  createMachine,
+  destroyMachine,
+  type MachineUpdate,
+  pool,
+  releaseCordon,
+  type RolloutContext,
+} from "../rollout.ts";
 
 export async function bluegreen(updates: readonly MachineUpdate[], ctx: RolloutContext): Promise<void> {
   if (updates.length === 0) return;

@@ -5,7 +5,15 @@
 // Machines the proxy had stopped take no traffic, so they are updated (and stay stopped) alongside, as are
 // failed ones (relaunched by the update), neither cordoned. A machine a person cordoned (no flightdeck_cordon
 // mark) takes no traffic either: it is updated but neither cordoned nor uncordoned, so it stays out of rotation.
-import { batchSize, cordonMachine, pool, type MachineUpdate, type RolloutContext, uncordonMachine, updateMachine } from "../rollout.ts";
+import {
+  batchSize,
+  cordonMachine,
+  pool,
+  type MachineUpdate,
+  type RolloutContext,
+  uncordonMachine,
+  updateMachine,
+} from "../rollout.ts";
 
 export async function rolling(updates: readonly MachineUpdate[], ctx: RolloutContext): Promise<void> {
   const running = updates.filter((u) => !u.skipLaunch);
@@ -44,6 +52,9 @@ async function keepHandCordon(ctx: RolloutContext, machineId: string): Promise<v
   const machine = await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal });
   if (machine.cordoned !== false) return;
   ctx.journal.mutations++;
-  await ctx.client.cordonMachine(ctx.app, machineId, { leaseNonce: await ctx.lock.nonce(machineId), signal: ctx.signal });
+  await ctx.client.cordonMachine(ctx.app, machineId, {
+    leaseNonce: await ctx.lock.nonce(machineId),
+    signal: ctx.signal,
+  });
   ctx.output.step(`machine ${machineId} was cordoned by someone else before its update: cordoned again`);
 }

@@ -187,7 +187,11 @@ export function createFlyClient(options: FlyClientOptions = {}) {
       signal: opts.signal,
     });
     if (reply.status === 408) return { ok: false, timedOut: true };
-    const body = parseJson<{ state?: string; version?: string; event_id?: string }>(reply, "waitMachine", machine(appName, machineId));
+    const body = parseJson<{ state?: string; version?: string; event_id?: string }>(
+      reply,
+      "waitMachine",
+      machine(appName, machineId),
+    );
     return { ok: true, state: body.state, version: body.version, eventId: body.event_id };
   }
 
@@ -212,7 +216,10 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * 400 "app_name is required" to `name` alone; each side ignores the field it does not know
      * (fly-machines-api.md §4).
      */
-    createApp(input: CreateAppRequest & { name: string; org_slug: string }, opts: { signal?: AbortSignal } = {}): Promise<CreateAppResponse> {
+    createApp(
+      input: CreateAppRequest & { name: string; org_slug: string },
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<CreateAppResponse> {
       const body = { ...input, app_name: input.name, idempotency_key: input.idempotency_key ?? crypto.randomUUID() };
       return callJson<CreateAppResponse>("createApp", { body, signal: opts.signal });
     },
@@ -234,8 +241,16 @@ export function createFlyClient(options: FlyClientOptions = {}) {
       return callJson<Machine[]>("listMachines", { params: app(appName), query, signal: opts.signal });
     },
 
-    getMachine(appName: string, machineId: string, opts: { version?: string; signal?: AbortSignal } = {}): Promise<Machine> {
-      return callJson<Machine>("getMachine", { params: machine(appName, machineId), query: { version: opts.version }, signal: opts.signal });
+    getMachine(
+      appName: string,
+      machineId: string,
+      opts: { version?: string; signal?: AbortSignal } = {},
+    ): Promise<Machine> {
+      return callJson<Machine>("getMachine", {
+        params: machine(appName, machineId),
+        query: { version: opts.version },
+        signal: opts.signal,
+      });
     },
 
     /**
@@ -245,16 +260,25 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * first attempt made it, else retry. Without a name only provably-unprocessed failures (429, refused
      * connection) are retried. A machine recovered this way has no `nonce`, even if `lease_ttl` was asked for.
      */
-    async createMachine(appName: string, input: CreateMachineRequest & { config: CreateMachineRequest["config"] }, opts: { signal?: AbortSignal } = {}): Promise<Machine> {
+    async createMachine(
+      appName: string,
+      input: CreateMachineRequest & { config: CreateMachineRequest["config"] },
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<Machine> {
       const recoveries = input.name ? retry.retries : 0;
       for (let round = 0; ; round++) {
         try {
-          return await callJson<Machine>("createMachine", { params: app(appName), body: input, replay: "unsafe", signal: opts.signal });
+          return await callJson<Machine>("createMachine", {
+            params: app(appName),
+            body: input,
+            replay: "unsafe",
+            signal: opts.signal,
+          });
         } catch (error) {
           if (!isFlyApiError(error) || round >= recoveries || !isAmbiguous(error)) throw error;
-          const existing = (await callJson<Machine[]>("listMachines", { params: app(appName), signal: opts.signal })).find(
-            (m) => m.name === input.name && m.state !== "destroyed" && m.state !== "destroying",
-          );
+          const existing = (
+            await callJson<Machine[]>("listMachines", { params: app(appName), signal: opts.signal })
+          ).find((m) => m.name === input.name && m.state !== "destroyed" && m.state !== "destroying");
           if (existing) return existing;
         }
       }
@@ -266,28 +290,59 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * config); with `current_version`, a 409 on a retried attempt (`error.attempts > 1`) can mean our own first
      * attempt already applied.
      */
-    updateMachine(appName: string, machineId: string, input: UpdateMachineRequest, opts: LeaseOptions = {}): Promise<Machine> {
-      return callJson<Machine>("updateMachine", { params: machine(appName, machineId), body: input, leaseNonce: opts.leaseNonce, signal: opts.signal });
+    updateMachine(
+      appName: string,
+      machineId: string,
+      input: UpdateMachineRequest,
+      opts: LeaseOptions = {},
+    ): Promise<Machine> {
+      return callJson<Machine>("updateMachine", {
+        params: machine(appName, machineId),
+        body: input,
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     async startMachine(appName: string, machineId: string, opts: LeaseOptions = {}): Promise<void> {
-      await call("startMachine", { params: machine(appName, machineId), leaseNonce: opts.leaseNonce, signal: opts.signal });
+      await call("startMachine", {
+        params: machine(appName, machineId),
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     /** Stops the machine; `killSignal`/`killTimeout` override its stop_config for this stop (StopRequest). */
-    async stopMachine(appName: string, machineId: string, opts: LeaseOptions & { killSignal?: StopRequest["signal"]; killTimeout?: string } = {}): Promise<void> {
+    async stopMachine(
+      appName: string,
+      machineId: string,
+      opts: LeaseOptions & { killSignal?: StopRequest["signal"]; killTimeout?: string } = {},
+    ): Promise<void> {
       const body: StopRequest = {};
       if (opts.killSignal !== undefined) body.signal = opts.killSignal;
       if (opts.killTimeout !== undefined) body.timeout = opts.killTimeout;
-      await call("stopMachine", { params: machine(appName, machineId), body, leaseNonce: opts.leaseNonce, signal: opts.signal });
+      await call("stopMachine", {
+        params: machine(appName, machineId),
+        body,
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     async cordonMachine(appName: string, machineId: string, opts: LeaseOptions = {}): Promise<void> {
-      await call("cordonMachine", { params: machine(appName, machineId), leaseNonce: opts.leaseNonce, signal: opts.signal });
+      await call("cordonMachine", {
+        params: machine(appName, machineId),
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     async uncordonMachine(appName: string, machineId: string, opts: LeaseOptions = {}): Promise<void> {
-      await call("uncordonMachine", { params: machine(appName, machineId), leaseNonce: opts.leaseNonce, signal: opts.signal });
+      await call("uncordonMachine", {
+        params: machine(appName, machineId),
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     /** Destroys the machine. `force` is required for a running one (spec/docs `force`; flyctl sends `kill`). */
@@ -307,18 +362,33 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * Waits up to `timeoutMs` by chaining `/wait` calls of ≤ 60 s, as flyctl does (the API caps one wait at
      * 60 s). Returns the last result: `{ ok: false, timedOut: true }` when the time ran out.
      */
-    async waitForMachineState(appName: string, machineId: string, opts: Omit<WaitOptions, "timeoutSeconds"> & { timeoutMs: number }): Promise<WaitResult> {
+    async waitForMachineState(
+      appName: string,
+      machineId: string,
+      opts: Omit<WaitOptions, "timeoutSeconds"> & { timeoutMs: number },
+    ): Promise<WaitResult> {
       const deadline = Date.now() + opts.timeoutMs;
       for (;;) {
         const remainingSeconds = Math.ceil((deadline - Date.now()) / 1000);
         if (remainingSeconds <= 0) return { ok: false, timedOut: true };
-        const result = await waitMachine(appName, machineId, { ...opts, timeoutSeconds: Math.min(60, remainingSeconds) });
+        const result = await waitMachine(appName, machineId, {
+          ...opts,
+          timeoutSeconds: Math.min(60, remainingSeconds),
+        });
         if (result.ok) return result;
       }
     },
 
-    listEvents(appName: string, machineId: string, opts: { limit?: number; signal?: AbortSignal } = {}): Promise<MachineEvent[]> {
-      return callJson<MachineEvent[]>("listEvents", { params: machine(appName, machineId), query: { limit: opts.limit }, signal: opts.signal });
+    listEvents(
+      appName: string,
+      machineId: string,
+      opts: { limit?: number; signal?: AbortSignal } = {},
+    ): Promise<MachineEvent[]> {
+      return callJson<MachineEvent[]>("listEvents", {
+        params: machine(appName, machineId),
+        query: { limit: opts.limit },
+        signal: opts.signal,
+      });
     },
 
     listVersions(appName: string, machineId: string, opts: { signal?: AbortSignal } = {}): Promise<MachineVersion[]> {
@@ -331,32 +401,74 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * failure: if the first attempt won, a replay would meet our own lease as a 409 and we would not know its
      * nonce. The response is parsed in both documented shapes (spec: flat; docs/fly-go: `{status, data}`).
      */
-    async acquireLease(appName: string, machineId: string, opts: { ttlSeconds?: number; description?: string; signal?: AbortSignal } = {}): Promise<Lease> {
+    async acquireLease(
+      appName: string,
+      machineId: string,
+      opts: { ttlSeconds?: number; description?: string; signal?: AbortSignal } = {},
+    ): Promise<Lease> {
       const body = { ttl: opts.ttlSeconds ?? 13, ...(opts.description ? { description: opts.description } : {}) };
-      const reply = await call("acquireLease", { params: machine(appName, machineId), body, replay: "unsafe", signal: opts.signal });
-      return unwrapLease(parseJson<unknown>(reply, "acquireLease", machine(appName, machineId)), reply, "acquireLease", machine(appName, machineId));
+      const reply = await call("acquireLease", {
+        params: machine(appName, machineId),
+        body,
+        replay: "unsafe",
+        signal: opts.signal,
+      });
+      return unwrapLease(
+        parseJson<unknown>(reply, "acquireLease", machine(appName, machineId)),
+        reply,
+        "acquireLease",
+        machine(appName, machineId),
+      );
     },
 
     /** Extends our lease: the same POST carrying our nonce (safe to replay, the nonce names the lease). */
-    async refreshLease(appName: string, machineId: string, nonce: string, opts: { ttlSeconds?: number; signal?: AbortSignal } = {}): Promise<Lease> {
+    async refreshLease(
+      appName: string,
+      machineId: string,
+      nonce: string,
+      opts: { ttlSeconds?: number; signal?: AbortSignal } = {},
+    ): Promise<Lease> {
       const reply = await call("acquireLease", {
         params: machine(appName, machineId),
         body: { ttl: opts.ttlSeconds ?? 13 },
         leaseNonce: nonce,
         signal: opts.signal,
       });
-      return unwrapLease(parseJson<unknown>(reply, "acquireLease", machine(appName, machineId)), reply, "acquireLease", machine(appName, machineId));
+      return unwrapLease(
+        parseJson<unknown>(reply, "acquireLease", machine(appName, machineId)),
+        reply,
+        "acquireLease",
+        machine(appName, machineId),
+      );
     },
 
-    releaseLease(appName: string, machineId: string, nonce: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-      return callDelete("releaseLease", { params: machine(appName, machineId), leaseNonce: nonce, signal: opts.signal });
+    releaseLease(
+      appName: string,
+      machineId: string,
+      nonce: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<void> {
+      return callDelete("releaseLease", {
+        params: machine(appName, machineId),
+        leaseNonce: nonce,
+        signal: opts.signal,
+      });
     },
 
     /** The current lease, or undefined when the machine has none (404). */
-    async getLease(appName: string, machineId: string, opts: { signal?: AbortSignal } = {}): Promise<Lease | undefined> {
+    async getLease(
+      appName: string,
+      machineId: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<Lease | undefined> {
       try {
         const reply = await call("getLease", { params: machine(appName, machineId), signal: opts.signal });
-        return unwrapLease(parseJson<unknown>(reply, "getLease", machine(appName, machineId)), reply, "getLease", machine(appName, machineId));
+        return unwrapLease(
+          parseJson<unknown>(reply, "getLease", machine(appName, machineId)),
+          reply,
+          "getLease",
+          machine(appName, machineId),
+        );
       } catch (error) {
         if (isFlyApiError(error) && error.status === 404) return undefined;
         throw error;
@@ -364,22 +476,54 @@ export function createFlyClient(options: FlyClientOptions = {}) {
     },
 
     // ---- metadata (no new machine version) ----
-    getMetadata(appName: string, machineId: string, opts: { signal?: AbortSignal } = {}): Promise<Record<string, string>> {
-      return callJson<Record<string, string>>("getMetadata", { params: machine(appName, machineId), signal: opts.signal });
+    getMetadata(
+      appName: string,
+      machineId: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<Record<string, string>> {
+      return callJson<Record<string, string>>("getMetadata", {
+        params: machine(appName, machineId),
+        signal: opts.signal,
+      });
     },
 
-    async setMetadata(appName: string, machineId: string, key: string, value: string, opts: LeaseOptions = {}): Promise<void> {
-      await call("setMetadata", { params: { ...machine(appName, machineId), key }, body: { value }, leaseNonce: opts.leaseNonce, signal: opts.signal });
+    async setMetadata(
+      appName: string,
+      machineId: string,
+      key: string,
+      value: string,
+      opts: LeaseOptions = {},
+    ): Promise<void> {
+      await call("setMetadata", {
+        params: { ...machine(appName, machineId), key },
+        body: { value },
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     /** Sets several keys at once (PATCH merges; other keys are untouched). 412 if `machineVersion` is stale. */
-    async updateMetadata(appName: string, machineId: string, metadata: Record<string, string>, opts: LeaseOptions & { machineVersion?: string } = {}): Promise<void> {
+    async updateMetadata(
+      appName: string,
+      machineId: string,
+      metadata: Record<string, string>,
+      opts: LeaseOptions & { machineVersion?: string } = {},
+    ): Promise<void> {
       const body = { metadata, ...(opts.machineVersion ? { machine_version: opts.machineVersion } : {}) };
-      await call("updateMetadata", { params: machine(appName, machineId), body, leaseNonce: opts.leaseNonce, signal: opts.signal });
+      await call("updateMetadata", {
+        params: machine(appName, machineId),
+        body,
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     deleteMetadata(appName: string, machineId: string, key: string, opts: LeaseOptions = {}): Promise<void> {
-      return callDelete("deleteMetadata", { params: { ...machine(appName, machineId), key }, leaseNonce: opts.leaseNonce, signal: opts.signal });
+      return callDelete("deleteMetadata", {
+        params: { ...machine(appName, machineId), key },
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
     },
 
     // ---- volumes ----
@@ -392,8 +536,17 @@ export function createFlyClient(options: FlyClientOptions = {}) {
     },
 
     /** Creates a volume. Not replayed after ambiguous failures (names are not unique; a replay could double it). */
-    createVolume(appName: string, input: CreateVolumeRequest & { name: string; region: string }, opts: { signal?: AbortSignal } = {}): Promise<Volume> {
-      return callJson<Volume>("createVolume", { params: app(appName), body: input, replay: "unsafe", signal: opts.signal });
+    createVolume(
+      appName: string,
+      input: CreateVolumeRequest & { name: string; region: string },
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<Volume> {
+      return callJson<Volume>("createVolume", {
+        params: app(appName),
+        body: input,
+        replay: "unsafe",
+        signal: opts.signal,
+      });
     },
 
     deleteVolume(appName: string, volumeId: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -402,7 +555,10 @@ export function createFlyClient(options: FlyClientOptions = {}) {
 
     // ---- secrets (Machines API, flyctl since PR #4535) ----
     /** Names and digests (values only with `showSecrets`). `minVersion` is the spec's `min_version` filter. */
-    async listSecrets(appName: string, opts: { minVersion?: number; showSecrets?: boolean; signal?: AbortSignal } = {}): Promise<AppSecret[]> {
+    async listSecrets(
+      appName: string,
+      opts: { minVersion?: number; showSecrets?: boolean; signal?: AbortSignal } = {},
+    ): Promise<AppSecret[]> {
       const body = await callJson<{ secrets?: AppSecret[] }>("listSecrets", {
         params: app(appName),
         query: { min_version: opts.minVersion, show_secrets: opts.showSecrets || undefined },
@@ -412,17 +568,36 @@ export function createFlyClient(options: FlyClientOptions = {}) {
     },
 
     /** Sets several secrets in one write. Replaying re-sets the same values (harmless; the version moves on). */
-    async setSecrets(appName: string, values: Record<string, string>, opts: { signal?: AbortSignal } = {}): Promise<SecretsWriteResult> {
-      return secretsWrite(await callJson<unknown>("updateSecrets", { params: app(appName), body: { values }, signal: opts.signal }), appName);
+    async setSecrets(
+      appName: string,
+      values: Record<string, string>,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<SecretsWriteResult> {
+      return secretsWrite(
+        await callJson<unknown>("updateSecrets", { params: app(appName), body: { values }, signal: opts.signal }),
+        appName,
+      );
     },
 
     /** Unsets several secrets in one write: flyctl sends `null` values for the names to remove. */
-    async unsetSecrets(appName: string, names: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<SecretsWriteResult> {
+    async unsetSecrets(
+      appName: string,
+      names: readonly string[],
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<SecretsWriteResult> {
       const values = Object.fromEntries(names.map((name) => [name, null]));
-      return secretsWrite(await callJson<unknown>("updateSecrets", { params: app(appName), body: { values }, signal: opts.signal }), appName);
+      return secretsWrite(
+        await callJson<unknown>("updateSecrets", { params: app(appName), body: { values }, signal: opts.signal }),
+        appName,
+      );
     },
 
-    async setSecret(appName: string, name: string, value: string, opts: { signal?: AbortSignal } = {}): Promise<{ version: number }> {
+    async setSecret(
+      appName: string,
+      name: string,
+      value: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<{ version: number }> {
       const body = await callJson<{ version?: number; Version?: number }>("setSecret", {
         params: { app_name: appName, secret_name: name },
         body: { value },
@@ -431,8 +606,15 @@ export function createFlyClient(options: FlyClientOptions = {}) {
       return { version: requireVersion(body, "setSecret", appName) };
     },
 
-    async unsetSecret(appName: string, name: string, opts: { signal?: AbortSignal } = {}): Promise<{ version: number }> {
-      const body = await callJson<{ version?: number; Version?: number }>("unsetSecret", { params: { app_name: appName, secret_name: name }, signal: opts.signal });
+    async unsetSecret(
+      appName: string,
+      name: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<{ version: number }> {
+      const body = await callJson<{ version?: number; Version?: number }>("unsetSecret", {
+        params: { app_name: appName, secret_name: name },
+        signal: opts.signal,
+      });
       return { version: requireVersion(body, "unsetSecret", appName) };
     },
 
@@ -440,11 +622,19 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * One secret, or undefined when it does not exist (404). With `showSecrets` its value comes too: parsed
      * without ever being quoted in an error, kept by the caller in memory only (db attach compares with it).
      */
-    async getSecret(appName: string, name: string, opts: { showSecrets?: boolean; signal?: AbortSignal } = {}): Promise<AppSecret | undefined> {
+    async getSecret(
+      appName: string,
+      name: string,
+      opts: { showSecrets?: boolean; signal?: AbortSignal } = {},
+    ): Promise<AppSecret | undefined> {
       const params = { app_name: appName, secret_name: name };
       let reply: Reply;
       try {
-        reply = await call("getSecret", { params, query: { show_secrets: opts.showSecrets || undefined }, signal: opts.signal });
+        reply = await call("getSecret", {
+          params,
+          query: { show_secrets: opts.showSecrets || undefined },
+          signal: opts.signal,
+        });
       } catch (error) {
         if (isFlyApiError(error) && error.status === 404) return undefined;
         throw error;
@@ -459,13 +649,25 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * Mints a deploy token limited to this app (what `fly tokens create deploy` makes). `expiry` is a Go
      * duration ("720h"). The reply is parsed without ever being quoted: it is the token.
      */
-    async createDeployToken(appName: string, opts: { expiry?: string; signal?: AbortSignal } = {}): Promise<{ token: string }> {
+    async createDeployToken(
+      appName: string,
+      opts: { expiry?: string; signal?: AbortSignal } = {},
+    ): Promise<{ token: string }> {
       const params = app(appName);
-      const reply = await call("createDeployToken", { params, body: opts.expiry ? { expiry: opts.expiry } : {}, replay: "unsafe", signal: opts.signal });
-      return parseCredentialReply(reply, { method: "POST", path: expandPath(ROUTES.createDeployToken[1], params) }, (body) => {
-        const token = (body as { token?: unknown } | null)?.token;
-        return typeof token === "string" && token.trim() !== "" ? { token } : undefined;
+      const reply = await call("createDeployToken", {
+        params,
+        body: opts.expiry ? { expiry: opts.expiry } : {},
+        replay: "unsafe",
+        signal: opts.signal,
       });
+      return parseCredentialReply(
+        reply,
+        { method: "POST", path: expandPath(ROUTES.createDeployToken[1], params) },
+        (body) => {
+          const token = (body as { token?: unknown } | null)?.token;
+          return typeof token === "string" && token.trim() !== "" ? { token } : undefined;
+        },
+      );
     },
 
     // ---- Managed Postgres (./postgres.ts) ----
@@ -473,13 +675,25 @@ export function createFlyClient(options: FlyClientOptions = {}) {
 
     // ---- IP assignments ----
     async listIpAssignments(appName: string, opts: { signal?: AbortSignal } = {}): Promise<IpAssignment[]> {
-      const body = await callJson<{ ips?: IpAssignment[] }>("listIpAssignments", { params: app(appName), signal: opts.signal });
+      const body = await callJson<{ ips?: IpAssignment[] }>("listIpAssignments", {
+        params: app(appName),
+        signal: opts.signal,
+      });
       return body.ips ?? [];
     },
 
     /** Allocates an address (flyctl first deploy: `{type:"v6"}` then `{type:"shared_v4"}`). Not replayed blindly. */
-    assignIp(appName: string, input: AssignIpRequest & { type: NonNullable<AssignIpRequest["type"]> }, opts: { signal?: AbortSignal } = {}): Promise<AssignIpResponse> {
-      return callJson<AssignIpResponse>("assignIp", { params: app(appName), body: input, replay: "unsafe", signal: opts.signal });
+    assignIp(
+      appName: string,
+      input: AssignIpRequest & { type: NonNullable<AssignIpRequest["type"]> },
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<AssignIpResponse> {
+      return callJson<AssignIpResponse>("assignIp", {
+        params: app(appName),
+        body: input,
+        replay: "unsafe",
+        signal: opts.signal,
+      });
     },
 
     deleteIp(appName: string, ip: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -493,8 +707,17 @@ export function createFlyClient(options: FlyClientOptions = {}) {
      * long plus a margin. fly-go's MachineExecResponse tags exit_code `omitempty`, so a command that exited 0
      * may come back without the field (see exec.ts for how that is read).
      */
-    execMachine(appName: string, machineId: string, input: { command: readonly string[]; timeoutSeconds: number; stdin?: string }, opts: { signal?: AbortSignal } = {}): Promise<MachineExecResponse> {
-      const body = { command: [...input.command], timeout: input.timeoutSeconds, ...(input.stdin !== undefined ? { stdin: input.stdin } : {}) };
+    execMachine(
+      appName: string,
+      machineId: string,
+      input: { command: readonly string[]; timeoutSeconds: number; stdin?: string },
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<MachineExecResponse> {
+      const body = {
+        command: [...input.command],
+        timeout: input.timeoutSeconds,
+        ...(input.stdin !== undefined ? { stdin: input.stdin } : {}),
+      };
       return callJson<MachineExecResponse>("execMachine", {
         params: machine(appName, machineId),
         body,
@@ -506,14 +729,29 @@ export function createFlyClient(options: FlyClientOptions = {}) {
 
     // ---- TLS certificates (ACME, issued by Fly) ----
     /** Asks Fly to issue a certificate for `hostname`; 422 when the hostname is refused or already taken. */
-    createAcmeCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<CertificateDetail> {
-      return callJson<CertificateDetail>("createAcmeCertificate", { params: app(appName), body: { hostname }, signal: opts.signal });
+    createAcmeCertificate(
+      appName: string,
+      hostname: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<CertificateDetail> {
+      return callJson<CertificateDetail>("createAcmeCertificate", {
+        params: app(appName),
+        body: { hostname },
+        signal: opts.signal,
+      });
     },
 
     /** The certificate with its DNS requirements, or undefined when the app has none for `hostname` (404). */
-    async getCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<CertificateDetail | undefined> {
+    async getCertificate(
+      appName: string,
+      hostname: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<CertificateDetail | undefined> {
       try {
-        return await callJson<CertificateDetail>("getCertificate", { params: { app_name: appName, hostname }, signal: opts.signal });
+        return await callJson<CertificateDetail>("getCertificate", {
+          params: { app_name: appName, hostname },
+          signal: opts.signal,
+        });
       } catch (error) {
         if (isFlyApiError(error) && error.status === 404) return undefined;
         throw error;
@@ -521,8 +759,15 @@ export function createFlyClient(options: FlyClientOptions = {}) {
     },
 
     /** Re-checks DNS and retries validation; the answer adds what DNS resolves to now (`dns_records`). */
-    checkCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<CertificateCheckResponse> {
-      return callJson<CertificateCheckResponse>("checkCertificate", { params: { app_name: appName, hostname }, signal: opts.signal });
+    checkCertificate(
+      appName: string,
+      hostname: string,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<CertificateCheckResponse> {
+      return callJson<CertificateCheckResponse>("checkCertificate", {
+        params: { app_name: appName, hostname },
+        signal: opts.signal,
+      });
     },
 
     deleteCertificate(appName: string, hostname: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -545,7 +790,13 @@ function parseJson<T>(reply: Reply, route: RouteName, params: Record<string, str
 }
 
 /** A 2xx whose body is not what the API documents: reported with the call's context, never retried. */
-function invalidResponse(reply: Reply, route: RouteName, params: Record<string, string>, apiMessage: string, cause?: unknown): FlyApiError {
+function invalidResponse(
+  reply: Reply,
+  route: RouteName,
+  params: Record<string, string>,
+  apiMessage: string,
+  cause?: unknown,
+): FlyApiError {
   const [method, template] = ROUTES[route];
   return new FlyApiError({
     code: "invalid_response",

@@ -9,7 +9,11 @@ import type { Reply } from "./transport.ts";
  * Parses a credential-bearing body and hands it to `pick`, which returns the wanted object or undefined when the
  * body lacks it. Either failure is an `invalid_response` whose message names the call, never the body.
  */
-export function parseCredentialReply<T>(reply: Reply, call: { method: string; path: string }, pick: (body: unknown) => T | undefined): T {
+export function parseCredentialReply<T>(
+  reply: Reply,
+  call: { method: string; path: string },
+  pick: (body: unknown) => T | undefined,
+): T {
   let body: unknown;
   try {
     body = JSON.parse(reply.text);

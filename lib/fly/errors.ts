@@ -123,7 +123,12 @@ export function parseErrorBody(text: string): { apiMessage?: string; apiStatus?:
     const body: unknown = JSON.parse(trimmed);
     if (body && typeof body === "object") {
       const record = body as Record<string, unknown>;
-      const message = typeof record.error === "string" ? record.error : typeof record.message === "string" ? record.message : undefined;
+      const message =
+        typeof record.error === "string"
+          ? record.error
+          : typeof record.message === "string"
+            ? record.message
+            : undefined;
       const apiStatus = typeof record.status === "string" ? record.status : undefined;
       return { apiMessage: message ?? trimmed.slice(0, 500), apiStatus };
     }
@@ -135,7 +140,9 @@ export function parseErrorBody(text: string): { apiMessage?: string; apiStatus?:
 
 function describe(init: FlyApiErrorInit): string {
   const call = `${init.method} ${init.path}`;
-  const tail = [init.apiMessage, init.requestId ? `request id ${init.requestId}` : undefined].filter(Boolean).join("; ");
+  const tail = [init.apiMessage, init.requestId ? `request id ${init.requestId}` : undefined]
+    .filter(Boolean)
+    .join("; ");
   const suffix = tail ? `: ${tail}` : "";
   const tries = (init.attempts ?? 1) > 1 ? ` after ${init.attempts} attempts` : "";
   switch (init.code) {

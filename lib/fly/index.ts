@@ -13,7 +13,14 @@ export {
   type WaitResult,
 } from "./client.ts";
 export { createCallLog, type CallLog } from "./call-log.ts";
-export { createLogsClient, DEFAULT_API_BASE_URL, type LogEntry, type LogsClient, type LogsClientOptions, type LogsPage } from "./logs.ts";
+export {
+  createLogsClient,
+  DEFAULT_API_BASE_URL,
+  type LogEntry,
+  type LogsClient,
+  type LogsClientOptions,
+  type LogsPage,
+} from "./logs.ts";
 export { codeForStatus, FlyApiError, isFlyApiError, type FlyApiErrorCode } from "./errors.ts";
 export { DEFAULT_RETRY, type RetryOptions } from "./retry.ts";
 export { ROUTES, type RouteName } from "./routes.ts";

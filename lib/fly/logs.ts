@@ -62,13 +62,28 @@ export function createLogsClient(options: LogsClientOptions = {}) {
     baseUrl: transport.baseUrl,
 
     /** One page of the app's logs after `nextToken` ("" = the most recent Fly keeps), optionally filtered. */
-    async getAppLogs(appName: string, opts: { nextToken?: string; instance?: string; region?: string; signal?: AbortSignal } = {}): Promise<LogsPage> {
+    async getAppLogs(
+      appName: string,
+      opts: { nextToken?: string; instance?: string; region?: string; signal?: AbortSignal } = {},
+    ): Promise<LogsPage> {
       const path = `/api/v1/apps/${encodeURIComponent(appName)}/logs`;
       // fly-go always sends next_token, empty on the first call; instance and region only when set.
-      const query = { next_token: opts.nextToken ?? "", instance: opts.instance || undefined, region: opts.region || undefined };
+      const query = {
+        next_token: opts.nextToken ?? "",
+        instance: opts.instance || undefined,
+        region: opts.region || undefined,
+      };
       const reply = await transport.send({ method: "GET", path, query, replay: "safe", signal: opts.signal });
       const invalid = (why: string) =>
-        new FlyApiError({ code: "invalid_response", method: "GET", path, status: reply.status, apiMessage: why, requestId: reply.requestId, attempts: reply.attempts });
+        new FlyApiError({
+          code: "invalid_response",
+          method: "GET",
+          path,
+          status: reply.status,
+          apiMessage: why,
+          requestId: reply.requestId,
+          attempts: reply.attempts,
+        });
       let body: unknown;
       try {
         body = JSON.parse(reply.text);
@@ -78,7 +93,10 @@ export function createLogsClient(options: LogsClientOptions = {}) {
       const record = (body ?? {}) as { data?: unknown; meta?: { next_token?: unknown } };
       if (!Array.isArray(record.data)) throw invalid("logs response has no data list");
       const entries = record.data.map(toEntry);
-      const next = typeof record.meta?.next_token === "string" && record.meta.next_token !== "" ? record.meta.next_token : (opts.nextToken ?? "");
+      const next =
+        typeof record.meta?.next_token === "string" && record.meta.next_token !== ""
+          ? record.meta.next_token
+          : (opts.nextToken ?? "");
       return { entries, nextToken: next };
     },
   };
@@ -87,7 +105,8 @@ export function createLogsClient(options: LogsClientOptions = {}) {
 function toEntry(item: unknown): LogEntry {
   const record = (item ?? {}) as { id?: unknown; attributes?: Record<string, unknown> };
   const a = record.attributes ?? {};
-  const text = (value: unknown) => (typeof value === "string" ? value : value === undefined || value === null ? "" : String(value));
+  const text = (value: unknown) =>
+    typeof value === "string" ? value : value === undefined || value === null ? "" : String(value);
   const meta = a.meta && typeof a.meta === "object" ? (a.meta as Record<string, unknown>) : {};
   // Some entries carry the machine and region only in meta (fly-go LogEntry.Meta.Instance/Region).
   return {

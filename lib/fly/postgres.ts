@@ -44,7 +44,11 @@ export function postgresApi({ call }: PostgresCalls) {
   const cluster = (postgres_cluster_id: string) => ({ postgres_cluster_id });
 
   /** `{data: T}` -> T; a 2xx without `data` is an invalid response (an optional field missing: ask again). */
-  async function data<T>(route: RouteName, params: Record<string, string>, opts: Parameters<PostgresCalls["call"]>[1] = {}): Promise<T> {
+  async function data<T>(
+    route: RouteName,
+    params: Record<string, string>,
+    opts: Parameters<PostgresCalls["call"]>[1] = {},
+  ): Promise<T> {
     const reply = await call(route, { ...opts, params });
     let body: { data?: T } | undefined;
     try {
@@ -52,18 +56,28 @@ export function postgresApi({ call }: PostgresCalls) {
     } catch {
       body = undefined;
     }
-    if (!body || typeof body !== "object" || body.data === undefined) throw invalid(reply, route, params, reply.text.slice(0, 200));
+    if (!body || typeof body !== "object" || body.data === undefined)
+      throw invalid(reply, route, params, reply.text.slice(0, 200));
     return body.data;
   }
 
-  async function dataList<T>(route: RouteName, params: Record<string, string>, opts: Parameters<PostgresCalls["call"]>[1] = {}): Promise<T[]> {
+  async function dataList<T>(
+    route: RouteName,
+    params: Record<string, string>,
+    opts: Parameters<PostgresCalls["call"]>[1] = {},
+  ): Promise<T[]> {
     const list = await data<T[]>(route, params, opts);
-    if (!Array.isArray(list)) throw invalid({ status: 200, requestId: undefined, attempts: 1 }, route, params, "data is not a list");
+    if (!Array.isArray(list))
+      throw invalid({ status: 200, requestId: undefined, attempts: 1 }, route, params, "data is not a list");
     return list;
   }
 
   /** A delete that an earlier attempt of ours may already have done: 404 after a retry means done. */
-  async function remove(route: RouteName, params: Record<string, string>, opts: Signal & { acceptStatuses?: readonly number[] } = {}): Promise<number> {
+  async function remove(
+    route: RouteName,
+    params: Record<string, string>,
+    opts: Signal & { acceptStatuses?: readonly number[] } = {},
+  ): Promise<number> {
     try {
       return (await call(route, { params, signal: opts.signal, acceptStatuses: opts.acceptStatuses })).status;
     } catch (error) {
@@ -74,8 +88,15 @@ export function postgresApi({ call }: PostgresCalls) {
 
   return {
     /** Clusters of an organization (a real slug: see deploy/db/cluster.ts on "personal"). */
-    listPostgresClusters(orgSlug: string, opts: Signal & { includeDeleted?: boolean } = {}): Promise<PostgresClusterSummary[]> {
-      return dataList<PostgresClusterSummary>("listPostgresClusters", {}, { query: { org_slug: orgSlug, include_deleted: opts.includeDeleted || undefined }, signal: opts.signal });
+    listPostgresClusters(
+      orgSlug: string,
+      opts: Signal & { includeDeleted?: boolean } = {},
+    ): Promise<PostgresClusterSummary[]> {
+      return dataList<PostgresClusterSummary>(
+        "listPostgresClusters",
+        {},
+        { query: { org_slug: orgSlug, include_deleted: opts.includeDeleted || undefined }, signal: opts.signal },
+      );
     },
 
     getPostgresCluster(id: string, opts: Signal = {}): Promise<PostgresCluster> {
@@ -86,16 +107,27 @@ export function postgresApi({ call }: PostgresCalls) {
      * Creates a cluster (201, status `creating`). Not idempotent: after an ambiguous failure the cluster may
      * exist, so with a name we look for it before trying again, as createMachine does for machines.
      */
-    async createPostgresCluster(input: CreatePostgresClusterRequest, opts: Signal & { recoveries?: number } = {}): Promise<PostgresCluster> {
+    async createPostgresCluster(
+      input: CreatePostgresClusterRequest,
+      opts: Signal & { recoveries?: number } = {},
+    ): Promise<PostgresCluster> {
       const recoveries = input.name ? (opts.recoveries ?? 3) : 0;
       for (let round = 0; ; round++) {
         try {
-          return await data<PostgresCluster>("createPostgresCluster", {}, { body: input, replay: "unsafe", signal: opts.signal });
+          return await data<PostgresCluster>(
+            "createPostgresCluster",
+            {},
+            { body: input, replay: "unsafe", signal: opts.signal },
+          );
         } catch (error) {
           if (!isFlyApiError(error) || round >= recoveries || !ambiguous(error)) throw error;
-          const found = (await dataList<PostgresClusterSummary>("listPostgresClusters", {}, { query: { org_slug: input.org_slug }, signal: opts.signal })).find(
-            (c) => c.name === input.name && c.status !== "deleted" && c.status !== "deleting",
-          );
+          const found = (
+            await dataList<PostgresClusterSummary>(
+              "listPostgresClusters",
+              {},
+              { query: { org_slug: input.org_slug }, signal: opts.signal },
+            )
+          ).find((c) => c.name === input.name && c.status !== "deleted" && c.status !== "deleting");
           if (found?.id) return data<PostgresCluster>("getPostgresCluster", cluster(found.id), { signal: opts.signal });
         }
       }
@@ -109,7 +141,10 @@ export function postgresApi({ call }: PostgresCalls) {
 
     /** Records that an app uses the cluster. The spec answers 200 for an existing attachment: safe to replay. */
     createPostgresAttachment(id: string, appName: string, opts: Signal = {}): Promise<PostgresAttachment> {
-      return data<PostgresAttachment>("createPostgresAttachment", cluster(id), { body: { app_name: appName }, signal: opts.signal });
+      return data<PostgresAttachment>("createPostgresAttachment", cluster(id), {
+        body: { app_name: appName },
+        signal: opts.signal,
+      });
     },
 
     /** Removes the attachment record (204). Returns false when there was none (404). */
@@ -127,13 +162,30 @@ export function postgresApi({ call }: PostgresCalls) {
     },
 
     /** Queues a backup (202, no body). Not replayed after an ambiguous failure: a replay could queue a second. */
-    async createPostgresBackup(id: string, type: NonNullable<PostgresBackup["type"]> = "full", opts: Signal = {}): Promise<void> {
-      await call("createPostgresBackup", { params: cluster(id), body: { type }, replay: "unsafe", signal: opts.signal });
+    async createPostgresBackup(
+      id: string,
+      type: NonNullable<PostgresBackup["type"]> = "full",
+      opts: Signal = {},
+    ): Promise<void> {
+      await call("createPostgresBackup", {
+        params: cluster(id),
+        body: { type },
+        replay: "unsafe",
+        signal: opts.signal,
+      });
     },
 
     /** Fly restores into a NEW cluster (201); the source cluster is left as it is. */
-    restorePostgresCluster(id: string, input: RestorePostgresClusterRequest, opts: Signal = {}): Promise<PostgresCluster> {
-      return data<PostgresCluster>("restorePostgresCluster", cluster(id), { body: input, replay: "unsafe", signal: opts.signal });
+    restorePostgresCluster(
+      id: string,
+      input: RestorePostgresClusterRequest,
+      opts: Signal = {},
+    ): Promise<PostgresCluster> {
+      return data<PostgresCluster>("restorePostgresCluster", cluster(id), {
+        body: input,
+        replay: "unsafe",
+        signal: opts.signal,
+      });
     },
 
     listPostgresDatabases(id: string, opts: Signal = {}): Promise<PostgresDatabase[]> {
@@ -141,7 +193,11 @@ export function postgresApi({ call }: PostgresCalls) {
     },
 
     createPostgresDatabase(id: string, name: string, opts: Signal = {}): Promise<PostgresDatabase> {
-      return data<PostgresDatabase>("createPostgresDatabase", cluster(id), { body: { name }, replay: "unsafe", signal: opts.signal });
+      return data<PostgresDatabase>("createPostgresDatabase", cluster(id), {
+        body: { name },
+        replay: "unsafe",
+        signal: opts.signal,
+      });
     },
 
     listPostgresUsers(id: string, opts: Signal = {}): Promise<PostgresUser[]> {
@@ -149,17 +205,31 @@ export function postgresApi({ call }: PostgresCalls) {
     },
 
     createPostgresUser(id: string, username: string, role: PostgresUserRole, opts: Signal = {}): Promise<PostgresUser> {
-      return data<PostgresUser>("createPostgresUser", cluster(id), { body: { username, role }, replay: "unsafe", signal: opts.signal });
+      return data<PostgresUser>("createPostgresUser", cluster(id), {
+        body: { username, role },
+        replay: "unsafe",
+        signal: opts.signal,
+      });
     },
 
     /** The user's password. Never quoted in an error, never logged: it goes straight into one secrets write. */
-    async getPostgresUserCredentials(id: string, username: string, opts: Signal = {}): Promise<Required<PostgresUserCredentials>> {
+    async getPostgresUserCredentials(
+      id: string,
+      username: string,
+      opts: Signal = {},
+    ): Promise<Required<PostgresUserCredentials>> {
       const params = { ...cluster(id), username };
       const reply = await call("getPostgresUserCredentials", { params, signal: opts.signal });
-      return parseCredentialReply(reply, { method: "GET", path: expandPath(ROUTES.getPostgresUserCredentials[1], params) }, (body) => {
-        const found = (body as { data?: PostgresUserCredentials } | null)?.data;
-        return typeof found?.username === "string" && typeof found.password === "string" && found.password !== "" ? { username: found.username, password: found.password } : undefined;
-      });
+      return parseCredentialReply(
+        reply,
+        { method: "GET", path: expandPath(ROUTES.getPostgresUserCredentials[1], params) },
+        (body) => {
+          const found = (body as { data?: PostgresUserCredentials } | null)?.data;
+          return typeof found?.username === "string" && typeof found.password === "string" && found.password !== ""
+            ? { username: found.username, password: found.password }
+            : undefined;
+        },
+      );
     },
   };
 }
@@ -168,7 +238,12 @@ function ambiguous(error: FlyApiError): boolean {
   return error.code === "network_error" || error.code === "timeout" || error.status === 408 || error.status >= 500;
 }
 
-function invalid(reply: Pick<Reply, "status" | "requestId" | "attempts">, route: RouteName, params: Record<string, string>, apiMessage: string): FlyApiError {
+function invalid(
+  reply: Pick<Reply, "status" | "requestId" | "attempts">,
+  route: RouteName,
+  params: Record<string, string>,
+  apiMessage: string,
+): FlyApiError {
   const [method, template] = ROUTES[route];
   let path: string = template;
   try {
@@ -176,5 +251,13 @@ function invalid(reply: Pick<Reply, "status" | "requestId" | "attempts">, route:
   } catch {
     // keep the template
   }
-  return new FlyApiError({ code: "invalid_response", method, path, status: reply.status, apiMessage, requestId: reply.requestId, attempts: reply.attempts });
+  return new FlyApiError({
+    code: "invalid_response",
+    method,
+    path,
+    status: reply.status,
+    apiMessage,
+    requestId: reply.requestId,
+    attempts: reply.attempts,
+  });
 }

@@ -108,7 +108,8 @@ export function createTransport(options: TransportOptions): Transport {
           return { status, headers: response.headers, text, requestId, attempts: attempt };
         }
         const parsed = parseErrorBody(text);
-        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after")) : undefined;
+        const retryAfterMs =
+          status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after")) : undefined;
         error = new FlyApiError({
           code: codeForStatus(status),
           method: call.method,
@@ -136,7 +137,13 @@ export function createTransport(options: TransportOptions): Transport {
       if (Date.now() + delay >= deadline) throw deadlineError(call.method, displayPath, attempt, error);
       await Bun.sleep(delay);
       if (call.signal?.aborted) {
-        throw new FlyApiError({ code: "aborted", method: call.method, path: displayPath, status: 0, attempts: attempt });
+        throw new FlyApiError({
+          code: "aborted",
+          method: call.method,
+          path: displayPath,
+          status: 0,
+          attempts: attempt,
+        });
       }
     }
   }

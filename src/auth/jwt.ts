@@ -20,7 +20,12 @@ const MAX_TOKEN_LENGTH = 2048;
 const HEADER = encodeJson({ alg: "HS256", typ: "JWT" });
 
 /** `now` is in seconds since the epoch; lifetime in seconds. */
-export function signToken(subject: string, key: string, now: number, lifetimeSeconds: number): { token: string; claims: Claims } {
+export function signToken(
+  subject: string,
+  key: string,
+  now: number,
+  lifetimeSeconds: number,
+): { token: string; claims: Claims } {
   const claims: Claims = { sub: subject, iat: now, exp: now + lifetimeSeconds, jti: crypto.randomUUID() };
   const signingInput = `${HEADER}.${encodeJson(claims)}`;
   return { token: `${signingInput}.${hmac(key, signingInput).toString("base64url")}`, claims };
@@ -42,11 +47,18 @@ export function verifyToken(token: string, key: string, now: number): VerifyResu
 
   const expected = hmac(key, `${headerPart}.${payloadPart}`);
   const given = Buffer.from(signaturePart, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "bad_signature" };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: "bad_signature" };
 
   const claims = decodeJson(payloadPart) as Partial<Claims> | undefined;
-  if (!claims || typeof claims !== "object" || typeof claims.sub !== "string" || typeof claims.exp !== "number"
-    || typeof claims.iat !== "number" || typeof claims.jti !== "string") {
+  if (
+    !claims ||
+    typeof claims !== "object" ||
+    typeof claims.sub !== "string" ||
+    typeof claims.exp !== "number" ||
+    typeof claims.iat !== "number" ||
+    typeof claims.jti !== "string"
+  ) {
     return { ok: false, reason: "invalid_claims" };
   }
   if (claims.exp <= now) return { ok: false, reason: "expired" };

@@ -16,7 +16,11 @@ export interface LoginLimiter {
   prune(): Promise<number>;
 }
 
-export function createLoginLimiter(repo: Pick<Repository, "authAttempts">, limit: number, clock: () => number): LoginLimiter {
+export function createLoginLimiter(
+  repo: Pick<Repository, "authAttempts">,
+  limit: number,
+  clock: () => number,
+): LoginLimiter {
   return {
     async hit(clientIp) {
       const now = clock();

@@ -17,7 +17,11 @@ export interface AuthDeps {
   clock: () => number;
 }
 
-export interface LoginResult { access_token: string; token_type: "Bearer"; expires_in: number }
+export interface LoginResult {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+}
 
 /** Emails compare case-insensitively in practice; storing one canonical form makes the unique index do the job. */
 export function normaliseEmail(email: string): string {
@@ -43,7 +47,9 @@ export function createAuthService(deps: AuthDeps) {
     if (!match?.[1]) throw unauthorized("send Authorization: Bearer <access_token> (from POST /v1/auth/login)");
     const verified = verifyToken(match[1], deps.secretKey, nowSeconds());
     if (!verified.ok) {
-      throw unauthorized(verified.reason === "expired" ? "the access token has expired; log in again" : "the access token is invalid");
+      throw unauthorized(
+        verified.reason === "expired" ? "the access token has expired; log in again" : "the access token is invalid",
+      );
     }
     return verified.claims.sub;
   };
@@ -52,7 +58,10 @@ export function createAuthService(deps: AuthDeps) {
     subject,
 
     async register(email: string, password: string): Promise<User> {
-      const created = await deps.repo.users.create({ email: normaliseEmail(email), passwordHash: await hashPassword(password) });
+      const created = await deps.repo.users.create({
+        email: normaliseEmail(email),
+        passwordHash: await hashPassword(password),
+      });
       if (!created.ok) throw conflict("an account with this email already exists");
       return created.value;
     },

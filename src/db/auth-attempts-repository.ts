@@ -8,7 +8,10 @@
 import { lt, sql } from "drizzle-orm";
 import type * as pgSchema from "./schema/pg.ts";
 
-export interface AttemptWindow { count: number; windowStart: number }
+export interface AttemptWindow {
+  count: number;
+  windowStart: number;
+}
 
 export interface AuthAttemptsRepository {
   /** Counts one attempt for `clientKey` at `now` (ms) in a window of `windowMs` that opens at its first attempt. */
@@ -23,7 +26,9 @@ export function createAuthAttemptsRepository(db: any, t: typeof pgSchema): AuthA
   return {
     hit: async (clientKey, now, windowMs) => {
       const expired = sql`${a.windowStart} <= ${now - windowMs}`;
-      const [row] = await db.insert(a).values({ clientKey, windowStart: now, count: 1 })
+      const [row] = await db
+        .insert(a)
+        .values({ clientKey, windowStart: now, count: 1 })
         .onConflictDoUpdate({
           target: a.clientKey,
           set: {
@@ -34,6 +39,7 @@ export function createAuthAttemptsRepository(db: any, t: typeof pgSchema): AuthA
         .returning({ count: a.count, windowStart: a.windowStart });
       return { count: Number(row.count), windowStart: Number(row.windowStart) };
     },
-    prune: async (before) => (await db.delete(a).where(lt(a.windowStart, before)).returning({ key: a.clientKey })).length,
+    prune: async (before) =>
+      (await db.delete(a).where(lt(a.windowStart, before)).returning({ key: a.clientKey })).length,
   };
 }

@@ -8,8 +8,15 @@ import { type Config, DEFAULT_DB_IDLE_TIMEOUT_S, DEFAULT_DB_MAX_LIFETIME_S, type
 import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
 import { createRepository, type Repository } from "./repository.ts";
 
-export interface PingResult { ok: boolean; latencyMs: number; error?: string }
-export interface PoolStats { size: number; dialect: Dialect }
+export interface PingResult {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+export interface PoolStats {
+  size: number;
+  dialect: Dialect;
+}
 
 export interface Database {
   readonly dialect: Dialect;
@@ -39,7 +46,8 @@ export interface Driver {
 }
 
 /** Connection lifetimes default to the config's defaults for callers that only have a URL (tests, tools). */
-export type DatabaseSettings = Pick<Config, "databaseUrl" | "dbPoolSize"> & Partial<Pick<Config, "dbMaxLifetimeS" | "dbIdleTimeoutS">>;
+export type DatabaseSettings = Pick<Config, "databaseUrl" | "dbPoolSize"> &
+  Partial<Pick<Config, "dbMaxLifetimeS" | "dbIdleTimeoutS">>;
 
 export async function openDatabase(config: DatabaseSettings): Promise<Database> {
   // Each driver is loaded only when used: a SQLite preview machine does not pay for the PostgreSQL modules at
@@ -47,10 +55,10 @@ export async function openDatabase(config: DatabaseSettings): Promise<Database> 
   const driver = config.databaseUrl.startsWith("sqlite:")
     ? (await import("./sqlite.ts")).openSqlite(config.databaseUrl.slice("sqlite:".length))
     : await (await import("./postgres.ts")).openPostgres(config.databaseUrl, {
-      poolSize: config.dbPoolSize,
-      maxLifetimeS: config.dbMaxLifetimeS ?? DEFAULT_DB_MAX_LIFETIME_S,
-      idleTimeoutS: config.dbIdleTimeoutS ?? DEFAULT_DB_IDLE_TIMEOUT_S,
-    });
+        poolSize: config.dbPoolSize,
+        maxLifetimeS: config.dbMaxLifetimeS ?? DEFAULT_DB_MAX_LIFETIME_S,
+        idleTimeoutS: config.dbIdleTimeoutS ?? DEFAULT_DB_IDLE_TIMEOUT_S,
+      });
   return wrapDriver(driver);
 }
 

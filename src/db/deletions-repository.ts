@@ -8,7 +8,12 @@
 import { and, asc, eq, gt, isNull, lt, notExists } from "drizzle-orm";
 import type * as pgSchema from "./schema/pg.ts";
 
-export interface Deletion { id: string; projectId: string; path: string | null; createdAt: Date }
+export interface Deletion {
+  id: string;
+  projectId: string;
+  path: string | null;
+  createdAt: Date;
+}
 
 export interface DeletionsRepository {
   /** path null: the whole project. */
@@ -29,21 +34,33 @@ export interface DeletionsRepository {
 // biome-ignore lint/suspicious/noExplicitAny: the drizzle handle of either dialect, see repository.ts
 export function createDeletionsRepository(db: any, t: typeof pgSchema): DeletionsRepository {
   const pending = async (volumeId: string, limit: number, after?: string): Promise<Deletion[]> => {
-    const unreceipted = notExists(db.select({ one: t.deletionReceipts.id }).from(t.deletionReceipts)
-      .where(and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, volumeId))));
-    return db.select().from(t.deletions)
+    const unreceipted = notExists(
+      db
+        .select({ one: t.deletionReceipts.id })
+        .from(t.deletionReceipts)
+        .where(and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, volumeId))),
+    );
+    return db
+      .select()
+      .from(t.deletions)
       .where(after ? and(unreceipted, gt(t.deletions.id, after)) : unreceipted)
-      .orderBy(asc(t.deletions.id)).limit(limit);
+      .orderBy(asc(t.deletions.id))
+      .limit(limit);
   };
 
   return {
     record: async (projectId, path, at) => {
-      const [row] = await db.insert(t.deletions).values({ id: Bun.randomUUIDv7(), projectId, path, createdAt: at }).returning();
+      const [row] = await db
+        .insert(t.deletions)
+        .values({ id: Bun.randomUUIDv7(), projectId, path, createdAt: at })
+        .returning();
       return row as Deletion;
     },
     pending,
     receipt: async (deletionId, volumeId, at) => {
-      await db.insert(t.deletionReceipts).values({ id: Bun.randomUUIDv7(), deletionId, volumeId, createdAt: at })
+      await db
+        .insert(t.deletionReceipts)
+        .values({ id: Bun.randomUUIDv7(), deletionId, volumeId, createdAt: at })
         .onConflictDoNothing({ target: [t.deletionReceipts.deletionId, t.deletionReceipts.volumeId] });
     },
     receiptAll: async (volumeId, at) => {
@@ -51,7 +68,8 @@ export function createDeletionsRepository(db: any, t: typeof pgSchema): Deletion
       for (;;) {
         const batch = await pending(volumeId, 500);
         if (batch.length === 0) return total;
-        await db.insert(t.deletionReceipts)
+        await db
+          .insert(t.deletionReceipts)
           .values(batch.map((d) => ({ id: Bun.randomUUIDv7(), deletionId: d.id, volumeId, createdAt: at })))
           .onConflictDoNothing({ target: [t.deletionReceipts.deletionId, t.deletionReceipts.volumeId] });
         total += batch.length;
@@ -59,11 +77,21 @@ export function createDeletionsRepository(db: any, t: typeof pgSchema): Deletion
     },
     prune: async (before) => {
       const unplaced = db.select({ one: t.files.id }).from(t.files).where(isNull(t.files.volumeId));
-      const volumeWithout = db.select({ one: t.volumes.id }).from(t.volumes).where(notExists(
-        db.select({ one: t.deletionReceipts.id }).from(t.deletionReceipts)
-          .where(and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, t.volumes.id))),
-      ));
-      const gone = await db.delete(t.deletions)
+      const volumeWithout = db
+        .select({ one: t.volumes.id })
+        .from(t.volumes)
+        .where(
+          notExists(
+            db
+              .select({ one: t.deletionReceipts.id })
+              .from(t.deletionReceipts)
+              .where(
+                and(eq(t.deletionReceipts.deletionId, t.deletions.id), eq(t.deletionReceipts.volumeId, t.volumes.id)),
+              ),
+          ),
+        );
+      const gone = await db
+        .delete(t.deletions)
         .where(and(lt(t.deletions.createdAt, before), notExists(volumeWithout), notExists(unplaced)))
         .returning({ id: t.deletions.id });
       return gone.length;

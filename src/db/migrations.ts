@@ -18,7 +18,9 @@ export interface SchemaStatus {
   reason?: string;
 }
 
-interface Journal { entries: { when: number; tag: string }[] }
+interface Journal {
+  entries: { when: number; tag: string }[];
+}
 
 export async function journalTimestamps(dialect: Dialect): Promise<number[]> {
   const journal = (await Bun.file(`${MIGRATIONS_FOLDER[dialect]}/meta/_journal.json`).json()) as Journal;

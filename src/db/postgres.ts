@@ -28,7 +28,10 @@ export interface PoolSettings {
   idleTimeoutS: number;
 }
 
-export async function openPostgres(url: string, { poolSize, maxLifetimeS, idleTimeoutS }: PoolSettings): Promise<Driver> {
+export async function openPostgres(
+  url: string,
+  { poolSize, maxLifetimeS, idleTimeoutS }: PoolSettings,
+): Promise<Driver> {
   const client = new SQL(url, {
     // At least two: migrations hold the advisory lock on one reserved connection and run on another.
     max: Math.max(2, poolSize),

@@ -13,7 +13,11 @@ export interface SchemaGate {
 
 export const openGate: SchemaGate = { status: async () => ({ upToDate: true, pending: 0 }) };
 
-export function createSchemaGate(db: Pick<Database, "schemaStatus">, recheckMs = 5000, now = () => Date.now()): SchemaGate {
+export function createSchemaGate(
+  db: Pick<Database, "schemaStatus">,
+  recheckMs = 5000,
+  now = () => Date.now(),
+): SchemaGate {
   let last: SchemaStatus | undefined;
   let checkedAt = 0;
   return {

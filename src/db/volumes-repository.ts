@@ -7,7 +7,14 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type * as pgSchema from "./schema/pg.ts";
 
-export interface VolumeRecord { id: string; machineId: string; region: string; seenAt: Date; stoppedAt: Date | null; createdAt: Date }
+export interface VolumeRecord {
+  id: string;
+  machineId: string;
+  region: string;
+  seenAt: Date;
+  stoppedAt: Date | null;
+  createdAt: Date;
+}
 
 export interface VolumesRepository {
   /** Records that `machineId` holds the volume now (insert or take over), running as of `at`. */
@@ -28,22 +35,36 @@ export interface VolumesRepository {
 export function createVolumesRepository(db: any, t: typeof pgSchema): VolumesRepository {
   return {
     register: async ({ id, machineId, region }, at) => {
-      const [row] = await db.insert(t.volumes)
+      const [row] = await db
+        .insert(t.volumes)
         .values({ id, machineId, region, seenAt: at, stoppedAt: null, createdAt: at })
         .onConflictDoUpdate({ target: t.volumes.id, set: { machineId, region, seenAt: at, stoppedAt: null } })
         .returning();
       return row as VolumeRecord;
     },
     heartbeat: async (id, machineId, at) =>
-      (await db.update(t.volumes).set({ seenAt: at, stoppedAt: null })
-        .where(and(eq(t.volumes.id, id), eq(t.volumes.machineId, machineId))).returning({ id: t.volumes.id })).length > 0,
+      (
+        await db
+          .update(t.volumes)
+          .set({ seenAt: at, stoppedAt: null })
+          .where(and(eq(t.volumes.id, id), eq(t.volumes.machineId, machineId)))
+          .returning({ id: t.volumes.id })
+      ).length > 0,
     markStopped: async (id, machineId, at) => {
-      await db.update(t.volumes).set({ stoppedAt: at }).where(and(eq(t.volumes.id, id), eq(t.volumes.machineId, machineId)));
+      await db
+        .update(t.volumes)
+        .set({ stoppedAt: at })
+        .where(and(eq(t.volumes.id, id), eq(t.volumes.machineId, machineId)));
     },
     get: async (id) => (await db.select().from(t.volumes).where(eq(t.volumes.id, id)).limit(1))[0],
     all: async () => db.select().from(t.volumes),
     claimUnplacedFiles: async (volumeId, machineId) =>
-      (await db.update(t.files).set({ volumeId })
-        .where(and(isNull(t.files.volumeId), eq(t.files.machineId, machineId))).returning({ id: t.files.id })).length,
+      (
+        await db
+          .update(t.files)
+          .set({ volumeId })
+          .where(and(isNull(t.files.volumeId), eq(t.files.machineId, machineId)))
+          .returning({ id: t.files.id })
+      ).length,
   };
 }

@@ -28,7 +28,11 @@ export interface DrainDeps {
   logger: Logger;
 }
 
-export interface DrainResult { removed: number; moot: number; waiting: number }
+export interface DrainResult {
+  removed: number;
+  moot: number;
+  waiting: number;
+}
 
 export async function drainDeletions(deps: DrainDeps): Promise<DrainResult> {
   const result: DrainResult = { removed: 0, moot: 0, waiting: 0 };
@@ -42,7 +46,8 @@ export async function drainDeletions(deps: DrainDeps): Promise<DrainResult> {
     if (batch.length < BATCH) break;
     after = batch.at(-1)?.id;
   }
-  if (result.removed + result.moot > 0) deps.logger.info("deletion work done on this volume", { volume_id: deps.volumeId, ...result });
+  if (result.removed + result.moot > 0)
+    deps.logger.info("deletion work done on this volume", { volume_id: deps.volumeId, ...result });
   return result;
 }
 

@@ -38,7 +38,10 @@ export async function fsyncDirsUpTo(dir: string, root: string): Promise<void> {
  */
 export function createDirectorySync(sync: (dir: string) => Promise<void> = fsyncPath): (dir: string) => Promise<void> {
   /** Per directory: the sync under way, and the one every later caller waits for. */
-  interface DirectoryState { running: Promise<void>; next?: Promise<void> }
+  interface DirectoryState {
+    running: Promise<void>;
+    next?: Promise<void>;
+  }
   const states = new Map<string, DirectoryState>();
   const start = (dir: string): Promise<void> => {
     const running = sync(dir);
@@ -53,7 +56,10 @@ export function createDirectorySync(sync: (dir: string) => Promise<void> = fsync
   return (dir) => {
     const state = states.get(dir);
     if (state === undefined) return start(dir);
-    state.next ??= state.running.then(() => start(dir), () => start(dir));
+    state.next ??= state.running.then(
+      () => start(dir),
+      () => start(dir),
+    );
     return state.next;
   };
 }

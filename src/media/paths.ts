@@ -39,16 +39,22 @@ export function parseFilePath(rawFromUrl: string): PathCheck {
 
 export function checkFilePath(path: string): PathCheck {
   if (path === "") return fail("path_empty", "the file path is empty; PUT /v1/projects/:id/files/<path>");
-  if (byteLength(path) > MAX_PATH_BYTES) return fail("path_too_long", `the file path is longer than ${MAX_PATH_BYTES} bytes`);
+  if (byteLength(path) > MAX_PATH_BYTES)
+    return fail("path_too_long", `the file path is longer than ${MAX_PATH_BYTES} bytes`);
   if (path.includes("\0")) return fail("path_contains_nul", "the file path contains a NUL character");
   // C0 controls, DEL and C1 controls: invisible in listings and a classic log/terminal injection vector.
-  if (/[\u0001-\u001f\u007f-\u009f]/.test(path)) return fail("path_contains_control_character", "the file path contains a control character");
-  if (path.includes("\\")) return fail("path_contains_backslash", "the file path contains a backslash; separate folders with /");
-  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return fail("path_absolute", "the file path must be relative to the project, without a leading / or drive letter");
+  if (/[\u0001-\u001f\u007f-\u009f]/.test(path))
+    return fail("path_contains_control_character", "the file path contains a control character");
+  if (path.includes("\\"))
+    return fail("path_contains_backslash", "the file path contains a backslash; separate folders with /");
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path))
+    return fail("path_absolute", "the file path must be relative to the project, without a leading / or drive letter");
   for (const segment of path.split("/")) {
     if (segment === "") return fail("path_empty_segment", "the file path has an empty segment (// or a trailing /)");
-    if (segment === "." || segment === "..") return fail("path_dot_segment", "the file path contains a . or .. segment");
-    if (byteLength(segment) > MAX_SEGMENT_BYTES) return fail("path_segment_too_long", `a segment of the file path is longer than ${MAX_SEGMENT_BYTES} bytes`);
+    if (segment === "." || segment === "..")
+      return fail("path_dot_segment", "the file path contains a . or .. segment");
+    if (byteLength(segment) > MAX_SEGMENT_BYTES)
+      return fail("path_segment_too_long", `a segment of the file path is longer than ${MAX_SEGMENT_BYTES} bytes`);
   }
   return { ok: true, path };
 }

@@ -30,33 +30,51 @@ export interface PlacementInput {
   staleAfterMs: number;
 }
 
-export function isRunning(volume: Pick<VolumeRecord, "seenAt" | "stoppedAt">, now: number, staleAfterMs: number): boolean {
+export function isRunning(
+  volume: Pick<VolumeRecord, "seenAt" | "stoppedAt">,
+  now: number,
+  staleAfterMs: number,
+): boolean {
   return volume.stoppedAt === null && now - volume.seenAt.getTime() <= staleAfterMs;
 }
 
 export function placeFile(input: PlacementInput): Placement {
   const { file, holder } = input;
   if (file.volumeId === input.volumeId) return { kind: "here" };
-  const unavailable = (code: string, message: string): Placement =>
-    ({ kind: "unavailable", code, message, volumeId: file.volumeId, machineId: holder?.machineId ?? null });
+  const unavailable = (code: string, message: string): Placement => ({
+    kind: "unavailable",
+    code,
+    message,
+    volumeId: file.volumeId,
+    machineId: holder?.machineId ?? null,
+  });
 
   if (file.volumeId === null) {
-    return unavailable("volume_not_recorded",
-      `the file was written by machine ${file.machineId} before volumes were recorded; it is served again once that machine has started`);
+    return unavailable(
+      "volume_not_recorded",
+      `the file was written by machine ${file.machineId} before volumes were recorded; it is served again once that machine has started`,
+    );
   }
   if (input.replayFailed !== undefined) {
     const reason = /(?:^|;)\s*reason=([a-z_]+)/.exec(input.replayFailed)?.[1] ?? "unknown";
-    return unavailable("volume_unreachable",
-      `the file is on volume ${file.volumeId}${holder ? ` (machine ${holder.machineId})` : ""}, which the proxy could not reach (${reason})`);
+    return unavailable(
+      "volume_unreachable",
+      `the file is on volume ${file.volumeId}${holder ? ` (machine ${holder.machineId})` : ""}, which the proxy could not reach (${reason})`,
+    );
   }
   if (input.replayed) {
-    return unavailable("file_not_on_this_volume",
-      `this request was replayed here, but the file is on volume ${file.volumeId}${holder ? ` (machine ${holder.machineId})` : ""}; a replayed request is not replayed again`);
+    return unavailable(
+      "file_not_on_this_volume",
+      `this request was replayed here, but the file is on volume ${file.volumeId}${holder ? ` (machine ${holder.machineId})` : ""}; a replayed request is not replayed again`,
+    );
   }
-  if (!holder) return unavailable("volume_unavailable", `the file is on volume ${file.volumeId}, which no machine has registered`);
+  if (!holder)
+    return unavailable("volume_unavailable", `the file is on volume ${file.volumeId}, which no machine has registered`);
   if (!isRunning(holder, input.now, input.staleAfterMs)) {
-    return unavailable("volume_unavailable",
-      `the file is on volume ${file.volumeId}, held by machine ${holder.machineId}, which is not running (last seen ${holder.seenAt.toISOString()})`);
+    return unavailable(
+      "volume_unavailable",
+      `the file is on volume ${file.volumeId}, held by machine ${holder.machineId}, which is not running (last seen ${holder.seenAt.toISOString()})`,
+    );
   }
   if (input.machineId === undefined || holder.machineId === input.machineId) {
     return unavailable("volume_unavailable", `the file is on volume ${file.volumeId}, which this machine cannot reach`);

@@ -22,7 +22,10 @@ export function thisMachine(machineId: string | undefined): string {
 
 /** Arrived through a replay, or came back from a failed one: either way it must not be replayed (again). */
 export function replayState(request: Request): { replayed: boolean; replayFailed: string | undefined } {
-  return { replayed: request.headers.has("fly-replay-src"), replayFailed: request.headers.get("fly-replay-failed") ?? undefined };
+  return {
+    replayed: request.headers.has("fly-replay-src"),
+    replayFailed: request.headers.get("fly-replay-failed") ?? undefined,
+  };
 }
 
 /** How long the proxy may try to reach the holder before falling back here. */
@@ -34,5 +37,8 @@ export const REPLAY_TIMEOUT = "5s";
  */
 export function replayResponse(target: string, set?: { status?: number | string }): Response {
   if (set) set.status = 409;
-  return new Response(null, { status: 409, headers: { "fly-replay": `instance=${target};timeout=${REPLAY_TIMEOUT};fallback=force_self` } });
+  return new Response(null, {
+    status: 409,
+    headers: { "fly-replay": `instance=${target};timeout=${REPLAY_TIMEOUT};fallback=force_self` },
+  });
 }

@@ -16,7 +16,10 @@ import { payloadTooLarge } from "../plugins/json-body.ts";
 import { fsyncDirsUpTo, fsyncPath, syncDirectory } from "./durable.ts";
 import { resolveInside } from "./paths.ts";
 
-export interface StoredContent { size: number; sha256: string }
+export interface StoredContent {
+  size: number;
+  sha256: string;
+}
 
 /** Bytes of an upload held in memory before they are written: bounds memory per upload, not the upload. */
 const WRITE_BATCH_BYTES = 128 * 1024;
@@ -35,7 +38,10 @@ export class MediaStore {
   }
 
   /** Streams body to a temp file, hashing as it goes; nothing is visible at the final path until it is complete. */
-  async receive(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<StoredContent & { tempPath: string }> {
+  async receive(
+    body: ReadableStream<Uint8Array> | null,
+    maxBytes: number,
+  ): Promise<StoredContent & { tempPath: string }> {
     const tempPath = join(this.root, ".tmp", crypto.randomUUID());
     const hasher = new Bun.CryptoHasher("sha256");
     // The temp directory is made on the first upload (and again if something removed it), not on every one.
@@ -65,7 +71,11 @@ export class MediaStore {
         for (;;) {
           const { done, value } = await reader.read().catch(() => {
             // The client went away or sent a broken body: its fault, not a server error.
-            throw new HttpError(400, "upload_incomplete", "the upload ended before the body was complete; nothing was stored");
+            throw new HttpError(
+              400,
+              "upload_incomplete",
+              "the upload ended before the body was complete; nothing was stored",
+            );
           });
           if (done) break;
           size += value.byteLength;
@@ -102,7 +112,11 @@ export class MediaStore {
       await rm(tempPath, { force: true });
       const code = (error as { code?: string }).code;
       if (code === "ENOTDIR" || code === "EEXIST" || code === "EISDIR" || code === "ENOTEMPTY") {
-        throw new HttpError(409, "path_conflict", "the path collides with an existing file or folder (a file cannot also be a folder)");
+        throw new HttpError(
+          409,
+          "path_conflict",
+          "the path collides with an existing file or folder (a file cannot also be a folder)",
+        );
       }
       throw error;
     }
@@ -171,7 +185,10 @@ export class MediaStore {
  * more; `created` is the first directory mkdir made. Each filesystem call is a round trip through Bun's thread
  * pool, so the usual case, where the directory exists, makes none for it.
  */
-async function inDirectory<T>(dir: string, attempt: () => Promise<T>): Promise<{ value: T; created: string | undefined }> {
+async function inDirectory<T>(
+  dir: string,
+  attempt: () => Promise<T>,
+): Promise<{ value: T; created: string | undefined }> {
   try {
     return { value: await attempt(), created: undefined };
   } catch (error) {

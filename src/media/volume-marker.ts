@@ -16,24 +16,40 @@ import { fsyncPath } from "./durable.ts";
 
 export const MARKER_NAME = ".flightdeck-volume";
 
-export interface VolumeMarker { id: string; createdAt: string; createdBy: string }
+export interface VolumeMarker {
+  id: string;
+  createdAt: string;
+  createdBy: string;
+}
 
 export class VolumeMarkerError extends Error {
   readonly code = "volume_marker_unreadable";
-  constructor(readonly path: string, reason: string) {
-    super(`the volume marker ${path} exists but ${reason}; refusing to guess a new identity (files on this volume would be orphaned). Restore the file, or remove it only if the volume holds no files`);
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(
+      `the volume marker ${path} exists but ${reason}; refusing to guess a new identity (files on this volume would be orphaned). Restore the file, or remove it only if the volume holds no files`,
+    );
     this.name = "VolumeMarkerError";
   }
 }
 
 /** Reads the marker, creating it first if this volume has none. `created` says which happened. */
-export async function ensureVolumeMarker(mediaDir: string, machineId: string): Promise<VolumeMarker & { created: boolean }> {
+export async function ensureVolumeMarker(
+  mediaDir: string,
+  machineId: string,
+): Promise<VolumeMarker & { created: boolean }> {
   await mkdir(mediaDir, { recursive: true });
   const path = join(mediaDir, MARKER_NAME);
   const existing = await readMarker(path);
   if (existing) return { ...existing, created: false };
 
-  const fresh: VolumeMarker = { id: `vol-${Bun.randomUUIDv7()}`, createdAt: new Date().toISOString(), createdBy: machineId };
+  const fresh: VolumeMarker = {
+    id: `vol-${Bun.randomUUIDv7()}`,
+    createdAt: new Date().toISOString(),
+    createdBy: machineId,
+  };
   const temp = join(mediaDir, `${MARKER_NAME}.${crypto.randomUUID()}.tmp`);
   const handle = await open(temp, "wx");
   try {

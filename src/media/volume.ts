@@ -17,7 +17,11 @@ import { type Placement, placeFile } from "./placement.ts";
 import { replayState, thisMachine } from "./replay.ts";
 import { ensureVolumeMarker, MARKER_NAME } from "./volume-marker.ts";
 
-export interface VolumeIdentity { id: string; machineId: string; region: string }
+export interface VolumeIdentity {
+  id: string;
+  machineId: string;
+  region: string;
+}
 
 export interface VolumeOptions {
   mediaDir: string;
@@ -69,8 +73,13 @@ export class Volume {
       return await this.identity();
     } catch (error) {
       this.opts.logger.error("this machine's volume is not registered", { error });
-      throw new HttpError(503, "volume_not_registered", "this machine has not registered its volume yet; retry shortly", undefined,
-        { "retry-after": String(UNAVAILABLE_RETRY_AFTER_S) });
+      throw new HttpError(
+        503,
+        "volume_not_registered",
+        "this machine has not registered its volume yet; retry shortly",
+        undefined,
+        { "retry-after": String(UNAVAILABLE_RETRY_AFTER_S) },
+      );
     }
   }
 
@@ -83,12 +92,18 @@ export class Volume {
     // A volume mounted for the first time and empty has no bytes of anything deleted before: its share of the
     // deletion history is done, and its first drain need not walk it. (A volume from before volumes were
     // recorded gets its marker now too, but holds files, so it drains its history like any other.)
-    const settled = marker.created && (await holdsNoFiles(this.opts.mediaDir))
-      ? await this.opts.repo.deletions.receiptAll(identity.id, new Date(this.opts.clock()))
-      : 0;
+    const settled =
+      marker.created && (await holdsNoFiles(this.opts.mediaDir))
+        ? await this.opts.repo.deletions.receiptAll(identity.id, new Date(this.opts.clock()))
+        : 0;
     this.opts.logger.info("volume registered", {
-      volume_id: identity.id, machine: identity.machineId, region: identity.region, marker_created: marker.created,
-      previous_machine: before && before.machineId !== identity.machineId ? before.machineId : undefined, claimed_files: claimed, deletions_settled_as_empty: settled,
+      volume_id: identity.id,
+      machine: identity.machineId,
+      region: identity.region,
+      marker_created: marker.created,
+      previous_machine: before && before.machineId !== identity.machineId ? before.machineId : undefined,
+      claimed_files: claimed,
+      deletions_settled_as_empty: settled,
     });
     this.known = identity;
     return identity;
@@ -97,7 +112,11 @@ export class Volume {
   /** Refreshes seen_at; re-registers if the row went missing. */
   async heartbeat(): Promise<void> {
     const identity = await this.identity();
-    const stillOurs = await this.opts.repo.volumes.heartbeat(identity.id, identity.machineId, new Date(this.opts.clock()));
+    const stillOurs = await this.opts.repo.volumes.heartbeat(
+      identity.id,
+      identity.machineId,
+      new Date(this.opts.clock()),
+    );
     if (stillOurs) return;
     const row = await this.opts.repo.volumes.get(identity.id);
     if (!row) {
@@ -106,9 +125,13 @@ export class Volume {
     }
     // Fly attaches a volume to one machine at a time, so another live holder means a copy of this volume (a
     // fork or a snapshot restore). Fighting over the row would send replays back and forth; say so and stop.
-    this.opts.logger.error("another machine has registered this volume; this machine holds a copy of it and no longer refreshes the record", {
-      volume_id: identity.id, holder: row.machineId,
-    });
+    this.opts.logger.error(
+      "another machine has registered this volume; this machine holds a copy of it and no longer refreshes the record",
+      {
+        volume_id: identity.id,
+        holder: row.machineId,
+      },
+    );
   }
 
   /** A graceful shutdown: replays stop at once instead of after the heartbeat goes stale. */
@@ -121,10 +144,16 @@ export class Volume {
   async place(file: Pick<FileRecord, "volumeId" | "machineId">, request: Request): Promise<Placement> {
     const identity = await this.identityOr503();
     let holder: VolumeRecord | undefined;
-    if (file.volumeId !== null && file.volumeId !== identity.id) holder = await this.opts.repo.volumes.get(file.volumeId);
+    if (file.volumeId !== null && file.volumeId !== identity.id)
+      holder = await this.opts.repo.volumes.get(file.volumeId);
     return placeFile({
-      file, volumeId: identity.id, machineId: this.opts.flyMachineId, holder,
-      ...replayState(request), now: this.opts.clock(), staleAfterMs: this.staleAfterMs,
+      file,
+      volumeId: identity.id,
+      machineId: this.opts.flyMachineId,
+      holder,
+      ...replayState(request),
+      now: this.opts.clock(),
+      staleAfterMs: this.staleAfterMs,
     });
   }
 }
@@ -136,6 +165,11 @@ async function holdsNoFiles(mediaDir: string): Promise<boolean> {
 
 /** The 503 for a file whose volume no running machine holds: never a 404 (the file exists), never a replay to a dead machine. */
 export function volumeUnavailable(placement: Extract<Placement, { kind: "unavailable" }>): HttpError {
-  return new HttpError(503, placement.code, placement.message, { volume_id: placement.volumeId, machine_id: placement.machineId },
-    { "retry-after": String(UNAVAILABLE_RETRY_AFTER_S) });
+  return new HttpError(
+    503,
+    placement.code,
+    placement.message,
+    { volume_id: placement.volumeId, machine_id: placement.machineId },
+    { "retry-after": String(UNAVAILABLE_RETRY_AFTER_S) },
+  );
 }

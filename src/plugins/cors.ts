@@ -14,7 +14,8 @@ import { type HookContext, pathOf } from "./request-context.ts";
 
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 const ALLOWED_HEADERS = "authorization, content-type, if-none-match, range, x-request-id";
-const EXPOSED_HEADERS = "etag, content-range, location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, x-request-id";
+const EXPOSED_HEADERS =
+  "etag, content-range, location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, x-request-id";
 const MAX_AGE_S = "600";
 
 /** Headers for every response: which origin is granted depends on the request's Origin, so caches must key on it. */
@@ -31,27 +32,32 @@ export function cors(allowedOrigins: string[], usualHeaders: (path: string) => R
 
   /** A preflight is answered here, 204, with the grant only for an allowed origin. */
   const preflight = (granted: string | undefined, path: string): Response => {
-    const grant: Record<string, string> = granted === undefined ? {} : {
-      "access-control-allow-origin": granted,
-      "access-control-allow-methods": METHODS,
-      "access-control-allow-headers": ALLOWED_HEADERS,
-      "access-control-max-age": MAX_AGE_S,
-    };
+    const grant: Record<string, string> =
+      granted === undefined
+        ? {}
+        : {
+            "access-control-allow-origin": granted,
+            "access-control-allow-methods": METHODS,
+            "access-control-allow-headers": ALLOWED_HEADERS,
+            "access-control-max-age": MAX_AGE_S,
+          };
     const headers: Record<string, string> = { ...usualHeaders(path), ...grant };
     return new Response(null, { status: 204, headers });
   };
 
-  return new Elysia({ name: "cors" })
-    // Shaped so no `return` is followed by a call: Elysia treats such a hook as async and awaits it on every
-    // request (see HookContext).
-    .onRequest(function cors({ request, path, set }: HookContext) {
-      const granted = grantFor(request.headers.get("origin"));
-      let answer: Response | undefined;
-      if (request.method === "OPTIONS") answer = preflight(granted, pathOf(request, path));
-      else if (granted !== undefined) {
-        set.headers["access-control-allow-origin"] = granted;
-        set.headers["access-control-expose-headers"] = EXPOSED_HEADERS;
-      }
-      return answer;
-    });
+  return (
+    new Elysia({ name: "cors" })
+      // Shaped so no `return` is followed by a call: Elysia treats such a hook as async and awaits it on every
+      // request (see HookContext).
+      .onRequest(function cors({ request, path, set }: HookContext) {
+        const granted = grantFor(request.headers.get("origin"));
+        let answer: Response | undefined;
+        if (request.method === "OPTIONS") answer = preflight(granted, pathOf(request, path));
+        else if (granted !== undefined) {
+          set.headers["access-control-allow-origin"] = granted;
+          set.headers["access-control-expose-headers"] = EXPOSED_HEADERS;
+        }
+        return answer;
+      })
+  );
 }

@@ -9,7 +9,11 @@ import type { Logger } from "../../lib/log.ts";
 import { HttpError } from "../errors.ts";
 import { requestIdOf } from "./request-context.ts";
 
-interface ValidationIssue { path?: string; message?: string; summary?: string }
+interface ValidationIssue {
+  path?: string;
+  message?: string;
+  summary?: string;
+}
 
 export function errorHandler(appEnv: AppEnv, logger: Logger) {
   return new Elysia({ name: "errors" }).onError({ as: "global" }, function errorHandler({ code, error, set, request }) {
@@ -17,7 +21,9 @@ export function errorHandler(appEnv: AppEnv, logger: Logger) {
     const body = (status: number, errorCode: string, message: string, details?: unknown) => {
       set.status = status;
       set.headers["content-type"] = "application/json; charset=utf-8";
-      return { error: { code: errorCode, message, request_id: requestId, ...(details === undefined ? {} : { details }) } };
+      return {
+        error: { code: errorCode, message, request_id: requestId, ...(details === undefined ? {} : { details }) },
+      };
     };
 
     // Elysia wraps anything a body parser throws in a ParseError; a parser's own HttpError (415, 413, invalid
@@ -32,7 +38,11 @@ export function errorHandler(appEnv: AppEnv, logger: Logger) {
       case "NOT_FOUND":
         return body(404, "not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
       case "PARSE":
-        return body(400, "malformed_body", "the request body could not be parsed; send valid JSON with content-type application/json");
+        return body(
+          400,
+          "malformed_body",
+          "the request body could not be parsed; send valid JSON with content-type application/json",
+        );
       case "VALIDATION": {
         const issues = ((error as { all?: ValidationIssue[] }).all ?? []).map((issue) => ({
           field: issue.path || "/",
@@ -48,8 +58,16 @@ export function errorHandler(appEnv: AppEnv, logger: Logger) {
       // Elysia's own 4xx errors (e.g. an unsupported content type) keep their status.
       return body(status, "bad_request", (error as Error).message || "bad request");
     }
-    logger.error("unhandled error", { request_id: requestId, error, stack: appEnv === "development" ? (error as Error)?.stack : undefined });
-    return body(500, "internal_error", appEnv === "development" && error instanceof Error ? error.message : "internal server error",
-      appEnv === "development" && error instanceof Error ? { stack: error.stack?.split("\n").slice(0, 8) } : undefined);
+    logger.error("unhandled error", {
+      request_id: requestId,
+      error,
+      stack: appEnv === "development" ? (error as Error)?.stack : undefined,
+    });
+    return body(
+      500,
+      "internal_error",
+      appEnv === "development" && error instanceof Error ? error.message : "internal server error",
+      appEnv === "development" && error instanceof Error ? { stack: error.stack?.split("\n").slice(0, 8) } : undefined,
+    );
   });
 }

@@ -33,7 +33,10 @@ export function jsonBody(maxBytes = MAX_JSON_BODY_BYTES) {
     try {
       value = JSON.parse(text);
     } catch {
-      throw badRequest("malformed_body", "the request body could not be parsed; send valid JSON with content-type application/json");
+      throw badRequest(
+        "malformed_body",
+        "the request body could not be parsed; send valid JSON with content-type application/json",
+      );
     }
     if (depthExceeds(value, MAX_JSON_DEPTH)) {
       throw badRequest("body_too_deep", `the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
@@ -43,7 +46,9 @@ export function jsonBody(maxBytes = MAX_JSON_BODY_BYTES) {
 }
 
 export function payloadTooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, "payload_too_large", `the request body is larger than the limit of ${maxBytes} bytes`, { max_bytes: maxBytes });
+  return new HttpError(413, "payload_too_large", `the request body is larger than the limit of ${maxBytes} bytes`, {
+    max_bytes: maxBytes,
+  });
 }
 
 /** Reads at most maxBytes, refusing early on a declared Content-Length and again while counting (chunked bodies). */

@@ -43,9 +43,14 @@ export interface Responder {
 const JSON_CONTENT_TYPE = "application/json;charset=utf-8";
 
 /** `usual` goes on every response; `byPath` replaces some of it on the paths it names. */
-export function createResponder(usual: Record<string, string>, byPath: Record<string, Record<string, string>> = {}): Responder {
+export function createResponder(
+  usual: Record<string, string>,
+  byPath: Record<string, Record<string, string>> = {},
+): Responder {
   // Null prototypes: a header named like an Object.prototype member must not match anything here.
-  const template: Record<string, string> = Object.assign(Object.create(null), usual, { "content-type": JSON_CONTENT_TYPE });
+  const template: Record<string, string> = Object.assign(Object.create(null), usual, {
+    "content-type": JSON_CONTENT_TYPE,
+  });
   const templateHeaders = new Headers(template);
   const special = new Map(Object.entries(byPath).map(([path, headers]) => [path, { ...usual, ...headers }]));
   const headersFor = (path: string) => special.get(path) ?? usual;
@@ -53,7 +58,14 @@ export function createResponder(usual: Record<string, string>, byPath: Record<st
   const responder: Responder = {
     headersFor,
     json(value, set, path) {
-      if (set.status !== 200 || set.cookie !== undefined || value === null || typeof value !== "object" || special.has(path)) return undefined;
+      if (
+        set.status !== 200 ||
+        set.cookie !== undefined ||
+        value === null ||
+        typeof value !== "object" ||
+        special.has(path)
+      )
+        return undefined;
       const shape = value.constructor;
       if (shape !== Object && shape !== Array) return undefined;
       const headers = set.headers;

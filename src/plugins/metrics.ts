@@ -25,7 +25,11 @@ interface Series {
   perBucket: number[];
 }
 
-interface MetricValue { value: number; labels: Record<string, string>; metricName?: string }
+interface MetricValue {
+  value: number;
+  labels: Record<string, string>;
+  metricName?: string;
+}
 
 /** Request count and duration series, exposed to a prom-client Registry as http_requests_total and http_request_duration_seconds. */
 export class RequestSeries {
@@ -36,7 +40,12 @@ export class RequestSeries {
     const key = `${method} ${status} ${route}`;
     let series = this.series.get(key);
     if (series === undefined) {
-      series = { labels: { method, route, status: String(status) }, count: 0, sum: 0, perBucket: new Array(DURATION_BUCKETS.length + 1).fill(0) };
+      series = {
+        labels: { method, route, status: String(status) },
+        count: 0,
+        sum: 0,
+        perBucket: new Array(DURATION_BUCKETS.length + 1).fill(0),
+      };
       this.series.set(key, series);
     }
     series.count += 1;
@@ -50,12 +59,18 @@ export class RequestSeries {
   register(registry: Registry) {
     const all = () => [...this.series.values()];
     const counter = {
-      name: "http_requests_total", help: "HTTP requests answered", type: "counter", aggregator: "sum",
+      name: "http_requests_total",
+      help: "HTTP requests answered",
+      type: "counter",
+      aggregator: "sum",
       get: async () => ({ ...counter, values: all().map((s): MetricValue => ({ value: s.count, labels: s.labels })) }),
       reset: () => this.series.clear(),
     };
     const histogram = {
-      name: "http_request_duration_seconds", help: "Time from request received to response handed to the server", type: "histogram", aggregator: "sum",
+      name: "http_request_duration_seconds",
+      help: "Time from request received to response handed to the server",
+      type: "histogram",
+      aggregator: "sum",
       get: async () => ({ ...histogram, values: all().flatMap((s) => histogramValues(histogram.name, s)) }),
       reset: () => this.series.clear(),
     };
@@ -70,7 +85,11 @@ function histogramValues(name: string, s: Series): MetricValue[] {
   let cumulative = 0;
   for (let i = 0; i < DURATION_BUCKETS.length; i++) {
     cumulative += s.perBucket[i]!;
-    values.push({ metricName: `${name}_bucket`, labels: { le: String(DURATION_BUCKETS[i]), ...s.labels }, value: cumulative });
+    values.push({
+      metricName: `${name}_bucket`,
+      labels: { le: String(DURATION_BUCKETS[i]), ...s.labels },
+      value: cumulative,
+    });
   }
   values.push({ metricName: `${name}_bucket`, labels: { le: "+Inf", ...s.labels }, value: s.count });
   values.push({ metricName: `${name}_sum`, labels: s.labels, value: s.sum });

@@ -14,7 +14,8 @@ export function apiDocs(version: string) {
       info: {
         title: "Flightdeck API",
         version,
-        description: "Accounts, projects and media files. Every error is `{\"error\": {code, message, request_id, details?}}`.",
+        description:
+          'Accounts, projects and media files. Every error is `{"error": {code, message, request_id, details?}}`.',
       },
       tags: [
         { name: "auth", description: "accounts and bearer tokens" },

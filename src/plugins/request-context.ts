@@ -30,7 +30,12 @@ export function requestStateOf(request: Request): RequestState {
   let state = states.get(request);
   if (state === undefined) {
     const incoming = request.headers.get("fly-request-id") ?? request.headers.get("x-request-id");
-    state = { id: incoming && SAFE_ID.test(incoming) ? incoming : crypto.randomUUID(), startedAt: performance.now(), counted: false, logged: false };
+    state = {
+      id: incoming && SAFE_ID.test(incoming) ? incoming : crypto.randomUUID(),
+      startedAt: performance.now(),
+      counted: false,
+      logged: false,
+    };
     states.set(request, state);
   }
   return state;

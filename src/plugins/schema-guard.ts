@@ -22,10 +22,19 @@ export function schemaGuard(schema: SchemaGate) {
   const recheck = () => {
     if (checking) return;
     checking = true;
-    schema.status().then(
-      (status) => { last = status; },
-      (error: unknown) => { last = { upToDate: false, pending: 0, reason: `schema could not be checked: ${(error as Error)?.message}` }; },
-    ).finally(() => { checking = false; });
+    schema
+      .status()
+      .then(
+        (status) => {
+          last = status;
+        },
+        (error: unknown) => {
+          last = { upToDate: false, pending: 0, reason: `schema could not be checked: ${(error as Error)?.message}` };
+        },
+      )
+      .finally(() => {
+        checking = false;
+      });
   };
   recheck();
 
@@ -33,6 +42,10 @@ export function schemaGuard(schema: SchemaGate) {
   return plugin.onRequest(function schemaGuard({ request, path }: HookContext) {
     if (last?.upToDate || pathOf(request, path).startsWith("/health")) return;
     recheck();
-    throw new HttpError(503, "schema_behind", last?.reason ?? "the database schema has not been checked yet; retry shortly");
+    throw new HttpError(
+      503,
+      "schema_behind",
+      last?.reason ?? "the database schema has not been checked yet; retry shortly",
+    );
   });
 }

@@ -18,7 +18,11 @@ import { BearerAuth, errors, SAFE_LINE } from "./schemas.ts";
 const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
 
 const UserView = t.Object({ id: t.String(), email: t.String(), created_at: t.String({ format: "date-time" }) });
-const TokenView = t.Object({ access_token: t.String(), token_type: t.Literal("Bearer"), expires_in: t.Integer({ description: "seconds" }) });
+const TokenView = t.Object({
+  access_token: t.String(),
+  token_type: t.Literal("Bearer"),
+  expires_in: t.Integer({ description: "seconds" }),
+});
 
 const Credentials = t.Object(
   {
@@ -38,7 +42,13 @@ export function userView(user: User) {
 }
 
 export function authRoutes(config: Pick<Config, "enableRegistration">, auth: AuthService, limiter: LoginLimiter) {
-  const throttle = async ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
+  const throttle = async ({
+    request,
+    set,
+  }: {
+    request: Request;
+    set: { headers: Record<string, string | number> };
+  }) => {
     const decision = await limiter.hit(clientIpOf(request));
     if (!decision.allowed) throw tooManyRequests(decision, "login or registration attempts");
     Object.assign(set.headers, rateLimitHeaders(decision));
@@ -48,11 +58,17 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
     .post(
       "/auth/register",
       async ({ body, set }) => {
-        if (!config.enableRegistration) throw forbidden("registration_disabled", "registration is disabled on this server (ENABLE_REGISTRATION=false)");
+        if (!config.enableRegistration)
+          throw forbidden(
+            "registration_disabled",
+            "registration is disabled on this server (ENABLE_REGISTRATION=false)",
+          );
         const email = normaliseEmail(body.email);
         // Checked after trimming, so "  Alice@Example.com " is accepted as alice@example.com.
         if (!EMAIL.test(email)) {
-          throw new HttpError(422, "validation_failed", "the request did not match the expected schema", [{ field: "/email", message: "must be an email address" }]);
+          throw new HttpError(422, "validation_failed", "the request did not match the expected schema", [
+            { field: "/email", message: "must be an email address" },
+          ]);
         }
         const user = await auth.register(email, body.password);
         set.status = 201;

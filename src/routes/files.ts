@@ -31,13 +31,21 @@ const FileView = t.Object({
   size: t.Integer(),
   sha256: t.String(),
   content_type: t.String(),
-  volume_id: t.Union([t.String(), t.Null()], { description: "the volume holding the content (null: written before volumes were recorded, until its machine starts)" }),
-  machine_id: t.Union([t.String(), t.Null()], { description: "the machine that holds that volume now (null: none has registered it)" }),
+  volume_id: t.Union([t.String(), t.Null()], {
+    description:
+      "the volume holding the content (null: written before volumes were recorded, until its machine starts)",
+  }),
+  machine_id: t.Union([t.String(), t.Null()], {
+    description: "the machine that holds that volume now (null: none has registered it)",
+  }),
   created_at: t.String({ format: "date-time" }),
   updated_at: t.String({ format: "date-time" }),
 });
 const FilePage = t.Object({ items: t.Array(FileView), next_cursor: t.Union([t.String(), t.Null()]) });
-const FileParams = t.Object({ id: t.String({ description: "project id" }), "*": t.String({ description: "file path, / separated" }) });
+const FileParams = t.Object({
+  id: t.String({ description: "project id" }),
+  "*": t.String({ description: "file path, / separated" }),
+});
 
 // RFC 9110 media type: type "/" subtype *( ";" parameter ), tokens only; anything else is refused, not guessed.
 const TOKEN = "[A-Za-z0-9!#$%&'*+.^_`|~-]+";
@@ -48,14 +56,24 @@ const FILE_CSP = "default-src 'none'; sandbox";
 
 export function fileView(f: FileRecord, holder: Pick<VolumeRecord, "machineId"> | undefined) {
   return {
-    path: f.path, size: f.size, sha256: f.sha256, content_type: f.contentType,
-    volume_id: f.volumeId, machine_id: holder?.machineId ?? null,
-    created_at: f.createdAt.toISOString(), updated_at: f.updatedAt.toISOString(),
+    path: f.path,
+    size: f.size,
+    sha256: f.sha256,
+    content_type: f.contentType,
+    volume_id: f.volumeId,
+    machine_id: holder?.machineId ?? null,
+    created_at: f.createdAt.toISOString(),
+    updated_at: f.updatedAt.toISOString(),
   };
 }
 
 export interface FileRouteDeps {
-  config: Pick<Config, "maxUploadBytes">; repo: Repository; auth: AuthService; media: MediaStore; volume: Volume; logger: Logger;
+  config: Pick<Config, "maxUploadBytes">;
+  repo: Repository;
+  auth: AuthService;
+  media: MediaStore;
+  volume: Volume;
+  logger: Logger;
 }
 
 export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRouteDeps) {
@@ -92,7 +110,10 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         const deletion = await repo.deletions.record(projectId, path, now());
         file = await repo.files.upsert(write);
         await repo.deletions.receipt(deletion.id, write.volumeId, now());
-        logger.info("file moved to this volume; the other copy is queued for deletion", { project_id: projectId, from_volume: holder?.volumeId ?? null });
+        logger.info("file moved to this volume; the other copy is queued for deletion", {
+          project_id: projectId,
+          from_volume: holder?.volumeId ?? null,
+        });
         return { file, existed: true };
       } catch (error) {
         // The project was deleted while the body streamed in: its rows are gone, so the bytes must go too.
@@ -114,13 +135,20 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
           repo.volumes.all(),
         ]);
         const holders = new Map(volumes.map((v) => [v.id, v]));
-        return { items: page.items.map((f) => fileView(f, f.volumeId === null ? undefined : holders.get(f.volumeId))), next_cursor: page.nextCursor };
+        return {
+          items: page.items.map((f) => fileView(f, f.volumeId === null ? undefined : holders.get(f.volumeId))),
+          next_cursor: page.nextCursor,
+        };
       },
       {
         params: t.Object({ id: t.String() }),
         query: PageQuery,
         response: { 200: FilePage, ...errors(401, 404, 422) },
-        detail: { summary: "List a project's files by path, with the volume that holds each and its machine", tags: ["files"], security: BearerAuth },
+        detail: {
+          summary: "List a project's files by path, with the volume that holds each and its machine",
+          tags: ["files"],
+          security: BearerAuth,
+        },
       },
     )
     .put(
@@ -131,9 +159,13 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         const { project, file: current } = await ownedFile(repo, userId, params.id, path);
         const contentType = headers["content-type"]?.trim() || DEFAULT_CONTENT_TYPE;
         if (contentType.length > 255 || !MEDIA_TYPE.test(contentType)) {
-          throw badRequest("invalid_content_type", "Content-Type must be a media type such as image/png or text/plain; charset=utf-8");
+          throw badRequest(
+            "invalid_content_type",
+            "Content-Type must be a media type such as image/png or text/plain; charset=utf-8",
+          );
         }
-        if (Number(headers["content-length"] ?? 0) > config.maxUploadBytes) throw payloadTooLarge(config.maxUploadBytes);
+        if (Number(headers["content-length"] ?? 0) > config.maxUploadBytes)
+          throw payloadTooLarge(config.maxUploadBytes);
 
         const mine = await volume.identityOr503();
         if (current && current.volumeId !== mine.id) {
@@ -147,9 +179,21 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         }
 
         const received = await media.receive(request.body, config.maxUploadBytes);
-        const { file, existed } = await store(project.id, path, received.tempPath, {
-          projectId: project.id, path, size: received.size, sha256: received.sha256, contentType, volumeId: mine.id, machineId: mine.machineId,
-        }, current !== undefined);
+        const { file, existed } = await store(
+          project.id,
+          path,
+          received.tempPath,
+          {
+            projectId: project.id,
+            path,
+            size: received.size,
+            sha256: received.sha256,
+            contentType,
+            volumeId: mine.id,
+            machineId: mine.machineId,
+          },
+          current !== undefined,
+        );
         set.status = existed ? 200 : 201;
         set.headers.etag = etagOf(file.sha256);
         return fileView(file, mine);
@@ -161,10 +205,12 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         response: { 200: FileView, 201: FileView, ...errors(400, 401, 404, 409, 413, 503) },
         detail: {
           summary: "Upload (create or replace) a file; the body is the raw content, streamed to the volume",
-          description: "Over MAX_UPLOAD_BYTES is 413 and nothing is written. Content-Type is stored and served back. "
-            + "Replacing a file held on another machine's volume is answered 409 with `fly-replay` (Fly's proxy replays it there) "
-            + "when the body is declared and at most 1 MB; otherwise the new version is stored here and the old copy deleted.",
-          tags: ["files"], security: BearerAuth,
+          description:
+            "Over MAX_UPLOAD_BYTES is 413 and nothing is written. Content-Type is stored and served back. " +
+            "Replacing a file held on another machine's volume is answered 409 with `fly-replay` (Fly's proxy replays it there) " +
+            "when the body is declared and at most 1 MB; otherwise the new version is stored here and the old copy deleted.",
+          tags: ["files"],
+          security: BearerAuth,
         },
       },
     )
@@ -178,10 +224,18 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         if (placement.kind === "unavailable") throw volumeUnavailable(placement);
 
         const size = media.sizeNow(project.id, path);
-        if (size === undefined) throw new HttpError(404, "file_content_missing", "the file is recorded but its content is missing from this machine's volume");
+        if (size === undefined)
+          throw new HttpError(
+            404,
+            "file_content_missing",
+            "the file is recorded but its content is missing from this machine's volume",
+          );
         const etag = etagOf(file.sha256);
         const common = {
-          etag, "accept-ranges": "bytes", "cache-control": "private, no-cache", "content-security-policy": FILE_CSP,
+          etag,
+          "accept-ranges": "bytes",
+          "cache-control": "private, no-cache",
+          "content-security-policy": FILE_CSP,
         };
         if (noneMatch(headers["if-none-match"] ?? null, etag)) {
           set.status = 304;
@@ -191,30 +245,49 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         const range = parseRange(headers.range ?? null, size);
         const content = Bun.file(media.location(project.id, path));
         if (range.kind === "unsatisfiable") {
-          throw new HttpError(416, "range_not_satisfiable", `the range is outside the file (${size} bytes)`, { size }, { "content-range": `bytes */${size}` });
+          throw new HttpError(
+            416,
+            "range_not_satisfiable",
+            `the range is outside the file (${size} bytes)`,
+            { size },
+            { "content-range": `bytes */${size}` },
+          );
         }
         if (range.kind === "partial") {
           set.status = 206;
           return new Response(content.slice(range.start, range.end + 1), {
             status: 206,
-            headers: { ...common, "content-type": file.contentType, "content-length": String(range.end - range.start + 1),
-              "content-range": `bytes ${range.start}-${range.end}/${size}` },
+            headers: {
+              ...common,
+              "content-type": file.contentType,
+              "content-length": String(range.end - range.start + 1),
+              "content-range": `bytes ${range.start}-${range.end}/${size}`,
+            },
           });
         }
-        return new Response(content, { headers: { ...common, "content-type": file.contentType, "content-length": String(size) } });
+        return new Response(content, {
+          headers: { ...common, "content-type": file.contentType, "content-length": String(size) },
+        });
       },
       {
         params: FileParams,
         detail: {
           summary: "Download a file (HEAD for headers only); supports If-None-Match (304) and one Range (206/416)",
-          description: "A file held on another machine's volume is answered 409 with `fly-replay: instance=<machine>` and no body.",
-          tags: ["files"], security: BearerAuth,
+          description:
+            "A file held on another machine's volume is answered 409 with `fly-replay: instance=<machine>` and no body.",
+          tags: ["files"],
+          security: BearerAuth,
           responses: {
             200: { description: "the content, with ETag (sha256), Content-Length and the stored Content-Type" },
             206: { description: "the requested byte range" },
             304: { description: "unchanged (If-None-Match matched)" },
             409: { description: "held by another machine: empty body with fly-replay; Fly's proxy replays it there" },
-            ...Object.fromEntries(Object.entries(errors(400, 401, 404, 416, 503)).map(([s, schema]) => [s, { description: schema.description ?? "error" }])),
+            ...Object.fromEntries(
+              Object.entries(errors(400, 401, 404, 416, 503)).map(([s, schema]) => [
+                s,
+                { description: schema.description ?? "error" },
+              ]),
+            ),
           },
         },
       },
@@ -242,12 +315,19 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         params: FileParams,
         detail: {
           summary: "Delete a file (content and record)",
-          description: "The record goes at once; the content is removed by the machine holding its volume (replayed there when it runs, else when it next starts).",
-          tags: ["files"], security: BearerAuth,
+          description:
+            "The record goes at once; the content is removed by the machine holding its volume (replayed there when it runs, else when it next starts).",
+          tags: ["files"],
+          security: BearerAuth,
           responses: {
             204: { description: "deleted" },
             409: { description: "held by another machine: empty body with fly-replay" },
-            ...Object.fromEntries(Object.entries(errors(400, 401, 404)).map(([s, schema]) => [s, { description: schema.description ?? "error" }])),
+            ...Object.fromEntries(
+              Object.entries(errors(400, 401, 404)).map(([s, schema]) => [
+                s,
+                { description: schema.description ?? "error" },
+              ]),
+            ),
           },
         },
       },

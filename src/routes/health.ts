@@ -20,7 +20,9 @@ export interface HealthDeps {
 
 export function healthRoutes(config: Config, deps: HealthDeps) {
   return new Elysia({ name: "health" })
-    .get("/health/live", () => ({ status: "ok" }), { detail: { summary: "Liveness: the process answers", tags: ["health"] } })
+    .get("/health/live", () => ({ status: "ok" }), {
+      detail: { summary: "Liveness: the process answers", tags: ["health"] },
+    })
     .get(
       "/health",
       async ({ set }) => {

@@ -17,7 +17,8 @@ export function metricsRoutes(metrics: Metrics, token: string | undefined) {
     async ({ headers, set }) => {
       if (expected) {
         const given = Buffer.from(headers.authorization ?? "");
-        if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unauthorized("send Authorization: Bearer <METRICS_TOKEN>");
+        if (given.length !== expected.length || !timingSafeEqual(given, expected))
+          throw unauthorized("send Authorization: Bearer <METRICS_TOKEN>");
       }
       const { contentType, body } = await metrics.render();
       set.headers["content-type"] = contentType;

@@ -14,7 +14,12 @@ import type { Volume } from "../media/volume.ts";
 import { jsonBody } from "../plugins/json-body.ts";
 import { BearerAuth, errors, ID_PATTERN, PageQuery, SAFE_LINE, SAFE_TEXT } from "./schemas.ts";
 
-const Name = t.String({ minLength: 1, maxLength: 100, pattern: SAFE_LINE, description: "unique among the owner's projects" });
+const Name = t.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: SAFE_LINE,
+  description: "unique among the owner's projects",
+});
 const Description = t.Union([t.String({ maxLength: 2000, pattern: SAFE_TEXT }), t.Null()]);
 
 const ProjectView = t.Object({
@@ -28,10 +33,22 @@ const ProjectPage = t.Object({ items: t.Array(ProjectView), next_cursor: t.Union
 const IdParams = t.Object({ id: t.String({ description: "project id" }) });
 
 export function projectView(p: Project) {
-  return { id: p.id, name: p.name, description: p.description, created_at: p.createdAt.toISOString(), updated_at: p.updatedAt.toISOString() };
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    created_at: p.createdAt.toISOString(),
+    updated_at: p.updatedAt.toISOString(),
+  };
 }
 
-export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: MediaStore; volume: Volume; logger: Logger }
+export interface ProjectRouteDeps {
+  repo: Repository;
+  auth: AuthService;
+  media: MediaStore;
+  volume: Volume;
+  logger: Logger;
+}
 
 /**
  * Loads a project of the account a verified token names (auth.subject), in one round trip that also proves
@@ -39,12 +56,21 @@ export interface ProjectRouteDeps { repo: Repository; auth: AuthService; media: 
  * Nothing is cached, so a deleted account or project is refused from the next request on.
  */
 export async function ownedProject(repo: Repository, ownerId: string, id: string): Promise<Project> {
-  return checkedOwnership(ID_PATTERN.test(id) ? await repo.projects.getWithAccount(ownerId, id) : await malformedId(repo, ownerId));
+  return checkedOwnership(
+    ID_PATTERN.test(id) ? await repo.projects.getWithAccount(ownerId, id) : await malformedId(repo, ownerId),
+  );
 }
 
 /** ownedProject and the project's file at `path` (undefined when there is none), still in one round trip. */
-export async function ownedFile(repo: Repository, ownerId: string, id: string, path: string): Promise<{ project: Project; file: FileRecord | undefined }> {
-  const lookup = ID_PATTERN.test(id) ? await repo.files.getWithOwner(ownerId, id, path) : await malformedId(repo, ownerId);
+export async function ownedFile(
+  repo: Repository,
+  ownerId: string,
+  id: string,
+  path: string,
+): Promise<{ project: Project; file: FileRecord | undefined }> {
+  const lookup = ID_PATTERN.test(id)
+    ? await repo.files.getWithOwner(ownerId, id, path)
+    : await malformedId(repo, ownerId);
   return { project: checkedOwnership(lookup), file: lookup.file };
 }
 
@@ -67,7 +93,11 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
       "",
       async ({ headers, body, set }) => {
         const user = await auth.authenticate(headers.authorization);
-        const created = await repo.projects.create({ ownerId: user.id, name: body.name, description: body.description ?? null });
+        const created = await repo.projects.create({
+          ownerId: user.id,
+          name: body.name,
+          description: body.description ?? null,
+        });
         if (!created.ok) throw nameTaken();
         set.status = 201;
         set.headers.location = `/v1/projects/${created.value.id}`;
@@ -90,12 +120,17 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
       {
         query: PageQuery,
         response: { 200: ProjectPage, ...errors(401, 422) },
-        detail: { summary: "List your projects, oldest first; pass next_cursor as cursor for the next page", tags: ["projects"], security: BearerAuth },
+        detail: {
+          summary: "List your projects, oldest first; pass next_cursor as cursor for the next page",
+          tags: ["projects"],
+          security: BearerAuth,
+        },
       },
     )
     .get(
       "/:id",
-      async ({ headers, params }) => projectView(await ownedProject(repo, auth.subject(headers.authorization), params.id)),
+      async ({ headers, params }) =>
+        projectView(await ownedProject(repo, auth.subject(headers.authorization), params.id)),
       {
         params: IdParams,
         response: { 200: ProjectView, ...errors(401, 404) },
@@ -115,7 +150,10 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
       {
         params: IdParams,
         parse: jsonBody(),
-        body: t.Object({ name: t.Optional(Name), description: t.Optional(Description) }, { additionalProperties: false, minProperties: 1 }),
+        body: t.Object(
+          { name: t.Optional(Name), description: t.Optional(Description) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
         response: { 200: ProjectView, ...errors(400, 401, 404, 409, 413, 415, 422) },
         detail: { summary: "Rename a project or change its description", tags: ["projects"], security: BearerAuth },
       },
@@ -134,7 +172,10 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
           await media.removeProject(project.id);
           await repo.deletions.receipt(deletion.id, mine.id, new Date());
         } catch (error) {
-          logger.error("project files not yet removed from this volume; the upkeep drain retries", { project_id: project.id, error });
+          logger.error("project files not yet removed from this volume; the upkeep drain retries", {
+            project_id: project.id,
+            error,
+          });
         }
         set.status = 204;
       },

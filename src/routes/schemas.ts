@@ -52,7 +52,9 @@ export const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 export const PageQuery = t.Object(
   {
     limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: "page size, 1 to 100" })),
-    cursor: t.Optional(t.String({ maxLength: 1100, pattern: SAFE_LINE, description: "next_cursor from the previous page" })),
+    cursor: t.Optional(
+      t.String({ maxLength: 1100, pattern: SAFE_LINE, description: "next_cursor from the previous page" }),
+    ),
   },
   { additionalProperties: false },
 );

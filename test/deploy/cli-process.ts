@@ -33,7 +33,13 @@ export async function cliDir(fly: FakeFly, timeouts: { wait?: string } = {}): Pr
   const spawn = (argv: string[], env: Record<string, string> = {}) =>
     Bun.spawn([process.execPath, RUN, ...argv], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir, FLY_API_TOKEN: fly.token, FLY_FLAPS_BASE_URL: fly.url, ...env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? dir,
+        FLY_API_TOKEN: fly.token,
+        FLY_FLAPS_BASE_URL: fly.url,
+        ...env,
+      },
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -42,7 +48,11 @@ export async function cliDir(fly: FakeFly, timeouts: { wait?: string } = {}): Pr
     spawn,
     async run(argv, env) {
       const proc = spawn(argv, env);
-      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(), proc.exited]);
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout as ReadableStream).text(),
+        new Response(proc.stderr as ReadableStream).text(),
+        proc.exited,
+      ]);
       return { code, stdout, stderr, endedAt: Date.now() };
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),

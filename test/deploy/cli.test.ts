@@ -16,7 +16,10 @@ beforeAll(async () => {
   fly = startFakeFly();
   const dir = mkdtempSync(join(tmpdir(), "flightdeck-cli-"));
   configPath = join(dir, "fly.toml");
-  const text = (await Bun.file(new URL("../../fly.toml", import.meta.url)).text()).replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "3s"');
+  const text = (await Bun.file(new URL("../../fly.toml", import.meta.url)).text()).replace(
+    /wait_timeout = "[^"]*"/,
+    'wait_timeout = "3s"',
+  );
   writeFileSync(configPath, text);
 });
 afterAll(() => fly.close());
@@ -32,7 +35,14 @@ async function run(argv: string[], env?: Record<string, string>) {
 }
 
 test("unknown command or flag: usage on stderr, exit 2", async () => {
-  for (const argv of [["launch"], ["deploy", "--force"], [], ["scale"], ["deploy", "--strategy", "yolo"], ["secrets", "rotate"]]) {
+  for (const argv of [
+    ["launch"],
+    ["deploy", "--force"],
+    [],
+    ["scale"],
+    ["deploy", "--strategy", "yolo"],
+    ["secrets", "rotate"],
+  ]) {
     const r = await run(argv);
     expect(r.code).toBe(2);
     expect(r.err).toContain("usage: bun deploy/run.ts");
@@ -81,7 +91,15 @@ test("deploy before secrets exist: exit 2, nothing changed; secrets set refuses 
 });
 
 test("secrets set / list, deploy --json, no-op, status, scale, rollback, destroy", async () => {
-  let r = await run(["secrets", "set", `DATABASE_URL=${GOOD_SECRETS.DATABASE_URL}`, `SECRET_KEY=${GOOD_SECRETS.SECRET_KEY}`, "--config", configPath, "--json"]);
+  let r = await run([
+    "secrets",
+    "set",
+    `DATABASE_URL=${GOOD_SECRETS.DATABASE_URL}`,
+    `SECRET_KEY=${GOOD_SECRETS.SECRET_KEY}`,
+    "--config",
+    configPath,
+    "--json",
+  ]);
   expect(r.code).toBe(0);
   expect(JSON.parse(r.out)).toMatchObject({ app: "flightdeck", set: ["DATABASE_URL", "SECRET_KEY"], createdApp: true });
   expect(r.out + r.err).not.toContain(GOOD_SECRETS.SECRET_KEY);
@@ -96,7 +114,12 @@ test("secrets set / list, deploy --json, no-op, status, scale, rollback, destroy
   expect(r.code).toBe(0);
   const deployed = JSON.parse(r.out);
   expect(Object.keys(deployed).sort()).toEqual(["app", "image", "machines", "release", "url"]);
-  expect(deployed).toMatchObject({ app: "flightdeck", url: "https://flightdeck.fly.dev/", image: IMAGE_V1, release: 1 });
+  expect(deployed).toMatchObject({
+    app: "flightdeck",
+    url: "https://flightdeck.fly.dev/",
+    image: IMAGE_V1,
+    release: 1,
+  });
   expect(deployed.machines).toHaveLength(5);
   for (const m of deployed.machines) expect(Object.keys(m).sort()).toEqual(["id", "image", "region", "state"]);
   expect(r.err).toContain("==> ");
@@ -145,7 +168,14 @@ test("secrets set / list, deploy --json, no-op, status, scale, rollback, destroy
 });
 
 test("a failed deploy exits 1 with the fleet state; --json carries the error", async () => {
-  await run(["secrets", "set", `DATABASE_URL=${GOOD_SECRETS.DATABASE_URL}`, `SECRET_KEY=${GOOD_SECRETS.SECRET_KEY}`, "--config", configPath]);
+  await run([
+    "secrets",
+    "set",
+    `DATABASE_URL=${GOOD_SECRETS.DATABASE_URL}`,
+    `SECRET_KEY=${GOOD_SECRETS.SECRET_KEY}`,
+    "--config",
+    configPath,
+  ]);
   fly.faults.exitCode(1, (m) => m.config.metadata?.fly_process_group === "fly_app_release_command");
   const r = await run(["deploy", "--config", configPath, "--image", IMAGE_V1, "--json"]);
   fly.faults.clear();
@@ -167,11 +197,35 @@ test("the real process: bun deploy/run.ts status --json", async () => {
 });
 
 test("the command table: every flag parses, image and preview are delegated", () => {
-  expect(Object.keys(COMMANDS).sort()).toEqual(expect.arrayContaining(["certs", "db", "deploy", "destroy", "exec", "image", "logs", "plan", "preview", "rollback", "scale", "secrets", "status", "token"]));
+  expect(Object.keys(COMMANDS).sort()).toEqual(
+    expect.arrayContaining([
+      "certs",
+      "db",
+      "deploy",
+      "destroy",
+      "exec",
+      "image",
+      "logs",
+      "plan",
+      "preview",
+      "rollback",
+      "scale",
+      "secrets",
+      "status",
+      "token",
+    ]),
+  );
   // Everything after a bare `--` is the remote command's, flags included; only exec takes one.
-  expect(parseArgs(["exec", "--machine", "abc", "--", "bun", "run", "migrate", "--json"])).toMatchObject({ flags: { machine: "abc" }, rest: ["bun", "run", "migrate", "--json"] });
+  expect(parseArgs(["exec", "--machine", "abc", "--", "bun", "run", "migrate", "--json"])).toMatchObject({
+    flags: { machine: "abc" },
+    rest: ["bun", "run", "migrate", "--json"],
+  });
   expect(() => parseArgs(["logs", "--", "x"])).toThrow("takes no command after --");
-  expect(parseArgs(["deploy", "--config=fly.toml", "--strategy", "canary", "--json"]).flags).toEqual({ config: "fly.toml", strategy: "canary", json: true });
+  expect(parseArgs(["deploy", "--config=fly.toml", "--strategy", "canary", "--json"]).flags).toEqual({
+    config: "fly.toml",
+    strategy: "canary",
+    json: true,
+  });
   expect(parseArgs(["secrets", "set", "A=1", "B=2"]).positionals).toEqual(["A=1", "B=2"]);
   expect(parseArgs(["preview", "up", "--pr", "4"]).flags.pr).toBe(4);
 });

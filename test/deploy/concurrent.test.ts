@@ -39,7 +39,8 @@ const cli = (argv: string[]): Promise<Finished> => dir.run(argv);
 /** Every image any machine of the app ever ran (destroyed machines included), from the fake's version history. */
 function everRan(app = APP): Set<string> {
   const seen = new Set<string>();
-  for (const m of fly.state.apps.get(app)?.machines.values() ?? []) for (const v of m.versions) seen.add(v.user_config.image ?? "");
+  for (const m of fly.state.apps.get(app)?.machines.values() ?? [])
+    for (const v of m.versions) seen.add(v.user_config.image ?? "");
   return seen;
 }
 
@@ -75,7 +76,10 @@ test("two deploys with different images, 20 rounds: one image on the fleet, exit
     const b = image(round, "b");
     // Odd rounds give up at once (the loser must exit 2 having changed nothing), even rounds wait and deploy over.
     const wait = round % 2 === 1 ? "0s" : "60s";
-    const [ra, rb] = await Promise.all([cli(["deploy", "--image", a, "--wait-for-lock", wait, "--json"]), cli(["deploy", "--image", b, "--wait-for-lock", wait, "--json"])]);
+    const [ra, rb] = await Promise.all([
+      cli(["deploy", "--image", a, "--wait-for-lock", wait, "--json"]),
+      cli(["deploy", "--image", b, "--wait-for-lock", wait, "--json"]),
+    ]);
     const images = fleetImages();
     expect(images).toHaveLength(1);
     const onFleet = images[0]!;
@@ -105,7 +109,10 @@ test("deploy against scale, 6 rounds: the fleet ends on the deploy's image at th
   for (let round = 1; round <= 6; round++) {
     const d = image(round, "scaled");
     const count = round % 2 === 1 ? 3 : 4;
-    const [rd, rs] = await Promise.all([cli(["deploy", "--image", d, "--wait-for-lock", "60s"]), cli(["scale", "--count", String(count), "--wait-for-lock", "60s"])]);
+    const [rd, rs] = await Promise.all([
+      cli(["deploy", "--image", d, "--wait-for-lock", "60s"]),
+      cli(["scale", "--count", String(count), "--wait-for-lock", "60s"]),
+    ]);
     expect(rd.code).toBe(0);
     expect(rs.code).toBe(0);
     // Whoever went second planned against what the first left: the image from the deploy, the size from the scale.
@@ -121,13 +128,23 @@ test("preview up against preview down of the same PR, 6 rounds: never a half-rem
     expect((await cli(["preview", "up", "--pr", "5", "--image", before])).code).toBe(0);
     const next = image(round, "preview-next");
     const from = fly.calls.length;
-    const [up, down] = await Promise.all([cli(["preview", "up", "--pr", "5", "--image", next, "--wait-for-lock", "60s"]), cli(["preview", "down", "--pr", "5", "--wait-for-lock", "60s"])]);
-    if (down.code !== 0 || ![0, 2].includes(up.code)) console.error(`round ${round}\n--- up (${up.code})\n${up.stderr}\n--- down (${down.code})\n${down.stderr}`);
+    const [up, down] = await Promise.all([
+      cli(["preview", "up", "--pr", "5", "--image", next, "--wait-for-lock", "60s"]),
+      cli(["preview", "down", "--pr", "5", "--wait-for-lock", "60s"]),
+    ]);
+    if (down.code !== 0 || ![0, 2].includes(up.code))
+      console.error(`round ${round}\n--- up (${up.code})\n${up.stderr}\n--- down (${down.code})\n${down.stderr}`);
     expect(down.code).toBe(0);
     // The order of events, from the fake's call log: when the app was deleted, and when `next` reached a machine.
     const calls = fly.calls.slice(from).map((c, i) => ({ ...c, i }));
     const deleted = calls.find((c) => c.method === "DELETE" && c.path === `/v1/apps/${PREVIEW}` && c.status < 300)!;
-    const deployedNext = calls.filter((c) => c.method === "POST" && c.path.startsWith(`/v1/apps/${PREVIEW}/machines`) && c.status === 200 && (c.body as { config?: { image?: string } })?.config?.image === next);
+    const deployedNext = calls.filter(
+      (c) =>
+        c.method === "POST" &&
+        c.path.startsWith(`/v1/apps/${PREVIEW}/machines`) &&
+        c.status === 200 &&
+        (c.body as { config?: { image?: string } })?.config?.image === next,
+    );
     expect(deleted).toBeDefined();
     if (fly.state.apps.get(PREVIEW)) {
       // up ran after down had finished: a fresh preview on its image.

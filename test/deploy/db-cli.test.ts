@@ -17,7 +17,9 @@ beforeAll(async () => {
   fly = startFakeFly({ postgresPhaseMs: 30 });
   dir = mkdtempSync(join(tmpdir(), "flightdeck-db-cli-"));
   configPath = join(dir, "fly.toml");
-  const text = (await Bun.file(join(ROOT, "fly.toml")).text()).replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "3s"').replace(/release_command_timeout = "[^"]*"/, 'release_command_timeout = "3s"');
+  const text = (await Bun.file(join(ROOT, "fly.toml")).text())
+    .replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "3s"')
+    .replace(/release_command_timeout = "[^"]*"/, 'release_command_timeout = "3s"');
   writeFileSync(configPath, text);
 });
 afterAll(() => fly.close());
@@ -40,7 +42,13 @@ function spawnCli(argv: string[], opts: CliOptions = {}) {
   const target = opts.fake ?? fly;
   return Bun.spawn(["bun", "deploy/run.ts", ...argv], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", FLY_API_TOKEN: target.token, FLY_FLAPS_BASE_URL: target.url, ...opts.env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      FLY_API_TOKEN: target.token,
+      FLY_FLAPS_BASE_URL: target.url,
+      ...opts.env,
+    },
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
@@ -49,7 +57,11 @@ function spawnCli(argv: string[], opts: CliOptions = {}) {
 
 async function cli(argv: string[], opts: CliOptions = {}): Promise<Ran> {
   const proc = spawnCli(argv, opts);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   let json: unknown;
   if (argv.includes("--json")) {
     try {
@@ -124,12 +136,21 @@ describe("from zero to production", () => {
   test("db create: waits through the provisioning states; re-running reuses the cluster", async () => {
     let r = await cli(withConfig("db", "create", "--json"));
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ created: true, cluster: { name: "flightdeck-db", region: "ewr", plan: "basic", status: "ready", org: "personal" } });
+    expect(r.json).toMatchObject({
+      created: true,
+      cluster: { name: "flightdeck-db", region: "ewr", plan: "basic", status: "ready", org: "personal" },
+    });
     expect(r.err).toContain("cluster flightdeck-db is creating");
     expect(r.err).toMatch(/cluster flightdeck-db is ready/);
     clusterId = r.json.cluster.id;
     const create = fly.calls.find((c) => c.method === "POST" && c.path === "/v1/postgres");
-    expect(create?.body).toMatchObject({ org_slug: "personal", name: "flightdeck-db", region: "ewr", plan: "basic", pool_mode: "session" });
+    expect(create?.body).toMatchObject({
+      org_slug: "personal",
+      name: "flightdeck-db",
+      region: "ewr",
+      plan: "basic",
+      pool_mode: "session",
+    });
 
     const creates = fly.calls.filter((c) => c.method === "POST" && c.path === "/v1/postgres").length;
     r = await cli(withConfig("db", "create"));
@@ -142,15 +163,27 @@ describe("from zero to production", () => {
     const before = fly.calls.length;
     let r = await cli(withConfig("db", "attach", "--json"));
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ app: "flightdeck", database: "flightdeck", user: "flightdeck", createdDatabase: true, createdUser: true, secretWritten: true, cluster: { id: clusterId } });
+    expect(r.json).toMatchObject({
+      app: "flightdeck",
+      database: "flightdeck",
+      user: "flightdeck",
+      createdDatabase: true,
+      createdUser: true,
+      secretWritten: true,
+      cluster: { id: clusterId },
+    });
     const cluster = fly.postgres.clusters.get(clusterId)!;
     const password = cluster.users.get("flightdeck")!.password;
     expect(cluster.users.get("flightdeck")!.role).toBe("schema_admin");
     expect(fly.state.apps.get("flightdeck")!.secrets.get("DATABASE_URL")!.value).toBe(
       `postgresql://flightdeck:${password}@pgbouncer.${clusterId}.flympg.net:5432/flightdeck?sslmode=require`,
     );
-    expect(r.json.url).toBe(`postgresql://flightdeck:***@pgbouncer.${clusterId}.flympg.net:5432/flightdeck?sslmode=require`);
-    const secretWrites = fly.calls.slice(before).filter((c) => c.method === "POST" && c.path === "/v1/apps/flightdeck/secrets");
+    expect(r.json.url).toBe(
+      `postgresql://flightdeck:***@pgbouncer.${clusterId}.flympg.net:5432/flightdeck?sslmode=require`,
+    );
+    const secretWrites = fly.calls
+      .slice(before)
+      .filter((c) => c.method === "POST" && c.path === "/v1/apps/flightdeck/secrets");
     expect(secretWrites).toHaveLength(1);
     expect([...cluster.attachments.keys()]).toEqual(["flightdeck"]);
     expectNoSecrets(r);
@@ -160,13 +193,20 @@ describe("from zero to production", () => {
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ secretWritten: false, createdDatabase: false, createdUser: false });
     // Nothing to change, nothing written: not the secret, not the attachment record.
-    expect(fly.calls.slice(again).filter((c) => c.mutating).map((c) => `${c.method} ${c.path}`)).toEqual([]);
+    expect(
+      fly.calls
+        .slice(again)
+        .filter((c) => c.mutating)
+        .map((c) => `${c.method} ${c.path}`),
+    ).toEqual([]);
     expectNoSecrets(r);
   });
 
   test("secrets import from stdin: one write, names listed, values never", async () => {
     const before = fly.calls.length;
-    const r = await cli(withConfig("secrets", "import"), { stdin: `# production\nexport SECRET_KEY="${GOOD_SECRETS.SECRET_KEY}"\nALLOWED_ORIGINS=https://flightdeck.example # the site\n` });
+    const r = await cli(withConfig("secrets", "import"), {
+      stdin: `# production\nexport SECRET_KEY="${GOOD_SECRETS.SECRET_KEY}"\nALLOWED_ORIGINS=https://flightdeck.example # the site\n`,
+    });
     expect(r.code).toBe(0);
     expect(r.out).toBe("ALLOWED_ORIGINS\nSECRET_KEY\n");
     expect(fly.calls.slice(before).filter((c) => c.method === "POST" && c.path.endsWith("/secrets"))).toHaveLength(1);
@@ -184,7 +224,19 @@ describe("from zero to production", () => {
   test("db status", async () => {
     const r = await cli(withConfig("db", "status", "--json"));
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ app: "flightdeck", attached: true, databaseUrlSet: true, databaseUrlPointsHere: true, databaseUrlHost: `pgbouncer.${clusterId}.flympg.net`, cluster: { id: clusterId, status: "ready", poolerHost: `pgbouncer.${clusterId}.flympg.net`, attachedApps: ["flightdeck"] } });
+    expect(r.json).toMatchObject({
+      app: "flightdeck",
+      attached: true,
+      databaseUrlSet: true,
+      databaseUrlPointsHere: true,
+      databaseUrlHost: `pgbouncer.${clusterId}.flympg.net`,
+      cluster: {
+        id: clusterId,
+        status: "ready",
+        poolerHost: `pgbouncer.${clusterId}.flympg.net`,
+        attachedApps: ["flightdeck"],
+      },
+    });
     const text = await cli(withConfig("db", "status"));
     expect(text.out).toContain("app flightdeck: attached, DATABASE_URL set (points at this cluster)");
     expectNoSecrets(r);
@@ -203,7 +255,11 @@ describe("from zero to production", () => {
     r = await cli(withConfig("db", "restore", "--backup", backupId));
     expect(r.code).toBe(2);
     expect(r.err).toContain("only a completed backup can be restored");
-    Object.assign(fly.postgres.clusters.get(clusterId)!.backups[0]!, { status: "completed", finished_at: new Date().toISOString(), size_bytes: 1 << 23 });
+    Object.assign(fly.postgres.clusters.get(clusterId)!.backups[0]!, {
+      status: "completed",
+      finished_at: new Date().toISOString(),
+      size_bytes: 1 << 23,
+    });
     r = await cli(withConfig("db", "backups", "--json"));
     expect(r.json.backups).toEqual([expect.objectContaining({ id: backupId, status: "completed", type: "full" })]);
 
@@ -225,9 +281,16 @@ describe("from zero to production", () => {
     // Attaching the restored cluster switches DATABASE_URL (machines roll) and detaches the old one.
     r = await cli(withConfig("db", "attach", "--cluster", restoredId, "--json"));
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ secretWritten: true, createdDatabase: false, createdUser: false, detachedFrom: [clusterId] });
+    expect(r.json).toMatchObject({
+      secretWritten: true,
+      createdDatabase: false,
+      createdUser: false,
+      detachedFrom: [clusterId],
+    });
     expect(r.json.machinesUpdated).toHaveLength(5);
-    expect(fly.state.apps.get("flightdeck")!.secrets.get("DATABASE_URL")!.value).toContain(`@pgbouncer.${restoredId}.flympg.net`);
+    expect(fly.state.apps.get("flightdeck")!.secrets.get("DATABASE_URL")!.value).toContain(
+      `@pgbouncer.${restoredId}.flympg.net`,
+    );
     expect([...fly.postgres.clusters.get(clusterId)!.attachments.keys()]).toEqual([]);
     expectNoSecrets(r);
 
@@ -277,9 +340,13 @@ describe("token create", () => {
     expect(status.code).toBe(0);
     expect(status.json.app).toBe("flightdeck");
     // What CI does with it: a deploy of a new image goes through on the app-scoped token alone.
-    const deploy = await cli(withConfig("deploy", "--image", "registry.fly.io/flightdeck:deployment-ci", "--json"), { env: { FLY_API_TOKEN: token } });
+    const deploy = await cli(withConfig("deploy", "--image", "registry.fly.io/flightdeck:deployment-ci", "--json"), {
+      env: { FLY_API_TOKEN: token },
+    });
     expect(deploy.code).toBe(0);
-    expect(deploy.json.machines.every((m: { image: string }) => m.image === "registry.fly.io/flightdeck:deployment-ci")).toBe(true);
+    expect(
+      deploy.json.machines.every((m: { image: string }) => m.image === "registry.fly.io/flightdeck:deployment-ci"),
+    ).toBe(true);
     expect(deploy.out + deploy.err).not.toContain(token.slice(6));
   });
 
@@ -315,7 +382,10 @@ describe("token create", () => {
 describe("secrets import refusals", () => {
   test("a bad line: exit 2 naming the line, never its value, nothing written", async () => {
     const file = join(dir, "bad.env");
-    writeFileSync(file, `SECRET_KEY="${GOOD_SECRETS.SECRET_KEY}"\nthis-is-a-password-hunter2\nTOKEN="unterminated-hunter2\n`);
+    writeFileSync(
+      file,
+      `SECRET_KEY="${GOOD_SECRETS.SECRET_KEY}"\nthis-is-a-password-hunter2\nTOKEN="unterminated-hunter2\n`,
+    );
     const before = fly.mutatingCalls().length;
     const r = await cli(withConfig("secrets", "import", "--file", file, "--json"));
     expect(r.code).toBe(2);
@@ -387,7 +457,8 @@ describe("other paths", () => {
     await withFake({}, async (fake) => {
       fake.faults.latency(1_000, { method: "POST", path: /^\/v1\/postgres$/ });
       const proc = spawnCli(withConfig("db", "create"), { fake });
-      for (let i = 0; i < 500 && !fake.calls.some((c) => c.method === "POST" && c.path === "/v1/postgres"); i++) await Bun.sleep(10);
+      for (let i = 0; i < 500 && !fake.calls.some((c) => c.method === "POST" && c.path === "/v1/postgres"); i++)
+        await Bun.sleep(10);
       proc.kill("SIGINT");
       const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
       expect(code).toBe(1);
@@ -404,11 +475,17 @@ describe("other paths", () => {
   test("a cluster that fails to provision: exit 1 with the way out", async () => {
     await withFake({}, async (fake) => {
       fake.postgres.failProvisioning = 1;
-      const r = await cli(withConfig("db", "create", "--region", "fra", "--plan", "launch", "--disk-gb", "40"), { fake });
+      const r = await cli(withConfig("db", "create", "--region", "fra", "--plan", "launch", "--disk-gb", "40"), {
+        fake,
+      });
       expect(r.code).toBe(1);
       expect(r.err).toContain("failed to provision");
       expect(r.err).toContain("db destroy --cluster");
-      expect(fake.calls.find((c) => c.method === "POST" && c.path === "/v1/postgres")?.body).toMatchObject({ region: "fra", plan: "launch", disk_size_gb: 40 });
+      expect(fake.calls.find((c) => c.method === "POST" && c.path === "/v1/postgres")?.body).toMatchObject({
+        region: "fra",
+        plan: "launch",
+        disk_size_gb: 40,
+      });
     });
   });
 
@@ -418,7 +495,9 @@ describe("other paths", () => {
       expect(r.code).toBe(2);
       expect(r.err).toContain("db create");
       expect((await cli(withConfig("db", "create"), { fake })).code).toBe(0);
-      expect((await cli(withConfig("secrets", "set", `DATABASE_URL=${GOOD_SECRETS.DATABASE_URL}`), { fake })).code).toBe(0);
+      expect(
+        (await cli(withConfig("secrets", "set", `DATABASE_URL=${GOOD_SECRETS.DATABASE_URL}`), { fake })).code,
+      ).toBe(0);
       r = await cli(withConfig("db", "attach"), { fake });
       expect(r.code).toBe(2);
       expect(r.err).toContain("--force");
@@ -428,10 +507,14 @@ describe("other paths", () => {
       const [cluster] = [...fake.postgres.clusters.values()];
       expect([...cluster!.databases]).toEqual(["fly-db"]);
       expect([...cluster!.users.keys()]).toEqual(["fly-user"]);
-      r = await cli(withConfig("db", "attach", "--force", "--database", "app-data", "--user", "app-user", "--json"), { fake });
+      r = await cli(withConfig("db", "attach", "--force", "--database", "app-data", "--user", "app-user", "--json"), {
+        fake,
+      });
       expect(r.code).toBe(0);
       expect(r.json).toMatchObject({ database: "app-data", user: "app-user", secretWritten: true });
-      expect(fake.state.apps.get("flightdeck")!.secrets.get("DATABASE_URL")!.value).toContain("/app-data?sslmode=require");
+      expect(fake.state.apps.get("flightdeck")!.secrets.get("DATABASE_URL")!.value).toContain(
+        "/app-data?sslmode=require",
+      );
       expectNoSecrets(r, fake);
     });
   });

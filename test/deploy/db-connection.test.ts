@@ -2,14 +2,24 @@
 // round trip through a URL parser) and the names it picks or accepts.
 import { describe, expect, test } from "bun:test";
 import { databaseUrl, pooledEndpoint, redactedUrl } from "../../deploy/db/connection-url.ts";
-import { clusterNameProblem, databaseProblem, defaultClusterName, defaultRoleName, usernameProblem } from "../../deploy/db/names.ts";
+import {
+  clusterNameProblem,
+  databaseProblem,
+  defaultClusterName,
+  defaultRoleName,
+  usernameProblem,
+} from "../../deploy/db/names.ts";
 
 describe("DATABASE_URL", () => {
   const endpoint = { host: "pgbouncer.abc123.flympg.net", port: 5432 };
 
   test("pooled endpoint, sslmode=require, what the production config accepts", () => {
-    expect(databaseUrl(endpoint, "app", "pw", "app_db")).toBe("postgresql://app:pw@pgbouncer.abc123.flympg.net:5432/app_db?sslmode=require");
-    expect(databaseUrl({ host: "h.flympg.net" }, "u", "p", "d")).toBe("postgresql://u:p@h.flympg.net/d?sslmode=require");
+    expect(databaseUrl(endpoint, "app", "pw", "app_db")).toBe(
+      "postgresql://app:pw@pgbouncer.abc123.flympg.net:5432/app_db?sslmode=require",
+    );
+    expect(databaseUrl({ host: "h.flympg.net" }, "u", "p", "d")).toBe(
+      "postgresql://u:p@h.flympg.net/d?sslmode=require",
+    );
   });
 
   for (const password of ["p@ss/w:rd#?&=", "sp ace%25", "ünï", "'\"\\"]) {
@@ -24,13 +34,19 @@ describe("DATABASE_URL", () => {
   }
 
   test("redacted form for messages", () => {
-    expect(redactedUrl(endpoint, "app", "app_db")).toBe("postgresql://app:***@pgbouncer.abc123.flympg.net:5432/app_db?sslmode=require");
+    expect(redactedUrl(endpoint, "app", "app_db")).toBe(
+      "postgresql://app:***@pgbouncer.abc123.flympg.net:5432/app_db?sslmode=require",
+    );
   });
 
   test("no endpoint until the cluster has one (it is not ready)", () => {
     expect(pooledEndpoint({ status: "creating" })).toBeUndefined();
-    expect(pooledEndpoint({ status: "ready", endpoints: { primary: { direct: { host: "direct.x" } } } })).toBeUndefined();
-    expect(pooledEndpoint({ status: "ready", endpoints: { primary: { pooler: { host: "pgbouncer.x", port: 6432 } } } })).toEqual({ host: "pgbouncer.x", port: 6432 });
+    expect(
+      pooledEndpoint({ status: "ready", endpoints: { primary: { direct: { host: "direct.x" } } } }),
+    ).toBeUndefined();
+    expect(
+      pooledEndpoint({ status: "ready", endpoints: { primary: { pooler: { host: "pgbouncer.x", port: 6432 } } } }),
+    ).toEqual({ host: "pgbouncer.x", port: 6432 });
   });
 });
 

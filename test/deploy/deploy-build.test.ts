@@ -16,7 +16,9 @@ import { APP, appMachines, captureIo, GOOD_SECRETS } from "./harness.ts";
 
 test("deployment ids sort by time and name the commit when there is one", () => {
   const at = new Date("2025-01-02T03:04:05.678Z");
-  expect(deploymentId({ GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567" }, at)).toBe("20250102T030405Z-0123456789ab");
+  expect(deploymentId({ GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567" }, at)).toBe(
+    "20250102T030405Z-0123456789ab",
+  );
   const local = deploymentId({}, at);
   expect(local).toMatch(/^20250102T030405Z-[0-9a-f]{8}$/);
   expect(local).not.toBe(deploymentId({}, at));
@@ -42,7 +44,10 @@ describe.skipIf(!run)("deploy without --image against a real registry", () => {
     const creds = { username: "x", password: registry.password };
     await pushFixtureBase(new RegistryClient({ registry: registry.host, credentials: creds }), "oven/bun", BASE_TAG);
     project = createFixtureProject();
-    const flyToml = (await Bun.file(new URL("../../fly.toml", import.meta.url)).text()).replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "3s"');
+    const flyToml = (await Bun.file(new URL("../../fly.toml", import.meta.url)).text()).replace(
+      /wait_timeout = "[^"]*"/,
+      'wait_timeout = "3s"',
+    );
     writeFileSync(join(project, "fly.toml"), flyToml);
     env = {
       FLY_API_TOKEN: registry.password,
@@ -66,7 +71,9 @@ describe.skipIf(!run)("deploy without --image against a real registry", () => {
   }
 
   async function catalog(): Promise<string[]> {
-    const res = await fetch(`${registry.url}/v2/_catalog`, { headers: { authorization: `Basic ${btoa(`x:${registry.password}`)}` } });
+    const res = await fetch(`${registry.url}/v2/_catalog`, {
+      headers: { authorization: `Basic ${btoa(`x:${registry.password}`)}` },
+    });
     expect(res.status).toBe(200);
     return ((await res.json()) as { repositories?: string[] }).repositories ?? [];
   }
@@ -95,7 +102,10 @@ describe.skipIf(!run)("deploy without --image against a real registry", () => {
     // The tag flyctl would push, with the commit in it, points at the same manifest the machines run.
     const tag = /pushed \S+:(deployment-\S+) /.exec(r.err)?.[1];
     expect(tag).toMatch(/^deployment-\d{8}T\d{6}Z-89abcdef0123$/);
-    const registryClient = new RegistryClient({ registry: registry.host, credentials: { username: "x", password: registry.password } });
+    const registryClient = new RegistryClient({
+      registry: registry.host,
+      credentials: { username: "x", password: registry.password },
+    });
     const manifest = await registryClient.getManifest(APP, tag!);
     expect(`${registry.host}/${APP}@${manifest.digest}`).toBe(result.image);
     expect(await catalog()).toContain(APP);

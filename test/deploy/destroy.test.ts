@@ -53,8 +53,12 @@ test("destroy waits for the holder to finish, then deletes the app; the gone lea
   const deleted = h.fly.calls.findIndex((c) => c.method === "DELETE" && c.path === `/v1/apps/${APP}` && c.status < 300);
   expect(deleted).toBeGreaterThan(-1);
   // Leases were taken before the delete (the lock was held); after it only reads of the app, until its 404.
-  expect(h.fly.calls.slice(0, deleted).some((c) => c.method === "POST" && c.path.endsWith("/lease") && c.status === 201)).toBe(true);
-  expect(h.fly.calls.slice(deleted + 1).map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([`GET /v1/apps/${APP} 404`]);
+  expect(
+    h.fly.calls.slice(0, deleted).some((c) => c.method === "POST" && c.path.endsWith("/lease") && c.status === 201),
+  ).toBe(true);
+  expect(h.fly.calls.slice(deleted + 1).map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+    `GET /v1/apps/${APP} 404`,
+  ]);
 });
 
 // Fly deletes an app asynchronously (202, then GET app answers for a while): the fake's lingerAfterDelete

@@ -20,14 +20,22 @@ describe("good files", () => {
     ["inline comment after an unquoted value", "A=abc # note\nB=abc\t# tab note", { A: "abc", B: "abc" }],
     ["# without whitespace is part of an unquoted value", "A=abc#def\nB=#x", { A: "abc#def", B: "#x" }],
     ["only a comment after =", "A= # nothing here", { A: "" }],
-    ["= inside the value", "URL=postgres://u:p@h/db?sslmode=require&x=1", { URL: "postgres://u:p@h/db?sslmode=require&x=1" }],
+    [
+      "= inside the value",
+      "URL=postgres://u:p@h/db?sslmode=require&x=1",
+      { URL: "postgres://u:p@h/db?sslmode=require&x=1" },
+    ],
     ["single quotes are literal", "A='a # b $HOME \\n'", { A: "a # b $HOME \\n" }],
     ["double quotes keep #", 'A="a # b" # real comment', { A: "a # b" }],
     ["double-quote escapes", 'A="l1\\nl2\\tT \\"q\\" back\\\\slash \\$HOME"', { A: 'l1\nl2\tT "q" back\\slash $HOME' }],
     ["unknown escape is kept", 'A="\\d\\w"', { A: "\\d\\w" }],
-    ["multi-line double-quoted value", 'KEY="-----BEGIN KEY-----\nabc\n-----END KEY-----"\nNEXT=1', { KEY: "-----BEGIN KEY-----\nabc\n-----END KEY-----", NEXT: "1" }],
+    [
+      "multi-line double-quoted value",
+      'KEY="-----BEGIN KEY-----\nabc\n-----END KEY-----"\nNEXT=1',
+      { KEY: "-----BEGIN KEY-----\nabc\n-----END KEY-----", NEXT: "1" },
+    ],
     ["multi-line single-quoted value", "A='x\ny'\nB=2", { A: "x\ny", B: "2" }],
-    ["CRLF line endings", "A=1\r\nB=\"x\"\r\n", { A: "1", B: "x" }],
+    ["CRLF line endings", 'A=1\r\nB="x"\r\n', { A: "1", B: "x" }],
     ["a byte-order mark", "\uFEFFA=1", { A: "1" }],
     ["quotes inside an unquoted value stay", 'A=it"s', { A: 'it"s' }],
     ["no trailing newline", "A=1", { A: "1" }],
@@ -54,16 +62,36 @@ describe("bad files: every problem, by line, without the value", () => {
     ["a name with a dash", `MY-KEY=${SECRET}`, [{ line: 1, message: /MY-KEY is not a secret name/ }]],
     ["a name starting with a digit", `1A=${SECRET}`, [{ line: 1, message: /1A is not a secret name/ }]],
     ["a colon instead of =", `A: ${SECRET}`, [{ line: 1, message: /expected NAME=VALUE/ }]],
-    ["an unterminated double quote", `A=1\nB="${SECRET}\nC=3\n`, [{ line: 2, message: /B: the double quote opened here is never closed/ }]],
-    ["an unterminated single quote", `B='${SECRET}`, [{ line: 1, message: /B: the single quote opened here is never closed/ }]],
-    ["text after the closing quote", `A="${SECRET}"tail`, [{ line: 1, message: /A: unexpected text after the closing quote/ }]],
-    ["text after a multi-line value is reported on its closing line", `A="x\n${SECRET}"tail`, [{ line: 2, message: /A: unexpected text/ }]],
+    [
+      "an unterminated double quote",
+      `A=1\nB="${SECRET}\nC=3\n`,
+      [{ line: 2, message: /B: the double quote opened here is never closed/ }],
+    ],
+    [
+      "an unterminated single quote",
+      `B='${SECRET}`,
+      [{ line: 1, message: /B: the single quote opened here is never closed/ }],
+    ],
+    [
+      "text after the closing quote",
+      `A="${SECRET}"tail`,
+      [{ line: 1, message: /A: unexpected text after the closing quote/ }],
+    ],
+    [
+      "text after a multi-line value is reported on its closing line",
+      `A="x\n${SECRET}"tail`,
+      [{ line: 2, message: /A: unexpected text/ }],
+    ],
     ["a duplicate name", `A=1\nB=2\nA=${SECRET}`, [{ line: 3, message: /A is already set on line 1/ }]],
-    ["several problems at once", `${SECRET}\nOK=1\nBAD-1=${SECRET}\nOK=2`, [
-      { line: 1, message: /expected NAME=VALUE/ },
-      { line: 3, message: /BAD-1 is not a secret name/ },
-      { line: 4, message: /OK is already set on line 2/ },
-    ]],
+    [
+      "several problems at once",
+      `${SECRET}\nOK=1\nBAD-1=${SECRET}\nOK=2`,
+      [
+        { line: 1, message: /expected NAME=VALUE/ },
+        { line: 3, message: /BAD-1 is not a secret name/ },
+        { line: 4, message: /OK is already set on line 2/ },
+      ],
+    ],
   ];
   for (const [name, input, expected] of cases) {
     test(name, () => {

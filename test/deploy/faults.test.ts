@@ -22,7 +22,9 @@ test("429 with Retry-After on machine updates is waited out and the deploy compl
 
 test("500s on reads and lease calls are retried", async () => {
   h = await deployedFleet();
-  h.fly.faults.serverError(2, { match: { method: "GET", path: "/machines" } }).serverError(2, { match: { path: /\/lease$/ , method: "DELETE"} });
+  h.fly.faults
+    .serverError(2, { match: { method: "GET", path: "/machines" } })
+    .serverError(2, { match: { path: /\/lease$/, method: "DELETE" } });
   await runDeploy(h.options({ image: IMAGE_V2 }));
   expect(images()).toEqual(Array(5).fill(IMAGE_V2));
   expect(h.fly.calls.filter((c) => c.status === 500)).toHaveLength(4);
@@ -46,7 +48,9 @@ test("a dropped connection on a machine create is recovered by name, not doubled
 
 test("a machine leased by someone else (flyctl): the run waits --wait-for-lock, names the holder, exits 2 with nothing changed", async () => {
   h = await deployedFleet();
-  const ids = appMachines(h.fly).map((m) => m.id).sort();
+  const ids = appMachines(h.fly)
+    .map((m) => m.id)
+    .sort();
   h.fly.faults.holdLease(APP, ids[2]!, { owner: "alice@example.com", description: "fly deploy" });
   const error = await runDeploy(h.options({ image: IMAGE_V2 })).catch((e) => e);
   expect(error.exitCode).toBe(2);
@@ -57,12 +61,18 @@ test("a machine leased by someone else (flyctl): the run waits --wait-for-lock, 
   expect(images()).toEqual(Array(5).fill(IMAGE_V1));
   // Only lease calls: the partial set of leases it took was given back.
   expect(h.fly.mutatingCalls().filter((c) => !c.path.endsWith("/lease"))).toEqual([]);
-  expect(appMachines(h.fly).filter((m) => m.id !== ids[2]).every((m) => m.lease === undefined)).toBe(true);
+  expect(
+    appMachines(h.fly)
+      .filter((m) => m.id !== ids[2])
+      .every((m) => m.lease === undefined),
+  ).toBe(true);
 });
 
 test("persistent 500s on one machine's update: the deploy fails cleanly and rolls back what moved", async () => {
   h = await deployedFleet();
-  const victim = appMachines(h.fly).map((m) => m.id).sort()[1]!;
+  const victim = appMachines(h.fly)
+    .map((m) => m.id)
+    .sort()[1]!;
   // Every attempt (1 + 4 retries) of the victim's update fails; the rollback afterwards gets through.
   h.fly.faults.serverError(5, { match: { method: "POST", path: new RegExp(`/machines/${victim}$`) } });
   const error = await runDeploy(h.options({ image: IMAGE_V2 })).catch((e) => e);

@@ -31,19 +31,42 @@ test("first deploy from nothing: app, IPs, release command, 5 volumes and 5 heal
   // the fleet lock's anchor + the release machine + 5 app machines
   expect(calls.filter((c) => c === "POST /machines")).toHaveLength(7);
   const [anchor, ...creates] = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/machines"));
-  expect(anchor!.body).toMatchObject({ name: "flightdeck-fleet-lock", skip_launch: true, config: { image: IMAGE_V1, metadata: { flightdeck_role: "fleet-lock" } } });
+  expect(anchor!.body).toMatchObject({
+    name: "flightdeck-fleet-lock",
+    skip_launch: true,
+    config: { image: IMAGE_V1, metadata: { flightdeck_role: "fleet-lock" } },
+  });
   // Every app machine is leased right after its create (and the anchor before anything else).
-  const leased = new Set(h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/lease") && c.status === 201).map((c) => c.path.split("/")[5]));
+  const leased = new Set(
+    h.fly.calls
+      .filter((c) => c.method === "POST" && c.path.endsWith("/lease") && c.status === 201)
+      .map((c) => c.path.split("/")[5]),
+  );
   for (const m of machines) expect(leased.has(m.id)).toBe(true);
-  const release = creates[0]!.body as { config: { env: Record<string, string>; services?: unknown; mounts?: unknown; auto_destroy?: boolean; restart?: { policy?: string } } };
+  const release = creates[0]!.body as {
+    config: {
+      env: Record<string, string>;
+      services?: unknown;
+      mounts?: unknown;
+      auto_destroy?: boolean;
+      restart?: { policy?: string };
+    };
+  };
   expect(release.config.env.RELEASE_COMMAND).toBe("1");
   expect(release.config.services).toBeUndefined();
   expect(release.config.mounts).toBeUndefined();
   expect(release.config.auto_destroy).toBe(true);
   expect(release.config.restart?.policy).toBe("no");
-  for (const create of creates) expect((create.body as { min_secrets_version?: number }).min_secrets_version).toBeUndefined();
+  for (const create of creates)
+    expect((create.body as { min_secrets_version?: number }).min_secrets_version).toBeUndefined();
 
-  expect(result).toMatchObject({ app: APP, url: "https://flightdeck.fly.dev/", image: IMAGE_V1, release: 1, changed: true });
+  expect(result).toMatchObject({
+    app: APP,
+    url: "https://flightdeck.fly.dev/",
+    image: IMAGE_V1,
+    release: 1,
+    changed: true,
+  });
   expect(result.machines).toHaveLength(5);
 });
 

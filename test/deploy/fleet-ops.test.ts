@@ -11,7 +11,9 @@ let h: Harness;
 afterEach(() => h?.close());
 
 async function previewConfig(app = "flightdeck-pr-7") {
-  const text = (await Bun.file(new URL("../../fly.preview.toml", import.meta.url)).text()).replace(/^app = .*$/m, `app = "${app}"`).replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "3s"');
+  const text = (await Bun.file(new URL("../../fly.preview.toml", import.meta.url)).text())
+    .replace(/^app = .*$/m, `app = "${app}"`)
+    .replace(/wait_timeout = "[^"]*"/, 'wait_timeout = "3s"');
   const parsed = parseDeployConfig(text);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config;
@@ -53,7 +55,9 @@ test("scale sticks: after scale 5 -> 2 a deploy of a new image keeps 2 machines;
   expect(kept).toHaveLength(2);
   // The kept machines learnt the size through a metadata write under a lease: no update, no restart.
   expect(kept.every((m) => m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);
-  const metadataWrites = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/metadata/flightdeck_fleet_size"));
+  const metadataWrites = h.fly.calls.filter(
+    (c) => c.method === "POST" && c.path.endsWith("/metadata/flightdeck_fleet_size"),
+  );
   expect(metadataWrites).toHaveLength(2);
   expect(metadataWrites.every((c) => c.leaseNonce)).toBe(true);
 
@@ -63,8 +67,17 @@ test("scale sticks: after scale 5 -> 2 a deploy of a new image keeps 2 machines;
   expect(result.plan.target.machineCount).toBe(2);
   const after = appMachines(h.fly);
   expect(after.map((m) => m.id).sort()).toEqual(kept.map((m) => m.id).sort());
-  expect(after.every((m) => m.config.image === IMAGE_V2 && m.state === "started" && m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);
-  const appCreates = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/machines") && (c.body as { config: { metadata?: Record<string, string> } }).config.metadata?.fly_process_group === "app");
+  expect(
+    after.every(
+      (m) => m.config.image === IMAGE_V2 && m.state === "started" && m.config.metadata?.flightdeck_fleet_size === "2",
+    ),
+  ).toBe(true);
+  const appCreates = h.fly.calls.filter(
+    (c) =>
+      c.method === "POST" &&
+      c.path.endsWith("/machines") &&
+      (c.body as { config: { metadata?: Record<string, string> } }).config.metadata?.fly_process_group === "app",
+  );
   expect(appCreates).toEqual([]);
   expect(mutating(h.fly).filter((c) => /^DELETE \/machines\/[^/]+$/.test(c))).toEqual([]);
   h.fly.calls.length = 0;
@@ -93,19 +106,34 @@ test("a scale down interrupted after recording the size is finished by the next 
     baseUrl: h.fly.url,
     token: h.fly.token,
     onRequest: (info) => {
-      if (info.method === "POST" && info.path.endsWith("/metadata/flightdeck_fleet_size") && info.status < 300 && ++writes === 2) controller.abort(new Error("killed by test"));
+      if (
+        info.method === "POST" &&
+        info.path.endsWith("/metadata/flightdeck_fleet_size") &&
+        info.status < 300 &&
+        ++writes === 2
+      )
+        controller.abort(new Error("killed by test"));
     },
   });
   // Short leases: a destroy cut off between "lease granted" and the client hearing it leaves a lease nobody can
   // release, which the re-run waits out (as it would a killed CI job's, for flyctl's 13 s).
-  const error = await runDeploy(h.options({ client, signal: controller.signal, machineCount: 2, requiredSecrets: [], leaseTtlSeconds: 1 }), { kind: "scale", count: 2 }).catch((e) => e);
+  const error = await runDeploy(
+    h.options({ client, signal: controller.signal, machineCount: 2, requiredSecrets: [], leaseTtlSeconds: 1 }),
+    { kind: "scale", count: 2 },
+  ).catch((e) => e);
   expect(error.code).toBe("aborted");
   expect(appMachines(h.fly)).toHaveLength(5);
-  expect(appMachines(h.fly).map((m) => m.config.metadata?.flightdeck_fleet_size).sort()).toEqual(["2", "2", "5", "5", "5"]);
+  expect(
+    appMachines(h.fly)
+      .map((m) => m.config.metadata?.flightdeck_fleet_size)
+      .sort(),
+  ).toEqual(["2", "2", "5", "5", "5"]);
   await runDeploy(h.options({ image: IMAGE_V2, waitForLockMs: 5_000 }));
   const machines = appMachines(h.fly);
   expect(machines).toHaveLength(2);
-  expect(machines.every((m) => m.config.image === IMAGE_V2 && m.config.metadata?.flightdeck_fleet_size === "2")).toBe(true);
+  expect(machines.every((m) => m.config.image === IMAGE_V2 && m.config.metadata?.flightdeck_fleet_size === "2")).toBe(
+    true,
+  );
 });
 
 test("secrets change rolls every machine with an update carrying min_secrets_version", async () => {
@@ -113,7 +141,10 @@ test("secrets change rolls every machine with an update carrying min_secrets_ver
   await h.seedSecrets();
   await runDeploy(h.options());
   h.fly.calls.length = 0;
-  const change = await setSecrets({ client: h.client, config: h.options().config, output: h.output, org: "personal", pollMs: 10 }, { SECRET_KEY: "n".repeat(48) });
+  const change = await setSecrets(
+    { client: h.client, config: h.options().config, output: h.output, org: "personal", pollMs: 10 },
+    { SECRET_KEY: "n".repeat(48) },
+  );
   expect(change.rolled).toHaveLength(5);
   const updates = h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
   expect(updates).toHaveLength(5);
@@ -131,12 +162,17 @@ test("secrets change rolls every machine with an update carrying min_secrets_ver
   // A deploy of a new image sends the version the fleet carries.
   await runDeploy(h.options({ image: IMAGE_V2 }));
   const next = h.fly.calls.filter((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
-  expect(next.every((c) => (c.body as { min_secrets_version?: number }).min_secrets_version === change.version)).toBe(true);
+  expect(next.every((c) => (c.body as { min_secrets_version?: number }).min_secrets_version === change.version)).toBe(
+    true,
+  );
 });
 
 test("secrets set on a missing app creates it and stages the secrets", async () => {
   h = await harness();
-  const change = await setSecrets({ client: h.client, config: h.options().config, output: h.output, org: "personal" }, { SECRET_KEY: "n".repeat(48) });
+  const change = await setSecrets(
+    { client: h.client, config: h.options().config, output: h.output, org: "personal" },
+    { SECRET_KEY: "n".repeat(48) },
+  );
   expect(change.createdApp).toBe(true);
   expect(change.rolled).toEqual([]);
   expect([...h.fly.state.apps.get(APP)!.secrets.keys()]).toEqual(["SECRET_KEY"]);
@@ -157,7 +193,14 @@ test("bluegreen on a volume-less app: greens healthy before blues go; failure ke
   expect(after[0]!.cordoned).toBe(false);
 
   h.fly.faults.checksNeverPass((m) => m.config.image === "registry.fly.io/flightdeck:deployment-v3");
-  const error = await runDeploy(h.options({ machineCount: 1, requiredSecrets: [], strategy: "bluegreen", image: "registry.fly.io/flightdeck:deployment-v3" })).catch((e) => e);
+  const error = await runDeploy(
+    h.options({
+      machineCount: 1,
+      requiredSecrets: [],
+      strategy: "bluegreen",
+      image: "registry.fly.io/flightdeck:deployment-v3",
+    }),
+  ).catch((e) => e);
   expect(error.exitCode).toBe(1);
   const left = appMachines(h.fly, config.app);
   expect(left.map((m) => m.id)).toEqual([after[0]!.id]);
@@ -171,7 +214,11 @@ test("canary on a volume-less app boots and removes a trial machine, then rolls"
   h.fly.calls.length = 0;
   await runDeploy(h.options({ machineCount: 1, requiredSecrets: [], strategy: "canary", image: IMAGE_V2 }));
   const creates = h.fly.calls.filter((c) => c.method === "POST" && c.path.endsWith("/machines"));
-  expect(creates.some((c) => (c.body as { config: { metadata?: Record<string, string> } }).config.metadata?.fly_canary === "true")).toBe(true);
+  expect(
+    creates.some(
+      (c) => (c.body as { config: { metadata?: Record<string, string> } }).config.metadata?.fly_canary === "true",
+    ),
+  ).toBe(true);
   const machines = appMachines(h.fly, config.app);
   expect(machines).toHaveLength(1);
   expect(machines[0]!.config.image).toBe(IMAGE_V2);
@@ -197,11 +244,16 @@ test("a secrets roll and a deploy at once run one after the other: the fleet end
   const config = h.options().config;
   const [deployed, secrets] = await Promise.all([
     runDeploy(h.options({ image: IMAGE_V2, waitForLockMs: 20_000 })),
-    setSecrets({ client: h.client, config, output: h.output, org: "personal", pollMs: 10, waitForLockMs: 20_000 }, { SECRET_KEY: "r".repeat(48) }),
+    setSecrets(
+      { client: h.client, config, output: h.output, org: "personal", pollMs: 10, waitForLockMs: 20_000 },
+      { SECRET_KEY: "r".repeat(48) },
+    ),
   ]);
   expect(deployed.machines.every((m) => m.image === IMAGE_V2)).toBe(true);
   const machines = appMachines(h.fly);
   expect(machines).toHaveLength(5);
   // Whichever went second saw what the first left: every machine on v2, booted with the new secrets.
-  expect(machines.every((m) => m.config.image === IMAGE_V2 && m.secretsVersion === secrets.version && m.state === "started")).toBe(true);
+  expect(
+    machines.every((m) => m.config.image === IMAGE_V2 && m.secretsVersion === secrets.version && m.state === "started"),
+  ).toBe(true);
 });

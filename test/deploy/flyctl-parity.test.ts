@@ -14,7 +14,9 @@ import { buildMachineConfig, buildReleaseMachineConfig, type MachineConfig } fro
 import { appUrl, ipv4Needed } from "../../deploy/public-address.ts";
 
 const DIR = join(import.meta.dir, "..", "fixtures", "flyctl-appconfig");
-const FIXTURES = readdirSync(DIR).filter((f) => f.endsWith(".toml")).sort();
+const FIXTURES = readdirSync(DIR)
+  .filter((f) => f.endsWith(".toml"))
+  .sort();
 const IMAGE = "registry.fly.io/foo@sha256:" + "a".repeat(64);
 
 function read(file: string) {
@@ -32,7 +34,9 @@ function machine(cfg: DeployConfig, group?: string): MachineConfig {
 }
 
 /** What flyctl's fly-go marshals, minus the fields Flightdeck adds for itself (see the comment at each use). */
-function comparable(c: MachineConfig): Omit<MachineConfig, "image" | "guest" | "metadata"> & { metadata: Record<string, string> } {
+function comparable(
+  c: MachineConfig,
+): Omit<MachineConfig, "image" | "guest" | "metadata"> & { metadata: Record<string, string> } {
   const { image: _i, guest: _g, metadata = {}, ...rest } = c;
   const { fly_release_version: _r, flightdeck_config_digest: _d, ...md } = metadata;
   return { ...rest, metadata: md };
@@ -67,7 +71,9 @@ const NOT_DEPLOYABLE: Record<string, string[]> = {
     'mounts[2].destination: "bar" is not valid: an absolute path inside the machine',
   ],
   // validation_test TestConfig_ValidateServices: "Service has no processes set".
-  "validate-services.toml": ["services[0]: [[services]] has no processes set but [processes] defines 3 group(s) (app, foo, success); set processes = [...]"],
+  "validate-services.toml": [
+    "services[0]: [[services]] has no processes set but [processes] defines 3 group(s) (app, foo, success); set processes = [...]",
+  ],
 };
 
 describe("every flyctl appconfig fixture is read", () => {
@@ -103,7 +109,9 @@ const validateMachineConfig = ajv.getSchema("fly#/components/schemas/fly.Machine
  */
 function specErrors(c: MachineConfig): unknown[] {
   validateMachineConfig?.(c);
-  return (validateMachineConfig?.errors ?? []).filter((e) => !/\/http_options\/response\/headers\//.test(e.instancePath));
+  return (validateMachineConfig?.errors ?? []).filter(
+    (e) => !/\/http_options\/response\/headers\//.test(e.instancePath),
+  );
 }
 
 describe("machines_test.go", () => {
@@ -111,11 +119,27 @@ describe("machines_test.go", () => {
     const c = machine(load("tomachine.toml"));
     expect(comparable(c)).toEqual({
       env: { FOO: "BAR", PRIMARY_REGION: "mia", FLY_PROCESS_GROUP: "app" },
-      services: [{ protocol: "tcp", internal_port: 8080, ports: [{ port: 80, handlers: ["http"], force_https: true }, { port: 443, handlers: ["http", "tls"] }] }],
+      services: [
+        {
+          protocol: "tcp",
+          internal_port: 8080,
+          ports: [
+            { port: 80, handlers: ["http"], force_https: true },
+            { port: 443, handlers: ["http", "tls"] },
+          ],
+        },
+      ],
       // flyctl adds fly_flyctl_version; Flightdeck is not flyctl (and adds release/digest metadata, left out above).
       metadata: { fly_platform_version: "v2", fly_process_group: "app" },
       metrics: { port: 9999, path: "/metrics" },
-      statics: [{ guest_path: "/guest/path", url_prefix: "/url/prefix", tigris_bucket: "example-bucket", index_document: "index.html" }],
+      statics: [
+        {
+          guest_path: "/guest/path",
+          url_prefix: "/url/prefix",
+          tigris_bucket: "example-bucket",
+          index_document: "index.html",
+        },
+      ],
       mounts: [{ name: "data", path: "/data" }],
       checks: {
         listening: { port: 8080, type: "tcp" },
@@ -136,7 +160,11 @@ describe("machines_test.go", () => {
     const cfg = load("tomachine-experimental.toml");
     expect(machine(cfg).init).toEqual({ cmd: ["/call", "me"], entrypoint: ["/IgoFirst"], exec: ["ignore", "others"] });
     const withProcess = { ...cfg, processes: { app: "/override experimental" } };
-    expect(machine(withProcess).init).toEqual({ cmd: ["/override", "experimental"], entrypoint: ["/IgoFirst"], exec: ["ignore", "others"] });
+    expect(machine(withProcess).init).toEqual({
+      cmd: ["/override", "experimental"],
+      entrypoint: ["/IgoFirst"],
+      exec: ["ignore", "others"],
+    });
   });
 
   test("TestToReleaseMachineConfig (tomachine.toml)", () => {
@@ -151,7 +179,11 @@ describe("machines_test.go", () => {
       stop_config: { timeout: "10s", signal: "SIGTERM" },
       guest: { cpu_kind: "performance", cpus: 2, memory_mb: 4096 },
     });
-    expect(metadata).toEqual({ fly_platform_version: "v2", fly_process_group: "fly_app_release_command", fly_release_version: "3" });
+    expect(metadata).toEqual({
+      fly_platform_version: "v2",
+      fly_process_group: "fly_app_release_command",
+      fly_release_version: "3",
+    });
   });
 
   test("TestToMachineConfig_multiProcessGroups (tomachine-processgroups.toml)", () => {
@@ -162,20 +194,46 @@ describe("machines_test.go", () => {
         {
           init: { cmd: ["run-nginx"] },
           services: [
-            { protocol: "tcp", internal_port: 8080, ports: [{ port: 80, handlers: ["http"] }, { port: 443, handlers: ["http", "tls"] }] },
+            {
+              protocol: "tcp",
+              internal_port: 8080,
+              ports: [
+                { port: 80, handlers: ["http"] },
+                { port: 443, handlers: ["http", "tls"] },
+              ],
+            },
             { protocol: "tcp", internal_port: 1111 },
           ],
           checks: { listening: { port: 8080, type: "tcp" } },
         },
       ],
-      ["vpn", { init: { cmd: ["run-tailscale"] }, services: [{ protocol: "udp", internal_port: 9999 }, { protocol: "tcp", internal_port: 1111 }] }],
-      ["foo", { init: { cmd: ["keep", "me", "alive"] }, services: [{ protocol: "tcp", internal_port: 1111 }], checks: { listening: { port: 8080, type: "tcp" } } }],
+      [
+        "vpn",
+        {
+          init: { cmd: ["run-tailscale"] },
+          services: [
+            { protocol: "udp", internal_port: 9999 },
+            { protocol: "tcp", internal_port: 1111 },
+          ],
+        },
+      ],
+      [
+        "foo",
+        {
+          init: { cmd: ["keep", "me", "alive"] },
+          services: [{ protocol: "tcp", internal_port: 1111 }],
+          checks: { listening: { port: 8080, type: "tcp" } },
+        },
+      ],
     ];
     for (const [group, want] of cases) {
       const c = machine(cfg, group);
       expect(c.metadata?.fly_process_group).toBe(group);
       expect(c.env?.FLY_PROCESS_GROUP).toBe(group);
-      expect({ init: c.init, services: c.services, checks: c.checks } as unknown).toEqual({ checks: undefined, ...want });
+      expect({ init: c.init, services: c.services, checks: c.checks } as unknown).toEqual({
+        checks: undefined,
+        ...want,
+      });
     }
   });
 
@@ -184,13 +242,24 @@ describe("machines_test.go", () => {
     expect(comparable(machine(cfg))).toEqual({
       init: {},
       env: { PRIMARY_REGION: "ord", FLY_PROCESS_GROUP: "app" },
-      services: [{ protocol: "tcp", internal_port: 8080, ports: [{ port: 80, handlers: ["http"], force_https: true }, { port: 443, handlers: ["http", "tls"] }] }],
+      services: [
+        {
+          protocol: "tcp",
+          internal_port: 8080,
+          ports: [
+            { port: 80, handlers: ["http"], force_https: true },
+            { port: 443, handlers: ["http", "tls"] },
+          ],
+        },
+      ],
       metadata: { fly_platform_version: "v2", fly_process_group: "app" },
       checks: { alive: { port: 8080, type: "tcp", interval: "15s", timeout: "2s", grace_period: "5s" } },
     });
     // "A toplevel check without internal port must fail if there is no http service to relate to".
     const { httpService: _h, ...withoutHttp } = cfg;
-    expect(groupProblems(withoutHttp).map((p) => p.message)).toEqual(["check 'alive' for process group 'app' has no port set and the group has no [http_service] to take it from"]);
+    expect(groupProblems(withoutHttp).map((p) => p.message)).toEqual([
+      "check 'alive' for process group 'app' has no port set and the group has no [http_service] to take it from",
+    ]);
   });
 
   test("TestToReleaseMachineConfig_processGroupsAndMounts (tomachine-mounts.toml)", () => {
@@ -204,7 +273,16 @@ describe("machines_test.go", () => {
   test("TestToMachineConfig_services (tomachine-services.toml)", () => {
     // flyctl's MachineAutostop marshals "stop"/"off" as true/false; we send the spec's string enum (machine-config.ts).
     expect(machine(load("tomachine-services.toml")).services).toEqual([
-      { protocol: "tcp", internal_port: 8080, autostart: true, autostop: "stop", ports: [{ port: 80, handlers: ["http"], force_https: true }, { port: 443, handlers: ["http", "tls"] }] },
+      {
+        protocol: "tcp",
+        internal_port: 8080,
+        autostart: true,
+        autostop: "stop",
+        ports: [
+          { port: 80, handlers: ["http"], force_https: true },
+          { port: 443, handlers: ["http", "tls"] },
+        ],
+      },
       { protocol: "tcp", internal_port: 1000, autostart: true, autostop: "stop" },
       { protocol: "tcp", internal_port: 1001, autostart: false, autostop: "off" },
       { protocol: "tcp", internal_port: 1002, autostart: false },
@@ -284,7 +362,16 @@ describe("serde_test.go", () => {
           {
             port: 80,
             tls_options: { alpn: ["h2", "http/1.1"], versions: ["TLSv1.2", "TLSv1.3"] },
-            http_options: { compress: true, response: { headers: { "fly-request-id": false, "fly-wasnt-here": "yes, it was", "multi-valued": ["value1", "value2"] } } },
+            http_options: {
+              compress: true,
+              response: {
+                headers: {
+                  "fly-request-id": false,
+                  "fly-wasnt-here": "yes, it was",
+                  "multi-valued": ["value1", "value2"],
+                },
+              },
+            },
           },
           { port: 82, handlers: ["proxy_proto"], proxy_proto_options: { version: "v2" } },
         ],
@@ -307,10 +394,21 @@ describe("serde_test.go", () => {
   });
 
   test("mounts-array, format-quirks, env-list", () => {
-    expect(load("mounts-array.toml").mounts).toEqual([{ source: "pg_data", destination: "/data", initialSizeGb: 1, initialSizeSet: false, processes: [] }]);
+    expect(load("mounts-array.toml").mounts).toEqual([
+      { source: "pg_data", destination: "/data", initialSizeGb: 1, initialSizeSet: false, processes: [] },
+    ]);
     const quirks = load("format-quirks.toml");
     expect(quirks.vms[0]?.guest.memoryMb).toBe(512);
-    expect(quirks.mounts).toEqual([{ source: "data", destination: "/data", initialSizeGb: 200, initialSizeSet: true, snapshotRetention: 10, processes: [] }]);
+    expect(quirks.mounts).toEqual([
+      {
+        source: "data",
+        destination: "/data",
+        initialSizeGb: 200,
+        initialSizeSet: true,
+        snapshotRetention: 10,
+        processes: [],
+      },
+    ]);
     expect(load("env-list.toml").env).toEqual({ FOO: "BAR", TWO: "2", TRUE: "true" });
   });
 
@@ -330,7 +428,12 @@ describe("serde_test.go", () => {
         checks: [
           { type: "tcp", interval: "10s", timeout: "2s" },
           { type: "tcp", interval: "20s", timeout: "3s" },
-          { type: "http", interval: "30s", timeout: "4s", headers: [{ name: "origin", values: ["http://localhost:8000"] }] },
+          {
+            type: "http",
+            interval: "30s",
+            timeout: "4s",
+            headers: [{ name: "origin", values: ["http://localhost:8000"] }],
+          },
           {
             type: "http",
             interval: "20s",
@@ -350,16 +453,34 @@ describe("serde_test.go", () => {
     const procs = load("old-processes.toml");
     expect(procs.processes).toEqual({ web: "./web", worker: "./worker" });
     expect(procs.app).toBe(""); // flyctl reads it too and asks for -a; our commands ask for app = "..."
-    expect(load("old-pg-checks.toml").checks).toEqual({ pg: { type: "http", port: 5500, path: "/flycheck/pg", processes: [] } });
+    expect(load("old-pg-checks.toml").checks).toEqual({
+      pg: { type: "http", port: 5500, path: "/flycheck/pg", processes: [] },
+    });
   });
 
   test("full-reference: the sections flyctl reads, as read", () => {
     const cfg = read("full-reference.toml").config as DeployConfig;
-    expect([cfg.app, cfg.primaryRegion, cfg.killSignal, cfg.killTimeoutMs, cfg.swapSizeMb, cfg.consoleCommand, cfg.hostDedicationId]).toEqual(["foo", "sea", "SIGTERM", 3000, 512, "/bin/bash", "06031957"]);
+    expect([
+      cfg.app,
+      cfg.primaryRegion,
+      cfg.killSignal,
+      cfg.killTimeoutMs,
+      cfg.swapSizeMb,
+      cfg.consoleCommand,
+      cfg.hostDedicationId,
+    ]).toEqual(["foo", "sea", "SIGTERM", 3000, 512, "/bin/bash", "06031957"]);
     expect(cfg.experimental).toEqual({ cmd: ["cmd"], entrypoint: ["entrypoint"], exec: ["exec"] });
-    expect(cfg.deploy).toMatchObject({ releaseCommand: "release command", releaseCommandTimeoutMs: 180_000, maxUnavailable: 0.2, releaseCommandVm: { cpuKind: "performance", cpus: 2, memoryMb: 8192 } });
+    expect(cfg.deploy).toMatchObject({
+      releaseCommand: "release command",
+      releaseCommandTimeoutMs: 180_000,
+      maxUnavailable: 0.2,
+      releaseCommandVm: { cpuKind: "performance", cpus: 2, memoryMb: 8192 },
+    });
     expect(cfg.restarts).toEqual([{ policy: "always", retries: 3, processes: ["web"] }]);
-    expect(cfg.metrics).toEqual([{ port: 9999, path: "/metrics", processes: [] }, { port: 9998, path: "/metrics", processes: ["web"] }]);
+    expect(cfg.metrics).toEqual([
+      { port: 9999, path: "/metrics", processes: [] },
+      { port: 9998, path: "/metrics", processes: ["web"] },
+    ]);
     expect(cfg.httpService).toMatchObject({
       internalPort: 8080,
       forceHttps: true,
@@ -371,18 +492,57 @@ describe("serde_test.go", () => {
       httpOptions: { compress: true, idle_timeout: 600 },
     });
     expect(cfg.httpService?.checks).toEqual([
-      { intervalMs: 81_000, timeoutMs: 7000, gracePeriodMs: 2000, method: "GET", path: "/", protocol: "https", tlsSkipVerify: true, tlsServerName: "sni2.com", headers: { "My-Custom-Header": "whatever" } },
+      {
+        intervalMs: 81_000,
+        timeoutMs: 7000,
+        gracePeriodMs: 2000,
+        method: "GET",
+        path: "/",
+        protocol: "https",
+        tlsSkipVerify: true,
+        tlsServerName: "sni2.com",
+        headers: { "My-Custom-Header": "whatever" },
+      },
     ]);
-    expect(cfg.statics).toEqual([{ guestPath: "/path/to/statics", urlPrefix: "/static-assets", tigrisBucket: "example-bucket", indexDocument: "index.html" }]);
+    expect(cfg.statics).toEqual([
+      {
+        guestPath: "/path/to/statics",
+        urlPrefix: "/static-assets",
+        tigrisBucket: "example-bucket",
+        indexDocument: "index.html",
+      },
+    ]);
     expect(cfg.files.slice(0, 2)).toEqual([
-      { guestPath: "/path/to/hello.txt", rawValueBase64: Buffer.from("aGVsbG8gd29ybGQK").toString("base64"), processes: [] },
+      {
+        guestPath: "/path/to/hello.txt",
+        rawValueBase64: Buffer.from("aGVsbG8gd29ybGQK").toString("base64"),
+        processes: [],
+      },
       { guestPath: "/path/to/secret.txt", secretName: "SUPER_SECRET", processes: [] },
     ]);
-    expect(cfg.mounts).toEqual([{ source: "data", destination: "/data", initialSizeGb: 30, initialSizeSet: true, snapshotRetention: 17, scheduledSnapshots: true, processes: [] }]);
+    expect(cfg.mounts).toEqual([
+      {
+        source: "data",
+        destination: "/data",
+        initialSizeGb: 30,
+        initialSizeSet: true,
+        snapshotRetention: 17,
+        scheduledSnapshots: true,
+        processes: [],
+      },
+    ]);
     expect(cfg.vms[0]).toEqual({
       size: "shared-cpu-1x",
       // computeToGuest: preset, then memory ("8gb"), then inline fields (cpu_kind, cpus, memory_mb, gpus, ...).
-      guest: { cpuKind: "performance", cpus: 8, memoryMb: 8192, gpus: 2, gpuKind: "a100-pcie-40gb", kernelArgs: ["quiet"], hostDedicationId: "isolated-xxx" },
+      guest: {
+        cpuKind: "performance",
+        cpus: 8,
+        memoryMb: 8192,
+        gpus: 2,
+        gpuKind: "a100-pcie-40gb",
+        kernelArgs: ["quiet"],
+        hostDedicationId: "isolated-xxx",
+      },
       processes: ["app"],
     });
     expect(cfg.processes).toEqual({ web: "run web", task: "task all day" });
@@ -401,7 +561,16 @@ describe("serde_test.go", () => {
       processes: [],
     });
     const svc = cfg.services[0];
-    expect(svc?.ports).toEqual([{ port: 80, startPort: 100, endPort: 200, handlers: ["https"], forceHttps: true, httpOptions: { idle_timeout: 600 } }]);
+    expect(svc?.ports).toEqual([
+      {
+        port: 80,
+        startPort: 100,
+        endPort: 200,
+        handlers: ["https"],
+        forceHttps: true,
+        httpOptions: { idle_timeout: 600 },
+      },
+    ]);
     expect(svc?.checks.map((c) => [c.type, c.intervalMs, c.method ?? null])).toEqual([
       ["tcp", 21_000, null],
       ["http", 81_000, "GET"],
@@ -414,12 +583,21 @@ describe("config_test.go", () => {
   test("BuildStrategies: Docker and buildpack builds are recognised (they need --image here)", () => {
     expect(dockerBuildOf({})).toBeUndefined();
     expect(dockerBuildOf({ image: "nginx" })).toBeUndefined();
-    expect(dockerBuildOf({ builder: "heroku/buildpacks:20" })).toBe('buildpacks ([build] builder = "heroku/buildpacks:20")');
-    expect(dockerBuildOf({ dockerfile: "my-df", buildTarget: "t" })).toBe('Docker ([build] dockerfile = "my-df", build-target = "t")');
+    expect(dockerBuildOf({ builder: "heroku/buildpacks:20" })).toBe(
+      'buildpacks ([build] builder = "heroku/buildpacks:20")',
+    );
+    expect(dockerBuildOf({ dockerfile: "my-df", buildTarget: "t" })).toBe(
+      'Docker ([build] dockerfile = "my-df", build-target = "t")',
+    );
     expect(dockerBuildOf(load("build-with-args.toml").build)).toBe('buildpacks ([build] builder = "builder/name")');
   });
 
-  const svc = (ports: { port: number; handlers: string[] }[], protocol = "tcp") => ({ protocol, processes: [], checks: [], ports });
+  const svc = (ports: { port: number; handlers: string[] }[], protocol = "tcp") => ({
+    protocol,
+    processes: [],
+    checks: [],
+    ports,
+  });
   test("TestDetermineIPType", () => {
     expect(ipv4Needed({ services: [svc([{ port: 80, handlers: ["http"] }])] })).toBe("shared");
     expect(ipv4Needed({ services: [svc([{ port: 443, handlers: ["tls", "http"] }])] })).toBe("shared");
@@ -431,12 +609,43 @@ describe("config_test.go", () => {
 
   test("TestURL", () => {
     const url = (ports: { port: number; handlers: string[] }[]) => appUrl({ app: "test", services: [svc(ports)] });
-    expect(appUrl({ app: "test", httpService: { internalPort: 8080, forceHttps: false, processes: [], checks: [] }, services: [] })).toBe("https://test.fly.dev/");
-    expect(url([{ port: 80, handlers: ["http"] }, { port: 443, handlers: ["http", "tls"] }])).toBe("https://test.fly.dev/");
-    expect(url([{ port: 80, handlers: ["http"] }, { port: 443, handlers: ["tls"] }])).toBe("http://test.fly.dev/");
-    expect(url([{ port: 80, handlers: ["http"] }, { port: 3443, handlers: ["tls", "http"] }])).toBe("http://test.fly.dev/");
-    expect(url([{ port: 8080, handlers: ["http"] }, { port: 3443, handlers: ["tls", "http"] }])).toBe("https://test.fly.dev:3443/");
+    expect(
+      appUrl({
+        app: "test",
+        httpService: { internalPort: 8080, forceHttps: false, processes: [], checks: [] },
+        services: [],
+      }),
+    ).toBe("https://test.fly.dev/");
+    expect(
+      url([
+        { port: 80, handlers: ["http"] },
+        { port: 443, handlers: ["http", "tls"] },
+      ]),
+    ).toBe("https://test.fly.dev/");
+    expect(
+      url([
+        { port: 80, handlers: ["http"] },
+        { port: 443, handlers: ["tls"] },
+      ]),
+    ).toBe("http://test.fly.dev/");
+    expect(
+      url([
+        { port: 80, handlers: ["http"] },
+        { port: 3443, handlers: ["tls", "http"] },
+      ]),
+    ).toBe("http://test.fly.dev/");
+    expect(
+      url([
+        { port: 8080, handlers: ["http"] },
+        { port: 3443, handlers: ["tls", "http"] },
+      ]),
+    ).toBe("https://test.fly.dev:3443/");
     expect(url([{ port: 8080, handlers: ["http"] }])).toBe("http://test.fly.dev:8080/");
-    expect(url([{ port: 80, handlers: ["fancy"] }, { port: 443, handlers: ["foo"] }])).toBeNull();
+    expect(
+      url([
+        { port: 80, handlers: ["fancy"] },
+        { port: 443, handlers: ["foo"] },
+      ]),
+    ).toBeNull();
   });
 });

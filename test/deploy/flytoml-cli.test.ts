@@ -38,10 +38,12 @@ const WEB = `[http_service]\n  internal_port = 8080\n  force_https = true\n[depl
 
 describe("unknown keys warn; --strict refuses", () => {
   test("a deploy goes on with the warning printed; --strict exits 2 before any call", async () => {
-    const path = write(`app = "warned"\nprimary_region = "ewr"\nswap_size_mb = 512\nauto_rollback = true\n${WEB}  release_comand = "x"\n`);
+    const path = write(
+      `app = "warned"\nprimary_region = "ewr"\nswap_size_mb = 512\nauto_rollback = true\n${WEB}  release_comand = "x"\n`,
+    );
     let r = await run(["deploy", "--config", path, "--image", IMAGE_V1, "--json"]);
     expect(r.code).toBe(0);
-    expect(r.err).toContain('auto_rollback: unknown key, ignored');
+    expect(r.err).toContain("auto_rollback: unknown key, ignored");
     expect(r.err).toContain('deploy.release_comand: unknown key, ignored; did you mean "release_command"?');
     expect(JSON.parse(r.out).machines.length).toBeGreaterThan(0);
     // swap_size_mb reached the machines.
@@ -50,7 +52,9 @@ describe("unknown keys warn; --strict refuses", () => {
     const before = fly.calls.length;
     r = await run(["deploy", "--config", path, "--image", IMAGE_V2, "--strict"]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("release_comand: unknown key, ignored; did you mean \"release_command\"? (an error under --strict)");
+    expect(r.err).toContain(
+      'release_comand: unknown key, ignored; did you mean "release_command"? (an error under --strict)',
+    );
     expect(fly.calls.length).toBe(before);
     r = await run(["plan", "--config", path, "--image", IMAGE_V2, "--strict"]);
     expect(r.code).toBe(2);
@@ -70,7 +74,9 @@ describe("[build] that needs Docker or buildpacks", () => {
     const before = fly.calls.length;
     const r = await run(["deploy", "--config", write(dockerBuilt)]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('dockerbuilt is built with Docker ([build] dockerfile = "Dockerfile.prod", args (NODE_ENV))');
+    expect(r.err).toContain(
+      'dockerbuilt is built with Docker ([build] dockerfile = "Dockerfile.prod", args (NODE_ENV))',
+    );
     expect(r.err).toContain("--image registry.fly.io/dockerbuilt:v1");
     expect(fly.calls.length).toBe(before);
   });
@@ -86,11 +92,15 @@ describe("[build] that needs Docker or buildpacks", () => {
   });
 
   test("image build refuses a buildpack app clearly (exit 2)", async () => {
-    const path = write(`app = "packed"\n[build]\n  builder = "paketobuildpacks/builder:base"\n  buildpacks = ["gcr.io/paketo-buildpacks/nodejs"]\n`);
+    const path = write(
+      `app = "packed"\n[build]\n  builder = "paketobuildpacks/builder:base"\n  buildpacks = ["gcr.io/paketo-buildpacks/nodejs"]\n`,
+    );
     const cap = captureIo({});
     const code = await imageCommand(["build", "--config", path], { ...cap, cwd: "/" });
     expect(code).toBe(2);
-    expect(cap.err.join("")).toContain('says this app is built with buildpacks ([build] builder = "paketobuildpacks/builder:base")');
+    expect(cap.err.join("")).toContain(
+      'says this app is built with buildpacks ([build] builder = "paketobuildpacks/builder:base")',
+    );
     expect(cap.err.join("")).toContain("deploy --image REF");
   });
 });
@@ -120,7 +130,9 @@ describe("no primary_region", () => {
 
   test("an existing app keeps its machines' regions: a redeploy without --region updates them in place", async () => {
     const path = write(regionless);
-    const ids = appMachines("regionless").map((m) => m.id).sort();
+    const ids = appMachines("regionless")
+      .map((m) => m.id)
+      .sort();
     const r = await run(["deploy", "--config", path, "--image", IMAGE_V2, "--json"]);
     expect(r.code).toBe(0);
     const after = JSON.parse(r.out).machines as { id: string; region: string; image: string }[];

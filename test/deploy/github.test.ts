@@ -37,7 +37,11 @@ describe("githubContextFromEnv", () => {
   test("defaults the API URL and splits owner/repo", () => {
     const ctx = githubContextFromEnv({ GITHUB_TOKEN: "t", GITHUB_REPOSITORY: "acme/flight.deck_1" })!;
     expect(ctx).toMatchObject({ owner: "acme", repo: "flight.deck_1", apiUrl: "https://api.github.com" });
-    const ghes = githubContextFromEnv({ GITHUB_TOKEN: "t", GITHUB_REPOSITORY: "a/b", GITHUB_API_URL: "https://ghe.example/api/v3/" })!;
+    const ghes = githubContextFromEnv({
+      GITHUB_TOKEN: "t",
+      GITHUB_REPOSITORY: "a/b",
+      GITHUB_API_URL: "https://ghe.example/api/v3/",
+    })!;
     expect(ghes.apiUrl).toBe("https://ghe.example/api/v3");
   });
 
@@ -126,10 +130,18 @@ describe("client", () => {
     const evil = Bun.serve({
       port: 0,
       fetch: () =>
-        new Response("[]", { headers: { link: '<https://evil.example/steal?page=2>; rel="next"', "content-type": "application/json" } }),
+        new Response("[]", {
+          headers: { link: '<https://evil.example/steal?page=2>; rel="next"', "content-type": "application/json" },
+        }),
     });
     try {
-      const c = createGitHubClient({ token: "t", owner: "a", repo: "b", repository: "a/b", apiUrl: `http://127.0.0.1:${evil.port}` });
+      const c = createGitHubClient({
+        token: "t",
+        owner: "a",
+        repo: "b",
+        repository: "a/b",
+        apiUrl: `http://127.0.0.1:${evil.port}`,
+      });
       await expect(c.listIssueComments(1)).rejects.toMatchObject({ code: "invalid_response" });
     } finally {
       evil.stop(true);
@@ -139,7 +151,14 @@ describe("client", () => {
 
 describe("deployments (client against the fake, and the fake's GitHub rules)", () => {
   const sha = "c".repeat(40);
-  const base = { ref: sha, environment: "pr-5", transient_environment: true, production_environment: false, auto_merge: false, required_contexts: [] };
+  const base = {
+    ref: sha,
+    environment: "pr-5",
+    transient_environment: true,
+    production_environment: false,
+    auto_merge: false,
+    required_contexts: [],
+  };
 
   test("create, statuses newest first, list by environment across pages", async () => {
     const d = await client.createDeployment(base);
@@ -154,16 +173,27 @@ describe("deployments (client against the fake, and the fake's GitHub rules)", (
 
   test("GitHub's refusals: pending checks without required_contexts (409), unknown ref, bad state, long description (422)", async () => {
     gh.state.pendingChecks.add(sha);
-    const failure = async (promise: Promise<unknown>) => promise.then(() => undefined, (error: GitHubError) => error);
+    const failure = async (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: GitHubError) => error,
+      );
     const { required_contexts: _skip, ...withoutContexts } = base;
     expect((await failure(client.createDeployment(withoutContexts)))?.context.status).toBe(409);
     expect((await failure(client.createDeployment({ ...base, ref: "no-such-branch" })))?.context.status).toBe(422);
     const d = await client.createDeployment({ ...base, ref: "main" });
-    expect((await failure(client.createDeploymentStatus(d.id, { state: "done" as "success" })))?.context.status).toBe(422);
-    expect((await failure(client.createDeploymentStatus(d.id, { state: "success", description: "x".repeat(141) })))?.context.status).toBe(422);
+    expect((await failure(client.createDeploymentStatus(d.id, { state: "done" as "success" })))?.context.status).toBe(
+      422,
+    );
+    expect(
+      (await failure(client.createDeploymentStatus(d.id, { state: "success", description: "x".repeat(141) })))?.context
+        .status,
+    ).toBe(422);
     const ro = startFakeGitHub({ readOnly: true });
     try {
-      const error = await failure(createGitHubClient(githubContextFromEnv(ro.env)!, { backoffMs: 1 }).createDeployment(base));
+      const error = await failure(
+        createGitHubClient(githubContextFromEnv(ro.env)!, { backoffMs: 1 }).createDeployment(base),
+      );
       expect(error?.message).toContain("deployments: write");
     } finally {
       ro.close();
@@ -232,7 +262,12 @@ describe("sticky comment", () => {
     const result = await upsertStickyComment(client, 1, "mine");
     expect(result.action).toBe("created");
     expect(gh.commentsOn(1)).toHaveLength(4);
-    expect(gh.commentsOn(1).slice(0, 3).map((c) => c.body)).not.toContain(`${stickyMarker(1)}\nmine`);
+    expect(
+      gh
+        .commentsOn(1)
+        .slice(0, 3)
+        .map((c) => c.body),
+    ).not.toContain(`${stickyMarker(1)}\nmine`);
   });
 
   test("a create whose response was lost is found on retry, not created twice", async () => {
@@ -307,7 +342,9 @@ describe("Actions file commands", () => {
     const lines: string[] = [];
     expect(maskSecrets({ FLY_API_TOKEN: "FlyV1 fm2_abc" }, (l) => lines.push(l))).toBe(0);
     expect(lines).toEqual([]);
-    expect(maskSecrets({ GITHUB_ACTIONS: "true", FLY_API_TOKEN: "FlyV1 fm2_abc" }, (l) => lines.push(l), ["s3cr3t-key"])).toBe(2);
+    expect(
+      maskSecrets({ GITHUB_ACTIONS: "true", FLY_API_TOKEN: "FlyV1 fm2_abc" }, (l) => lines.push(l), ["s3cr3t-key"]),
+    ).toBe(2);
     expect(lines).toEqual(["::add-mask::FlyV1 fm2_abc\n", "::add-mask::s3cr3t-key\n"]);
   });
 });
@@ -352,9 +389,11 @@ describe("preview comment text", () => {
     expect(renderStepSummary({ pr: 3, app: "a-pr-3", url: "https://a-pr-3.fly.dev", status: "ready" })).toContain(
       "Preview for #3: https://a-pr-3.fly.dev",
     );
-    expect(runUrlFromEnv({ GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "a/b", GITHUB_RUN_ID: "9" })).toBe(
-      "https://github.com/a/b/actions/runs/9",
-    );
-    expect(runUrlFromEnv({ GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "a/b)", GITHUB_RUN_ID: "9" })).toBeUndefined();
+    expect(
+      runUrlFromEnv({ GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "a/b", GITHUB_RUN_ID: "9" }),
+    ).toBe("https://github.com/a/b/actions/runs/9");
+    expect(
+      runUrlFromEnv({ GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "a/b)", GITHUB_RUN_ID: "9" }),
+    ).toBeUndefined();
   });
 });

@@ -15,10 +15,15 @@ export const GOOD_SECRETS = {
 };
 
 /** The real fly.toml, with wait/release timeouts shortened (the rest is what production deploys). */
-export async function productionConfig(overrides: { waitTimeout?: string; releaseTimeout?: string; strategy?: string } = {}): Promise<DeployConfig> {
+export async function productionConfig(
+  overrides: { waitTimeout?: string; releaseTimeout?: string; strategy?: string } = {},
+): Promise<DeployConfig> {
   let text = await Bun.file(new URL("../../fly.toml", import.meta.url)).text();
   text = text.replace(/wait_timeout = "[^"]*"/, `wait_timeout = "${overrides.waitTimeout ?? "3s"}"`);
-  text = text.replace(/release_command_timeout = "[^"]*"/, `release_command_timeout = "${overrides.releaseTimeout ?? "3s"}"`);
+  text = text.replace(
+    /release_command_timeout = "[^"]*"/,
+    `release_command_timeout = "${overrides.releaseTimeout ?? "3s"}"`,
+  );
   if (overrides.strategy) text = text.replace(/strategy = "rolling"/, `strategy = "${overrides.strategy}"`);
   const parsed = parseDeployConfig(text, { path: "fly.toml" });
   if (!parsed.ok) throw new Error(`fly.toml does not parse: ${JSON.stringify(parsed.problems)}`);
@@ -44,7 +49,13 @@ export function captureIo(env: Record<string, string | undefined> = {}): CliIo &
 
 export async function harness(fakeOptions: FakeOptions = {}, config?: DeployConfig): Promise<Harness> {
   const fly = startFakeFly(fakeOptions);
-  const client = createFlyClient({ baseUrl: fly.url, token: fly.token, retry: { baseDelayMs: 5, maxDelayMs: 20, rateLimitDelayMs: 20 }, deadlineMs: 20_000, timeoutMs: 10_000 });
+  const client = createFlyClient({
+    baseUrl: fly.url,
+    token: fly.token,
+    retry: { baseDelayMs: 5, maxDelayMs: 20, rateLimitDelayMs: 20 },
+    deadlineMs: 20_000,
+    timeoutMs: 10_000,
+  });
   const io = captureIo();
   const lines = io.err;
   const output = createOutput(io, { json: false });
@@ -54,7 +65,16 @@ export async function harness(fakeOptions: FakeOptions = {}, config?: DeployConf
     client,
     lines,
     output,
-    options: (extra = {}) => ({ client, config: cfg, image: IMAGE_V1, output, pollMs: 10, waitForLockMs: 200, env: {}, ...extra }),
+    options: (extra = {}) => ({
+      client,
+      config: cfg,
+      image: IMAGE_V1,
+      output,
+      pollMs: 10,
+      waitForLockMs: 200,
+      env: {},
+      ...extra,
+    }),
     async seedSecrets(values = GOOD_SECRETS) {
       if (!fly.state.apps.has(APP)) await client.createApp({ name: APP, org_slug: "personal" });
       await client.setSecrets(APP, values);

@@ -20,7 +20,13 @@ const logCalls = () => fly.calls.filter((c) => c.path === "/api/v1/apps/web/logs
 function follow(timing = { minMs: 10, maxMs: 80 }) {
   const controller = new AbortController();
   const io = { ...captureIo(), signal: controller.signal };
-  const done = printLogs(logsClient(), { app: "web", follow: true, json: false }, io, createOutput(io, { json: false }), timing);
+  const done = printLogs(
+    logsClient(),
+    { app: "web", follow: true, json: false },
+    io,
+    createOutput(io, { json: false }),
+    timing,
+  );
   return { io, done, stop: () => controller.abort() };
 }
 
@@ -31,7 +37,13 @@ test("full pages are read back to back; an idle follow backs off to the cap inst
   await Bun.sleep(600);
   f.stop();
   expect(await f.done).toBe(7);
-  expect(f.io.out.join("").trimEnd().split("\n").map((l) => l.split(" ").at(-1))).toEqual(["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
+  expect(
+    f.io.out
+      .join("")
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.split(" ").at(-1)),
+  ).toEqual(["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
   const calls = logCalls();
   // 3 pages with lines, then idle: waits of 10, 20, 40, 80, 80... ms. Without backoff it would be ~60 calls.
   expect(calls.length).toBeGreaterThanOrEqual(6);
@@ -56,10 +68,25 @@ test("a failed poll is a warning and the follow goes on; a line after the failur
 test("five failed polls in a row end the follow with the error; a missing app ends it at once", async () => {
   fly.faults.serverError(100, { match: { path: "/logs" } });
   const f = follow({ minMs: 1, maxMs: 4 });
-  expect(await f.done.then(() => "finished", (error: Error) => error.message)).toContain("status 500");
+  expect(
+    await f.done.then(
+      () => "finished",
+      (error: Error) => error.message,
+    ),
+  ).toContain("status 500");
   expect(logCalls().length).toBe(5);
   fly.faults.clear();
   const io = captureIo();
-  const missing = printLogs(logsClient(), { app: "gone", follow: true, json: false }, io, createOutput(io, { json: false }));
-  expect(await missing.then(() => "finished", (error: Error) => error.message)).toContain("app gone does not exist");
+  const missing = printLogs(
+    logsClient(),
+    { app: "gone", follow: true, json: false },
+    io,
+    createOutput(io, { json: false }),
+  );
+  expect(
+    await missing.then(
+      () => "finished",
+      (error: Error) => error.message,
+    ),
+  ).toContain("app gone does not exist");
 });

@@ -32,7 +32,8 @@ async function setUp(options: Parameters<typeof startFakeFly>[0] = {}, wait = "3
 
 const images = () => appMachines(fly).map((m) => m.config.image);
 /** App machines on `image` fail to start (the release command, which runs it too, still succeeds). */
-const failing = (image: string) => (m: { config: { image?: string; metadata?: Record<string, string> | null } }) => m.config.image === image && m.config.metadata?.fly_process_group === "app";
+const failing = (image: string) => (m: { config: { image?: string; metadata?: Record<string, string> | null } }) =>
+  m.config.image === image && m.config.metadata?.fly_process_group === "app";
 
 test("waits answered {ok: true} only: a rollout whose machines fail is seen failing, rolled back, exit 1", async () => {
   await setUp({ waitResponse: "ok_only" });
@@ -66,7 +67,9 @@ test("rollback after a failed rollout picks the good image before the current on
 
   const status = await dir.run(["status", "--json"]);
   expect(status.code).toBe(0);
-  const releases = (JSON.parse(status.stdout) as { releases: { version: number; image: string; outcome: string; at: string }[] }).releases;
+  const releases = (
+    JSON.parse(status.stdout) as { releases: { version: number; image: string; outcome: string; at: string }[] }
+  ).releases;
   expect(releases.map((r) => [r.version, r.image, r.outcome])).toEqual([
     [3, V3, "failed"],
     [2, V2, "good"],
@@ -84,7 +87,9 @@ test("rollback after a failed rollout picks the good image before the current on
   expect(images()).toEqual(Array(5).fill(V1));
   // Chosen from the history on the machines: the machine versions API was not needed.
   expect(fly.calls.slice(from).some((c) => c.path.endsWith("/versions"))).toBe(false);
-  const after = JSON.parse((await dir.run(["status", "--json"])).stdout) as { releases: { version: number; image: string; outcome: string }[] };
+  const after = JSON.parse((await dir.run(["status", "--json"])).stdout) as {
+    releases: { version: number; image: string; outcome: string }[];
+  };
   expect(after.releases[0]).toMatchObject({ version: 4, image: V1, outcome: "good" });
 });
 
@@ -107,7 +112,12 @@ test("SIGTERM mid-rollout: the run stops, gives every lease back, and a re-run f
   fly.timings.bootMs = 400;
   const proc = dir.spawn(["deploy", "--image", V2]);
   const from = fly.calls.length;
-  for (let i = 0; i < 200 && !fly.calls.slice(from).some((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path)); i++) await Bun.sleep(10);
+  for (
+    let i = 0;
+    i < 200 && !fly.calls.slice(from).some((c) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
+    i++
+  )
+    await Bun.sleep(10);
   proc.kill("SIGTERM");
   const [stderr, code] = await Promise.all([new Response(proc.stderr as ReadableStream).text(), proc.exited]);
   expect(code).toBe(1);
@@ -121,13 +131,20 @@ test("SIGTERM mid-rollout: the run stops, gives every lease back, and a re-run f
 
 test("under GitHub Actions the lease names the run URL; a held fleet is reported with it and the run exits 2", async () => {
   await setUp({}, "30s");
-  const actions = { GITHUB_ACTIONS: "true", GITHUB_SERVER_URL: "https://github.example", GITHUB_REPOSITORY: "acme/flightdeck", GITHUB_RUN_ID: "4242" };
+  const actions = {
+    GITHUB_ACTIONS: "true",
+    GITHUB_SERVER_URL: "https://github.example",
+    GITHUB_REPOSITORY: "acme/flightdeck",
+    GITHUB_RUN_ID: "4242",
+  };
   // Long enough that the status and laptop processes below (each a Bun start-up, slow on a loaded CI box)
   // always run while the CI deploy still holds the fleet.
   fly.timings.bootMs = 4000;
   const ci = dir.spawn(["deploy", "--image", V1], actions);
   for (let i = 0; i < 300 && !appMachines(fly).some((m) => m.lease); i++) await Bun.sleep(10);
-  const during = JSON.parse((await dir.run(["status", "--json"])).stdout) as { lock: { held: boolean; description: string } };
+  const during = JSON.parse((await dir.run(["status", "--json"])).stdout) as {
+    lock: { held: boolean; description: string };
+  };
   expect(during.lock.held).toBe(true);
   expect(during.lock.description).toContain("https://github.example/acme/flightdeck/actions/runs/4242");
   const laptop = await dir.run(["deploy", "--image", V2, "--wait-for-lock", "300ms"]);
@@ -144,12 +161,17 @@ test("a held fleet (flyctl holding the lock machine) is waited for; SIGTERM whil
   await setUp();
   expect((await dir.run(["deploy", "--image", V1])).code).toBe(0);
   const anchor = [...fly.state.apps.get(APP)!.machines.values()].find((m) => m.name === "flightdeck-fleet-lock")!;
-  fly.faults.holdLease(APP, anchor.id, { owner: "bob@example.com", description: "fly machine update", ttlSeconds: 120 });
+  fly.faults.holdLease(APP, anchor.id, {
+    owner: "bob@example.com",
+    description: "fly machine update",
+    ttlSeconds: 120,
+  });
   const from = fly.calls.length;
   const proc = dir.spawn(["deploy", "--image", V2]);
   let stderr = "";
   const reading = new Response(proc.stderr as ReadableStream).text().then((t) => (stderr = t));
-  for (let i = 0; i < 300 && !fly.calls.slice(from).some((c) => c.path.endsWith("/lease") && c.status === 409); i++) await Bun.sleep(10);
+  for (let i = 0; i < 300 && !fly.calls.slice(from).some((c) => c.path.endsWith("/lease") && c.status === 409); i++)
+    await Bun.sleep(10);
   await Bun.sleep(100);
   proc.kill("SIGTERM");
   expect(await proc.exited).toBe(2);

@@ -25,7 +25,13 @@ beforeAll(async () => {
   await client.assignIp(APP, { type: "v6" });
   await client.assignIp(APP, { type: "shared_v4" });
   const create = async (region: string) => {
-    const m = await client.createMachine(APP, { region, config: { image: "registry.fly.io/flightdeck:1", metadata: { fly_process_group: "app", fly_platform_version: "v2" } } });
+    const m = await client.createMachine(APP, {
+      region,
+      config: {
+        image: "registry.fly.io/flightdeck:1",
+        metadata: { fly_process_group: "app", fly_platform_version: "v2" },
+      },
+    });
     await client.waitMachine(APP, m.id!, { state: "started", timeoutSeconds: 5 });
     return m.id!;
   };
@@ -35,12 +41,29 @@ beforeAll(async () => {
 afterAll(() => fly.close());
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { ...(process.env as Record<string, string>), FLY_API_TOKEN: fly.token, FLY_FLAPS_BASE_URL: fly.url, FLY_API_BASE_URL: fly.url, GITHUB_ACTIONS: "false", ...extra };
+  return {
+    ...(process.env as Record<string, string>),
+    FLY_API_TOKEN: fly.token,
+    FLY_FLAPS_BASE_URL: fly.url,
+    FLY_API_BASE_URL: fly.url,
+    GITHUB_ACTIONS: "false",
+    ...extra,
+  };
 }
 
 async function cli(args: string[], extraEnv: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", "deploy/run.ts", ...args], { cwd: ROOT, env: env(extraEnv), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn(["bun", "deploy/run.ts", ...args], {
+    cwd: ROOT,
+    env: env(extraEnv),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   expect(out + err).not.toContain(fly.token);
   return { code, out, err };
 }
@@ -55,12 +78,19 @@ describe("logs", () => {
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split("\n");
     expect(lines.length).toBe(fly.logs.of(APP).length);
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ ewr ${ewr} info  GET /health 200 in 2ms$`)));
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ ewr ${ewr} info  GET /health 200 in 2ms$`)),
+    );
     // One entry stays one line, and a log line cannot send escape sequences to the terminal.
     expect(lines).toContain(`${fly.logs.of(APP).at(-1)!.timestamp} ams ${ams} warn  multi\\nline\\x1b[31m`);
 
     const onlyAms = await cli(["logs", ...cfg(), "--machine", ams]);
-    expect(onlyAms.out.trimEnd().split("\n").every((line) => line.includes(` ams ${ams} `))).toBe(true);
+    expect(
+      onlyAms.out
+        .trimEnd()
+        .split("\n")
+        .every((line) => line.includes(` ams ${ams} `)),
+    ).toBe(true);
     const nowhere = await cli(["logs", ...cfg(), "--region", "syd"]);
     expect([nowhere.code, nowhere.out]).toEqual([0, ""]);
     expect(nowhere.err).toContain("no log lines");
@@ -69,14 +99,23 @@ describe("logs", () => {
   test("--json is NDJSON: one object per entry, machine named as the flag names it", async () => {
     const r = await cli(["logs", ...cfg(), "--json", "--machine", ewr]);
     expect(r.code).toBe(0);
-    const objects = r.out.trimEnd().split("\n").map((line) => JSON.parse(line));
+    const objects = r.out
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(objects.length).toBe(fly.logs.of(APP).filter((e) => e.instance === ewr).length);
-    for (const o of objects) expect(Object.keys(o).sort()).toEqual(["id", "level", "machine", "message", "meta", "region", "timestamp"]);
+    for (const o of objects)
+      expect(Object.keys(o).sort()).toEqual(["id", "level", "machine", "message", "meta", "region", "timestamp"]);
     expect(objects.map((o) => o.machine)).toEqual(objects.map(() => ewr));
   });
 
   test("--follow prints new lines as they arrive and exits 0 on Ctrl-C", async () => {
-    const proc = Bun.spawn(["bun", "deploy/run.ts", "logs", ...cfg(), "--follow"], { cwd: ROOT, env: env(), stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["bun", "deploy/run.ts", "logs", ...cfg(), "--follow"], {
+      cwd: ROOT,
+      env: env(),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const reader = proc.stdout.getReader();
     let seen = "";
     const readUntil = async (text: string) => {
@@ -93,7 +132,8 @@ describe("logs", () => {
     await readUntil("and another");
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(0);
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) seen += new TextDecoder().decode(chunk.value);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      seen += new TextDecoder().decode(chunk.value);
     expect(seen.split("arrived while following").length).toBe(2);
     expect(await new Response(proc.stderr).text()).not.toContain("error:");
   });
@@ -192,7 +232,17 @@ describe("certs", () => {
 
   test("bad hostnames and arguments are usage errors (exit 2) and reach no certificate endpoint", async () => {
     const before = fly.calls.length;
-    const bad = ["https://example.com", "example.com/path", "localhost", "1.2.3.4", "flightdeck.fly.dev", "-bad.example.com", "a..example.com", "com", `${"x".repeat(64)}.example.com`];
+    const bad = [
+      "https://example.com",
+      "example.com/path",
+      "localhost",
+      "1.2.3.4",
+      "flightdeck.fly.dev",
+      "-bad.example.com",
+      "a..example.com",
+      "com",
+      `${"x".repeat(64)}.example.com`,
+    ];
     const results = await Promise.all([
       ...bad.map((host) => cli(["certs", "add", host, ...cfg()])),
       cli(["certs", "add", ...cfg()]),
@@ -227,7 +277,15 @@ describe("exec", () => {
 
     r = await cli(["exec", ...cfg(), "--json", "--", "echo", "hi"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toEqual({ app: APP, machine: ewr, command: ["echo", "hi"], exit_code: 0, exit_signal: null, stdout: "hi\n", stderr: "" });
+    expect(JSON.parse(r.out)).toEqual({
+      app: APP,
+      machine: ewr,
+      command: ["echo", "hi"],
+      exit_code: 0,
+      exit_signal: null,
+      stdout: "hi\n",
+      stderr: "",
+    });
   });
 
   test("with nothing after --, fly.toml's console_command is the command; without one it is a usage error", async () => {

@@ -49,7 +49,17 @@ function machine(id: string, over: Partial<ObservedMachine> = {}): ObservedMachi
 }
 
 function volume(id: string, over: Partial<ObservedVolume> = {}): ObservedVolume {
-  return { id, name: "media", region: "ewr", zone: "z1", attachedMachineId: null, state: "created", hostStatus: "ok", sizeGb: 1, ...over };
+  return {
+    id,
+    name: "media",
+    region: "ewr",
+    zone: "z1",
+    attachedMachineId: null,
+    state: "created",
+    hostStatus: "ok",
+    sizeGb: 1,
+    ...over,
+  };
 }
 
 function fleet(machines: ObservedMachine[], over: Partial<ObservedState> = {}): ObservedState {
@@ -60,7 +70,9 @@ function fleet(machines: ObservedMachine[], over: Partial<ObservedState> = {}): 
       { address: "66.241.124.1", kind: "public_v4" },
     ],
     secrets: { names: ["DATABASE_URL", "SECRET_KEY"], version: 3 },
-    volumes: machines.filter((m) => m.volumeId).map((m) => volume(m.volumeId as string, { attachedMachineId: m.id, region: m.region })),
+    volumes: machines
+      .filter((m) => m.volumeId)
+      .map((m) => volume(m.volumeId as string, { attachedMachineId: m.id, region: m.region })),
     machines,
     ...over,
   };
@@ -69,12 +81,24 @@ function fleet(machines: ObservedMachine[], over: Partial<ObservedState> = {}): 
 const five = () => ["m1", "m2", "m3", "m4", "m5"].map((id) => machine(id));
 
 function kinds(plan: Plan): string[] {
-  return plan.actions.map((a) => (a.kind === "allocate_ip" ? `allocate_ip:${a.type}` : a.kind === "update_machine" || a.kind === "destroy_machine" ? `${a.kind}:${a.machineId}` : a.kind));
+  return plan.actions.map((a) =>
+    a.kind === "allocate_ip"
+      ? `allocate_ip:${a.type}`
+      : a.kind === "update_machine" || a.kind === "destroy_machine"
+        ? `${a.kind}:${a.machineId}`
+        : a.kind,
+  );
 }
 
 describe("planDeploy", () => {
   test("from nothing: app, IPs, release, then a volume and a machine each, pinned in full", () => {
-    const nothing: ObservedState = { app: { exists: false }, ips: [], secrets: { names: [] }, volumes: [], machines: [] };
+    const nothing: ObservedState = {
+      app: { exists: false },
+      ips: [],
+      secrets: { names: [] },
+      volumes: [],
+      machines: [],
+    };
     const plan = planDeploy(nothing, { ...desired, machineCount: 2, requiredSecrets: [] });
     expect(plan).toEqual({
       kind: "deploy",
@@ -84,11 +108,49 @@ describe("planDeploy", () => {
         { kind: "create_app", app: "flightdeck", org: "personal", reason: "app does not exist" },
         { kind: "allocate_ip", type: "v6", reason: "app has [http_service] and no public IPv6" },
         { kind: "allocate_ip", type: "shared_v4", reason: "app has [http_service] and no public IPv4" },
-        { kind: "run_release", command: "bun run migrate", image: NEW, region: "ewr", reason: "[deploy] release_command runs before any machine changes" },
-        { kind: "create_volume", ref: "vol-new-1", name: "media", region: "ewr", sizeGb: 1, requireUniqueZone: true, forMachine: "new-1", reason: "no unattached volume to reuse" },
-        { kind: "create_machine", ref: "new-1", region: "ewr", image: NEW, volumeRef: "vol-new-1", reason: "machine 1 of 2" },
-        { kind: "create_volume", ref: "vol-new-2", name: "media", region: "ewr", sizeGb: 1, requireUniqueZone: true, forMachine: "new-2", reason: "no unattached volume to reuse" },
-        { kind: "create_machine", ref: "new-2", region: "ewr", image: NEW, volumeRef: "vol-new-2", reason: "machine 2 of 2" },
+        {
+          kind: "run_release",
+          command: "bun run migrate",
+          image: NEW,
+          region: "ewr",
+          reason: "[deploy] release_command runs before any machine changes",
+        },
+        {
+          kind: "create_volume",
+          ref: "vol-new-1",
+          name: "media",
+          region: "ewr",
+          sizeGb: 1,
+          requireUniqueZone: true,
+          forMachine: "new-1",
+          reason: "no unattached volume to reuse",
+        },
+        {
+          kind: "create_machine",
+          ref: "new-1",
+          region: "ewr",
+          image: NEW,
+          volumeRef: "vol-new-1",
+          reason: "machine 1 of 2",
+        },
+        {
+          kind: "create_volume",
+          ref: "vol-new-2",
+          name: "media",
+          region: "ewr",
+          sizeGb: 1,
+          requireUniqueZone: true,
+          forMachine: "new-2",
+          reason: "no unattached volume to reuse",
+        },
+        {
+          kind: "create_machine",
+          ref: "new-2",
+          region: "ewr",
+          image: NEW,
+          volumeRef: "vol-new-2",
+          reason: "machine 2 of 2",
+        },
       ],
       mutating: true,
       ignored: [],
@@ -98,9 +160,16 @@ describe("planDeploy", () => {
   });
 
   test("from nothing without required secrets: the plan carries a problem naming them and the fix", () => {
-    const plan = planDeploy({ app: { exists: false }, ips: [], secrets: { names: [] }, volumes: [], machines: [] }, desired);
+    const plan = planDeploy(
+      { app: { exists: false }, ips: [], secrets: { names: [] }, volumes: [], machines: [] },
+      desired,
+    );
     expect(plan.problems).toEqual([
-      { code: "secrets_missing", message: "app flightdeck is missing secrets DATABASE_URL, SECRET_KEY; set them with `bun deploy/run.ts secrets set DATABASE_URL=... SECRET_KEY=...`" },
+      {
+        code: "secrets_missing",
+        message:
+          "app flightdeck is missing secrets DATABASE_URL, SECRET_KEY; set them with `bun deploy/run.ts secrets set DATABASE_URL=... SECRET_KEY=...`",
+      },
     ]);
     expect(kinds(plan).filter((k) => k === "create_machine")).toHaveLength(5);
   });
@@ -112,14 +181,23 @@ describe("planDeploy", () => {
 
   test("no change: only a noop, nothing mutating", () => {
     const plan = planDeploy(fleet(five()), desired);
-    expect(plan.actions).toEqual([{ kind: "noop", reason: `5 machine(s) already run ${NEW} with config dddddddddddd` }]);
+    expect(plan.actions).toEqual([
+      { kind: "noop", reason: `5 machine(s) already run ${NEW} with config dddddddddddd` },
+    ]);
     expect(plan.mutating).toBe(false);
     expect(plan.problems).toEqual([]);
   });
 
   test("image change: release first, then every machine updated with cause image", () => {
     const plan = planDeploy(fleet(five().map((m) => ({ ...m, image: OLD }))), desired);
-    expect(kinds(plan)).toEqual(["run_release", "update_machine:m1", "update_machine:m2", "update_machine:m3", "update_machine:m4", "update_machine:m5"]);
+    expect(kinds(plan)).toEqual([
+      "run_release",
+      "update_machine:m1",
+      "update_machine:m2",
+      "update_machine:m3",
+      "update_machine:m4",
+      "update_machine:m5",
+    ]);
     expect(plan.actions[1]).toEqual({
       kind: "update_machine",
       machineId: "m1",
@@ -149,7 +227,13 @@ describe("planDeploy", () => {
   test("secrets change: machines updated to pick up the new version, no release command", () => {
     const observed = fleet(five(), { secrets: { names: ["DATABASE_URL", "SECRET_KEY"], version: 4 } });
     const plan = planDeploy(observed, desired);
-    expect(kinds(plan)).toEqual(["update_machine:m1", "update_machine:m2", "update_machine:m3", "update_machine:m4", "update_machine:m5"]);
+    expect(kinds(plan)).toEqual([
+      "update_machine:m1",
+      "update_machine:m2",
+      "update_machine:m3",
+      "update_machine:m4",
+      "update_machine:m5",
+    ]);
     expect(plan.actions[0]).toMatchObject({ causes: ["secrets"], reason: "secrets v3 -> v4" });
     expect(plan.target.secretsVersion).toBe(4);
   });
@@ -170,14 +254,40 @@ describe("planDeploy", () => {
       "create_machine",
     ]);
     expect(plan.actions[3]).toMatchObject({ causes: ["image", "config"] });
-    expect(plan.actions[4]).toEqual({ kind: "reuse_volume", volumeId: "vol_orphan", name: "media", region: "ewr", forMachine: "new-1", reason: "unattached volume of the same name in the region" });
-    expect(plan.actions[5]).toMatchObject({ kind: "create_machine", ref: "new-1", volumeId: "vol_orphan", reason: "machine 4 of 5" });
-    expect(plan.actions[7]).toMatchObject({ kind: "create_machine", ref: "new-2", volumeRef: "vol-new-2", reason: "machine 5 of 5" });
+    expect(plan.actions[4]).toEqual({
+      kind: "reuse_volume",
+      volumeId: "vol_orphan",
+      name: "media",
+      region: "ewr",
+      forMachine: "new-1",
+      reason: "unattached volume of the same name in the region",
+    });
+    expect(plan.actions[5]).toMatchObject({
+      kind: "create_machine",
+      ref: "new-1",
+      volumeId: "vol_orphan",
+      reason: "machine 4 of 5",
+    });
+    expect(plan.actions[7]).toMatchObject({
+      kind: "create_machine",
+      ref: "new-2",
+      volumeRef: "vol-new-2",
+      reason: "machine 5 of 5",
+    });
   });
 
   test("interrupted first deploy: app exists with no IPs and no machines", () => {
-    const plan = planDeploy(fleet([], { ips: [{ address: "fdaa:0:1::2", kind: "private_v6" }] }), { ...desired, machineCount: 1 });
-    expect(kinds(plan)).toEqual(["allocate_ip:v6", "allocate_ip:shared_v4", "run_release", "create_volume", "create_machine"]);
+    const plan = planDeploy(fleet([], { ips: [{ address: "fdaa:0:1::2", kind: "private_v6" }] }), {
+      ...desired,
+      machineCount: 1,
+    });
+    expect(kinds(plan)).toEqual([
+      "allocate_ip:v6",
+      "allocate_ip:shared_v4",
+      "run_release",
+      "create_volume",
+      "create_machine",
+    ]);
   });
 
   test("once every machine is on target, re-running adds machines without re-running the release", () => {
@@ -200,29 +310,60 @@ describe("planDeploy", () => {
       ["m4", false],
       ["m5", false],
     ]);
-    expect(plan.actions[2]?.reason).toBe(`image ${OLD} -> ${NEW} (stopped: stays stopped, the proxy starts it on demand)`);
+    expect(plan.actions[2]?.reason).toBe(
+      `image ${OLD} -> ${NEW} (stopped: stays stopped, the proxy starts it on demand)`,
+    );
   });
 
   test.each([
     ["image and config current", {}, ["failed"], "machine is failed: relaunched by the update"],
-    ["old image too", { image: OLD }, ["image", "failed"], `image ${OLD} -> ${NEW}; machine is failed: relaunched by the update`],
-    ["behind on secrets too", { secretsVersion: 2 }, ["secrets", "failed"], "secrets v2 -> v3; machine is failed: relaunched by the update"],
-  ] as [string, Partial<ObservedMachine>, UpdateCause[], string][])("a failed machine is updated (launched), never called up to date: %s", (_what, over, causes, reason) => {
-    const machines = five();
-    machines[2] = machine("m3", { state: "failed", ...over });
-    const plan = planDeploy(fleet(machines), desired);
-    expect(plan.mutating).toBe(true);
-    expect(plan.actions.filter((a) => a.kind === "update_machine")).toEqual([
-      { kind: "update_machine", machineId: "m3", region: "ewr", state: "failed", causes: [...causes], from: { image: over.image ?? NEW, configDigest: "d".repeat(64) }, skipLaunch: false, volumeId: "vol_m3", reason },
-    ]);
-    // Relaunching the same image and config is not a new release: the release command does not run again.
-    expect(kinds(plan).includes("run_release")).toBe(causes.includes("image"));
-  });
+    [
+      "old image too",
+      { image: OLD },
+      ["image", "failed"],
+      `image ${OLD} -> ${NEW}; machine is failed: relaunched by the update`,
+    ],
+    [
+      "behind on secrets too",
+      { secretsVersion: 2 },
+      ["secrets", "failed"],
+      "secrets v2 -> v3; machine is failed: relaunched by the update",
+    ],
+  ] as [string, Partial<ObservedMachine>, UpdateCause[], string][])(
+    "a failed machine is updated (launched), never called up to date: %s",
+    (_what, over, causes, reason) => {
+      const machines = five();
+      machines[2] = machine("m3", { state: "failed", ...over });
+      const plan = planDeploy(fleet(machines), desired);
+      expect(plan.mutating).toBe(true);
+      expect(plan.actions.filter((a) => a.kind === "update_machine")).toEqual([
+        {
+          kind: "update_machine",
+          machineId: "m3",
+          region: "ewr",
+          state: "failed",
+          causes: [...causes],
+          from: { image: over.image ?? NEW, configDigest: "d".repeat(64) },
+          skipLaunch: false,
+          volumeId: "vol_m3",
+          reason,
+        },
+      ]);
+      // Relaunching the same image and config is not a new release: the release command does not run again.
+      expect(kinds(plan).includes("run_release")).toBe(causes.includes("image"));
+    },
+  );
 
   test("scale down drops a failed machine before healthy ones; scale never repairs the ones it keeps", () => {
     const machines = five();
     machines[0] = machine("m1", { state: "failed" });
-    expect(kinds(planScale(fleet(machines), desired, 4))).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "set_fleet_size", "destroy_machine:m1"]);
+    expect(kinds(planScale(fleet(machines), desired, 4))).toEqual([
+      "set_fleet_size",
+      "set_fleet_size",
+      "set_fleet_size",
+      "set_fleet_size",
+      "destroy_machine:m1",
+    ]);
     expect(kinds(planScale(fleet(machines), desired, 5))).toEqual(["noop"]);
   });
 
@@ -231,8 +372,14 @@ describe("planDeploy", () => {
     const plan = planDeploy(fleet(machines), desired);
     // The other machines already run the target, so the release command already ran for it.
     expect(kinds(plan)).toEqual(["create_volume", "create_machine", "destroy_machine:m5"]);
-    expect(plan.actions[1]).toMatchObject({ region: "ewr", reason: "replaces m5 (in region iad, primary_region is ewr)" });
-    expect(plan.actions[2]).toMatchObject({ keptVolumeId: "vol_m5", reason: "in region iad, primary_region is ewr; replaced in ewr; volume vol_m5 is kept" });
+    expect(plan.actions[1]).toMatchObject({
+      region: "ewr",
+      reason: "replaces m5 (in region iad, primary_region is ewr)",
+    });
+    expect(plan.actions[2]).toMatchObject({
+      keptVolumeId: "vol_m5",
+      reason: "in region iad, primary_region is ewr; replaced in ewr; volume vol_m5 is kept",
+    });
     expect(plan.warnings).toHaveLength(1);
     expect(plan.warnings[0]).toContain("vol_m5");
   });
@@ -273,15 +420,33 @@ describe("planDeploy", () => {
       volume("v6"),
     ];
     const plan = planDeploy(observed, { ...desired, machineCount: 2 });
-    expect(plan.actions.filter((a) => a.kind === "reuse_volume").map((a) => (a.kind === "reuse_volume" ? a.volumeId : ""))).toEqual(["v6"]);
+    expect(
+      plan.actions.filter((a) => a.kind === "reuse_volume").map((a) => (a.kind === "reuse_volume" ? a.volumeId : "")),
+    ).toEqual(["v6"]);
     expect(plan.actions.filter((a) => a.kind === "create_volume")).toHaveLength(1);
   });
 
   test("preview: one machine, no volume, no release command, IPs on first deploy", () => {
-    const preview: DesiredState = { ...desired, app: "flightdeck-pr-42", machineCount: 1, volume: undefined, requiredSecrets: ["SECRET_KEY"], releaseCommand: undefined };
-    const plan = planDeploy({ app: { exists: false }, ips: [], secrets: { names: ["SECRET_KEY"] }, volumes: [], machines: [] }, preview);
+    const preview: DesiredState = {
+      ...desired,
+      app: "flightdeck-pr-42",
+      machineCount: 1,
+      volume: undefined,
+      requiredSecrets: ["SECRET_KEY"],
+      releaseCommand: undefined,
+    };
+    const plan = planDeploy(
+      { app: { exists: false }, ips: [], secrets: { names: ["SECRET_KEY"] }, volumes: [], machines: [] },
+      preview,
+    );
     expect(kinds(plan)).toEqual(["create_app", "allocate_ip:v6", "allocate_ip:shared_v4", "create_machine"]);
-    expect(plan.actions[3]).toEqual({ kind: "create_machine", ref: "new-1", region: "ewr", image: NEW, reason: "machine 1 of 1" });
+    expect(plan.actions[3]).toEqual({
+      kind: "create_machine",
+      ref: "new-1",
+      region: "ewr",
+      image: NEW,
+      reason: "machine 1 of 1",
+    });
   });
 
   test("a machine with a volume when fly.toml has no [mounts] is replaced", () => {
@@ -290,7 +455,10 @@ describe("planDeploy", () => {
   });
 
   test("invalid machine count and another org are reported", () => {
-    const plan = planDeploy(fleet(five(), { app: { exists: true, name: "flightdeck", org: "acme" } }), { ...desired, machineCount: 0 });
+    const plan = planDeploy(fleet(five(), { app: { exists: true, name: "flightdeck", org: "acme" } }), {
+      ...desired,
+      machineCount: 0,
+    });
     expect(plan.problems.map((p) => p.code)).toEqual(["machine_count_invalid"]);
     expect(plan.warnings).toEqual(["app flightdeck belongs to org acme, not personal; deploying to it anyway"]);
   });
@@ -303,10 +471,18 @@ describe("planDeploy", () => {
 
 describe("cordoned machines", () => {
   test("a machine left cordoned by a deploy (flightdeck_cordon mark) is uncordoned, after the updates; the others are left alone", () => {
-    const machines = [machine("m1", { cordoned: true, deployCordon: true }), machine("m2", { image: OLD, cordoned: true, deployCordon: true }), machine("m3", { cordoned: false }), machine("m4"), machine("m5")];
+    const machines = [
+      machine("m1", { cordoned: true, deployCordon: true }),
+      machine("m2", { image: OLD, cordoned: true, deployCordon: true }),
+      machine("m3", { cordoned: false }),
+      machine("m4"),
+      machine("m5"),
+    ];
     const plan = planDeploy(fleet(machines), desired);
     expect(kinds(plan)).toEqual(["run_release", "update_machine:m2", "uncordon_machine", "uncordon_machine"]);
-    expect(plan.actions.filter((a) => a.kind === "uncordon_machine").map((a) => "machineId" in a && a.machineId)).toEqual(["m1", "m2"]);
+    expect(
+      plan.actions.filter((a) => a.kind === "uncordon_machine").map((a) => "machineId" in a && a.machineId),
+    ).toEqual(["m1", "m2"]);
     expect(plan.mutating).toBe(true);
     expect(formatPlan(plan)).toContain("~ uncordon machine m1 (ewr)");
   });
@@ -316,12 +492,20 @@ describe("cordoned machines", () => {
     const plan = planDeploy(fleet(machines), desired);
     expect(kinds(plan)).toEqual(["noop"]);
     expect(plan.mutating).toBe(false);
-    expect(plan.warnings).toEqual(["machine m1 is cordoned by someone else; left alone (the proxy sends it no requests until whoever cordoned it uncordons it)"]);
+    expect(plan.warnings).toEqual([
+      "machine m1 is cordoned by someone else; left alone (the proxy sends it no requests until whoever cordoned it uncordons it)",
+    ]);
     expect(formatPlan(plan)).toContain("warning: machine m1 is cordoned by someone else; left alone");
   });
 
   test("a mark without a cordon (a run stopped mid-way) is cleared, so a later hand cordon is not taken for ours; unknown cordon state: left", () => {
-    const machines = [machine("m1", { cordoned: false, deployCordon: true }), machine("m2", { deployCordon: true }), machine("m3"), machine("m4"), machine("m5")];
+    const machines = [
+      machine("m1", { cordoned: false, deployCordon: true }),
+      machine("m2", { deployCordon: true }),
+      machine("m3"),
+      machine("m4"),
+      machine("m5"),
+    ];
     const plan = planDeploy(fleet(machines), desired);
     expect(kinds(plan)).toEqual(["clear_cordon_mark"]);
     expect(plan.actions[0]).toMatchObject({ kind: "clear_cordon_mark", machineId: "m1" });
@@ -330,7 +514,10 @@ describe("cordoned machines", () => {
   });
 
   test("not cordoned, or the API did not say: nothing to do", () => {
-    const plan = planDeploy(fleet([machine("m1", { cordoned: false }), machine("m2"), machine("m3"), machine("m4"), machine("m5")]), desired);
+    const plan = planDeploy(
+      fleet([machine("m1", { cordoned: false }), machine("m2"), machine("m3"), machine("m4"), machine("m5")]),
+      desired,
+    );
     expect(kinds(plan)).toEqual(["noop"]);
     expect(plan.mutating).toBe(false);
   });
@@ -345,8 +532,23 @@ describe("planScale", () => {
     expect(plan.kind).toBe("scale");
     expect(plan.target.image).toBe(OLD);
     // The kept machines learn the new size first (then an interrupted scale leaves it behind), with no update.
-    expect(kinds(plan)).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "reuse_volume", "create_machine", "reuse_volume", "create_machine", "create_volume", "create_machine"]);
-    expect(plan.actions[0]).toEqual({ kind: "set_fleet_size", machineId: "m1", size: 6, reason: "fleet size unset -> 6" });
+    expect(kinds(plan)).toEqual([
+      "set_fleet_size",
+      "set_fleet_size",
+      "set_fleet_size",
+      "reuse_volume",
+      "create_machine",
+      "reuse_volume",
+      "create_machine",
+      "create_volume",
+      "create_machine",
+    ]);
+    expect(plan.actions[0]).toEqual({
+      kind: "set_fleet_size",
+      machineId: "m1",
+      size: 6,
+      reason: "fleet size unset -> 6",
+    });
     expect(plan.actions[4]).toMatchObject({ volumeId: "vol_a", image: OLD });
     expect(plan.actions[6]).toMatchObject({ volumeId: "vol_b" });
   });
@@ -355,9 +557,24 @@ describe("planScale", () => {
     const machines = five();
     (machines[1] as ObservedMachine).state = "stopped";
     const plan = planScale(fleet(machines), desired, 3);
-    expect(kinds(plan)).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "destroy_machine:m2", "destroy_machine:m5"]);
-    expect(plan.actions.slice(0, 3).map((a) => (a.kind === "set_fleet_size" ? `${a.machineId}=${a.size}` : ""))).toEqual(["m1=3", "m3=3", "m4=3"]);
-    expect(plan.actions[3]).toEqual({ kind: "destroy_machine", machineId: "m2", region: "ewr", state: "stopped", keptVolumeId: "vol_m2", reason: "scale down 5 -> 3; volume vol_m2 is kept" });
+    expect(kinds(plan)).toEqual([
+      "set_fleet_size",
+      "set_fleet_size",
+      "set_fleet_size",
+      "destroy_machine:m2",
+      "destroy_machine:m5",
+    ]);
+    expect(
+      plan.actions.slice(0, 3).map((a) => (a.kind === "set_fleet_size" ? `${a.machineId}=${a.size}` : "")),
+    ).toEqual(["m1=3", "m3=3", "m4=3"]);
+    expect(plan.actions[3]).toEqual({
+      kind: "destroy_machine",
+      machineId: "m2",
+      region: "ewr",
+      state: "stopped",
+      keptVolumeId: "vol_m2",
+      reason: "scale down 5 -> 3; volume vol_m2 is kept",
+    });
   });
 
   test("scale to the current count is a noop; scaling an empty app is a problem", () => {
@@ -421,27 +638,46 @@ describe("fleet size", () => {
   test("a legacy fleet (no key) at 5 is a no-op, and the key is written once the size changes", () => {
     expect(planDeploy(fleet(five()), desired).mutating).toBe(false);
     const plan = planScale(fleet(five()), desired, 4);
-    expect(kinds(plan)).toEqual(["set_fleet_size", "set_fleet_size", "set_fleet_size", "set_fleet_size", "destroy_machine:m5"]);
+    expect(kinds(plan)).toEqual([
+      "set_fleet_size",
+      "set_fleet_size",
+      "set_fleet_size",
+      "set_fleet_size",
+      "destroy_machine:m5",
+    ]);
   });
 });
 
 describe("rollback", () => {
   test("a split fleet's current image is the oldest release's", () => {
-    const machines = [machine("m1"), machine("m2", { image: OLD, releaseVersion: "1" }), machine("m3", { image: OLD, releaseVersion: "1" })];
+    const machines = [
+      machine("m1"),
+      machine("m2", { image: OLD, releaseVersion: "1" }),
+      machine("m3", { image: OLD, releaseVersion: "1" }),
+    ];
     expect(currentImage(fleet(machines))).toBe(OLD);
   });
 
   test("planRollback moves every machine to the older image without running the release command", () => {
     const plan = planRollback(fleet(five()), desired, OLD);
     expect(plan.kind).toBe("rollback");
-    expect(kinds(plan)).toEqual(["update_machine:m1", "update_machine:m2", "update_machine:m3", "update_machine:m4", "update_machine:m5"]);
+    expect(kinds(plan)).toEqual([
+      "update_machine:m1",
+      "update_machine:m2",
+      "update_machine:m3",
+      "update_machine:m4",
+      "update_machine:m5",
+    ]);
     expect(plan.actions[0]).toMatchObject({ causes: ["image"], reason: `image ${NEW} -> ${OLD}` });
   });
 });
 
 describe("formatPlan", () => {
   test("one line per action with its reason, then ignored machines, warnings and problems", () => {
-    const observed = fleet([machine("m1", { image: OLD }), machine("m2", { region: "iad" }), machine("x1", { platformVersion: undefined })], { ips: [] });
+    const observed = fleet(
+      [machine("m1", { image: OLD }), machine("m2", { region: "iad" }), machine("x1", { platformVersion: undefined })],
+      { ips: [] },
+    );
     const text = formatPlan(planDeploy(observed, { ...desired, machineCount: 2, requiredSecrets: ["NOPE"] }));
     expect(text.split("\n")).toEqual([
       `deploy flightdeck: ${NEW}, 2 machine(s) in ewr, strategy rolling`,

@@ -26,12 +26,36 @@ describe("parsePrNumber", () => {
     expect(parsePrNumber(input)).toBe(expected);
   });
 
-  test.each(["0", "-1", "007", "1.0", "1e2", "0x1f", "", "abc", "42a", "4294967296", String(MAX_PR_NUMBER + 1), "99999999999", "٤٢", "4 2", 1.5, -3, 0, NaN, Infinity, null, undefined, {}, [[]], [["1"]]].map((v) => [v] as const))(
-    "refuses %p",
-    (input: unknown) => {
-      expect(() => parsePrNumber(input)).toThrow(PreviewNameError);
-    },
-  );
+  test.each(
+    [
+      "0",
+      "-1",
+      "007",
+      "1.0",
+      "1e2",
+      "0x1f",
+      "",
+      "abc",
+      "42a",
+      "4294967296",
+      String(MAX_PR_NUMBER + 1),
+      "99999999999",
+      "٤٢",
+      "4 2",
+      1.5,
+      -3,
+      0,
+      NaN,
+      Infinity,
+      null,
+      undefined,
+      {},
+      [[]],
+      [["1"]],
+    ].map((v) => [v] as const),
+  )("refuses %p", (input: unknown) => {
+    expect(() => parsePrNumber(input)).toThrow(PreviewNameError);
+  });
 
   test("any string either parses to an integer in range or throws", () => {
     fc.assert(
@@ -69,12 +93,19 @@ describe("previewAppName", () => {
     expect(name).not.toContain("--");
   });
 
-  test.each(["Flightdeck", "flight_deck", "-flightdeck", "flightdeck-", "flight deck", "a".repeat(64), "", "flightdeck;rm", "../x"])(
-    "refuses the base %p",
-    (base) => {
-      expect(() => previewAppName(base, 1)).toThrow(PreviewNameError);
-    },
-  );
+  test.each([
+    "Flightdeck",
+    "flight_deck",
+    "-flightdeck",
+    "flightdeck-",
+    "flight deck",
+    "a".repeat(64),
+    "",
+    "flightdeck;rm",
+    "../x",
+  ])("refuses the base %p", (base) => {
+    expect(() => previewAppName(base, 1)).toThrow(PreviewNameError);
+  });
 
   test("property: valid Fly name, <= 63, ends in -pr-N, never the base, and round-trips through prOfPreviewApp", () => {
     fc.assert(
@@ -95,7 +126,12 @@ describe("previewAppName", () => {
 
   test("property: distinct PRs get distinct apps", () => {
     fc.assert(
-      fc.property(appName, prNumber, prNumber, (base, a, b) => a === b || previewAppName(base, a) !== previewAppName(base, b)),
+      fc.property(
+        appName,
+        prNumber,
+        prNumber,
+        (base, a, b) => a === b || previewAppName(base, a) !== previewAppName(base, b),
+      ),
     );
   });
 });
@@ -114,7 +150,11 @@ describe("whyNotPreview", () => {
   });
 
   test("production is refused whatever it carries", () => {
-    const prod = { name: base, network: base, machines: [{ id: "m", metadata: { flightdeck_preview: previewMarker(base, 1) } }] };
+    const prod = {
+      name: base,
+      network: base,
+      machines: [{ id: "m", metadata: { flightdeck_preview: previewMarker(base, 1) } }],
+    };
     expect(whyNotPreview(prod, base, 1)).toContain("production app");
   });
 
@@ -123,20 +163,41 @@ describe("whyNotPreview", () => {
     expect(whyNotPreview({ ...good(42), network: "default" }, base, 42)).toContain("not in the preview network");
     expect(whyNotPreview({ ...good(42), network: undefined }, base, 42)).toContain("not in the preview network");
     expect(whyNotPreview({ ...good(42), machines: [{ id: "m", metadata: {} }] }, base, 42)).toContain("does not carry");
-    expect(whyNotPreview({ ...good(42), machines: [{ id: "m", metadata: null }] }, base, 42)).toContain("does not carry");
-    expect(whyNotPreview({ ...good(42), machines: [{ id: "m", metadata: { flightdeck_preview: "flightdeck#4" } }] }, base, 42)).toContain("does not carry");
-    expect(whyNotPreview({ ...good(42), machines: [{ id: "m", metadata: { flightdeck_preview: "flightdeck#42" }, mounts: [{ volume: "v" }] }] }, base, 42)).toContain(
-      "volume",
+    expect(whyNotPreview({ ...good(42), machines: [{ id: "m", metadata: null }] }, base, 42)).toContain(
+      "does not carry",
     );
+    expect(
+      whyNotPreview(
+        { ...good(42), machines: [{ id: "m", metadata: { flightdeck_preview: "flightdeck#4" } }] },
+        base,
+        42,
+      ),
+    ).toContain("does not carry");
+    expect(
+      whyNotPreview(
+        {
+          ...good(42),
+          machines: [{ id: "m", metadata: { flightdeck_preview: "flightdeck#42" }, mounts: [{ volume: "v" }] }],
+        },
+        base,
+        42,
+      ),
+    ).toContain("volume");
   });
 
   test("property: no candidate named after the base, or after another PR, is ever accepted", () => {
     fc.assert(
-      fc.property(appName, prNumber, fc.string(), fc.dictionary(fc.string(), fc.string()), (b, pr, network, metadata) => {
-        const asBase = whyNotPreview({ name: b, network, machines: [{ id: "m", metadata }] }, b, pr);
-        const other = whyNotPreview({ name: previewAppName(b, pr === 1 ? 2 : pr - 1), network, machines: [] }, b, pr);
-        return asBase !== undefined && other !== undefined;
-      }),
+      fc.property(
+        appName,
+        prNumber,
+        fc.string(),
+        fc.dictionary(fc.string(), fc.string()),
+        (b, pr, network, metadata) => {
+          const asBase = whyNotPreview({ name: b, network, machines: [{ id: "m", metadata }] }, b, pr);
+          const other = whyNotPreview({ name: previewAppName(b, pr === 1 ? 2 : pr - 1), network, machines: [] }, b, pr);
+          return asBase !== undefined && other !== undefined;
+        },
+      ),
     );
   });
 });

@@ -39,7 +39,13 @@ afterEach(async () => {
 const deps = (): Partial<PreviewDeps> => ({
   cwd: ROOT,
   createClient: () =>
-    createFlyClient({ baseUrl: fly.url, token: fly.token, retry: { baseDelayMs: 2, maxDelayMs: 10, rateLimitDelayMs: 10 }, deadlineMs: 10_000, timeoutMs: 5_000 }),
+    createFlyClient({
+      baseUrl: fly.url,
+      token: fly.token,
+      retry: { baseDelayMs: 2, maxDelayMs: 10, rateLimitDelayMs: 10 },
+      deadlineMs: 10_000,
+      timeoutMs: 5_000,
+    }),
   buildImage: async () => {
     throw new Error("tests pass --image");
   },
@@ -60,7 +66,11 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-async function run(argv: string[], e: Record<string, string | undefined> = env(), extraDeps: Partial<PreviewDeps> = {}) {
+async function run(
+  argv: string[],
+  e: Record<string, string | undefined> = env(),
+  extraDeps: Partial<PreviewDeps> = {},
+) {
   const io = captureIo(e);
   const code = await previewCommand(argv, io, { ...deps(), ...extraDeps });
   const stdout = io.out.join("");
@@ -69,11 +79,21 @@ async function run(argv: string[], e: Record<string, string | undefined> = env()
   expect(stdout).not.toContain(fly.token);
   expect(stderr.replace(`::add-mask::${fly.token}`, "")).not.toContain(fly.token);
   expect(stdout + stderr).not.toContain(gh.token);
-  return { code, stdout, stderr, json: stdout.trim() ? (JSON.parse(stdout.trim()) as Record<string, unknown>) : undefined };
+  return {
+    code,
+    stdout,
+    stderr,
+    json: stdout.trim() ? (JSON.parse(stdout.trim()) as Record<string, unknown>) : undefined,
+  };
 }
 
 /** The preview's app machines (not the fleet lock's anchor, which is the lock, not the fleet). */
-const liveMachines = (app: string) => fly.machines(app).filter((m) => m.state !== "destroyed" && m.state !== "destroying" && m.config.metadata?.flightdeck_role !== "fleet-lock");
+const liveMachines = (app: string) =>
+  fly
+    .machines(app)
+    .filter(
+      (m) => m.state !== "destroyed" && m.state !== "destroying" && m.config.metadata?.flightdeck_role !== "fleet-lock",
+    );
 
 /** A production app as a deploy leaves it: machines with volumes mounted and no preview marker. */
 function seedProduction() {
@@ -85,7 +105,10 @@ async function seedProductionMachine() {
   const client = deps().createClient!({});
   await client.createMachine(BASE, {
     region: "ewr",
-    config: { image: "registry.fly.io/flightdeck:prod", metadata: { fly_platform_version: "v2", fly_process_group: "app" } },
+    config: {
+      image: "registry.fly.io/flightdeck:prod",
+      metadata: { fly_platform_version: "v2", fly_process_group: "app" },
+    },
   });
 }
 
@@ -98,7 +121,13 @@ describe("PR lifecycle", () => {
     const opened = await run(["preview", "up", "--pr", "42", "--image", IMAGE_V1, "--json"]);
     expect(opened.stderr).toContain("preview ready");
     expect(opened.code).toBe(0);
-    expect(opened.json).toMatchObject({ app: "flightdeck-pr-42", url: "https://flightdeck-pr-42.fly.dev", pr: 42, created: true, image: IMAGE_V1 });
+    expect(opened.json).toMatchObject({
+      app: "flightdeck-pr-42",
+      url: "https://flightdeck-pr-42.fly.dev",
+      pr: 42,
+      created: true,
+      image: IMAGE_V1,
+    });
     const app = fly.state.apps.get("flightdeck-pr-42")!;
     expect(app.network).toBe("flightdeck-pr-42"); // its own 6PN network
     const [machine] = liveMachines("flightdeck-pr-42");
@@ -122,7 +151,9 @@ describe("PR lifecycle", () => {
     expect(comments[0]!.body).toContain(IMAGE_V1);
     expect(comments[0]!.body).toContain("| Status | ready |");
     const commentId = comments[0]!.id;
-    expect(await readFile(join(dir, "output"), "utf8")).toBe("url=https://flightdeck-pr-42.fly.dev\napp=flightdeck-pr-42\n");
+    expect(await readFile(join(dir, "output"), "utf8")).toBe(
+      "url=https://flightdeck-pr-42.fly.dev\napp=flightdeck-pr-42\n",
+    );
     expect(await readFile(join(dir, "summary"), "utf8")).toContain("Preview for #42: https://flightdeck-pr-42.fly.dev");
 
     // synchronize: a new image, same app, same machine, same comment
@@ -188,8 +219,14 @@ describe("PR lifecycle", () => {
     const firstKey = fly.state.apps.get("flightdeck-pr-6")!.secrets.get("SECRET_KEY")!.value;
     expect((await run(["down", "--pr", "6"])).code).toBe(0);
     const eventPath = join(dir, "event.json");
-    await Bun.write(eventPath, JSON.stringify({ action: "reopened", pull_request: { number: 6, head: { sha: "b".repeat(40) } } }));
-    const reopened = await run(["up", "--pr", "6", "--image", IMAGE_V2, "--json"], env({ GITHUB_EVENT_PATH: eventPath, GITHUB_SHA: "c".repeat(40) }));
+    await Bun.write(
+      eventPath,
+      JSON.stringify({ action: "reopened", pull_request: { number: 6, head: { sha: "b".repeat(40) } } }),
+    );
+    const reopened = await run(
+      ["up", "--pr", "6", "--image", IMAGE_V2, "--json"],
+      env({ GITHUB_EVENT_PATH: eventPath, GITHUB_SHA: "c".repeat(40) }),
+    );
     expect(reopened.code).toBe(0);
     expect(reopened.json).toMatchObject({ created: true });
     expect(fly.state.apps.get("flightdeck-pr-6")!.secrets.get("SECRET_KEY")!.value).not.toBe(firstKey);
@@ -255,10 +292,11 @@ describe("PR lifecycle", () => {
   });
 });
 
-describe("GitHub deployments (the PR's \"View deployment\")", () => {
+describe('GitHub deployments (the PR\'s "View deployment")', () => {
   const SHA1 = "a".repeat(40);
   const SHA2 = "b".repeat(40);
-  const runEnv = (sha: string) => env({ GITHUB_SHA: sha, GITHUB_SERVER_URL: "https://github.com", GITHUB_RUN_ID: "77" });
+  const runEnv = (sha: string) =>
+    env({ GITHUB_SHA: sha, GITHUB_SERVER_URL: "https://github.com", GITHUB_RUN_ID: "77" });
 
   test("up records a transient pr-N deployment of the head commit with success and the preview URL; a rerun writes nothing; a new commit supersedes; down retires it", async () => {
     // CI checks still running on the commit: GitHub would refuse a deployment that does not waive them.
@@ -270,7 +308,9 @@ describe("GitHub deployments (the PR's \"View deployment\")", () => {
     expect(first!.statuses.map((st) => [st.state, st.environment_url, st.log_url])).toEqual([
       ["success", "https://flightdeck-pr-42.fly.dev", "https://github.com/acme/flightdeck/actions/runs/77"],
     ]);
-    expect(up.json).toMatchObject({ deployment: { id: first!.id, environment: "pr-42", state: "success", unchanged: false } });
+    expect(up.json).toMatchObject({
+      deployment: { id: first!.id, environment: "pr-42", state: "success", unchanged: false },
+    });
 
     gh.calls.length = 0;
     const again = await run(["up", "--pr", "42", "--image", IMAGE_V1, "--json"], runEnv(SHA1));
@@ -320,7 +360,8 @@ describe("GitHub deployments (the PR's \"View deployment\")", () => {
   });
 
   test("prune --closed retires the closed PR's deployments and leaves the open one's", async () => {
-    for (const pr of [1, 2]) expect((await run(["up", "--pr", String(pr), "--image", IMAGE_V1], runEnv(SHA1))).code).toBe(0);
+    for (const pr of [1, 2])
+      expect((await run(["up", "--pr", String(pr), "--image", IMAGE_V1], runEnv(SHA1))).code).toBe(0);
     gh.setPull(1, "closed");
     gh.setPull(2, "open");
     expect((await run(["prune", "--closed"])).code).toBe(0);
@@ -350,7 +391,29 @@ describe("through the CLI entry (bun deploy/run.ts preview ...)", () => {
 });
 
 describe("safety: down never touches anything but this PR's preview", () => {
-  const badPrs = ["0", "-1", "-42", "00", "042", "1.5", "1e3", "0x10", "42abc", "4294967296", "2147483648", "99999999999", "", " ", "flightdeck", "../flightdeck", "42;rm -rf /", "42 --yes", "NaN", "Infinity", "٤٢"];
+  const badPrs = [
+    "0",
+    "-1",
+    "-42",
+    "00",
+    "042",
+    "1.5",
+    "1e3",
+    "0x10",
+    "42abc",
+    "4294967296",
+    "2147483648",
+    "99999999999",
+    "",
+    " ",
+    "flightdeck",
+    "../flightdeck",
+    "42;rm -rf /",
+    "42 --yes",
+    "NaN",
+    "Infinity",
+    "٤٢",
+  ];
 
   test.each(badPrs)("--pr %p is refused with exit 2 before any call", async (pr) => {
     seedProduction();
@@ -406,7 +469,11 @@ describe("safety: down never touches anything but this PR's preview", () => {
       if (mounts) volume = (await client.createVolume(name, { name: "media", region: "ewr", size_gb: 1 })).id;
       await client.createMachine(name, {
         region: "ewr",
-        config: { image: "x", metadata: { ...metadata }, ...(volume ? { mounts: [{ volume, path: "/app/media" }] } : {}) },
+        config: {
+          image: "x",
+          metadata: { ...metadata },
+          ...(volume ? { mounts: [{ volume, path: "/app/media" }] } : {}),
+        },
       });
       fly.calls.length = 0;
       const result = await run(["down", "--pr", String(pr)]);
@@ -421,7 +488,10 @@ describe("safety: down never touches anything but this PR's preview", () => {
     const client = deps().createClient!({});
     const name = "flightdeck-pr-13";
     await client.createApp({ name, org_slug: "personal", network: name });
-    await client.createMachine(name, { region: "ewr", config: { image: "x", metadata: { flightdeck_preview: "flightdeck#13" } } });
+    await client.createMachine(name, {
+      region: "ewr",
+      config: { image: "x", metadata: { flightdeck_preview: "flightdeck#13" } },
+    });
     await client.createMachine(name, { region: "ewr", config: { image: "x", metadata: {} } });
     const result = await run(["down", "--pr", "13"]);
     expect(result.code).toBe(2);
@@ -453,7 +523,10 @@ describe("safety: down never touches anything but this PR's preview", () => {
       await Bun.write(join(prodDir, "fly.preview.toml"), Bun.file(join(ROOT, "fly.preview.toml")));
       const client = deps().createClient!({});
       await client.createApp({ name: "flightdeck-pr-7", org_slug: "personal", network: "flightdeck-pr-7" });
-      await client.createMachine("flightdeck-pr-7", { region: "ewr", config: { image: "x", metadata: { flightdeck_preview: "flightdeck#7" } } });
+      await client.createMachine("flightdeck-pr-7", {
+        region: "ewr",
+        config: { image: "x", metadata: { flightdeck_preview: "flightdeck#7" } },
+      });
       fly.calls.length = 0;
       const result = await run(["down", "--pr", "7", "--json"], env(), { cwd: prodDir });
       expect(result.code).toBe(0);
@@ -492,7 +565,8 @@ describe("prune --closed", () => {
     expect(json.kept.map((k) => k.app).sort()).toEqual(["flightdeck-pr-2", "flightdeck-pr-3", "flightdeck-pr-4"]);
     expect(json.kept.find((k) => k.app === "flightdeck-pr-4")?.why).toContain("not in the preview network");
     expect(fly.state.apps.has("flightdeck-pr-1")).toBe(false);
-    for (const name of [BASE, "flightdeck-pr-2", "flightdeck-pr-3", "flightdeck-pr-4", "otherapp-pr-1"]) expect(fly.state.apps.has(name)).toBe(true);
+    for (const name of [BASE, "flightdeck-pr-2", "flightdeck-pr-3", "flightdeck-pr-4", "otherapp-pr-1"])
+      expect(fly.state.apps.has(name)).toBe(true);
     expect(gh.commentsOn(1)[0]!.body).toContain("Preview removed");
   });
 
@@ -525,7 +599,9 @@ describe("the preview fleet shape", () => {
     expect(service?.checks?.some((c) => c.path === "/health" && c.method === "GET")).toBe(true);
     expect(config.env?.APP_ENV).toBe("preview");
     expect(config.env?.DATABASE_URL).toStartWith("sqlite:");
-    expect(parsed.config.primaryRegion).toBe((await loadDeployConfig(join(ROOT, "fly.toml")).then((p) => (p.ok ? p.config.primaryRegion : "?"))));
+    expect(parsed.config.primaryRegion).toBe(
+      await loadDeployConfig(join(ROOT, "fly.toml")).then((p) => (p.ok ? p.config.primaryRegion : "?")),
+    );
   });
 
   test("a preview the proxy scaled to zero is updated and stays stopped; the next request starts it", async () => {
@@ -558,7 +634,9 @@ describe("the preview fleet shape", () => {
       const template = await Bun.file(join(ROOT, "fly.preview.toml")).text();
       await Bun.write(
         join(cfgDir, "fly.preview.toml"),
-        template.replace('APP_ENV = "preview"', 'APP_ENV = "production"').replace(/DATABASE_URL = ".*"/, 'DATABASE_URL = "postgres://prod@db/prod"'),
+        template
+          .replace('APP_ENV = "preview"', 'APP_ENV = "production"')
+          .replace(/DATABASE_URL = ".*"/, 'DATABASE_URL = "postgres://prod@db/prod"'),
       );
       const result = await run(["up", "--pr", "1", "--image", IMAGE_V1], env(), { cwd: cfgDir });
       expect(result.code).toBe(2);

@@ -96,8 +96,12 @@ describe("a two-group app through the CLI", () => {
     expect(w?.config.guest).toEqual({ cpu_kind: "performance", cpus: 1, memory_mb: 2048 });
     expect(w?.config.restart).toEqual({ policy: "always" });
     // The release command ran once, not once per group.
-    const creates = fly.calls.filter((c) => c.method === "POST" && /\/machines$/.test(c.path)) as { body?: { config?: { metadata?: Record<string, string> } } }[];
-    expect(creates.filter((c) => c.body?.config?.metadata?.fly_process_group === "fly_app_release_command")).toHaveLength(1);
+    const creates = fly.calls.filter((c) => c.method === "POST" && /\/machines$/.test(c.path)) as {
+      body?: { config?: { metadata?: Record<string, string> } };
+    }[];
+    expect(
+      creates.filter((c) => c.body?.config?.metadata?.fly_process_group === "fly_app_release_command"),
+    ).toHaveLength(1);
     // Volumes only for the group that mounts one: five, one per web machine.
     expect(fly.calls.filter((c) => c.method === "POST" && /\/volumes$/.test(c.path))).toHaveLength(5);
   });
@@ -135,11 +139,19 @@ describe("a two-group app through the CLI", () => {
     r = await run("scale", "--count", "2", "--group", "worker");
     expect(r.code).toBe(0);
     expect(group("worker")).toHaveLength(2);
-    expect(group("worker").every((m) => m.config.image === IMAGE_V1 && m.config.init?.cmd?.[2] === "worker.ts")).toBe(true);
+    expect(group("worker").every((m) => m.config.image === IMAGE_V1 && m.config.init?.cmd?.[2] === "worker.ts")).toBe(
+      true,
+    );
   });
 
   test("the http group keeps production's 1-5 rule; an unknown group is a usage error", async () => {
-    for (const argv of [["--count", "0", "--group", "web"], ["--count", "6", "--group", "web"], ["--count", "6"], ["--count", "1", "--group", "cron"], ["--count", "-1", "--group", "worker"]]) {
+    for (const argv of [
+      ["--count", "0", "--group", "web"],
+      ["--count", "6", "--group", "web"],
+      ["--count", "6"],
+      ["--count", "1", "--group", "cron"],
+      ["--count", "-1", "--group", "worker"],
+    ]) {
       const r = await run("scale", ...argv);
       expect(r.code).toBe(2);
     }
@@ -165,13 +177,25 @@ describe("a two-group app through the CLI", () => {
     expect(r.code).toBe(0);
     const version = JSON.parse(r.out).version;
     expect(JSON.parse(r.out).machinesUpdated).toHaveLength(5);
-    expect([...group("web"), ...group("worker")].every((m) => m.config.metadata?.flightdeck_secrets_version === String(version))).toBe(true);
+    expect(
+      [...group("web"), ...group("worker")].every(
+        (m) => m.config.metadata?.flightdeck_secrets_version === String(version),
+      ),
+    ).toBe(true);
   });
 
   test("a deploy of v2 moves both groups; rollback puts both back on v1", async () => {
     let r = await run("deploy", "--image", IMAGE_V2);
     expect(r.code).toBe(0);
-    expect(live().filter((m) => m.config.metadata?.fly_platform_version === "v2" && m.config.metadata?.fly_process_group !== "fly_app_release_command").every((m) => m.config.image === IMAGE_V2)).toBe(true);
+    expect(
+      live()
+        .filter(
+          (m) =>
+            m.config.metadata?.fly_platform_version === "v2" &&
+            m.config.metadata?.fly_process_group !== "fly_app_release_command",
+        )
+        .every((m) => m.config.image === IMAGE_V2),
+    ).toBe(true);
     r = await run("rollback", "--to", IMAGE_V1, "--json");
     expect(r.code).toBe(0);
     expect([...group("web"), ...group("worker")].every((m) => m.config.image === IMAGE_V1)).toBe(true);
@@ -195,7 +219,9 @@ describe("a two-group app through the CLI", () => {
 describe("groups removed from fly.toml", () => {
   test("deploy destroys the machines of a group fly.toml no longer has, after the rest is up (flyctl does the same)", async () => {
     expect(group("worker").length).toBeGreaterThan(0);
-    const withoutWorker = TOML.replace('  worker = "bun run worker.ts --queue default"\n', "").replace(/\[\[vm\]\]\n  size = "performance-1x"\n  processes = \["worker"\]\n/, "").replace(/\[\[restart\]\][^]*$/, "");
+    const withoutWorker = TOML.replace('  worker = "bun run worker.ts --queue default"\n', "")
+      .replace(/\[\[vm\]\]\n {2}size = "performance-1x"\n {2}processes = \["worker"\]\n/, "")
+      .replace(/\[\[restart\]\][^]*$/, "");
     writeFileSync(configPath, withoutWorker);
     try {
       const plan = await run("plan", "--image", IMAGE_V1, "--json");
@@ -221,12 +247,30 @@ describe("previews", () => {
     const { createFlyClient } = await import("../../lib/fly/client.ts");
     const { runDeploy } = await import("../../deploy/deploy.ts");
     const { PREVIEW_MACHINE_COUNT } = await import("../../deploy/plan.ts");
-    const parsed = parseDeployConfig(TOML.replace(`app = "${APP}"`, 'app = "grouped-pr-7"').replace(/\[\[mounts\]\][^[]*/, ""));
+    const parsed = parseDeployConfig(
+      TOML.replace(`app = "${APP}"`, 'app = "grouped-pr-7"').replace(/\[\[mounts\]\][^[]*/, ""),
+    );
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    const client = createFlyClient({ baseUrl: fly.url, token: fly.token, retry: { baseDelayMs: 5, maxDelayMs: 20, rateLimitDelayMs: 20 } });
-    const result = await runDeploy({ client, config: parsed.config, image: IMAGE_V1, machineCount: PREVIEW_MACHINE_COUNT, requiredSecrets: [], pollMs: 10, env: {} });
+    const client = createFlyClient({
+      baseUrl: fly.url,
+      token: fly.token,
+      retry: { baseDelayMs: 5, maxDelayMs: 20, rateLimitDelayMs: 20 },
+    });
+    const result = await runDeploy({
+      client,
+      config: parsed.config,
+      image: IMAGE_V1,
+      machineCount: PREVIEW_MACHINE_COUNT,
+      requiredSecrets: [],
+      pollMs: 10,
+      env: {},
+    });
     expect(result.machines).toHaveLength(2);
-    const groups = fly.machines("grouped-pr-7").filter((m) => m.state !== "destroyed").map((m) => m.config.metadata?.fly_process_group).filter((g) => g !== "fly_app_release_command" && g !== ANCHOR_PROCESS_GROUP);
+    const groups = fly
+      .machines("grouped-pr-7")
+      .filter((m) => m.state !== "destroyed")
+      .map((m) => m.config.metadata?.fly_process_group)
+      .filter((g) => g !== "fly_app_release_command" && g !== ANCHOR_PROCESS_GROUP);
     expect(groups.sort()).toEqual(["web", "worker"]);
   });
 });
@@ -242,8 +286,23 @@ describe("planGroups (pure)", () => {
     strategy: "rolling",
     releaseCommand: "migrate",
   };
-  const m = (id: string, g: string, over: Partial<ObservedMachine> = {}): ObservedMachine => ({ id, region: "ewr", state: "started", image: "img:1", platformVersion: "v2", processGroup: g, configDigest: g, ...over });
-  const observed = (machines: ObservedMachine[]): ObservedState => ({ app: { exists: true, name: "a" }, ips: [], secrets: { names: [] }, volumes: [], machines });
+  const m = (id: string, g: string, over: Partial<ObservedMachine> = {}): ObservedMachine => ({
+    id,
+    region: "ewr",
+    state: "started",
+    image: "img:1",
+    platformVersion: "v2",
+    processGroup: g,
+    configDigest: g,
+    ...over,
+  });
+  const observed = (machines: ObservedMachine[]): ObservedState => ({
+    app: { exists: true, name: "a" },
+    ips: [],
+    secrets: { names: [] },
+    volumes: [],
+    machines,
+  });
   const sizes = { web: 2, worker: 1 };
   const desireds: DesiredState[] = [
     { ...base, processGroup: "web", configDigest: "web", machineCount: 2, hasServices: true, groupSizes: sizes },
@@ -260,8 +319,13 @@ describe("planGroups (pure)", () => {
       "create_machine:web",
       "update_machine:worker",
     ]);
-    expect(plan.target.groups).toEqual({ web: { configDigest: "web", machineCount: 2, image: "img:2" }, worker: { configDigest: "worker", machineCount: 1, image: "img:2" } });
-    expect(plan.ignored).toEqual([{ machineId: "x1", why: 'process group "cron" is not in fly.toml [processes]; left as it is' }]);
+    expect(plan.target.groups).toEqual({
+      web: { configDigest: "web", machineCount: 2, image: "img:2" },
+      worker: { configDigest: "worker", machineCount: 1, image: "img:2" },
+    });
+    expect(plan.ignored).toEqual([
+      { machineId: "x1", why: 'process group "cron" is not in fly.toml [processes]; left as it is' },
+    ]);
     const refs = plan.actions.flatMap((a) => (a.kind === "create_machine" ? [a.ref] : []));
     expect(refs).toEqual(["web-new-1"]);
   });
@@ -269,7 +333,11 @@ describe("planGroups (pure)", () => {
   test("a fleet on target is one noop naming each group", () => {
     const sized = { fleetSize: 0, groupSizes: sizes };
     const plan = planGroups(
-      observed([m("w1", "web", { ...sized, fleetSize: 2, image: "img:2" }), m("w2", "web", { ...sized, fleetSize: 2, image: "img:2" }), m("q1", "worker", { ...sized, fleetSize: 1, image: "img:2" })]),
+      observed([
+        m("w1", "web", { ...sized, fleetSize: 2, image: "img:2" }),
+        m("w2", "web", { ...sized, fleetSize: 2, image: "img:2" }),
+        m("q1", "worker", { ...sized, fleetSize: 1, image: "img:2" }),
+      ]),
       desireds.map((d) => ({ ...d, hasServices: false })),
       "deploy",
     );
@@ -296,7 +364,10 @@ describe("planGroups (pure)", () => {
       region: "ewr",
       machineCount: 1,
       strategy: "rolling" as const,
-      groups: { web: { configDigest: "web", machineCount: 1, image: "img:2" }, worker: { configDigest: "worker", machineCount: 1, image: "img:2" } },
+      groups: {
+        web: { configDigest: "web", machineCount: 1, image: "img:2" },
+        worker: { configDigest: "worker", machineCount: 1, image: "img:2" },
+      },
     };
     const onTarget = observed([m("w1", "web", { image: "img:2" }), m("q1", "worker", { image: "img:2" })]);
     expect(verifyGroups(onTarget, target, cfg.config).ok).toBe(true);

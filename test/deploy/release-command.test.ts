@@ -27,7 +27,10 @@ async function fleet(fakeOptions: FakeOptions = {}): Promise<Harness> {
 async function failedDeploy(): Promise<{ error: DeployError; tookMs: number }> {
   const logs = createLogsClient({ baseUrl: h.fly.url, token: h.fly.token });
   const started = performance.now();
-  const error = await runDeploy(h.options({ image: IMAGE_V2, logs })).then(() => undefined, (e: unknown) => e);
+  const error = await runDeploy(h.options({ image: IMAGE_V2, logs })).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(error instanceof DeployError)) throw new Error(`expected a DeployError, got ${String(error)}`);
   return { error, tookMs: performance.now() - started };
 }
@@ -35,8 +38,11 @@ async function failedDeploy(): Promise<{ error: DeployError; tookMs: number }> {
 /** Writes to the app's own machines other than leases and metadata: updates, lifecycle actions, destroys. */
 function appMachineChanges(): string[] {
   const ids = appMachines(h.fly).map((m) => m.id);
-  return h.fly.mutatingCalls()
-    .filter((c) => ids.some((id) => new RegExp(`/machines/${id}(/(start|stop|restart|suspend|cordon|uncordon))?$`).test(c.path)))
+  return h.fly
+    .mutatingCalls()
+    .filter((c) =>
+      ids.some((id) => new RegExp(`/machines/${id}(/(start|stop|restart|suspend|cordon|uncordon))?$`).test(c.path)),
+    )
     .map((c) => `${c.method} ${c.path}`);
 }
 
@@ -51,26 +57,33 @@ function expectFleetUntouched(): void {
 test.each([
   ["the wait answers with the state", {}],
   ["the wait answers without the state", { waitResponse: "ok_only" as const }],
-])("a release command that exits 1 and is not destroyed fails the deploy at once, with its exit code and last log lines (%s)", async (_, fakeOptions) => {
-  h = await fleet(fakeOptions);
-  h.fly.faults.exitCode(1, isRelease).surviveExit(isRelease);
+])(
+  "a release command that exits 1 and is not destroyed fails the deploy at once, with its exit code and last log lines (%s)",
+  async (_, fakeOptions) => {
+    h = await fleet(fakeOptions);
+    h.fly.faults.exitCode(1, isRelease).surviveExit(isRelease);
 
-  const { error, tookMs } = await failedDeploy();
+    const { error, tookMs } = await failedDeploy();
 
-  expect(tookMs).toBeLessThan(3000);
-  expect(error).toMatchObject({ code: "release_command_failed", exitCode: 1, context: { exitCode: 1, state: "stopped" } });
-  expect(error.message).toContain("exited with status 1");
-  expect(error.message).toContain("Main child exited normally with code: 1");
-  expectFleetUntouched();
+    expect(tookMs).toBeLessThan(3000);
+    expect(error).toMatchObject({
+      code: "release_command_failed",
+      exitCode: 1,
+      context: { exitCode: 1, state: "stopped" },
+    });
+    expect(error.message).toContain("exited with status 1");
+    expect(error.message).toContain("Main child exited normally with code: 1");
+    expectFleetUntouched();
 
-  // The release machine auto_destroy left behind is removed by the next deploy, which then goes through.
-  const leftover = h.fly.machines(APP).find(isRelease);
-  expect(leftover?.state).toBe("stopped");
-  h.fly.faults.clear();
-  await runDeploy(h.options({ image: IMAGE_V2 }));
-  expect(["destroying", "destroyed"]).toContain(stateOf(leftover?.id) ?? "gone");
-  expect(appMachines(h.fly).every((m) => m.config.image === IMAGE_V2)).toBe(true);
-});
+    // The release machine auto_destroy left behind is removed by the next deploy, which then goes through.
+    const leftover = h.fly.machines(APP).find(isRelease);
+    expect(leftover?.state).toBe("stopped");
+    h.fly.faults.clear();
+    await runDeploy(h.options({ image: IMAGE_V2 }));
+    expect(["destroying", "destroyed"]).toContain(stateOf(leftover?.id) ?? "gone");
+    expect(appMachines(h.fly).every((m) => m.config.image === IMAGE_V2)).toBe(true);
+  },
+);
 
 test("a release machine that cannot start (state failed) fails the deploy at once", async () => {
   h = await fleet();
@@ -84,7 +97,9 @@ test("a release machine that cannot start (state failed) fails the deploy at onc
   expect(error.message).toContain("state failed");
   expectFleetUntouched();
   // Not taken by auto_destroy (it never exited), so the deploy destroyed it.
-  const release = [...(h.fly.state.apps.get(APP)?.machines.values() ?? [])].filter((m) => isRelease(m) && m.config.image === IMAGE_V2);
+  const release = [...(h.fly.state.apps.get(APP)?.machines.values() ?? [])].filter(
+    (m) => isRelease(m) && m.config.image === IMAGE_V2,
+  );
   expect(release).toHaveLength(1);
   expect(["destroying", "destroyed"]).toContain(release[0]!.state);
 });

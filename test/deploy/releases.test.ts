@@ -4,19 +4,43 @@ import { afterEach, expect, test } from "bun:test";
 import { createFlyClient } from "../../lib/fly/client.ts";
 import { runDeploy } from "../../deploy/deploy.ts";
 import type { ObservedMachine, ObservedState, Plan } from "../../deploy/plan-types.ts";
-import { encodeReleases, parseReleases, releaseHistory, rollbackChoice, withRelease, type ReleaseRecord } from "../../deploy/releases.ts";
+import {
+  encodeReleases,
+  parseReleases,
+  releaseHistory,
+  rollbackChoice,
+  withRelease,
+  type ReleaseRecord,
+} from "../../deploy/releases.ts";
 import { verifyFleet } from "../../deploy/verify.ts";
 import { APP, appMachines, harness, IMAGE_V1, IMAGE_V2, type Harness } from "./harness.ts";
 
-const r = (version: number, image: string, outcome: "good" | "failed"): ReleaseRecord => ({ version, image, at: `2026-01-0${version}T00:00:00Z`, outcome });
+const r = (version: number, image: string, outcome: "good" | "failed"): ReleaseRecord => ({
+  version,
+  image,
+  at: `2026-01-0${version}T00:00:00Z`,
+  outcome,
+});
 
 test("history: parsed defensively, merged across machines (later record wins), newest first, trimmed to 10", () => {
   expect(parseReleases(undefined)).toEqual([]);
   expect(parseReleases("not json")).toEqual([]);
-  expect(parseReleases(JSON.stringify([{ version: "1", image: "x", outcome: "good" }, { version: 2, image: "", outcome: "good" }, { version: 3, image: "i", outcome: "meh" }]))).toEqual([]);
+  expect(
+    parseReleases(
+      JSON.stringify([
+        { version: "1", image: "x", outcome: "good" },
+        { version: 2, image: "", outcome: "good" },
+        { version: 3, image: "i", outcome: "meh" },
+      ]),
+    ),
+  ).toEqual([]);
   const a = encodeReleases([r(2, "b", "good"), r(1, "a", "good")]);
   const b = encodeReleases([{ ...r(2, "b", "failed"), at: "2026-02-01T00:00:00Z" }, r(1, "a", "good")]);
-  const merged = releaseHistory([{ config: { metadata: { flightdeck_releases: a } } }, { config: { metadata: { flightdeck_releases: b } } }, { state: "destroyed", config: { metadata: { flightdeck_releases: encodeReleases([r(9, "z", "good")]) } } }]);
+  const merged = releaseHistory([
+    { config: { metadata: { flightdeck_releases: a } } },
+    { config: { metadata: { flightdeck_releases: b } } },
+    { state: "destroyed", config: { metadata: { flightdeck_releases: encodeReleases([r(9, "z", "good")]) } } },
+  ]);
   expect(merged.map((x) => [x.version, x.outcome])).toEqual([
     [2, "failed"],
     [1, "good"],
@@ -34,16 +58,53 @@ test("rollback choice: the newest good release before the one the fleet runs; fa
   // Split by an interrupted rollout between c and d: back to c, the newest good image.
   expect(rollbackChoice(history, ["c", "d"])).toEqual({ ok: true, image: "c", version: 3 });
   expect(rollbackChoice([], ["a"])).toMatchObject({ ok: false, reason: expect.stringContaining("no release history") });
-  expect(rollbackChoice([r(2, "b", "failed"), r(1, "a", "good")], ["a"])).toMatchObject({ ok: false, reason: expect.stringContaining("no good release before") });
+  expect(rollbackChoice([r(2, "b", "failed"), r(1, "a", "good")], ["a"])).toMatchObject({
+    ok: false,
+    reason: expect.stringContaining("no good release before"),
+  });
 });
 
-const target: Plan["target"] = { image: "img:2", configDigest: "d2", region: "ewr", machineCount: 3, strategy: "rolling" };
-const machine = (id: string, extra: Partial<ObservedMachine> = {}): ObservedMachine => ({ id, region: "ewr", state: "started", image: "img:2", configDigest: "d2", platformVersion: "v2", processGroup: "app", ...extra });
-const state = (machines: ObservedMachine[]): ObservedState => ({ app: { exists: true, name: "a" }, ips: [], secrets: { names: [] }, volumes: [], machines });
+const target: Plan["target"] = {
+  image: "img:2",
+  configDigest: "d2",
+  region: "ewr",
+  machineCount: 3,
+  strategy: "rolling",
+};
+const machine = (id: string, extra: Partial<ObservedMachine> = {}): ObservedMachine => ({
+  id,
+  region: "ewr",
+  state: "started",
+  image: "img:2",
+  configDigest: "d2",
+  platformVersion: "v2",
+  processGroup: "app",
+  ...extra,
+});
+const state = (machines: ObservedMachine[]): ObservedState => ({
+  app: { exists: true, name: "a" },
+  ips: [],
+  secrets: { names: [] },
+  volumes: [],
+  machines,
+});
 
 test("verification: image, digest, state and count, each difference named with what the machine runs", () => {
-  expect(verifyFleet(state([machine("a"), machine("b", { state: "stopped" }), machine("c", { state: "suspended" })]), target)).toMatchObject({ ok: true });
-  const bad = verifyFleet(state([machine("a", { image: "img:1" }), machine("b", { configDigest: "d1" }), machine("c", { state: "failed" }), machine("d", { state: "replacing" })]), target);
+  expect(
+    verifyFleet(
+      state([machine("a"), machine("b", { state: "stopped" }), machine("c", { state: "suspended" })]),
+      target,
+    ),
+  ).toMatchObject({ ok: true });
+  const bad = verifyFleet(
+    state([
+      machine("a", { image: "img:1" }),
+      machine("b", { configDigest: "d1" }),
+      machine("c", { state: "failed" }),
+      machine("d", { state: "replacing" }),
+    ]),
+    target,
+  );
   expect(bad.ok).toBe(false);
   if (bad.ok) return;
   expect(bad.problems).toEqual([
@@ -54,10 +115,20 @@ test("verification: image, digest, state and count, each difference named with w
     "4 machine(s), want 3",
   ]);
   // A run's cordon (flightdeck_cordon mark) is a problem; a person's is a warning (test/deploy/rolling-cordon.test.ts).
-  const cordoned = verifyFleet(state([machine("a", { cordoned: true, deployCordon: true }), machine("b", { cordoned: false }), machine("c")]), target);
-  expect(cordoned).toMatchObject({ ok: false, problems: ["machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again"] });
+  const cordoned = verifyFleet(
+    state([machine("a", { cordoned: true, deployCordon: true }), machine("b", { cordoned: false }), machine("c")]),
+    target,
+  );
+  expect(cordoned).toMatchObject({
+    ok: false,
+    problems: ["machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again"],
+  });
   // Machines of other process groups, unmanaged ones and destroyed ones are not the fleet.
-  const others = [machine("x", { processGroup: "worker", image: "w" }), machine("y", { platformVersion: undefined as unknown as string }), machine("z", { state: "destroyed" })];
+  const others = [
+    machine("x", { processGroup: "worker", image: "w" }),
+    machine("y", { platformVersion: undefined as unknown as string }),
+    machine("z", { state: "destroyed" }),
+  ];
   expect(verifyFleet(state([machine("a"), machine("b"), machine("c"), ...others]), target).ok).toBe(true);
 });
 
@@ -80,7 +151,9 @@ for (const uniqueMachineNames of [true, false]) {
     const app = h.fly.state.apps.get(APP)!;
     // Never more than five app machines, even for a moment: the second run updated the first one's fleet.
     expect([...app.machines.values()].filter((m) => m.config.metadata?.fly_process_group === "app")).toHaveLength(5);
-    const anchors = [...app.machines.values()].filter((m) => m.name === "flightdeck-fleet-lock" && m.state !== "destroyed" && m.state !== "destroying");
+    const anchors = [...app.machines.values()].filter(
+      (m) => m.name === "flightdeck-fleet-lock" && m.state !== "destroyed" && m.state !== "destroying",
+    );
     expect(anchors).toHaveLength(1);
   });
 }

@@ -19,8 +19,15 @@ afterEach(() => h?.close());
 function actionsOn(machineId: string): string[] {
   const base = `/v1/apps/${APP}/machines/${machineId}`;
   return h.fly.calls
-    .filter((c) => c.mutating && (c.path === base || /^\/(cordon|uncordon|stop|start|restart)$/.test(c.path.slice(base.length))) && c.path.startsWith(base))
-    .map((c) => (c.path === base ? (c.method === "POST" ? "update" : c.method.toLowerCase()) : c.path.slice(base.length + 1)));
+    .filter(
+      (c) =>
+        c.mutating &&
+        (c.path === base || /^\/(cordon|uncordon|stop|start|restart)$/.test(c.path.slice(base.length))) &&
+        c.path.startsWith(base),
+    )
+    .map((c) =>
+      c.path === base ? (c.method === "POST" ? "update" : c.method.toLowerCase()) : c.path.slice(base.length + 1),
+    );
 }
 
 test("each running machine is cordoned before its update and uncordoned after it is healthy again; none stays cordoned", async () => {
@@ -36,7 +43,15 @@ test("each running machine is cordoned before its update and uncordoned after it
     // The health poll of the new version came between the update and the uncordon.
     const update = h.fly.calls.find((c) => c.method === "POST" && c.path === `/v1/apps/${APP}/machines/${m.id}`)!;
     const uncordon = h.fly.calls.find((c) => c.path.endsWith(`/machines/${m.id}/uncordon`))!;
-    expect(h.fly.calls.some((c) => c.method === "GET" && c.path === `/v1/apps/${APP}/machines/${m.id}` && c.at >= update.at && c.at <= uncordon.at)).toBe(true);
+    expect(
+      h.fly.calls.some(
+        (c) =>
+          c.method === "GET" &&
+          c.path === `/v1/apps/${APP}/machines/${m.id}` &&
+          c.at >= update.at &&
+          c.at <= uncordon.at,
+      ),
+    ).toBe(true);
   }
   // Rolling: the second machine is cordoned only once the spearhead is back in rotation.
   const cordons = h.fly.calls.filter((c) => c.path.endsWith("/cordon"));
@@ -76,8 +91,14 @@ test("a machine whose new version never passes its checks is rolled back and put
 });
 
 const MARK = METADATA.deployCordon;
-const marked = () => appMachines(h.fly).filter((m) => m.config.metadata?.[MARK] !== undefined).map((m) => m.id);
-const cordoned = () => appMachines(h.fly).filter((m) => m.cordoned).map((m) => m.id);
+const marked = () =>
+  appMachines(h.fly)
+    .filter((m) => m.config.metadata?.[MARK] !== undefined)
+    .map((m) => m.id);
+const cordoned = () =>
+  appMachines(h.fly)
+    .filter((m) => m.cordoned)
+    .map((m) => m.id);
 
 test("a machine a person cordoned survives a deploy: updated, never uncordoned, named in a warning; the next deploy changes nothing", async () => {
   h = await deployedFleet();
@@ -91,11 +112,14 @@ test("a machine a person cordoned survives a deploy: updated, never uncordoned, 
   expect(result.machines.map((m) => m.image)).toEqual(Array(5).fill(IMAGE_V2));
   expect(actionsOn(handId)).toEqual(["update"]);
   expect(cordoned()).toEqual([handId]);
-  for (const m of appMachines(h.fly).filter((x) => x.id !== handId)) expect(actionsOn(m.id)).toEqual(["cordon", "update", "uncordon"]);
+  for (const m of appMachines(h.fly).filter((x) => x.id !== handId))
+    expect(actionsOn(m.id)).toEqual(["cordon", "update", "uncordon"]);
   // The hand cordon never got the mark; the run's own marks are all gone again.
   expect(marked()).toEqual([]);
   expect(h.lines.some((l) => l.includes(`machine ${handId} is cordoned by someone else; left alone`))).toBe(true);
-  expect(h.lines.some((l) => l.includes(`machine ${handId} is cordoned by someone else and was left alone`))).toBe(true);
+  expect(h.lines.some((l) => l.includes(`machine ${handId} is cordoned by someone else and was left alone`))).toBe(
+    true,
+  );
 
   h.fly.calls.length = 0;
   h.lines.length = 0;
@@ -118,9 +142,17 @@ test("on a server whose update clears the cordon, a person's cordon is put back 
   expect(marked()).toEqual([]);
 });
 
-type Stop = { name: string; hit: (method: string, path: string) => boolean; left: { cordoned: boolean; marked: boolean } };
+type Stop = {
+  name: string;
+  hit: (method: string, path: string) => boolean;
+  left: { cordoned: boolean; marked: boolean };
+};
 // The update replaces the machine's metadata: the mark survives only because the run puts it in the config.
-const UPDATED: Stop = { name: "updated, not yet uncordoned", hit: (m, p) => m === "POST" && /\/machines\/[^/]+$/.test(p), left: { cordoned: true, marked: true } };
+const UPDATED: Stop = {
+  name: "updated, not yet uncordoned",
+  hit: (m, p) => m === "POST" && /\/machines\/[^/]+$/.test(p),
+  left: { cordoned: true, marked: true },
+};
 
 /**
  * A client whose run is killed right after the first successful call `hit` matches, as a deploy killed there
@@ -143,10 +175,22 @@ function killedAt(hit: Stop["hit"]) {
 
 /** Where a killed run can stop in the cordon's life: right after each of its calls answered. */
 const STOPS: Stop[] = [
-  { name: "the mark was set, the cordon not yet", hit: (m, p) => m === "POST" && p.endsWith(`/metadata/${MARK}`), left: { cordoned: false, marked: true } },
-  { name: "cordoned, not yet updated", hit: (m, p) => m === "POST" && p.endsWith("/cordon"), left: { cordoned: true, marked: true } },
+  {
+    name: "the mark was set, the cordon not yet",
+    hit: (m, p) => m === "POST" && p.endsWith(`/metadata/${MARK}`),
+    left: { cordoned: false, marked: true },
+  },
+  {
+    name: "cordoned, not yet updated",
+    hit: (m, p) => m === "POST" && p.endsWith("/cordon"),
+    left: { cordoned: true, marked: true },
+  },
   UPDATED,
-  { name: "uncordoned, the mark not yet removed", hit: (m, p) => m === "POST" && p.endsWith("/uncordon"), left: { cordoned: false, marked: true } },
+  {
+    name: "uncordoned, the mark not yet removed",
+    hit: (m, p) => m === "POST" && p.endsWith("/uncordon"),
+    left: { cordoned: false, marked: true },
+  },
 ];
 
 describe("a deploy killed in the middle of a cordon", () => {
@@ -154,7 +198,9 @@ describe("a deploy killed in the middle of a cordon", () => {
     test(`${stop.name}: the next run converges, no cordon or mark of a run is left`, async () => {
       h = await deployedFleet();
       const killer = killedAt(stop.hit);
-      const error = await runDeploy(h.options({ client: killer.client, image: IMAGE_V2, signal: killer.signal })).catch((e: unknown) => e);
+      const error = await runDeploy(h.options({ client: killer.client, image: IMAGE_V2, signal: killer.signal })).catch(
+        (e: unknown) => e,
+      );
       expect(error).toMatchObject({ code: "aborted" });
       const spearhead = killer.spearhead();
       expect(spearhead).toBeDefined();
@@ -176,7 +222,9 @@ describe("a deploy killed in the middle of a cordon", () => {
     h = await deployedFleet();
     // Killed right after the spearhead's update answered: it is on the new image, still cordoned by the run.
     const killer = killedAt(UPDATED.hit);
-    await runDeploy(h.options({ client: killer.client, image: IMAGE_V2, signal: killer.signal })).catch(() => undefined);
+    await runDeploy(h.options({ client: killer.client, image: IMAGE_V2, signal: killer.signal })).catch(
+      () => undefined,
+    );
     const spearhead = killer.spearhead();
     expect(cordoned()).toEqual([spearhead!]);
     const handId = appMachines(h.fly).find((m) => m.id !== spearhead)!.id;
@@ -194,28 +242,60 @@ describe("a deploy killed in the middle of a cordon", () => {
 
 describe("verify and cordons", () => {
   const target = { image: IMAGE_V2, configDigest: "d1", region: "ewr", machineCount: 3, strategy: "rolling" as const };
-  const m = (id: string, extra: Partial<ObservedMachine> = {}): ObservedMachine => ({ id, region: "ewr", state: "started", image: IMAGE_V2, platformVersion: "v2", processGroup: "app", configDigest: "d1", cordoned: false, ...extra });
-  const state = (machines: ObservedMachine[]): ObservedState => ({ app: { exists: true, name: APP }, ips: [], secrets: { names: [] }, volumes: [], machines });
+  const m = (id: string, extra: Partial<ObservedMachine> = {}): ObservedMachine => ({
+    id,
+    region: "ewr",
+    state: "started",
+    image: IMAGE_V2,
+    platformVersion: "v2",
+    processGroup: "app",
+    configDigest: "d1",
+    cordoned: false,
+    ...extra,
+  });
+  const state = (machines: ObservedMachine[]): ObservedState => ({
+    app: { exists: true, name: APP },
+    ips: [],
+    secrets: { names: [] },
+    volumes: [],
+    machines,
+  });
 
   test("a person's cordon passes with a warning naming the machine", () => {
     const v = verifyFleet(state([m("a", { cordoned: true }), m("b"), m("c")]), target);
-    expect(v).toMatchObject({ ok: true, warnings: ["machine a is cordoned by someone else and was left alone: the proxy sends it no requests"] });
+    expect(v).toMatchObject({
+      ok: true,
+      warnings: ["machine a is cordoned by someone else and was left alone: the proxy sends it no requests"],
+    });
   });
 
   test("a run's cordon (marked) is a problem: the deploy did not finish", () => {
     const v = verifyFleet(state([m("a", { cordoned: true, deployCordon: true }), m("b"), m("c")]), target);
     expect(v.ok).toBe(false);
-    expect(!v.ok && v.problems).toEqual(["machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again"]);
+    expect(!v.ok && v.problems).toEqual([
+      "machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again",
+    ]);
   });
 
   test("a secrets roll is not done while it left a machine cordoned; a person's cordon does not stop it", () => {
-    const rolled = state([m("a", { cordoned: true, deployCordon: true, secretsVersion: 3 }), m("b", { cordoned: true, secretsVersion: 3 }), m("c", { secretsVersion: 3 })]);
-    expect(verifySecretsRoll(rolled, ["a", "b", "c"], 3)).toEqual(["machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again"]);
+    const rolled = state([
+      m("a", { cordoned: true, deployCordon: true, secretsVersion: 3 }),
+      m("b", { cordoned: true, secretsVersion: 3 }),
+      m("c", { secretsVersion: 3 }),
+    ]);
+    expect(verifySecretsRoll(rolled, ["a", "b", "c"], 3)).toEqual([
+      "machine a is still cordoned by a deploy (the proxy sends it no requests); run deploy again",
+    ]);
   });
 
   test("every machine cordoned by hand: nothing serves, not exit 0", () => {
-    const v = verifyFleet(state([m("a", { cordoned: true }), m("b", { cordoned: true }), m("c", { cordoned: true })]), target);
+    const v = verifyFleet(
+      state([m("a", { cordoned: true }), m("b", { cordoned: true }), m("c", { cordoned: true })]),
+      target,
+    );
     expect(v.ok).toBe(false);
-    expect(!v.ok && v.problems).toEqual(["no machine serves: every one (a, b, c) is cordoned by someone else; the proxy has nowhere to send requests until one is uncordoned"]);
+    expect(!v.ok && v.problems).toEqual([
+      "no machine serves: every one (a, b, c) is cordoned by someone else; the proxy has nowhere to send requests until one is uncordoned",
+    ]);
   });
 });

@@ -3,7 +3,18 @@
 import { afterEach, expect, test } from "bun:test";
 import { runDeploy } from "../../deploy/deploy.ts";
 import { createFlyClient } from "../../lib/fly/client.ts";
-import { APP, appMachines, deployedFleet, harness, IMAGE_V1, IMAGE_V2, mutating, productionConfig, stopOneMachine, type Harness } from "./harness.ts";
+import {
+  APP,
+  appMachines,
+  deployedFleet,
+  harness,
+  IMAGE_V1,
+  IMAGE_V2,
+  mutating,
+  productionConfig,
+  stopOneMachine,
+  type Harness,
+} from "./harness.ts";
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -33,13 +44,21 @@ test("new image: rolling update under leases, spearhead first, every machine end
   for (const u of updates) {
     expect(u.leaseNonce).toBeTruthy();
     const id = u.path.split("/").pop();
-    expect(h.fly.calls.some((c) => c.method === "POST" && c.path.endsWith(`/machines/${id}/lease`) && c.at <= u.at)).toBe(true);
-    expect(h.fly.calls.some((c) => c.method === "DELETE" && c.path.endsWith(`/machines/${id}/lease`) && c.leaseNonce === u.leaseNonce)).toBe(true);
+    expect(
+      h.fly.calls.some((c) => c.method === "POST" && c.path.endsWith(`/machines/${id}/lease`) && c.at <= u.at),
+    ).toBe(true);
+    expect(
+      h.fly.calls.some(
+        (c) => c.method === "DELETE" && c.path.endsWith(`/machines/${id}/lease`) && c.leaseNonce === u.leaseNonce,
+      ),
+    ).toBe(true);
   }
   // spearhead: the second update starts only after the first machine was healthy again
   const first = updates[0]!;
   const firstId = first.path.split("/").pop();
-  const healthyPoll = h.fly.calls.find((c) => c.method === "GET" && c.path.endsWith(`/machines/${firstId}`) && c.at > first.at);
+  const healthyPoll = h.fly.calls.find(
+    (c) => c.method === "GET" && c.path.endsWith(`/machines/${firstId}`) && c.at > first.at,
+  );
   expect(healthyPoll).toBeDefined();
   expect(updates[1]!.at).toBeGreaterThan(healthyPoll!.at);
   expect(mutating(h.fly)).toContain("POST /machines"); // the release command machine
@@ -113,7 +132,8 @@ test("a deploy aborted after a few mutating calls converges when re-run", async 
     baseUrl: h.fly.url,
     token: h.fly.token,
     onRequest: (info) => {
-      if (info.method === "POST" && /\/(machines|volumes)$/.test(info.path) && info.status === 200 && ++creates === 4) controller.abort(new Error("killed by test"));
+      if (info.method === "POST" && /\/(machines|volumes)$/.test(info.path) && info.status === 200 && ++creates === 4)
+        controller.abort(new Error("killed by test"));
     },
   });
   const error = await runDeploy(h.options({ client, signal: controller.signal })).catch((e) => e);
@@ -147,7 +167,8 @@ test("a rolling update aborted half-way converges on the new image when re-run",
     baseUrl: h.fly.url,
     token: h.fly.token,
     onRequest: (info) => {
-      if (info.method === "POST" && /\/machines\/[^/]+$/.test(info.path) && info.status === 200 && ++updates === 2) controller.abort(new Error("killed"));
+      if (info.method === "POST" && /\/machines\/[^/]+$/.test(info.path) && info.status === 200 && ++updates === 2)
+        controller.abort(new Error("killed"));
     },
   });
   const error = await runDeploy(h.options({ client, image: IMAGE_V2, signal: controller.signal })).catch((e) => e);
@@ -171,9 +192,13 @@ test("immediate strategy updates every machine without waiting", async () => {
   await runDeploy(h.options({ image: IMAGE_V2, strategy: "immediate" }));
   expect(appMachines(h.fly).map((m) => m.config.image)).toEqual(Array(5).fill(IMAGE_V2));
   // Every update goes out before any wait; the waits that follow are the verification letting them settle.
-  const updates = h.fly.calls.map((c, i) => ({ c, i })).filter(({ c }) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
+  const updates = h.fly.calls
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.method === "POST" && /\/machines\/[^/]+$/.test(c.path));
   const ids = appMachines(h.fly).map((m) => m.id);
-  const firstWait = h.fly.calls.findIndex((c) => c.method === "GET" && c.path.endsWith("/wait") && ids.some((id) => c.path.includes(id)));
+  const firstWait = h.fly.calls.findIndex(
+    (c) => c.method === "GET" && c.path.endsWith("/wait") && ids.some((id) => c.path.includes(id)),
+  );
   expect(updates).toHaveLength(5);
   expect(firstWait === -1 || firstWait > updates.at(-1)!.i).toBe(true);
   expect(appMachines(h.fly).every((m) => m.state === "started")).toBe(true);
@@ -220,10 +245,14 @@ test("a failed machine on the current image and config is relaunched by re-runni
 
   const result = await runDeploy(h.options());
   expect(result.changed).toBe(true);
-  expect(result.plan.actions).toMatchObject([{ kind: "update_machine", machineId: id, causes: ["failed"], skipLaunch: false }]);
+  expect(result.plan.actions).toMatchObject([
+    { kind: "update_machine", machineId: id, causes: ["failed"], skipLaunch: false },
+  ]);
   // One update of that machine under the fleet lock; no release command, no other machine updated (the
   // others only get the release history, a metadata write that restarts nothing).
-  expect(mutating(h.fly).filter((c) => !c.includes("/lease") && !c.endsWith("/metadata"))).toEqual([`POST /machines/${id}`]);
+  expect(mutating(h.fly).filter((c) => !c.includes("/lease") && !c.endsWith("/metadata"))).toEqual([
+    `POST /machines/${id}`,
+  ]);
   const machines = appMachines(h.fly);
   expect(machines.every((m) => m.state === "started" && m.config.image === IMAGE_V1)).toBe(true);
 

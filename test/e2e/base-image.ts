@@ -61,7 +61,19 @@ export async function ensureBaseImage(cacheDir: string, log: (line: string) => v
     await sh(["install", "-m", "0755", join(cacheDir, "package/bin/bun"), join(rootfs, "usr/local/bin/bun")]);
     await sh(["ln", "-sf", "bun", join(rootfs, "usr/local/bin/bunx")]);
     await sh(["chroot", rootfs, "groupadd", "--gid", "1000", "bun"]);
-    await sh(["chroot", rootfs, "useradd", "--uid", "1000", "--gid", "bun", "--shell", "/bin/sh", "--create-home", "bun"]);
+    await sh([
+      "chroot",
+      rootfs,
+      "useradd",
+      "--uid",
+      "1000",
+      "--gid",
+      "bun",
+      "--shell",
+      "/bin/sh",
+      "--create-home",
+      "bun",
+    ]);
     await sh(["chroot", rootfs, "apt-get", "clean"]);
     await sh(["tar", "--numeric-owner", "-C", rootfs, "-cf", `${rootfsTar}.tmp`, "."]);
     await sh(["mv", `${rootfsTar}.tmp`, rootfsTar]);

@@ -38,7 +38,10 @@ async function main(): Promise<number> {
 
   t = performance.now();
   const dockerfileImage = "localhost/flightdeck:e2e-dockerfile";
-  await buildah(["bud", "--pull=never", "--layers", "--isolation", "chroot", "-f", "Dockerfile", "-t", dockerfileImage, "."], { cwd: ROOT });
+  await buildah(
+    ["bud", "--pull=never", "--layers", "--isolation", "chroot", "-f", "Dockerfile", "-t", dockerfileImage, "."],
+    { cwd: ROOT },
+  );
   log(`buildah bud of the Dockerfile in ${ms(t)}`);
 
   const registry = await startRegistry();
@@ -51,7 +54,12 @@ async function main(): Promise<number> {
     t = performance.now();
     const pool = new RegistryPool({ [registry.host]: { username: registry.username, password: registry.password } });
     const image = await buildImage({ projectDir: ROOT, base, pool });
-    const pushed = await pushImage(image, { registry: registry.host, repository: "e2e/flightdeck", tag: "daemonless", pool });
+    const pushed = await pushImage(image, {
+      registry: registry.host,
+      repository: "e2e/flightdeck",
+      tag: "daemonless",
+      pool,
+    });
     log(`daemonless build + push ${pushed.reference} in ${ms(t)}`);
     await buildah(["pull", "--tls-verify=false", "--creds", creds, `docker://${pushed.tagged}`]);
 
@@ -91,7 +99,18 @@ async function checkImage(image: string): Promise<CheckResult> {
   const command = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
   // chroot isolation shares the host network, so the server is reachable on 127.0.0.1:<port>.
   const proc = Bun.spawn(
-    ["buildah", "--storage-driver", "vfs", "run", "--isolation", "chroot", ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]), ctr, "--", ...command],
+    [
+      "buildah",
+      "--storage-driver",
+      "vfs",
+      "run",
+      "--isolation",
+      "chroot",
+      ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+      ctr,
+      "--",
+      ...command,
+    ],
     { env: { ...process.env, ...BUILDAH_ENV }, stdout: "pipe", stderr: "pipe" },
   );
   const output: string[] = [];
@@ -107,7 +126,8 @@ async function checkImage(image: string): Promise<CheckResult> {
     const mount = (await buildah(["mount", ctr], { quiet: true })).stdout.trim();
     const landed = findFile(join(mount, "app/media"), upload.content);
     if (!landed) throw new Error(`uploaded file not found under /app/media (PUT answered ${upload.status})`);
-    if (statSync(landed).uid !== server.uid) throw new Error(`uploaded file is owned by uid ${statSync(landed).uid}, not ${server.uid}`);
+    if (statSync(landed).uid !== server.uid)
+      throw new Error(`uploaded file is owned by uid ${statSync(landed).uid}, not ${server.uid}`);
     return { image, health, uid: server.uid, upload: landed.slice(mount.length) };
   } finally {
     const server = findServerProcess(proc.pid);
@@ -141,13 +161,25 @@ async function uploadFile(url: string): Promise<{ status: number; content: strin
   const email = `e2e-${crypto.randomUUID().slice(0, 8)}@example.test`;
   const password = `pw-${crypto.randomUUID()}`;
   const json = { "content-type": "application/json" };
-  const reg = await fetch(`${url}/v1/auth/register`, { method: "POST", headers: json, body: JSON.stringify({ email, password }) });
+  const reg = await fetch(`${url}/v1/auth/register`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ email, password }),
+  });
   if (reg.status >= 300) throw new Error(`register answered ${reg.status}: ${await reg.text()}`);
-  const login = await fetch(`${url}/v1/auth/login`, { method: "POST", headers: json, body: JSON.stringify({ email, password }) });
+  const login = await fetch(`${url}/v1/auth/login`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ email, password }),
+  });
   const { access_token } = (await login.json()) as { access_token?: string };
   if (!access_token) throw new Error(`login answered ${login.status} without access_token`);
   const auth = { authorization: `Bearer ${access_token}` };
-  const created = await fetch(`${url}/v1/projects`, { method: "POST", headers: { ...json, ...auth }, body: JSON.stringify({ name: "e2e" }) });
+  const created = await fetch(`${url}/v1/projects`, {
+    method: "POST",
+    headers: { ...json, ...auth },
+    body: JSON.stringify({ name: "e2e" }),
+  });
   const project = (await created.json()) as { id?: string };
   if (!project.id) throw new Error(`create project answered ${created.status} without id`);
   const content = `flightdeck e2e ${crypto.randomUUID()}\n`;
@@ -156,7 +188,10 @@ async function uploadFile(url: string): Promise<{ status: number; content: strin
     headers: { ...auth, "content-type": "text/plain" },
     body: content,
   });
-  if (put.status >= 300) throw new Error(`PUT /v1/projects/:id/files/docs/hello.txt answered ${put.status}: ${(await put.text()).slice(0, 300)}`);
+  if (put.status >= 300)
+    throw new Error(
+      `PUT /v1/projects/:id/files/docs/hello.txt answered ${put.status}: ${(await put.text()).slice(0, 300)}`,
+    );
   return { status: put.status, content };
 }
 

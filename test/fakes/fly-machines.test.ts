@@ -16,9 +16,10 @@ afterEach(() => fly.close());
 
 const checkedConfig: MachineConfig = {
   image: "registry.fly.io/web:1",
-  services: [{ protocol: "tcp", internal_port: 3000, autostop: "stop", checks: [{ type: "http", port: 3000, path: "/health" }] }],
+  services: [
+    { protocol: "tcp", internal_port: 3000, autostop: "stop", checks: [{ type: "http", port: 3000, path: "/health" }] },
+  ],
 };
-
 
 function raw(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -31,19 +32,27 @@ describe("auth and validation", () => {
   test("401 without the token or with a wrong one; both schemes accepted with the right one", async () => {
     expect((await raw("/v1/apps/web", { token: null })).status).toBe(401);
     expect((await raw("/v1/apps/web", { token: "fm2_wrong" })).status).toBe(401);
-    const body = (await (await raw("/v1/apps/web", { token: null, headers: { authorization: `FlyV1 ${fly.token}` } })).json()) as { name?: string };
+    const body = (await (
+      await raw("/v1/apps/web", { token: null, headers: { authorization: `FlyV1 ${fly.token}` } })
+    ).json()) as { name?: string };
     expect(body.name).toBe("web");
     expect((await raw("/v1/apps/web")).status).toBe(200);
   });
 
   test("a body that breaks the spec schema is a 400 naming the field", async () => {
-    const response = await raw("/v1/apps/web/machines", { method: "POST", body: JSON.stringify({ config: { image: "x", guest: { cpus: "two" } } }) });
+    const response = await raw("/v1/apps/web/machines", {
+      method: "POST",
+      body: JSON.stringify({ config: { image: "x", guest: { cpus: "two" } } }),
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain("/config/guest/cpus");
   });
 
   test("unknown fields are refused (the real API would drop them silently); bad JSON is a 400", async () => {
-    const response = await raw("/v1/apps/web/machines", { method: "POST", body: JSON.stringify({ config: { image: "x", auto_destory: true } }) });
+    const response = await raw("/v1/apps/web/machines", {
+      method: "POST",
+      body: JSON.stringify({ config: { image: "x", auto_destory: true } }),
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain('unknown field "auto_destory"');
     expect((await raw("/v1/apps/web/secrets", { method: "POST", body: "{not json" })).status).toBe(400);
@@ -125,7 +134,9 @@ describe("machine lifecycle", () => {
     await client.waitMachine("web", machine.id!, { state: "started", timeoutSeconds: 5 });
     const versions = await client.listVersions("web", machine.id!);
     expect(versions.map((v) => v.user_config?.image)).toEqual(["x:2", "x:1"]);
-    const stale = await flyFailure(client.updateMachine("web", machine.id!, { config: { image: "x:3" }, current_version: machine.version }));
+    const stale = await flyFailure(
+      client.updateMachine("web", machine.id!, { config: { image: "x:3" }, current_version: machine.version }),
+    );
     expect(stale.status).toBe(409);
   });
 
@@ -153,7 +164,10 @@ describe("machine lifecycle", () => {
   test("wait answers 408 when the state is not reached; a machine that never starts stays `starting`", async () => {
     fly.faults.neverStart(() => true);
     const machine = await client.createMachine("web", { config: { image: "x" } });
-    expect(await client.waitMachine("web", machine.id!, { state: "started", timeoutSeconds: 1 })).toEqual({ ok: false, timedOut: true });
+    expect(await client.waitMachine("web", machine.id!, { state: "started", timeoutSeconds: 1 })).toEqual({
+      ok: false,
+      timedOut: true,
+    });
     expect((await client.getMachine("web", machine.id!)).state).toBe("starting");
   });
 
@@ -171,7 +185,12 @@ describe("machine lifecycle", () => {
     fly.faults.exitCode(3, (m) => m.config.metadata?.fly_process_group === "fly_app_release_command");
     const machine = await client.createMachine("web", {
       skip_launch: true,
-      config: { image: "x", auto_destroy: true, restart: { policy: "no" }, metadata: { fly_process_group: "fly_app_release_command" } },
+      config: {
+        image: "x",
+        auto_destroy: true,
+        restart: { policy: "no" },
+        metadata: { fly_process_group: "fly_app_release_command" },
+      },
     });
     expect((await client.waitMachine("web", machine.id!, { state: "stopped", timeoutSeconds: 5 })).ok).toBe(true);
     await client.startMachine("web", machine.id!);
@@ -187,7 +206,9 @@ describe("machine lifecycle", () => {
     await client.setMetadata("web", machine.id!, "c", "3");
     expect(await client.getMetadata("web", machine.id!)).toEqual({ a: "1", b: "2", c: "3" });
     expect((await client.getMachine("web", machine.id!)).version).toBe(machine.version!);
-    expect((await flyFailure(client.updateMetadata("web", machine.id!, { d: "4" }, { machineVersion: "01STALE" }))).status).toBe(412);
+    expect(
+      (await flyFailure(client.updateMetadata("web", machine.id!, { d: "4" }, { machineVersion: "01STALE" }))).status,
+    ).toBe(412);
   });
 });
 
@@ -200,7 +221,10 @@ describe("leases", () => {
     const blocked = await flyFailure(client.updateMachine("web", machine.id!, { config: { image: "y" } }));
     expect(blocked.status).toBe(409);
     expect(blocked.apiMessage).toContain("lease currently held by");
-    expect((await flyFailure(client.updateMachine("web", machine.id!, { config: { image: "y" } }, { leaseNonce: "wrong" }))).status).toBe(409);
+    expect(
+      (await flyFailure(client.updateMachine("web", machine.id!, { config: { image: "y" } }, { leaseNonce: "wrong" })))
+        .status,
+    ).toBe(409);
     await client.updateMachine("web", machine.id!, { config: { image: "y" } }, { leaseNonce: lease.nonce });
     const refreshed = await client.refreshLease("web", machine.id!, lease.nonce!, { ttlSeconds: 120 });
     expect(refreshed.nonce).toBe(lease.nonce!);
@@ -227,7 +251,10 @@ describe("leases", () => {
     fly.seedApp("web");
     client = createFlyClient({ baseUrl: fly.url, token: fly.token, retries: 0 });
     const machine = await client.createMachine("web", { config: { image: "x" } });
-    const response = await raw(`/v1/apps/web/machines/${machine.id}/lease`, { method: "POST", body: JSON.stringify({ ttl: 10 }) });
+    const response = await raw(`/v1/apps/web/machines/${machine.id}/lease`, {
+      method: "POST",
+      body: JSON.stringify({ ttl: 10 }),
+    });
     const body = (await response.json()) as { nonce?: string; data?: unknown };
     expect(response.status).toBe(201);
     expect(body.nonce).toBeString();
@@ -239,12 +266,21 @@ describe("volumes", () => {
   test("a mount must name a volume of the machine's region that is not attached elsewhere", async () => {
     const volume = await client.createVolume("web", { name: "media", region: "ewr", size_gb: 1 });
     const mounts = [{ volume: volume.id!, path: "/app/media" }];
-    expect((await flyFailure(client.createMachine("web", { region: "iad", config: { image: "x", mounts } }))).status).toBe(400);
+    expect(
+      (await flyFailure(client.createMachine("web", { region: "iad", config: { image: "x", mounts } }))).status,
+    ).toBe(400);
     const first = await client.createMachine("web", { region: "ewr", config: { image: "x", mounts } });
     expect((await client.getVolume("web", volume.id!)).attached_machine_id).toBe(first.id!);
-    expect((await flyFailure(client.createMachine("web", { region: "ewr", config: { image: "x", mounts } }))).status).toBe(412);
+    expect(
+      (await flyFailure(client.createMachine("web", { region: "ewr", config: { image: "x", mounts } }))).status,
+    ).toBe(412);
     expect((await flyFailure(client.deleteVolume("web", volume.id!))).status).toBe(412);
-    const unknown = await flyFailure(client.createMachine("web", { region: "ewr", config: { image: "x", mounts: [{ volume: "vol_missing", path: "/d" }] } }));
+    const unknown = await flyFailure(
+      client.createMachine("web", {
+        region: "ewr",
+        config: { image: "x", mounts: [{ volume: "vol_missing", path: "/d" }] },
+      }),
+    );
     expect(unknown.apiMessage).toContain("vol_missing");
     await client.destroyMachine("web", first.id!, { force: true });
     await client.waitMachine("web", first.id!, { state: "destroyed", timeoutSeconds: 5 });
@@ -286,7 +322,10 @@ describe("secrets", () => {
 
   test("min_secrets_version ahead of the app's version is refused; machines record what they got", async () => {
     const { version } = await client.setSecrets("web", { A: "1" });
-    expect((await flyFailure(client.createMachine("web", { min_secrets_version: version + 1, config: { image: "x" } }))).status).toBe(400);
+    expect(
+      (await flyFailure(client.createMachine("web", { min_secrets_version: version + 1, config: { image: "x" } })))
+        .status,
+    ).toBe(400);
     const machine = await client.createMachine("web", { min_secrets_version: version, config: { image: "x" } });
     expect(fly.state.apps.get("web")!.machines.get(machine.id!)!.secretsVersion).toBe(version);
   });
@@ -312,7 +351,9 @@ describe("ip assignments", () => {
 
 describe("faults and the call log", () => {
   test("429 with Retry-After, 5xx, and dropped connections for the next N matching calls", async () => {
-    fly.faults.rateLimit(1, { retryAfterSeconds: 2, match: { path: "/machines" } }).serverError(1, { status: 503, match: { method: "GET", path: /^\/v1\/apps\/web$/ } });
+    fly.faults
+      .rateLimit(1, { retryAfterSeconds: 2, match: { path: "/machines" } })
+      .serverError(1, { status: 503, match: { method: "GET", path: /^\/v1\/apps\/web$/ } });
     const limited = await raw("/v1/apps/web/machines");
     expect([limited.status, limited.headers.get("retry-after")]).toEqual([429, "2"]);
     expect((await raw("/v1/apps/web/machines")).status).toBe(200);
@@ -326,7 +367,9 @@ describe("faults and the call log", () => {
 
   test("a drop after handling leaves the change made but unanswered (the ambiguous case)", async () => {
     fly.faults.dropConnection(1, { match: { method: "POST", path: "/machines" }, afterHandling: true });
-    await expect(raw("/v1/apps/web/machines", { method: "POST", body: JSON.stringify({ config: { image: "x" } }) })).rejects.toThrow();
+    await expect(
+      raw("/v1/apps/web/machines", { method: "POST", body: JSON.stringify({ config: { image: "x" } }) }),
+    ).rejects.toThrow();
     expect(fly.machines("web")).toHaveLength(1);
   });
 
@@ -353,7 +396,9 @@ describe("faults and the call log", () => {
 describe("the variants where spec, fly-go and docs disagree (a mode for each)", () => {
   test("app create: the spec's `name` (default) or the docs' `app_name`; the client sends both and passes either", async () => {
     const body = (fields: Record<string, string>) => JSON.stringify({ org_slug: "personal", ...fields });
-    expect(await (await raw("/v1/apps", { method: "POST", body: body({ app_name: "only-docs" }) })).json()).toEqual({ error: "name is required" });
+    expect(await (await raw("/v1/apps", { method: "POST", body: body({ app_name: "only-docs" }) })).json()).toEqual({
+      error: "name is required",
+    });
     await client.createApp({ name: "spec-side", org_slug: "personal" });
     expect(fly.state.apps.has("spec-side")).toBe(true);
     const create = fly.calls.find((c) => c.method === "POST" && c.path === "/v1/apps" && c.status === 201)!;
@@ -362,7 +407,11 @@ describe("the variants where spec, fly-go and docs disagree (a mode for each)", 
     const docs = startFakeFly({ appNameField: "app_name" });
     try {
       const docsClient = createFlyClient({ baseUrl: docs.url, token: docs.token, retries: 0 });
-      const refused = await fetch(`${docs.url}/v1/apps`, { method: "POST", headers: { authorization: `Bearer ${docs.token}`, "content-type": "application/json" }, body: body({ name: "only-spec" }) });
+      const refused = await fetch(`${docs.url}/v1/apps`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${docs.token}`, "content-type": "application/json" },
+        body: body({ name: "only-spec" }),
+      });
       expect(refused.status).toBe(400);
       expect(await refused.json()).toEqual({ error: "app_name is required" });
       await docsClient.createApp({ name: "docs-side", org_slug: "personal" });
@@ -383,7 +432,12 @@ describe("the variants where spec, fly-go and docs disagree (a mode for each)", 
       quiet.seedApp("web");
       const quietClient = createFlyClient({ baseUrl: quiet.url, token: quiet.token, retries: 0 });
       const m = await quietClient.createMachine("web", { config: { image: "x" } });
-      expect(await quietClient.waitMachine("web", m.id!, { state: ["started", "failed"], timeoutSeconds: 5 })).toEqual({ ok: true, state: undefined, version: undefined, eventId: undefined });
+      expect(await quietClient.waitMachine("web", m.id!, { state: ["started", "failed"], timeoutSeconds: 5 })).toEqual({
+        ok: true,
+        state: undefined,
+        version: undefined,
+        eventId: undefined,
+      });
     } finally {
       await quiet.close();
     }

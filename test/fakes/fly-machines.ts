@@ -8,7 +8,15 @@ import { appRoutes, createAppRecord } from "./fly/apps.ts";
 import { certificateRoutes, createCertificateBehaviour, type CertificateBehaviour } from "./fly/certificates.ts";
 import { createExecBehaviour, execRoutes, type ExecBehaviour } from "./fly/exec.ts";
 import { createFakeLogs, logRoutes, type FakeLogs } from "./fly/logs.ts";
-import { createContext, HttpError, json, type FakeCall, type FakeContext, type FakeOptions, type FakeTimings } from "./fly/context.ts";
+import {
+  createContext,
+  HttpError,
+  json,
+  type FakeCall,
+  type FakeContext,
+  type FakeOptions,
+  type FakeTimings,
+} from "./fly/context.ts";
 import { FakeFaults } from "./fly/faults.ts";
 import { ipRoutes } from "./fly/ips.ts";
 import { leaseRoutes, newLease } from "./fly/leases.ts";
@@ -126,7 +134,15 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       const method = request.method.toUpperCase();
       const path = url.pathname;
       const nonce = request.headers.get("fly-machine-lease-nonce") ?? undefined;
-      const call: FakeCall = { method, path, query: url.search, status: 0, mutating: method !== "GET", at: Date.now(), ...(nonce ? { leaseNonce: nonce } : {}) };
+      const call: FakeCall = {
+        method,
+        path,
+        query: url.search,
+        status: 0,
+        mutating: method !== "GET",
+        at: Date.now(),
+        ...(nonce ? { leaseNonce: nonce } : {}),
+      };
       calls.push(call);
       const respond = (response: Response): Response => {
         call.status = response.status;
@@ -134,7 +150,11 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
         return response;
       };
 
-      if (!authorized(request.headers.get("authorization"), token, (presented) => deployTokenAllows(deployTokens, presented, path))) {
+      if (
+        !authorized(request.headers.get("authorization"), token, (presented) =>
+          deployTokenAllows(deployTokens, presented, path),
+        )
+      ) {
         return respond(json({ error: "Authenticate: token validation error" }, 401));
       }
       const latency = faults.latencyFor(method, path);
@@ -142,10 +162,12 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
 
       const fault = faults.takeCallFault(method, path);
       if (fault?.kind === "rate_limit") {
-        const headers: Record<string, string> = fault.retryAfterSeconds === null ? {} : { "retry-after": String(fault.retryAfterSeconds) };
+        const headers: Record<string, string> =
+          fault.retryAfterSeconds === null ? {} : { "retry-after": String(fault.retryAfterSeconds) };
         return respond(json({ error: "rate limit exceeded" }, 429, headers));
       }
-      if (fault?.kind === "server_error") return respond(json({ error: "internal server error (injected)" }, fault.status));
+      if (fault?.kind === "server_error")
+        return respond(json({ error: "internal server error (injected)" }, fault.status));
       if (fault?.kind === "drop" && !fault.afterHandling) return dropped();
 
       let body: unknown;
@@ -165,7 +187,13 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
     },
   });
 
-  async function route(method: string, path: string, query: URLSearchParams, body: unknown, nonce: string | undefined): Promise<Response> {
+  async function route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+    nonce: string | undefined,
+  ): Promise<Response> {
     const found = match(routes, method, path);
     if (found === undefined) return json({ error: `no such endpoint: ${method} ${path}` }, 404);
     if (found === "method_not_allowed") return json({ error: `method ${method} not allowed on ${path}` }, 405);
@@ -177,7 +205,8 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       }
       return await found.route.handle({ params: found.params, query, body, nonce, app });
     } catch (error) {
-      if (error instanceof HttpError) return json({ error: error.message, ...(error.apiStatus ? { status: error.apiStatus } : {}) }, error.status);
+      if (error instanceof HttpError)
+        return json({ error: error.message, ...(error.apiStatus ? { status: error.apiStatus } : {}) }, error.status);
       return json({ error: `fake Fly internal error: ${error instanceof Error ? error.message : String(error)}` }, 500);
     }
   }
@@ -197,7 +226,8 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       ctx.state.apps.set(name, app);
       return app;
     },
-    machines: (appName) => [...(ctx.state.apps.get(appName)?.machines.values() ?? [])].filter((m) => m.state !== "destroyed"),
+    machines: (appName) =>
+      [...(ctx.state.apps.get(appName)?.machines.values() ?? [])].filter((m) => m.state !== "destroyed"),
     logs,
     certificates,
     exec,

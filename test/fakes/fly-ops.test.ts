@@ -17,7 +17,6 @@ beforeEach(async () => {
 });
 afterEach(() => fly.close());
 
-
 async function startedMachine(app = "web", env: Record<string, string> = {}) {
   const machine = await client.createMachine(app, { region: "ewr", config: { image: "registry.fly.io/web:1", env } });
   await client.waitMachine(app, machine.id!, { state: "started", timeoutSeconds: 5 });
@@ -82,8 +81,13 @@ describe("certificates", () => {
     const ips = await client.listIpAssignments("web");
     expect(created.dns_requirements?.a).toEqual(ips.filter((ip) => ip.shared).map((ip) => ip.ip!));
     expect(created.dns_requirements?.aaaa).toEqual(ips.filter((ip) => !ip.shared).map((ip) => ip.ip!));
-    expect(created.dns_requirements).toMatchObject({ cname: "web.fly.dev", acme_challenge: { name: "_acme-challenge.www.example.com" } });
-    expect((await client.getCertificate("web", "www.example.com"))?.certificates?.[0]?.status).toBe("pending_validation");
+    expect(created.dns_requirements).toMatchObject({
+      cname: "web.fly.dev",
+      acme_challenge: { name: "_acme-challenge.www.example.com" },
+    });
+    expect((await client.getCertificate("web", "www.example.com"))?.certificates?.[0]?.status).toBe(
+      "pending_validation",
+    );
 
     const checked = await client.checkCertificate("web", "www.example.com");
     expect(checked.certificates?.[0]?.status).toBe("active");
@@ -109,7 +113,9 @@ describe("certificates", () => {
     fly.seedApp("other");
     await client.createAcmeCertificate("web", "example.com");
     expect((await flyFailure(client.createAcmeCertificate("web", "example.com"))).status).toBe(422);
-    expect((await flyFailure(client.createAcmeCertificate("other", "example.com"))).apiMessage).toContain("another app");
+    expect((await flyFailure(client.createAcmeCertificate("other", "example.com"))).apiMessage).toContain(
+      "another app",
+    );
     expect((await flyFailure(client.createAcmeCertificate("web", "not a host"))).status).toBe(422);
     const raw = await fetch(`${fly.url}/v1/apps/web/certificates/acme`, {
       method: "POST",
@@ -126,27 +132,56 @@ describe("certificates", () => {
 describe("exec", () => {
   test("the fake's commands: echo, exit N, env, sh -c with stderr, unknown -> 127 (Go omitempty answers)", async () => {
     const id = await startedMachine("web", { PORT: "3000", APP_ENV: "production" });
-    expect(await client.execMachine("web", id, { command: ["echo", "hello", "world"], timeoutSeconds: 5 })).toEqual({ stdout: "hello world\n" });
-    expect(await client.execMachine("web", id, { command: ["exit", "3"], timeoutSeconds: 5 })).toEqual({ exit_code: 3 });
-    expect((await client.execMachine("web", id, { command: ["env"], timeoutSeconds: 5 })).stdout).toBe("APP_ENV=production\nPORT=3000\n");
-    expect(await client.execMachine("web", id, { command: ["sh", "-c", "echo out; echo err >&2; exit 4"], timeoutSeconds: 5 })).toEqual({ stdout: "out\n", stderr: "err\n", exit_code: 4 });
-    expect(await client.execMachine("web", id, { command: ["bun", "run", "nothing"], timeoutSeconds: 5 })).toEqual({ stderr: "sh: 1: bun: not found\n", exit_code: 127 });
-    expect(await client.execMachine("web", id, { command: ["cat"], timeoutSeconds: 5, stdin: "piped" })).toEqual({ stdout: "piped" });
+    expect(await client.execMachine("web", id, { command: ["echo", "hello", "world"], timeoutSeconds: 5 })).toEqual({
+      stdout: "hello world\n",
+    });
+    expect(await client.execMachine("web", id, { command: ["exit", "3"], timeoutSeconds: 5 })).toEqual({
+      exit_code: 3,
+    });
+    expect((await client.execMachine("web", id, { command: ["env"], timeoutSeconds: 5 })).stdout).toBe(
+      "APP_ENV=production\nPORT=3000\n",
+    );
+    expect(
+      await client.execMachine("web", id, {
+        command: ["sh", "-c", "echo out; echo err >&2; exit 4"],
+        timeoutSeconds: 5,
+      }),
+    ).toEqual({ stdout: "out\n", stderr: "err\n", exit_code: 4 });
+    expect(await client.execMachine("web", id, { command: ["bun", "run", "nothing"], timeoutSeconds: 5 })).toEqual({
+      stderr: "sh: 1: bun: not found\n",
+      exit_code: 127,
+    });
+    expect(await client.execMachine("web", id, { command: ["cat"], timeoutSeconds: 5, stdin: "piped" })).toEqual({
+      stdout: "piped",
+    });
     fly.exec.omitEmpty = false;
-    expect(await client.execMachine("web", id, { command: ["true"], timeoutSeconds: 5 })).toEqual({ exit_code: 0, exit_signal: 0, stdout: "", stderr: "" });
+    expect(await client.execMachine("web", id, { command: ["true"], timeoutSeconds: 5 })).toEqual({
+      exit_code: 0,
+      exit_signal: 0,
+      stdout: "",
+      stderr: "",
+    });
     expect(fly.exec.runs.map((r) => r.command[0])).toEqual(["echo", "exit", "env", "sh", "bun", "cat", "true"]);
   });
 
   test("only a started machine runs commands; a body off the spec is a 400; the deprecated cmd string works", async () => {
     const id = await startedMachine();
     const raw = (body: unknown) =>
-      fetch(`${fly.url}/v1/apps/web/machines/${id}/exec`, { method: "POST", headers: { authorization: `Bearer ${fly.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+      fetch(`${fly.url}/v1/apps/web/machines/${id}/exec`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${fly.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     expect((await raw({ command: "echo hi" })).status).toBe(400);
     expect((await raw({})).status).toBe(400);
     expect(await (await raw({ cmd: "echo legacy" })).json()).toEqual({ stdout: "legacy\n" });
     await client.stopMachine("web", id);
     await client.waitMachine("web", id, { state: "stopped", timeoutSeconds: 5 });
-    expect((await flyFailure(client.execMachine("web", id, { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(412);
-    expect((await flyFailure(client.execMachine("web", "nope", { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(404);
+    expect((await flyFailure(client.execMachine("web", id, { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(
+      412,
+    );
+    expect((await flyFailure(client.execMachine("web", "nope", { command: ["echo"], timeoutSeconds: 5 }))).status).toBe(
+      404,
+    );
   });
 });

@@ -141,7 +141,11 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
     new Response(body === undefined ? null : JSON.stringify(body), {
       status,
-      headers: { "content-type": "application/json; charset=utf-8", "x-github-request-id": `FAKE:${nextId}`, ...headers },
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "x-github-request-id": `FAKE:${nextId}`,
+        ...headers,
+      },
     });
   const message = (status: number, text: string) =>
     json(status, { message: text, documentation_url: "https://docs.github.com/rest" });
@@ -299,7 +303,11 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
           .reverse();
         const result = paginate(found, url);
         if (result instanceof Response) return result;
-        return json(200, result.page.map((d) => presentDeployment(d, url.origin)), result.link ? { link: result.link } : {});
+        return json(
+          200,
+          result.page.map((d) => presentDeployment(d, url.origin)),
+          result.link ? { link: result.link } : {},
+        );
       }
       if (method === "POST") {
         if (options.readOnly) return readOnlyRefusal();
@@ -343,12 +351,21 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
   }
 
   const invalid = (field: string, code = "invalid") =>
-    json(422, { message: "Validation Failed", errors: [{ resource: "Deployment", field, code }], documentation_url: "https://docs.github.com/rest" });
+    json(422, {
+      message: "Validation Failed",
+      errors: [{ resource: "Deployment", field, code }],
+      documentation_url: "https://docs.github.com/rest",
+    });
 
   function presentDeployment(d: FakeDeployment, origin: string) {
     const { statuses: _statuses, ...rest } = d;
     const [owner, repo] = repository.split("/");
-    return { ...rest, url: `${origin}/repos/${owner}/${repo}/deployments/${d.id}`, statuses_url: `${origin}/repos/${owner}/${repo}/deployments/${d.id}/statuses`, creator: { login, type: "Bot" } };
+    return {
+      ...rest,
+      url: `${origin}/repos/${owner}/${repo}/deployments/${d.id}`,
+      statuses_url: `${origin}/repos/${owner}/${repo}/deployments/${d.id}/statuses`,
+      creator: { login, type: "Bot" },
+    };
   }
 
   function createDeployment(input: Record<string, unknown>, origin: string): Response {
@@ -362,7 +379,8 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
       if (input[key] !== undefined && typeof input[key] !== "boolean") return invalid(key);
     }
     const contexts = input.required_contexts;
-    if (contexts !== undefined && (!Array.isArray(contexts) || contexts.some((c) => typeof c !== "string"))) return invalid("required_contexts");
+    if (contexts !== undefined && (!Array.isArray(contexts) || contexts.some((c) => typeof c !== "string")))
+      return invalid("required_contexts");
     if (contexts === undefined && state.pendingChecks.has(sha)) {
       return message(409, "Conflict: Commit status checks failed for " + ref + ".");
     }
@@ -374,7 +392,8 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
       environment,
       description: typeof input.description === "string" ? input.description : null,
       transient_environment: input.transient_environment === true,
-      production_environment: typeof input.production_environment === "boolean" ? input.production_environment : environment === "production",
+      production_environment:
+        typeof input.production_environment === "boolean" ? input.production_environment : environment === "production",
       created_at: now(),
       statuses: [],
     };
@@ -387,7 +406,8 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
     if (typeof stateName !== "string" || !DEPLOYMENT_STATES.has(stateName)) return invalid("state");
     for (const key of ["environment_url", "log_url", "target_url"] as const) {
       const value = input[key];
-      if (value !== undefined && (typeof value !== "string" || (value !== "" && !/^https?:\/\//.test(value)))) return invalid(key);
+      if (value !== undefined && (typeof value !== "string" || (value !== "" && !/^https?:\/\//.test(value))))
+        return invalid(key);
     }
     const description = input.description ?? "";
     if (typeof description !== "string" || description.length > 140) return invalid("description");
@@ -395,7 +415,12 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
       id: nextId++,
       state: stateName as FakeDeploymentState,
       environment_url: typeof input.environment_url === "string" ? input.environment_url : "",
-      log_url: typeof input.log_url === "string" ? input.log_url : typeof input.target_url === "string" ? input.target_url : "",
+      log_url:
+        typeof input.log_url === "string"
+          ? input.log_url
+          : typeof input.target_url === "string"
+            ? input.target_url
+            : "",
       description,
       created_at: now(),
     };
@@ -404,9 +429,22 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
     // whose state was success get an inactive status.
     if (status.state === "success" && input.auto_inactive !== false) {
       for (const other of state.deployments) {
-        if (other === deployment || other.environment !== deployment.environment || other.transient_environment || other.production_environment) continue;
+        if (
+          other === deployment ||
+          other.environment !== deployment.environment ||
+          other.transient_environment ||
+          other.production_environment
+        )
+          continue;
         if (other.statuses.at(-1)?.state !== "success") continue;
-        other.statuses.push({ ...status, id: nextId++, state: "inactive", environment_url: "", description: "", created_at: now() });
+        other.statuses.push({
+          ...status,
+          id: nextId++,
+          state: "inactive",
+          environment_url: "",
+          description: "",
+          created_at: now(),
+        });
       }
     }
     return json(201, status);

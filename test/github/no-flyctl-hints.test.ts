@@ -12,7 +12,8 @@ import { parse } from "yaml";
 const ROOT = join(import.meta.dir, "..", "..");
 
 /** flyctl's command words (lower case, as typed). */
-const FLYCTL_COMMANDS = "apps|auth|certs|console|deploy|dig|doctor|ips|launch|logs|machine|machines|mpg|orgs|postgres|redis|releases|scale|secrets|ssh|status|tokens|volumes|wireguard";
+const FLYCTL_COMMANDS =
+  "apps|auth|certs|console|deploy|dig|doctor|ips|launch|logs|machine|machines|mpg|orgs|postgres|redis|releases|scale|secrets|ssh|status|tokens|volumes|wireguard";
 /**
  * An instruction to run flyctl: `fly <command>` / `flyctl <command>` after a verb that tells the reader to
  * run it ("check its logs with `fly logs`", "run flyctl certs", "see `fly logs -i`") or in parentheses as
@@ -34,7 +35,13 @@ export function stringsOf(source: string, fileName = "x.ts"): string[] {
   const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const found: string[] = [];
   const visit = (node: ts.Node) => {
-    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) {
+    if (
+      ts.isStringLiteral(node) ||
+      ts.isNoSubstitutionTemplateLiteral(node) ||
+      ts.isTemplateHead(node) ||
+      ts.isTemplateMiddle(node) ||
+      ts.isTemplateTail(node)
+    ) {
       found.push(node.text);
     }
     ts.forEachChild(node, visit);
@@ -46,20 +53,40 @@ export function stringsOf(source: string, fileName = "x.ts"): string[] {
 function yamlStrings(value: unknown, out: string[] = []): string[] {
   if (typeof value === "string") out.push(value);
   else if (Array.isArray(value)) for (const item of value) yamlStrings(item, out);
-  else if (value && typeof value === "object") for (const [key, item] of Object.entries(value)) yamlStrings(item, out.concat(key));
+  else if (value && typeof value === "object")
+    for (const [key, item] of Object.entries(value)) yamlStrings(item, out.concat(key));
   return out;
 }
 
 describe("no message tells a user to run flyctl", () => {
   test("the detector catches instructions and lets citations and names through", () => {
-    for (const bad of ["check its logs with `fly logs -i 1`", "create one with `fly tokens create deploy`", "run flyctl certs add x", "(fly ssh console)", "Use `fly ips` commands", "(see `fly logs -i 1`)"]) {
+    for (const bad of [
+      "check its logs with `fly logs -i 1`",
+      "create one with `fly tokens create deploy`",
+      "run flyctl certs add x",
+      "(fly ssh console)",
+      "Use `fly ips` commands",
+      "(see `fly logs -i 1`)",
+    ]) {
       expect(bad).toMatch(FLYCTL_INSTRUCTION);
     }
-    for (const fine of ["fly.toml", "bun deploy/run.ts logs --machine 1", "the Fly proxy", "no flyctl, no Docker daemon", "deploy to fly", "during a flyctl deploy", "flyctl runs it on `fly launch` only", "works with Fly machines"]) {
+    for (const fine of [
+      "fly.toml",
+      "bun deploy/run.ts logs --machine 1",
+      "the Fly proxy",
+      "no flyctl, no Docker daemon",
+      "deploy to fly",
+      "during a flyctl deploy",
+      "flyctl runs it on `fly launch` only",
+      "works with Fly machines",
+    ]) {
       expect(fine).not.toMatch(FLYCTL_INSTRUCTION);
     }
     // Comments are citations, not messages; strings in any position are messages.
-    expect(stringsOf("// flyctl does `fly logs` here\nconst a = `see ${x} with fly logs`;")).toEqual(["see ", " with fly logs"]);
+    expect(stringsOf("// flyctl does `fly logs` here\nconst a = `see ${x} with fly logs`;")).toEqual([
+      "see ",
+      " with fly logs",
+    ]);
   });
 
   test("deploy/ and lib/: no string literal", () => {
@@ -78,7 +105,9 @@ describe("no message tells a user to run flyctl", () => {
     expect(workflows.length).toBeGreaterThan(0);
     for (const path of workflows) {
       for (const text of yamlStrings(parse(readFileSync(path, "utf8")))) {
-        for (const line of text.split("\n")) if (FLYCTL_INSTRUCTION.test(line) && !line.trimStart().startsWith("#")) offenders.push(`${relative(ROOT, path)}: ${line.trim().slice(0, 160)}`);
+        for (const line of text.split("\n"))
+          if (FLYCTL_INSTRUCTION.test(line) && !line.trimStart().startsWith("#"))
+            offenders.push(`${relative(ROOT, path)}: ${line.trim().slice(0, 160)}`);
       }
     }
     expect(offenders).toEqual([]);

@@ -48,7 +48,9 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const workflows = new Map<string, Workflow>(files.map((f) => [f, parse(readFileSync(join(DIR, f), "utf8")) as Workflow]));
+const workflows = new Map<string, Workflow>(
+  files.map((f) => [f, parse(readFileSync(join(DIR, f), "utf8")) as Workflow]),
+);
 const wf = (name: string) => {
   const value = workflows.get(name);
   if (!value) throw new Error(`.github/workflows/${name} is missing`);
@@ -144,17 +146,20 @@ describe("every workflow", () => {
   test.each(files)("%s: no flyctl and no third-party actions, only actions/* and oven-sh/setup-bun", (file) => {
     const w = wf(file);
     for (const step of allSteps(w)) {
-      if (step.uses) expect(step.uses).toMatch(/^(actions\/(checkout|cache|upload-artifact)@v\d+|oven-sh\/setup-bun@v\d+)$/);
+      if (step.uses)
+        expect(step.uses).toMatch(/^(actions\/(checkout|cache|upload-artifact)@v\d+|oven-sh\/setup-bun@v\d+)$/);
       // A command line starting with fly/flyctl (an `echo` mentioning `fly tokens create` is fine).
       if (step.run) expect(step.run).not.toMatch(/(^|[;&|]|\$\()\s*(fly|flyctl)\s/m);
     }
-    for (const job of Object.values(w.jobs)) if (job.uses) expect(job.uses).toMatch(/^\.\/\.github\/workflows\/[\w-]+\.yml$/);
+    for (const job of Object.values(w.jobs))
+      if (job.uses) expect(job.uses).toMatch(/^\.\/\.github\/workflows\/[\w-]+\.yml$/);
   });
 
   test.each(files)("%s: secrets reach scripts only through env, never pasted into a run line", (file) => {
     for (const step of allSteps(wf(file))) {
       if (step.run) expect(step.run).not.toContain("secrets.");
-      if (step.run) expect(step.run).not.toMatch(/\$\{\{\s*github\.event\.(pull_request\.(title|body|head\.ref)|head_commit)/);
+      if (step.run)
+        expect(step.run).not.toMatch(/\$\{\{\s*github\.event\.(pull_request\.(title|body|head\.ref)|head_commit)/);
     }
   });
 
@@ -179,39 +184,45 @@ describe("CLI lines in workflows", () => {
     expect(found.find((i) => i.job === "prune")?.args).toEqual(["preview", "prune", "--closed"]);
   });
 
-  test.each(found.map((i) => [`${i.file} ${i.job}: ${i.line}`, i] as const))("%s names a real command and flags", (_, inv) => {
-    const [command, ...rest] = inv.args;
-    expect(command).toBeDefined();
-    expect(Object.keys(COMMANDS)).toContain(command!);
-    const spec: CommandSpec = COMMANDS[command as keyof typeof COMMANDS];
-    let index = 0;
-    if (spec.subcommands) {
-      expect(spec.subcommands).toContain(rest[0]!);
-      index = 1;
-    }
-    for (let i = index; i < rest.length; i++) {
-      const arg = rest[i]!;
-      if (!arg.startsWith("--")) {
-        if (!spec.positionals) throw new Error(`unexpected word "${arg}" in: ${inv.line}`);
-        continue;
+  test.each(found.map((i) => [`${i.file} ${i.job}: ${i.line}`, i] as const))(
+    "%s names a real command and flags",
+    (_, inv) => {
+      const [command, ...rest] = inv.args;
+      expect(command).toBeDefined();
+      expect(Object.keys(COMMANDS)).toContain(command!);
+      const spec: CommandSpec = COMMANDS[command as keyof typeof COMMANDS];
+      let index = 0;
+      if (spec.subcommands) {
+        expect(spec.subcommands).toContain(rest[0]!);
+        index = 1;
       }
-      const name = arg.slice(2).split("=")[0]!;
-      const flag = spec.flags[name];
-      if (!flag) throw new Error(`--${name} is not a flag of "${command}" (have: ${Object.keys(spec.flags).join(", ")}) in: ${inv.line}`);
-      if (flag.type !== "boolean" && !arg.includes("=")) {
-        const value = rest[++i];
-        expect(value).toBeDefined();
-        if (flag.type === "integer" && !value!.startsWith("${{")) expect(value!).toMatch(/^\d+$/);
-        if (flag.values && !value!.startsWith("${{")) expect(flag.values).toContain(value!);
+      for (let i = index; i < rest.length; i++) {
+        const arg = rest[i]!;
+        if (!arg.startsWith("--")) {
+          if (!spec.positionals) throw new Error(`unexpected word "${arg}" in: ${inv.line}`);
+          continue;
+        }
+        const name = arg.slice(2).split("=")[0]!;
+        const flag = spec.flags[name];
+        if (!flag)
+          throw new Error(
+            `--${name} is not a flag of "${command}" (have: ${Object.keys(spec.flags).join(", ")}) in: ${inv.line}`,
+          );
+        if (flag.type !== "boolean" && !arg.includes("=")) {
+          const value = rest[++i];
+          expect(value).toBeDefined();
+          if (flag.type === "integer" && !value!.startsWith("${{")) expect(value!).toMatch(/^\d+$/);
+          if (flag.values && !value!.startsWith("${{")) expect(flag.values).toContain(value!);
+        }
       }
-    }
-    for (const [name, flag] of Object.entries(spec.flags)) {
-      // `preview prune --closed` is the one verb of a delegated command without --pr.
-      if (flag.required && !(command === "preview" && rest[0] === "prune")) expect(rest).toContain(`--${name}`);
-    }
-    // And the CLI's own parser accepts the line.
-    expect(() => parseArgs(concretise(inv.args, spec))).not.toThrow();
-  });
+      for (const [name, flag] of Object.entries(spec.flags)) {
+        // `preview prune --closed` is the one verb of a delegated command without --pr.
+        if (flag.required && !(command === "preview" && rest[0] === "prune")) expect(rest).toContain(`--${name}`);
+      }
+      // And the CLI's own parser accepts the line.
+      expect(() => parseArgs(concretise(inv.args, spec))).not.toThrow();
+    },
+  );
 
   test("the extractor is not vacuous: a made-up flag is caught", () => {
     const spec: CommandSpec = COMMANDS.preview;
@@ -320,7 +331,12 @@ describe("preview.yml", () => {
   const w = wf("preview.yml");
 
   test("runs for pull request opened, reopened, synchronize and closed, on a daily schedule and by hand", () => {
-    expect((w.on.pull_request as { types: string[] }).types.sort()).toEqual(["closed", "opened", "reopened", "synchronize"]);
+    expect((w.on.pull_request as { types: string[] }).types.sort()).toEqual([
+      "closed",
+      "opened",
+      "reopened",
+      "synchronize",
+    ]);
     expect(Object.keys(w.on).sort()).toEqual(["pull_request", "schedule", "workflow_dispatch"]);
     const [cron] = w.on.schedule as { cron: string }[];
     expect(cron?.cron.split(" ")).toHaveLength(5);
@@ -359,7 +375,9 @@ describe("preview.yml", () => {
     expect(up.if).toContain("github.event.action != 'closed'");
     expect(down.if).toContain("github.event.action == 'closed'");
     expect(up.steps!.some((s) => s.run === "bun deploy/run.ts preview up --pr ${{ github.event.number }}")).toBe(true);
-    expect(down.steps!.some((s) => s.run === "bun deploy/run.ts preview down --pr ${{ github.event.number }}")).toBe(true);
+    expect(down.steps!.some((s) => s.run === "bun deploy/run.ts preview down --pr ${{ github.event.number }}")).toBe(
+      true,
+    );
     for (const job of [up, down]) {
       expect(job.env?.FLY_API_TOKEN).toBe("${{ secrets.FLY_API_TOKEN }}");
       expect(job.env?.GITHUB_TOKEN).toBe("${{ github.token }}");
@@ -387,7 +405,10 @@ describe("preview.yml", () => {
     ] as const) {
       const dir = `${process.env.TMPDIR ?? "/tmp"}/gate-${crypto.randomUUID()}`;
       await Bun.write(`${dir}/out`, "");
-      const proc = Bun.spawn(["bash", "-e", "-c", gate.run!], { env: { PATH: process.env.PATH, FLY_API_TOKEN: token, GITHUB_OUTPUT: `${dir}/out` }, stdout: "pipe" });
+      const proc = Bun.spawn(["bash", "-e", "-c", gate.run!], {
+        env: { PATH: process.env.PATH, FLY_API_TOKEN: token, GITHUB_OUTPUT: `${dir}/out` },
+        stdout: "pipe",
+      });
       expect(await proc.exited).toBe(0);
       expect(await Bun.file(`${dir}/out`).text()).toBe(`${expected}\n`);
       if (!token) expect(await new Response(proc.stdout).text()).toContain("::notice title=Preview prune skipped::");
@@ -404,7 +425,13 @@ describe("preview.yml", () => {
       await Bun.write(`${dir}/out`, "");
       await Bun.write(`${dir}/summary`, "");
       const proc = Bun.spawn(["bash", "-e", "-c", gate.run!], {
-        env: { PATH: process.env.PATH, FLY_API_TOKEN: token, FROM_FORK: fromFork, GITHUB_OUTPUT: `${dir}/out`, GITHUB_STEP_SUMMARY: `${dir}/summary` },
+        env: {
+          PATH: process.env.PATH,
+          FLY_API_TOKEN: token,
+          FROM_FORK: fromFork,
+          GITHUB_OUTPUT: `${dir}/out`,
+          GITHUB_STEP_SUMMARY: `${dir}/summary`,
+        },
         stdout: "pipe",
       });
       expect(await proc.exited).toBe(0);

@@ -2,7 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { checkProductionSecrets, DEV_SECRET_KEY, loadConfig, REQUIRED_PRODUCTION_SECRETS } from "../../lib/config.ts";
 
 const GOOD_KEY = "k".repeat(16) + "Z".repeat(16) + "-prod";
-const PROD = { APP_ENV: "production", DATABASE_URL: "postgres://app:s3cretpw@db.internal:5432/app", SECRET_KEY: GOOD_KEY, ALLOWED_ORIGINS: "https://app.example.com" };
+const PROD = {
+  APP_ENV: "production",
+  DATABASE_URL: "postgres://app:s3cretpw@db.internal:5432/app",
+  SECRET_KEY: GOOD_KEY,
+  ALLOWED_ORIGINS: "https://app.example.com",
+};
 
 function problemsOf(env: Record<string, string>) {
   const result = loadConfig(env);
@@ -16,9 +21,18 @@ describe("defaults per environment", () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config).toMatchObject({
-      appEnv: "development", port: 3000, host: "127.0.0.1", databaseUrl: "sqlite:./data/flightdeck.db", dialect: "sqlite",
-      mediaDir: "./data/media", secretKey: DEV_SECRET_KEY, allowedOrigins: ["*"], rateLimitPerMinute: 100,
-      authRateLimitPerMinute: 5, trustProxy: false, migrateOnBoot: true,
+      appEnv: "development",
+      port: 3000,
+      host: "127.0.0.1",
+      databaseUrl: "sqlite:./data/flightdeck.db",
+      dialect: "sqlite",
+      mediaDir: "./data/media",
+      secretKey: DEV_SECRET_KEY,
+      allowedOrigins: ["*"],
+      rateLimitPerMinute: 100,
+      authRateLimitPerMinute: 5,
+      trustProxy: false,
+      migrateOnBoot: true,
     });
     expect(result.warnings.join()).toContain("SECRET_KEY");
   });
@@ -40,12 +54,30 @@ describe("defaults per environment", () => {
     const result = loadConfig(PROD);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config).toMatchObject({ dialect: "postgres", mediaDir: "/app/media", migrateOnBoot: false, host: "0.0.0.0", trustProxy: true });
+    expect(result.config).toMatchObject({
+      dialect: "postgres",
+      mediaDir: "/app/media",
+      migrateOnBoot: false,
+      host: "0.0.0.0",
+      trustProxy: true,
+    });
   });
 
   test("Fly's runtime variables are read", () => {
-    const result = loadConfig({ ...PROD, FLY_APP_NAME: "flightdeck", FLY_REGION: "ewr", FLY_MACHINE_ID: "e286", PRIMARY_REGION: "ewr", APP_VERSION: "v7" });
-    expect(result.ok && result.config.fly).toEqual({ appName: "flightdeck", region: "ewr", machineId: "e286", primaryRegion: "ewr" });
+    const result = loadConfig({
+      ...PROD,
+      FLY_APP_NAME: "flightdeck",
+      FLY_REGION: "ewr",
+      FLY_MACHINE_ID: "e286",
+      PRIMARY_REGION: "ewr",
+      APP_VERSION: "v7",
+    });
+    expect(result.ok && result.config.fly).toEqual({
+      appName: "flightdeck",
+      region: "ewr",
+      machineId: "e286",
+      primaryRegion: "ewr",
+    });
     expect(result.ok && result.config.appVersion).toBe("v7");
   });
 });
@@ -53,7 +85,9 @@ describe("defaults per environment", () => {
 describe("production refusals", () => {
   test("a SQLite DATABASE_URL", () => {
     const error = problemsOf({ ...PROD, DATABASE_URL: "sqlite:./data/x.db" });
-    expect(error.problems).toEqual([expect.objectContaining({ setting: "DATABASE_URL", problem: expect.stringContaining("PostgreSQL") })]);
+    expect(error.problems).toEqual([
+      expect.objectContaining({ setting: "DATABASE_URL", problem: expect.stringContaining("PostgreSQL") }),
+    ]);
   });
   test("a missing DATABASE_URL", () => {
     const { DATABASE_URL: _, ...env } = PROD;
@@ -61,7 +95,9 @@ describe("production refusals", () => {
   });
   test("a missing SECRET_KEY", () => {
     const { SECRET_KEY: _, ...env } = PROD;
-    expect(problemsOf(env).problems).toEqual([expect.objectContaining({ setting: "SECRET_KEY", problem: "is missing" })]);
+    expect(problemsOf(env).problems).toEqual([
+      expect.objectContaining({ setting: "SECRET_KEY", problem: "is missing" }),
+    ]);
   });
   test("a SECRET_KEY shorter than 32 characters", () => {
     expect(problemsOf({ ...PROD, SECRET_KEY: "x".repeat(31) }).problems[0]?.problem).toContain("too short");
@@ -70,7 +106,9 @@ describe("production refusals", () => {
     expect(problemsOf({ ...PROD, SECRET_KEY: DEV_SECRET_KEY }).problems[0]?.problem).toContain("development key");
   });
   test("'*' in ALLOWED_ORIGINS", () => {
-    expect(problemsOf({ ...PROD, ALLOWED_ORIGINS: "https://a.example, *" }).problems[0]?.setting).toBe("ALLOWED_ORIGINS");
+    expect(problemsOf({ ...PROD, ALLOWED_ORIGINS: "https://a.example, *" }).problems[0]?.setting).toBe(
+      "ALLOWED_ORIGINS",
+    );
   });
   test("preview needs its own SECRET_KEY too", () => {
     expect(problemsOf({ APP_ENV: "preview" }).problems[0]?.setting).toBe("SECRET_KEY");
@@ -79,9 +117,24 @@ describe("production refusals", () => {
 
 describe("validation reports every problem together, without secret values", () => {
   test("all problems in one error, each with setting, problem and fix", () => {
-    const error = problemsOf({ APP_ENV: "production", DATABASE_URL: "mysql://root:hunter2hunter2@db/x", SECRET_KEY: "tiny-secret", ALLOWED_ORIGINS: "*", PORT: "eighty", LOG_LEVEL: "loud", ENABLE_REGISTRATION: "maybe" });
+    const error = problemsOf({
+      APP_ENV: "production",
+      DATABASE_URL: "mysql://root:hunter2hunter2@db/x",
+      SECRET_KEY: "tiny-secret",
+      ALLOWED_ORIGINS: "*",
+      PORT: "eighty",
+      LOG_LEVEL: "loud",
+      ENABLE_REGISTRATION: "maybe",
+    });
     expect(error.code).toBe("config_invalid");
-    expect(error.problems.map((p) => p.setting).sort()).toEqual(["ALLOWED_ORIGINS", "DATABASE_URL", "ENABLE_REGISTRATION", "LOG_LEVEL", "PORT", "SECRET_KEY"]);
+    expect(error.problems.map((p) => p.setting).sort()).toEqual([
+      "ALLOWED_ORIGINS",
+      "DATABASE_URL",
+      "ENABLE_REGISTRATION",
+      "LOG_LEVEL",
+      "PORT",
+      "SECRET_KEY",
+    ]);
     for (const problem of error.problems) expect(problem.fix.length).toBeGreaterThan(5);
     expect(error.message).toContain("6 problems");
     expect(error.message).not.toContain("hunter2");
@@ -89,7 +142,10 @@ describe("validation reports every problem together, without secret values", () 
   });
 
   test("a bad APP_ENV is named with the allowed values", () => {
-    expect(problemsOf({ APP_ENV: "prod" }).problems[0]).toMatchObject({ setting: "APP_ENV", problem: expect.stringContaining("production") });
+    expect(problemsOf({ APP_ENV: "prod" }).problems[0]).toMatchObject({
+      setting: "APP_ENV",
+      problem: expect.stringContaining("production"),
+    });
   });
 
   test("out-of-range integers are refused", () => {
@@ -119,19 +175,28 @@ describe("checkProductionSecrets (the deploy preflight)", () => {
 describe("PostgreSQL connection lifetimes", () => {
   test("default to recycling every 600 s and closing idle connections after 30 s", () => {
     const result = loadConfig(PROD);
-    expect(result.ok && { life: result.config.dbMaxLifetimeS, idle: result.config.dbIdleTimeoutS }).toEqual({ life: 600, idle: 30 });
+    expect(result.ok && { life: result.config.dbMaxLifetimeS, idle: result.config.dbIdleTimeoutS }).toEqual({
+      life: 600,
+      idle: 30,
+    });
   });
 
   test("are read from DATABASE_MAX_LIFETIME_S and DATABASE_IDLE_TIMEOUT_S", () => {
     const result = loadConfig({ ...PROD, DATABASE_MAX_LIFETIME_S: "120", DATABASE_IDLE_TIMEOUT_S: "5" });
-    expect(result.ok && { life: result.config.dbMaxLifetimeS, idle: result.config.dbIdleTimeoutS }).toEqual({ life: 120, idle: 5 });
+    expect(result.ok && { life: result.config.dbMaxLifetimeS, idle: result.config.dbIdleTimeoutS }).toEqual({
+      life: 120,
+      idle: 5,
+    });
   });
 
-  test.each([["0"], ["-5"], ["1.5"], ["ten"]])("%p is refused for both, each named, and the DATABASE_URL is never shown", (bad) => {
-    const error = problemsOf({ ...PROD, DATABASE_MAX_LIFETIME_S: bad, DATABASE_IDLE_TIMEOUT_S: bad });
-    expect(error.problems.map((p) => p.setting)).toEqual(["DATABASE_MAX_LIFETIME_S", "DATABASE_IDLE_TIMEOUT_S"]);
-    expect(error.message).toContain(JSON.stringify(bad));
-    expect(error.message).not.toContain("s3cretpw");
-    expect(error.message).not.toContain("db.internal");
-  });
+  test.each([["0"], ["-5"], ["1.5"], ["ten"]])(
+    "%p is refused for both, each named, and the DATABASE_URL is never shown",
+    (bad) => {
+      const error = problemsOf({ ...PROD, DATABASE_MAX_LIFETIME_S: bad, DATABASE_IDLE_TIMEOUT_S: bad });
+      expect(error.problems.map((p) => p.setting)).toEqual(["DATABASE_MAX_LIFETIME_S", "DATABASE_IDLE_TIMEOUT_S"]);
+      expect(error.message).toContain(JSON.stringify(bad));
+      expect(error.message).not.toContain("s3cretpw");
+      expect(error.message).not.toContain("db.internal");
+    },
+  );
 });

@@ -22,12 +22,21 @@ export function json(method: string, body: unknown, token?: string, extra: Recor
   };
 }
 
-export const bearer = (token: string, extra: Record<string, string> = {}): RequestInit => ({ headers: { authorization: `Bearer ${token}`, ...extra } });
+export const bearer = (token: string, extra: Record<string, string> = {}): RequestInit => ({
+  headers: { authorization: `Bearer ${token}`, ...extra },
+});
 
-export interface TestUser { id: string; email: string; token: string }
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+}
 
 let counter = 0;
-export async function signUp(t: TestApp, email = `user${++counter}-${crypto.randomUUID().slice(0, 6)}@example.com`): Promise<TestUser> {
+export async function signUp(
+  t: TestApp,
+  email = `user${++counter}-${crypto.randomUUID().slice(0, 6)}@example.com`,
+): Promise<TestUser> {
   const reg = await t.request("/v1/auth/register", json("POST", { email, password: PASSWORD }));
   if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${await reg.text()}`);
   const user = (await reg.json()) as { id: string; email: string };
@@ -43,7 +52,11 @@ export async function createProject(t: TestApp, user: TestUser, name = `project-
   return (await res.json()) as { id: string; name: string; description: string | null };
 }
 
-export async function errorOf(res: Response): Promise<{ code: string; message: string; request_id: string; details?: unknown }> {
-  const body = (await res.json()) as { error: { code: string; message: string; request_id: string; details?: unknown } };
+export async function errorOf(
+  res: Response,
+): Promise<{ code: string; message: string; request_id: string; details?: unknown }> {
+  const body = (await res.json()) as {
+    error: { code: string; message: string; request_id: string; details?: unknown };
+  };
   return body.error;
 }

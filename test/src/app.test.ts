@@ -13,7 +13,11 @@ describe.each(dialects)("service core on %s", (dialect) => {
   let t: TestApp;
   const log: AccessLogRecord[] = [];
   beforeAll(async () => {
-    t = await createTestApp(dialect, { FLY_REGION: "ewr", FLY_MACHINE_ID: "m-1", APP_VERSION: "v42" }, { onRequestFinished: (r) => log.push(r) });
+    t = await createTestApp(
+      dialect,
+      { FLY_REGION: "ewr", FLY_MACHINE_ID: "m-1", APP_VERSION: "v42" },
+      { onRequestFinished: (r) => log.push(r) },
+    );
   });
   afterAll(() => t.close());
 
@@ -22,7 +26,12 @@ describe.each(dialects)("service core on %s", (dialect) => {
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body).toMatchObject({
-      status: "ok", db: { ok: true, dialect }, media: { writable: true }, region: "ewr", machine: "m-1", version: "v42",
+      status: "ok",
+      db: { ok: true, dialect },
+      media: { writable: true },
+      region: "ewr",
+      machine: "m-1",
+      version: "v42",
     });
     expect(body.db.latency_ms).toBeGreaterThanOrEqual(0);
     expect(typeof body.uptime_s).toBe("number");
@@ -35,11 +44,19 @@ describe.each(dialects)("service core on %s", (dialect) => {
   });
 
   test("request ids: Fly-Request-Id wins, then X-Request-Id, else generated; unsafe ids are replaced", async () => {
-    expect((await t.request("/health/live", { headers: { "fly-request-id": "fly-abc", "x-request-id": "client" } })).headers.get("x-request-id")).toBe("fly-abc");
-    expect((await t.request("/health/live", { headers: { "x-request-id": "client-1" } })).headers.get("x-request-id")).toBe("client-1");
+    expect(
+      (
+        await t.request("/health/live", { headers: { "fly-request-id": "fly-abc", "x-request-id": "client" } })
+      ).headers.get("x-request-id"),
+    ).toBe("fly-abc");
+    expect(
+      (await t.request("/health/live", { headers: { "x-request-id": "client-1" } })).headers.get("x-request-id"),
+    ).toBe("client-1");
     const generated = (await t.request("/health/live")).headers.get("x-request-id");
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
-    const injected = (await t.request("/health/live", { headers: { "x-request-id": "bad id <script>" } })).headers.get("x-request-id");
+    const injected = (await t.request("/health/live", { headers: { "x-request-id": "bad id <script>" } })).headers.get(
+      "x-request-id",
+    );
     expect(injected).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -47,13 +64,19 @@ describe.each(dialects)("service core on %s", (dialect) => {
     const res = await t.request("/nope", { headers: { "x-request-id": "rid-404" } });
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toContain("application/json");
-    expect(await json(res)).toEqual({ error: { code: "not_found", message: "no route for GET /nope", request_id: "rid-404" } });
+    expect(await json(res)).toEqual({
+      error: { code: "not_found", message: "no route for GET /nope", request_id: "rid-404" },
+    });
   });
 
   test("the access log has one record per request with the route template, never headers", async () => {
-    await t.request("/health", { headers: { authorization: "Bearer super-secret", cookie: "s=1", "x-request-id": "rid-log" } });
+    await t.request("/health", {
+      headers: { authorization: "Bearer super-secret", cookie: "s=1", "x-request-id": "rid-log" },
+    });
     await Bun.sleep(10);
-    expect(log.filter((r) => r.request_id === "rid-log")).toEqual([expect.objectContaining({ method: "GET", route: "/health", status: 200, request_id: "rid-log" })]);
+    expect(log.filter((r) => r.request_id === "rid-log")).toEqual([
+      expect.objectContaining({ method: "GET", route: "/health", status: 200, request_id: "rid-log" }),
+    ]);
     expect(JSON.stringify(log)).not.toContain("super-secret");
   });
 
@@ -61,11 +84,17 @@ describe.each(dialects)("service core on %s", (dialect) => {
     const user = await signUp(t);
     const project = await createProject(t, user);
     const file = (headers: Record<string, string>, id: string, method = "GET", body?: string) =>
-      t.request(`/v1/projects/${project.id}/files/log.txt`, { method, body, headers: { authorization: `Bearer ${user.token}`, "x-request-id": id, ...headers } });
+      t.request(`/v1/projects/${project.id}/files/log.txt`, {
+        method,
+        body,
+        headers: { authorization: `Bearer ${user.token}`, "x-request-id": id, ...headers },
+      });
     const etag = (await file({}, "rid-put", "PUT", "logged")).headers.get("etag")!;
     expect((await file({ range: "bytes=0-0" }, "rid-206")).status).toBe(206);
     expect((await file({ "if-none-match": etag }, "rid-304")).status).toBe(304);
-    const statuses = Object.fromEntries(log.filter((r) => r.request_id.startsWith("rid-")).map((r) => [r.request_id, r.status]));
+    const statuses = Object.fromEntries(
+      log.filter((r) => r.request_id.startsWith("rid-")).map((r) => [r.request_id, r.status]),
+    );
     expect(statuses).toMatchObject({ "rid-206": 206, "rid-304": 304 });
   });
 });
@@ -77,13 +106,19 @@ describe("health when things break", () => {
     const res = await t.request("/health");
     expect(res.status).toBe(503);
     const body = await json(res);
-    expect(body).toMatchObject({ status: "unavailable", db: { ok: false }, reason: expect.stringContaining("database unavailable") });
+    expect(body).toMatchObject({
+      status: "unavailable",
+      db: { ok: false },
+      reason: expect.stringContaining("database unavailable"),
+    });
     await t.close().catch(() => {});
   });
 
   test("a database that hangs is reported within the ping timeout", async () => {
     const hanging = {
-      dialect: "postgres", ping: (timeoutMs = 2000) => new Promise((r) => setTimeout(() => r({ ok: false, latencyMs: timeoutMs, error: "timeout" }), 20)),
+      dialect: "postgres",
+      ping: (timeoutMs = 2000) =>
+        new Promise((r) => setTimeout(() => r({ ok: false, latencyMs: timeoutMs, error: "timeout" }), 20)),
     } as unknown as Database;
     const app = createApp(testConfig(), { db: hanging });
     const res = await app.handle(new Request("http://localhost/health"));
@@ -101,7 +136,13 @@ describe("health when things break", () => {
 
   test("production refuses to serve while the schema is behind: /health 503 with the reason, routes 503", async () => {
     const t = await createTestApp("sqlite");
-    const behind = { status: async () => ({ upToDate: false, pending: 1, reason: "database schema is behind: 1 migration(s) not applied; run `bun run migrate` (the release command)" }) };
+    const behind = {
+      status: async () => ({
+        upToDate: false,
+        pending: 1,
+        reason: "database schema is behind: 1 migration(s) not applied; run `bun run migrate` (the release command)",
+      }),
+    };
     const app = createApp(t.config, { db: t.db, schema: behind });
     const health = await app.handle(new Request("http://localhost/health"));
     expect(health.status).toBe(503);

@@ -134,7 +134,11 @@ describe("keep-alive load through SIGTERM", () => {
     const counts = await load.stop();
 
     expect(beforeSignal.answered).toBeGreaterThan(64);
-    expect({ lost: counts.lost, reasons: counts.lostReasons, non200: counts.non200 }).toEqual({ lost: 0, reasons: [], non200: 0 });
+    expect({ lost: counts.lost, reasons: counts.lostReasons, non200: counts.non200 }).toEqual({
+      lost: 0,
+      reasons: [],
+      non200: 0,
+    });
     // Requests kept coming after the signal and were answered, each connection told to close ...
     expect(counts.answered).toBeGreaterThan(beforeSignal.answered);
     expect(counts.closing).toBeGreaterThanOrEqual(1);
@@ -155,51 +159,58 @@ describe.skipIf(!pg)("rolling replacement behind a balancer, on PostgreSQL", () 
   test.each([
     ["learns of each stop 100 ms after the signal", 100],
     ["never learns of a stop", undefined],
-  ])("replacing both machines one at a time under load fails no request: the balancer %s", async (_, cordonAfterMs) => {
-    const database = await createScratchDatabase("drain_rollout");
-    const balancer = new Balancer();
-    const started: ListeningServer[] = [];
-    try {
-      const start = async (name: string) => {
-        const server = await startServerProcess(serverEnv(database.url, name));
-        started.push(server);
-        balancer.add(name, server.port);
-        return server;
-      };
-      // Sequential first boots: both migrate at boot in development.
-      const machines = [await start("v1-a"), await start("v1-b")];
-      const load = startKeepAliveLoad(balancer.port, { connections: 16, paths: ["/health", "/health/live"] });
-      await Bun.sleep(300);
+  ])(
+    "replacing both machines one at a time under load fails no request: the balancer %s",
+    async (_, cordonAfterMs) => {
+      const database = await createScratchDatabase("drain_rollout");
+      const balancer = new Balancer();
+      const started: ListeningServer[] = [];
+      try {
+        const start = async (name: string) => {
+          const server = await startServerProcess(serverEnv(database.url, name));
+          started.push(server);
+          balancer.add(name, server.port);
+          return server;
+        };
+        // Sequential first boots: both migrate at boot in development.
+        const machines = [await start("v1-a"), await start("v1-b")];
+        const load = startKeepAliveLoad(balancer.port, { connections: 16, paths: ["/health", "/health/live"] });
+        await Bun.sleep(300);
 
-      const drained = [];
-      for (const [i, old] of machines.entries()) {
-        const oldName = `v1-${"ab"[i]}`;
-        await start(`v2-${"ab"[i]}`);
-        old.child.kill("SIGTERM");
-        if (cordonAfterMs !== undefined) {
-          await Bun.sleep(cordonAfterMs);
-          balancer.cordon(oldName);
+        const drained = [];
+        for (const [i, old] of machines.entries()) {
+          const oldName = `v1-${"ab"[i]}`;
+          await start(`v2-${"ab"[i]}`);
+          old.child.kill("SIGTERM");
+          if (cordonAfterMs !== undefined) {
+            await Bun.sleep(cordonAfterMs);
+            balancer.cordon(oldName);
+          }
+          expect(await old.child.exited).toBe(0);
+          drained.push({ ...balancer.remove(oldName), held: (await stoppedLine(old)).held_requests });
+          await Bun.sleep(200);
         }
-        expect(await old.child.exited).toBe(0);
-        drained.push({ ...balancer.remove(oldName), held: (await stoppedLine(old)).held_requests });
-        await Bun.sleep(200);
-      }
-      const counts = await load.stop();
+        const counts = await load.stop();
 
-      expect({ lost: balancer.stats.lost, reasons: balancer.stats.lostReasons, unrouted: balancer.stats.unrouted })
-        .toEqual({ lost: 0, reasons: [], unrouted: 0 });
-      expect({ lost: counts.lost, non200: counts.non200 }).toEqual({ lost: 0, non200: 0 });
-      expect(counts.answered).toBeGreaterThan(100);
-      if (cordonAfterMs === undefined) expect(balancer.stats.retriedUnsent).toBeGreaterThan(0);
-      for (const machine of drained) {
-        // Each old machine was under load when signalled: it held requests and answered them with Connection: close.
-        expect(machine.held as number).toBeGreaterThan(0);
-        expect(machine.closing).toBeGreaterThan(0);
+        expect({
+          lost: balancer.stats.lost,
+          reasons: balancer.stats.lostReasons,
+          unrouted: balancer.stats.unrouted,
+        }).toEqual({ lost: 0, reasons: [], unrouted: 0 });
+        expect({ lost: counts.lost, non200: counts.non200 }).toEqual({ lost: 0, non200: 0 });
+        expect(counts.answered).toBeGreaterThan(100);
+        if (cordonAfterMs === undefined) expect(balancer.stats.retriedUnsent).toBeGreaterThan(0);
+        for (const machine of drained) {
+          // Each old machine was under load when signalled: it held requests and answered them with Connection: close.
+          expect(machine.held as number).toBeGreaterThan(0);
+          expect(machine.closing).toBeGreaterThan(0);
+        }
+      } finally {
+        for (const server of started) if (server.child.exitCode === null) server.child.kill("SIGKILL");
+        await balancer.stop();
+        await database.drop();
       }
-    } finally {
-      for (const server of started) if (server.child.exitCode === null) server.child.kill("SIGKILL");
-      await balancer.stop();
-      await database.drop();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });

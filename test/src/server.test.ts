@@ -18,7 +18,13 @@ afterAll(() => {
 
 describe("src/server.ts", () => {
   test("a bad production config exits 2 with every problem, before opening a port, without secret values", async () => {
-    const { child, logs, logsComplete } = spawnServer({ APP_ENV: "production", PORT: "0", DATABASE_URL: "sqlite:./x.db", SECRET_KEY: "short-secret-value", ALLOWED_ORIGINS: "*" });
+    const { child, logs, logsComplete } = spawnServer({
+      APP_ENV: "production",
+      PORT: "0",
+      DATABASE_URL: "sqlite:./x.db",
+      SECRET_KEY: "short-secret-value",
+      ALLOWED_ORIGINS: "*",
+    });
     expect(await child.exited).toBe(2);
     const stderr = await new Response(child.stderr).text();
     await logsComplete;
@@ -32,11 +38,15 @@ describe("src/server.ts", () => {
 
   test("starts on SQLite with migrations applied, serves /health, and exits 0 on SIGTERM", async () => {
     const dir = join(scratch, "boot");
-    const { child, waitForLog, url } = await startServerProcess({ APP_ENV: "development", DATABASE_URL: `sqlite:${dir}/db.sqlite`, MEDIA_DIR: `${dir}/media` });
+    const { child, waitForLog, url } = await startServerProcess({
+      APP_ENV: "development",
+      DATABASE_URL: `sqlite:${dir}/db.sqlite`,
+      MEDIA_DIR: `${dir}/media`,
+    });
     expect(JSON.stringify(await waitForLog((r) => r.msg === "listening"))).not.toContain("SECRET");
     const res = await fetch(`${url}/health`);
     expect(res.status).toBe(200);
-    expect((await res.json() as { db: { dialect: string } }).db.dialect).toBe("sqlite");
+    expect(((await res.json()) as { db: { dialect: string } }).db.dialect).toBe("sqlite");
     child.kill("SIGTERM");
     expect(await child.exited).toBe(0);
   }, 20_000);
@@ -86,7 +96,11 @@ describe("src/server.ts", () => {
   });
 
   test("a step after the drain that hangs is cut off within the shutdown budget, and the database still closes", async () => {
-    const config = { ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }), port: 0, shutdownTimeoutMs: 1500 };
+    const config = {
+      ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }),
+      port: 0,
+      shutdownTimeoutMs: 1500,
+    };
     const db = await openDatabase(config);
     let stepStarted = false;
     const server = await startServer(config, db, silentLogger, undefined, {
@@ -104,11 +118,18 @@ describe("src/server.ts", () => {
   });
 
   test("shutdown is bounded: a request slower than the timeout is cut off", async () => {
-    const config = { ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }), port: 0, shutdownTimeoutMs: 200 };
+    const config = {
+      ...testConfig({ DATABASE_URL: "sqlite::memory:", MEDIA_DIR: join(scratch, "media") }),
+      port: 0,
+      shutdownTimeoutMs: 200,
+    };
     const db = await openDatabase(config);
     const app = createApp(config, { db }).get("/stuck", () => Bun.sleep(10_000).then(() => "late"));
     const server = await startServer(config, db, silentLogger, app);
-    const inFlight = fetch(`${server.url}/stuck`).then((r) => r.status, () => "cut");
+    const inFlight = fetch(`${server.url}/stuck`).then(
+      (r) => r.status,
+      () => "cut",
+    );
     await Bun.sleep(50);
     const started = performance.now();
     await server.shutdown("test");

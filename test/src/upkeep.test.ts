@@ -6,11 +6,20 @@ test("upkeep runs its tasks in order each tick; a failing task is logged and doe
   const ran: string[] = [];
   const logged: { msg: string; task?: string }[] = [];
   const logger = createLogger({ level: "error", write: (line) => void logged.push(JSON.parse(line)) });
-  const upkeep = startUpkeep([
-    { name: "first", run: async () => void ran.push("first") },
-    { name: "broken", run: async () => { throw new Error("boom"); } },
-    { name: "last", run: async () => void ran.push("last") },
-  ], 20, logger);
+  const upkeep = startUpkeep(
+    [
+      { name: "first", run: async () => void ran.push("first") },
+      {
+        name: "broken",
+        run: async () => {
+          throw new Error("boom");
+        },
+      },
+      { name: "last", run: async () => void ran.push("last") },
+    ],
+    20,
+    logger,
+  );
   await upkeep.runOnce();
   expect(ran).toEqual(["first", "last"]);
   expect(logged.map((l) => [l.msg, l.task])).toEqual([["upkeep task failed; retrying next tick", "broken"]]);
@@ -25,7 +34,11 @@ test("upkeep runs its tasks in order each tick; a failing task is logged and doe
 test("atMostEvery skips runs inside its interval", async () => {
   let now = 0;
   let runs = 0;
-  const run = atMostEvery(1000, async () => void runs++, () => now);
+  const run = atMostEvery(
+    1000,
+    async () => void runs++,
+    () => now,
+  );
   await run();
   now = 999;
   await run();

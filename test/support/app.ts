@@ -28,7 +28,11 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** A fresh app on a fresh database of the given dialect, with migrations applied and its own media folder. */
-export async function createTestApp(dialect: TestDialect, env: Record<string, string> = {}, deps: Partial<AppDeps> = {}): Promise<TestApp> {
+export async function createTestApp(
+  dialect: TestDialect,
+  env: Record<string, string> = {},
+  deps: Partial<AppDeps> = {},
+): Promise<TestApp> {
   const mediaDir = mkdtempSync(join(tmpdir(), "flightdeck-media-"));
   let scratch: ScratchDatabase | undefined;
   let databaseUrl = "sqlite::memory:";
@@ -41,7 +45,10 @@ export async function createTestApp(dialect: TestDialect, env: Record<string, st
   await db.migrate();
   const app = createApp(config, { db, ...deps });
   return {
-    app, config, db, mediaDir,
+    app,
+    config,
+    db,
+    mediaDir,
     request: (path, init) => app.handle(new Request(`http://localhost${path}`, init)),
     async close() {
       await db.close();

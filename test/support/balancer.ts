@@ -112,9 +112,15 @@ export class Balancer {
       if (outcome.closing) backend.closing++;
       else backend.idle.push(connection);
       const contentType = outcome.headers["content-type"];
-      return new Response(outcome.body, { status: outcome.status, headers: contentType ? { "content-type": contentType } : {} });
+      return new Response(outcome.body, {
+        status: outcome.status,
+        headers: contentType ? { "content-type": contentType } : {},
+      });
     }
     this.stats.unrouted++;
-    return Response.json({ error: { code: "no_backend", message: "no backend accepted the request" } }, { status: 503 });
+    return Response.json(
+      { error: { code: "no_backend", message: "no backend accepted the request" } },
+      { status: 503 },
+    );
   }
 }

@@ -64,7 +64,12 @@ export async function startInstance(opts: InstanceOptions): Promise<Instance> {
     ...opts.env,
   });
   // Fly routes no traffic to a machine before its health check passes (fly.toml [[http_service.checks]]).
-  if (!(await eventually(async () => (await fetch(`${server.url}/health`).catch(() => undefined))?.status === 200, 10_000))) {
+  if (
+    !(await eventually(
+      async () => (await fetch(`${server.url}/health`).catch(() => undefined))?.status === 200,
+      10_000,
+    ))
+  ) {
     server.child.kill("SIGKILL");
     throw new Error(`instance ${opts.machineId} never passed /health:\n${JSON.stringify(server.logs.slice(-20))}`);
   }
@@ -75,13 +80,22 @@ export async function startInstance(opts: InstanceOptions): Promise<Instance> {
     return server.child.exited;
   };
   return {
-    machineId: opts.machineId, mediaDir: opts.mediaDir, url: server.url, process: server.child, logs: server.logs,
-    stop: () => end("SIGTERM"), kill: () => end("SIGKILL"),
+    machineId: opts.machineId,
+    mediaDir: opts.mediaDir,
+    url: server.url,
+    process: server.child,
+    logs: server.logs,
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
   };
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns the last result. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, everyMs = 50): Promise<boolean> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  everyMs = 50,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;

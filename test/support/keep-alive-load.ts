@@ -28,7 +28,15 @@ export interface KeepAliveLoad {
 }
 
 export function startKeepAliveLoad(port: number, options: { connections: number; paths: string[] }): KeepAliveLoad {
-  const counts: LoadCounts = { answered: 0, closing: 0, non200: 0, refused: 0, closedBeforeSend: 0, lost: 0, lostReasons: [] };
+  const counts: LoadCounts = {
+    answered: 0,
+    closing: 0,
+    non200: 0,
+    refused: 0,
+    closedBeforeSend: 0,
+    lost: 0,
+    lostReasons: [],
+  };
   let running = true;
 
   async function client(index: number) {

@@ -17,8 +17,13 @@ export function postgresAvailable(): Promise<boolean> {
       await sql`select 1`;
       return true;
     } catch (error) {
-      if (process.env.CI) throw new Error(`CI is set but PostgreSQL at ${redactUrl(TEST_DATABASE_URL)} does not answer: ${(error as Error).message}`);
-      console.warn(`\n!!! PostgreSQL at ${redactUrl(TEST_DATABASE_URL)} does not answer: SKIPPING PostgreSQL tests (set CI=true to make this fatal) !!!\n`);
+      if (process.env.CI)
+        throw new Error(
+          `CI is set but PostgreSQL at ${redactUrl(TEST_DATABASE_URL)} does not answer: ${(error as Error).message}`,
+        );
+      console.warn(
+        `\n!!! PostgreSQL at ${redactUrl(TEST_DATABASE_URL)} does not answer: SKIPPING PostgreSQL tests (set CI=true to make this fatal) !!!\n`,
+      );
       return false;
     } finally {
       await sql.end({ timeout: 1 }).catch(() => {});
@@ -34,7 +39,10 @@ export interface ScratchDatabase {
 }
 
 export async function createScratchDatabase(label: string): Promise<ScratchDatabase> {
-  const name = `fd_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase().slice(0, 30)}_${crypto.randomUUID().slice(0, 8)}`;
+  const name = `fd_${label
+    .replace(/[^a-z0-9]/gi, "_")
+    .toLowerCase()
+    .slice(0, 30)}_${crypto.randomUUID().slice(0, 8)}`;
   const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
   await admin.end();

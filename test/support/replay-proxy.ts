@@ -48,10 +48,20 @@ export function startReplayProxy(): ReplayProxy {
   let turn = 0;
 
   const proxyError = (status: number, message: string) =>
-    new Response(`fly-proxy (test): ${message}\n`, { status, headers: { "content-type": "text/plain", server: "Fly/test" } });
+    new Response(`fly-proxy (test): ${message}\n`, {
+      status,
+      headers: { "content-type": "text/plain", server: "Fly/test" },
+    });
 
   /** undefined when the machine could not be reached at all (the proxy's own failure, not the app's answer). */
-  const forward = async (machine: string, method: string, path: string, headers: Headers, body: ArrayBuffer | undefined, hop: Partial<ProxyHop> = {}) => {
+  const forward = async (
+    machine: string,
+    method: string,
+    path: string,
+    headers: Headers,
+    body: ArrayBuffer | undefined,
+    hop: Partial<ProxyHop> = {},
+  ) => {
     const target = machines.get(machine);
     if (target) {
       try {
@@ -65,7 +75,11 @@ export function startReplayProxy(): ReplayProxy {
     hops.push({ method, path, machine, status: 502, ...hop });
     return undefined;
   };
-  const unreachable = (machine: string) => proxyError(502, `could not find a good candidate within 1 attempts at load balancing (instance ${machine} is not reachable)`);
+  const unreachable = (machine: string) =>
+    proxyError(
+      502,
+      `could not find a good candidate within 1 attempts at load balancing (instance ${machine} is not reachable)`,
+    );
 
   const server = Bun.serve({
     port: 0,
@@ -75,7 +89,10 @@ export function startReplayProxy(): ReplayProxy {
       const url = new URL(request.url);
       const path = `${url.pathname}${url.search}`;
       const headers = new Headers(request.headers);
-      headers.set("fly-client-ip", request.headers.get("x-test-client-ip") ?? srv.requestIP(request)?.address ?? "127.0.0.1");
+      headers.set(
+        "fly-client-ip",
+        request.headers.get("x-test-client-ip") ?? srv.requestIP(request)?.address ?? "127.0.0.1",
+      );
       headers.delete("x-test-client-ip");
       headers.delete("host");
       const forced = headers.get("fly-force-instance-id");
@@ -101,8 +118,10 @@ export function startReplayProxy(): ReplayProxy {
       if (!replayed) {
         if (!/(?:^|;)\s*fallback=force_self/.test(replay)) return unreachable(instance);
         const fallbackHeaders = new Headers(headers);
-        fallbackHeaders.set("fly-replay-failed",
-          `instance=${instance};app=flightdeck;region=${source?.region ?? "ewr"};replay_source=${first};reason=no_candidate;elapsed_ms=${Date.now() - started}`);
+        fallbackHeaders.set(
+          "fly-replay-failed",
+          `instance=${instance};app=flightdeck;region=${source?.region ?? "ewr"};replay_source=${first};reason=no_candidate;elapsed_ms=${Date.now() - started}`,
+        );
         const back = await forward(first, request.method, path, fallbackHeaders, body, { fallback: true });
         if (!back) return unreachable(first);
         if (back.headers.has("fly-replay")) {

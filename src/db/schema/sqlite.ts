@@ -24,20 +24,27 @@ export const projects = sqliteTable(
   "projects",
   {
     id: text("id").primaryKey(),
-    ownerId: text("owner_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     description: text("description"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex("projects_owner_name_unique").on(t.ownerId, t.name), index("projects_owner_id_idx").on(t.ownerId, t.id)],
+  (t) => [
+    uniqueIndex("projects_owner_name_unique").on(t.ownerId, t.name),
+    index("projects_owner_id_idx").on(t.ownerId, t.id),
+  ],
 );
 
 export const files = sqliteTable(
   "files",
   {
     id: text("id").primaryKey(),
-    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
     path: text("path").notNull(),
     size: integer("size").notNull(),
     sha256: text("sha256").notNull(),
@@ -52,7 +59,10 @@ export const files = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex("files_project_path_unique").on(t.projectId, t.path), index("files_volume_id_idx").on(t.volumeId)],
+  (t) => [
+    uniqueIndex("files_project_path_unique").on(t.projectId, t.path),
+    index("files_volume_id_idx").on(t.volumeId),
+  ],
 );
 
 /** Which machine holds each volume now; a machine refreshes seen_at while it runs (src/media/volume.ts). */
@@ -86,7 +96,9 @@ export const deletionReceipts = sqliteTable(
   "deletion_receipts",
   {
     id: text("id").primaryKey(),
-    deletionId: text("deletion_id").notNull().references(() => deletions.id, { onDelete: "cascade" }),
+    deletionId: text("deletion_id")
+      .notNull()
+      .references(() => deletions.id, { onDelete: "cascade" }),
     volumeId: text("volume_id").notNull(),
     createdAt: createdAt(),
   },

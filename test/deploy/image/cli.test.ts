@@ -1,10 +1,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { imageCommand, RegistryClient, RegistryPool, buildImage, pushImage, ImageError } from "../../../deploy/image/index.ts";
+import {
+  imageCommand,
+  RegistryClient,
+  RegistryPool,
+  buildImage,
+  pushImage,
+  ImageError,
+} from "../../../deploy/image/index.ts";
 import { startDropper } from "./helpers/dropper.ts";
 import { createFixtureProject, pushFixtureBase } from "./helpers/fixture.ts";
-import { freePort, REGISTRY_SETUP_TIMEOUT_MS, registryOrSkip, startRegistry, type TestRegistry } from "./helpers/registry.ts";
+import {
+  freePort,
+  REGISTRY_SETUP_TIMEOUT_MS,
+  registryOrSkip,
+  startRegistry,
+  type TestRegistry,
+} from "./helpers/registry.ts";
 
 const run = registryOrSkip("deploy/image CLI tests");
 
@@ -43,10 +56,14 @@ describe.skipIf(!run)("imageCommand and network faults against a real registry",
   // a 5 s default whatever bunfig.toml says.
   beforeAll(async () => {
     registry = await startRegistry({ username: "x" });
-    await pushFixtureBase(new RegistryClient({ registry: registry.host, credentials: { username: "x", password: registry.password } }), "oven/bun", `${Bun.version}-slim`);
+    await pushFixtureBase(
+      new RegistryClient({ registry: registry.host, credentials: { username: "x", password: registry.password } }),
+      "oven/bun",
+      `${Bun.version}-slim`,
+    );
     project = createFixtureProject();
     writeFileSync(join(project, "fly.toml"), 'app = "cli-app"\nprimary_region = "ewr"\n');
-    }, REGISTRY_SETUP_TIMEOUT_MS);
+  }, REGISTRY_SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await registry?.close();
     if (project) rmSync(project, { recursive: true, force: true });
@@ -55,16 +72,25 @@ describe.skipIf(!run)("imageCommand and network faults against a real registry",
   test("image build --push --json prints the digest reference; the token never appears", async () => {
     const { out, io } = capture();
     const env = { FLY_REGISTRY: registry.host, FLY_API_TOKEN: registry.password, FLIGHTDECK_IMAGE_BASE: base() };
-    const code = await imageCommand(["image", "build", "--push", "--json", "--tag", "deployment-7"], { ...io, env, cwd: project });
+    const code = await imageCommand(["image", "build", "--push", "--json", "--tag", "deployment-7"], {
+      ...io,
+      env,
+      cwd: project,
+    });
     expect(out.stderr).not.toContain(registry.password);
     expect(code).toBe(0);
     const result = JSON.parse(out.stdout);
-    expect(result.reference).toMatch(new RegExp(`^${registry.host.replace(/\./g, "\\.")}/cli-app@sha256:[a-f0-9]{64}$`));
+    expect(result.reference).toMatch(
+      new RegExp(`^${registry.host.replace(/\./g, "\\.")}/cli-app@sha256:[a-f0-9]{64}$`),
+    );
     expect(result.tagged).toBe(`${registry.host}/cli-app:deployment-7`);
     expect(result.pushed).toBe(true);
     expect(result.layers).toHaveLength(2);
     expect(out.stdout).not.toContain(registry.password);
-    const manifest = await new RegistryClient({ registry: registry.host, credentials: { username: "x", password: registry.password } }).getManifest("cli-app", "deployment-7");
+    const manifest = await new RegistryClient({
+      registry: registry.host,
+      credentials: { username: "x", password: registry.password },
+    }).getManifest("cli-app", "deployment-7");
     expect(`${registry.host}/cli-app@${manifest.digest}`).toBe(result.reference);
 
     // Without --push: the same digest is printed, nothing is sent.
@@ -88,7 +114,11 @@ describe.skipIf(!run)("imageCommand and network faults against a real registry",
     try {
       const creds = { [dropper.host]: { username: "x", password: registry.password } };
       const pool = new RegistryPool(creds, { backoffMs: 5 });
-      const image = await buildImage({ projectDir: project, base: `${dropper.host}/oven/bun:${Bun.version}-slim`, pool });
+      const image = await buildImage({
+        projectDir: project,
+        base: `${dropper.host}/oven/bun:${Bun.version}-slim`,
+        pool,
+      });
       const pushed = await pushImage(image, { registry: dropper.host, repository: "dropped", tag: "t", pool });
       expect(dropper.dropped()).toBe(2);
       expect(pushed.digest).toBe(image.manifestDigest);

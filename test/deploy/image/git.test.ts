@@ -23,7 +23,10 @@ describe("readGitRevision (no git process)", () => {
       });
       const packed = repo((g) => {
         writeFileSync(join(g, "HEAD"), "ref: refs/heads/release\n");
-        writeFileSync(join(g, "packed-refs"), `# pack-refs with: peeled\n${"1".repeat(40)} refs/heads/other\n${SHA} refs/heads/release\n`);
+        writeFileSync(
+          join(g, "packed-refs"),
+          `# pack-refs with: peeled\n${"1".repeat(40)} refs/heads/other\n${SHA} refs/heads/release\n`,
+        );
       });
       const detached = repo((g) => writeFileSync(join(g, "HEAD"), `${SHA}\n`));
       const worktree = mkdtempSync(join(tmpdir(), "fd-wt-"));
@@ -42,7 +45,9 @@ describe("readGitRevision (no git process)", () => {
   });
 
   test("source URL from GitHub env, or the origin remote without embedded credentials", () => {
-    const dir = repo((g) => writeFileSync(join(g, "config"), '[remote "origin"]\n\turl = https://user:s3cret@github.com/acme/app.git\n'));
+    const dir = repo((g) =>
+      writeFileSync(join(g, "config"), '[remote "origin"]\n\turl = https://user:s3cret@github.com/acme/app.git\n'),
+    );
     try {
       expect(readSourceUrl(dir, { GITHUB_REPOSITORY: "acme/app" })).toBe("https://github.com/acme/app");
       expect(readSourceUrl(dir, {})).toBe("https://github.com/acme/app");

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage, buildAndPushImage, ImageError, pushImage, RegistryClient, RegistryPool } from "../../../deploy/image/index.ts";
+import {
+  buildImage,
+  buildAndPushImage,
+  ImageError,
+  pushImage,
+  RegistryClient,
+  RegistryPool,
+} from "../../../deploy/image/index.ts";
 import { createFixtureProject, pushFixtureBase } from "./helpers/fixture.ts";
 import { startRegistryProxy, type RegistryProxy } from "./helpers/proxy.ts";
 import { REGISTRY_SETUP_TIMEOUT_MS, registryOrSkip, startRegistry, type TestRegistry } from "./helpers/registry.ts";
@@ -28,11 +35,19 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
   // a 5 s default whatever bunfig.toml says.
   beforeAll(async () => {
     registry = await startRegistry();
-    proxy = startRegistryProxy({ upstream: registry.url, upstreamUsername: registry.username, upstreamPassword: registry.password });
-    fixture = await pushFixtureBase(new RegistryClient({ registry: registry.host, credentials: creds() }), BASE_REPO, BASE_TAG);
+    proxy = startRegistryProxy({
+      upstream: registry.url,
+      upstreamUsername: registry.username,
+      upstreamPassword: registry.password,
+    });
+    fixture = await pushFixtureBase(
+      new RegistryClient({ registry: registry.host, credentials: creds() }),
+      BASE_REPO,
+      BASE_TAG,
+    );
     project = createFixtureProject();
     cacheDir = mkdtempSync(join(tmpdir(), "fd-image-cache-"));
-    }, REGISTRY_SETUP_TIMEOUT_MS);
+  }, REGISTRY_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await proxy?.close();
@@ -43,8 +58,19 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
 
   test("pushes an image whose manifest and config match the OCI image spec", async () => {
     const pool = poolFor(registry.host);
-    const image = await buildImage({ projectDir: project, base: base(registry.host), pool, cacheDir, source: "https://github.com/acme/flightdeck" });
-    const pushed = await pushImage(image, { registry: registry.host, repository: "apps/spec", tag: "deployment-1", pool });
+    const image = await buildImage({
+      projectDir: project,
+      base: base(registry.host),
+      pool,
+      cacheDir,
+      source: "https://github.com/acme/flightdeck",
+    });
+    const pushed = await pushImage(image, {
+      registry: registry.host,
+      repository: "apps/spec",
+      tag: "deployment-1",
+      pool,
+    });
     expect(pushed.reference).toBe(`${registry.host}/apps/spec@${image.manifestDigest}`);
 
     const client = new RegistryClient({ registry: registry.host, credentials: creds() });
@@ -109,7 +135,9 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     const media = app.find((e) => e.path === "app/media")!;
     expect(media.type).toBe("5");
     expect([media.uid, media.gid]).toEqual([1000, 1000]);
-    expect(new TextDecoder().decode(app.find((e) => e.path === "app/src/server.ts")!.data)).toBe('console.log("server");\n');
+    expect(new TextDecoder().decode(app.find((e) => e.path === "app/src/server.ts")!.data)).toBe(
+      'console.log("server");\n',
+    );
     expect(paths).toEqual([...paths].sort());
     for (const e of app) {
       expect([e.uid, e.gid, e.mtime]).toEqual([1000, 1000, 0]);
@@ -128,10 +156,20 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
   });
 
   test("building the same tree twice gives the same digest, even with a cold dependency cache", async () => {
-    const first = await buildImage({ projectDir: project, base: base(registry.host), pool: poolFor(registry.host), cacheDir });
+    const first = await buildImage({
+      projectDir: project,
+      base: base(registry.host),
+      pool: poolFor(registry.host),
+      cacheDir,
+    });
     const coldCache = mkdtempSync(join(tmpdir(), "fd-image-cold-"));
     try {
-      const second = await buildImage({ projectDir: project, base: base(registry.host), pool: poolFor(registry.host), cacheDir: coldCache });
+      const second = await buildImage({
+        projectDir: project,
+        base: base(registry.host),
+        pool: poolFor(registry.host),
+        cacheDir: coldCache,
+      });
       expect(second.manifestDigest).toBe(first.manifestDigest);
       expect(second.layers.map((l) => l.digest)).toEqual(first.layers.map((l) => l.digest));
     } finally {
@@ -157,10 +195,20 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     writeFileSync(join(project, "src/routes/health.ts"), "export const ok = 'changed';\n");
     proxy.reset();
     const changedImage = await buildImage({ projectDir: project, base: base(host), pool: pool(), cacheDir });
-    const second = await pushImage(changedImage, { registry: host, repository: "apps/incremental", tag: "two", pool: pool() });
+    const second = await pushImage(changedImage, {
+      registry: host,
+      repository: "apps/incremental",
+      tag: "two",
+      pool: pool(),
+    });
     const appLayer = changedImage.layers[1]!;
     expect(second.digest).not.toBe(first.digest);
-    expect(second.blobs.filter((b) => b.action === "uploaded").map((b) => b.role).sort()).toEqual(["config", "layer"]);
+    expect(
+      second.blobs
+        .filter((b) => b.action === "uploaded")
+        .map((b) => b.role)
+        .sort(),
+    ).toEqual(["config", "layer"]);
     expect(second.uploadedBytes).toBe(appLayer.size + changedImage.config.bytes.length);
     expect(proxy.uploadedBlobBytes()).toBe(second.uploadedBytes);
     expect(proxy.uploadedBlobBytes()).toBeLessThan(first.uploadedBytes);
@@ -183,12 +231,21 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     proxy.reset();
     const pool = poolFor(proxy.host);
     const image = await buildImage({ projectDir: project, base: base(proxy.host), pool, cacheDir });
-    await pushImage(image, { registry: proxy.host, repository: "apps/chunked", tag: "t", pool, chunkSize: 1024 * 1024 });
+    await pushImage(image, {
+      registry: proxy.host,
+      repository: "apps/chunked",
+      tag: "t",
+      pool,
+      chunkSize: 1024 * 1024,
+    });
     const patches = proxy.requests.filter((r) => r.method === "PATCH");
     const deps = image.layers[0]!;
     expect(patches.length).toBe(Math.ceil(deps.size / (1024 * 1024)));
     expect(patches[0]!.contentRange).toBe(`0-${1024 * 1024 - 1}`);
-    const back = await new RegistryClient({ registry: registry.host, credentials: creds() }).getBlob("apps/chunked", deps.digest);
+    const back = await new RegistryClient({ registry: registry.host, credentials: creds() }).getBlob(
+      "apps/chunked",
+      deps.digest,
+    );
     expect(back.length).toBe(deps.size);
   });
 
@@ -201,7 +258,9 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     const pushed = await pushImage(image, { registry: proxy.host, repository: "apps/flaky", tag: "t", pool });
     expect(pushed.digest).toBe(image.manifestDigest);
     expect(proxy.requests.filter((r) => r.status === 503)).toHaveLength(2);
-    expect(await new RegistryClient({ registry: registry.host, credentials: creds() }).hasManifest("apps/flaky", "t")).toBe(true);
+    expect(
+      await new RegistryClient({ registry: registry.host, credentials: creds() }).hasManifest("apps/flaky", "t"),
+    ).toBe(true);
   });
 
   test("a registry that keeps failing gives a clear registry_unavailable error", async () => {
@@ -209,7 +268,9 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     proxy.faults.push({ method: "PUT", path: /\/manifests\//, status: 503, times: Infinity });
     const pool = poolFor(proxy.host, { retries: 2 });
     const image = await buildImage({ projectDir: project, base: base(proxy.host), pool, cacheDir });
-    const err = await pushImage(image, { registry: proxy.host, repository: "apps/down", tag: "t", pool }).catch((e) => e);
+    const err = await pushImage(image, { registry: proxy.host, repository: "apps/down", tag: "t", pool }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(ImageError);
     expect(err.code).toBe("registry_unavailable");
     expect(err.status).toBe(503);
@@ -221,7 +282,10 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
 
   test("wrong credentials fail with registry_unauthorized and never echo the secret", async () => {
     const secret = "wrong-secret-value-1234";
-    const pool = new RegistryPool({ [registry.host]: { username: registry.username, password: secret } }, { backoffMs: 5 });
+    const pool = new RegistryPool(
+      { [registry.host]: { username: registry.username, password: secret } },
+      { backoffMs: 5 },
+    );
     const err = await buildImage({ projectDir: project, base: base(registry.host), pool, cacheDir }).catch((e) => e);
     expect(err).toBeInstanceOf(ImageError);
     expect(err.code).toBe("registry_unauthorized");
@@ -230,7 +294,9 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     expect(JSON.stringify(err.toJSON()) + err.message + String(err.stack)).not.toContain(secret);
     expect(JSON.stringify(err.toJSON())).not.toContain(btoa(`${registry.username}:${secret}`));
 
-    const anonymous = await new RegistryClient({ registry: registry.host }).getManifest(BASE_REPO, BASE_TAG).catch((e) => e);
+    const anonymous = await new RegistryClient({ registry: registry.host })
+      .getManifest(BASE_REPO, BASE_TAG)
+      .catch((e) => e);
     expect(anonymous.code).toBe("registry_unauthorized");
     expect(anonymous.message).toContain("no credentials were configured");
   });
@@ -243,7 +309,10 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
       bearer: { username: "x", password: "fly-token-abc" },
     });
     try {
-      const pool = new RegistryPool({ [bearerProxy.host]: { username: "x", password: "fly-token-abc" } }, { backoffMs: 5 });
+      const pool = new RegistryPool(
+        { [bearerProxy.host]: { username: "x", password: "fly-token-abc" } },
+        { backoffMs: 5 },
+      );
       const image = await buildImage({ projectDir: project, base: base(bearerProxy.host), pool, cacheDir });
       const pushed = await pushImage(image, { registry: bearerProxy.host, repository: "apps/bearer", tag: "t", pool });
       expect(pushed.digest).toBe(image.manifestDigest);
@@ -252,7 +321,9 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
       expect(bearerProxy.tokenRequests.at(-1)!.scopes).toContain("repository:apps/bearer:pull,push");
 
       const bad = new RegistryPool({ [bearerProxy.host]: { username: "x", password: "nope" } }, { backoffMs: 5 });
-      const err = await buildImage({ projectDir: project, base: base(bearerProxy.host), pool: bad, cacheDir }).catch((e) => e);
+      const err = await buildImage({ projectDir: project, base: base(bearerProxy.host), pool: bad, cacheDir }).catch(
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(ImageError);
       expect(err.code).toBe("registry_unauthorized");
       expect(err.message).toContain("refused the configured credentials");
@@ -268,14 +339,31 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
       JSON.stringify({
         schemaVersion: 2,
         mediaType: "application/vnd.oci.image.index.v1+json",
-        manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: fixture.arm64Digest, size: 1, platform: { architecture: "arm64", os: "linux" } }],
+        manifests: [
+          {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: fixture.arm64Digest,
+            size: 1,
+            platform: { architecture: "arm64", os: "linux" },
+          },
+        ],
       }),
     );
     // distribution checks that index children exist, and size is advisory for it.
     const real = await client.getManifest(BASE_REPO, fixture.arm64Digest);
     const fixed = new TextDecoder().decode(index).replace('"size":1', `"size":${real.bytes.length}`);
-    await client.putManifest(BASE_REPO, "arm-only", new TextEncoder().encode(fixed), "application/vnd.oci.image.index.v1+json");
-    const err = await buildImage({ projectDir: project, base: `${registry.host}/${BASE_REPO}:arm-only`, pool: poolFor(registry.host), cacheDir }).catch((e) => e);
+    await client.putManifest(
+      BASE_REPO,
+      "arm-only",
+      new TextEncoder().encode(fixed),
+      "application/vnd.oci.image.index.v1+json",
+    );
+    const err = await buildImage({
+      projectDir: project,
+      base: `${registry.host}/${BASE_REPO}:arm-only`,
+      pool: poolFor(registry.host),
+      cacheDir,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(ImageError);
     expect(err.code).toBe("base_platform_missing");
   });
@@ -284,7 +372,11 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
     // The registry's htpasswd user plays Fly's "x"; the token is the password, as FLY_API_TOKEN is.
     const xRegistry = await startRegistry({ username: "x" });
     try {
-      await pushFixtureBase(new RegistryClient({ registry: xRegistry.host, credentials: { username: "x", password: xRegistry.password } }), BASE_REPO, BASE_TAG);
+      await pushFixtureBase(
+        new RegistryClient({ registry: xRegistry.host, credentials: { username: "x", password: xRegistry.password } }),
+        BASE_REPO,
+        BASE_TAG,
+      );
       const result = await buildAndPushImage({
         app: "my-app",
         deploymentId: "01HXYZ",
@@ -296,10 +388,10 @@ describe.skipIf(!run)("daemonless image against a real registry (docker-registry
       });
       expect(result.tagged).toBe(`${xRegistry.host}/my-app:deployment-01HXYZ`);
       expect(result.reference).toBe(`${xRegistry.host}/my-app@${result.image.manifestDigest}`);
-      const tagged = await new RegistryClient({ registry: xRegistry.host, credentials: { username: "x", password: xRegistry.password } }).getManifest(
-        "my-app",
-        "deployment-01HXYZ",
-      );
+      const tagged = await new RegistryClient({
+        registry: xRegistry.host,
+        credentials: { username: "x", password: xRegistry.password },
+      }).getManifest("my-app", "deployment-01HXYZ");
       expect(tagged.digest).toBe(result.digest);
     } finally {
       await xRegistry.close();
@@ -312,5 +404,7 @@ test("the daemonless image starts the server exactly as the generated Dockerfile
   const { DEFAULT_CMD } = await import("../../../deploy/image/build.ts");
   expect(DEFAULT_CMD).toEqual(pkg.dockerfile.cmd);
   const dockerfile = await Bun.file(new URL("../../../Dockerfile", import.meta.url)).text();
-  expect(dockerfile).toContain(`CMD ${JSON.stringify(pkg.dockerfile.cmd).replaceAll(",", ", ").replace("[", "[ ").replace("]", " ]")}`);
+  expect(dockerfile).toContain(
+    `CMD ${JSON.stringify(pkg.dockerfile.cmd).replaceAll(",", ", ").replace("[", "[ ").replace("]", " ]")}`,
+  );
 });

@@ -24,7 +24,10 @@ const HOSTNAME = /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/
 
 function publicIps(app: FakeApp): { v4: string[]; v6: string[] } {
   const usable = app.ips.filter((ip) => ip.ip && !ip.egress && !ip.ip.startsWith("fdaa:"));
-  return { v4: usable.filter((ip) => ip.ip!.includes(".")).map((ip) => ip.ip!), v6: usable.filter((ip) => ip.ip!.includes(":")).map((ip) => ip.ip!) };
+  return {
+    v4: usable.filter((ip) => ip.ip!.includes(".")).map((ip) => ip.ip!),
+    v6: usable.filter((ip) => ip.ip!.includes(":")).map((ip) => ip.ip!),
+  };
 }
 
 function detail(app: FakeApp, cert: FakeCertificate, behaviour: CertificateBehaviour): CertificateDetail {
@@ -44,7 +47,12 @@ function detail(app: FakeApp, cert: FakeCertificate, behaviour: CertificateBehav
       acme_challenge: { name: `_acme-challenge.${bare}`, target: `${bare}.${app.id}.flydns.net` },
       ownership: { name: `_fly-ownership.${bare}`, app_value: `app-${app.id}`, org_value: `org-${app.orgSlug}` },
     },
-    validation: { dns_configured: active, alpn_configured: active, http_configured: active, ownership_txt_configured: false },
+    validation: {
+      dns_configured: active,
+      alpn_configured: active,
+      http_configured: active,
+      ownership_txt_configured: false,
+    },
     validation_errors: [],
     certificates: [
       {
@@ -73,7 +81,8 @@ export function certificateRoutes(ctx: FakeContext, behaviour: CertificateBehavi
     if (!cert) throw new HttpError(404, `certificate not found: ${hostname}`);
     return cert;
   };
-  const pending = (hostname: string) => (typeof behaviour.stayPending === "function" ? behaviour.stayPending(hostname) : behaviour.stayPending);
+  const pending = (hostname: string) =>
+    typeof behaviour.stayPending === "function" ? behaviour.stayPending(hostname) : behaviour.stayPending;
   return [
     {
       method: "POST",
@@ -82,10 +91,16 @@ export function certificateRoutes(ctx: FakeContext, behaviour: CertificateBehavi
         const input = validBody<CreateAcmeCertificateRequest>(ctx, "createAcmeCertificateRequest", body);
         const hostname = input.hostname ?? "";
         if (!HOSTNAME.test(hostname)) throw new HttpError(422, `invalid hostname "${hostname}"`);
-        if (hostname.endsWith(".fly.dev")) throw new HttpError(422, `${hostname} is a fly.dev hostname and already has a certificate`);
+        if (hostname.endsWith(".fly.dev"))
+          throw new HttpError(422, `${hostname} is a fly.dev hostname and already has a certificate`);
         for (const other of ctx.state.apps.values()) {
           if (other.certificates.has(hostname)) {
-            throw new HttpError(422, other === app ? `hostname ${hostname} already exists on this app` : `hostname ${hostname} is already in use by another app`);
+            throw new HttpError(
+              422,
+              other === app
+                ? `hostname ${hostname} already exists on this app`
+                : `hostname ${hostname} is already in use by another app`,
+            );
           }
         }
         const cert: FakeCertificate = { hostname, created_at: nowIso(), state: "pending", checks: 0 };
@@ -122,7 +137,12 @@ export function certificateRoutes(ctx: FakeContext, behaviour: CertificateBehavi
         const body = { ...detail(app!, cert, behaviour), dns_records: records };
         if (stuck) {
           body.validation_errors = [
-            { code: "dns_not_configured", message: `${cert.hostname} does not resolve to this app's addresses`, remediation: "create the A/AAAA or CNAME record", timestamp: nowIso() },
+            {
+              code: "dns_not_configured",
+              message: `${cert.hostname} does not resolve to this app's addresses`,
+              remediation: "create the A/AAAA or CNAME record",
+              timestamp: nowIso(),
+            },
           ];
         }
         return json(body);

@@ -81,7 +81,19 @@ export interface FakeContext {
   state: FakeState;
   faults: FakeFaults;
   timings: FakeTimings;
-  options: Required<Pick<FakeOptions, "defaultRegion" | "zonesPerRegion" | "leaseResponseShape" | "leaseOwner" | "appNameField" | "waitResponse" | "uniqueMachineNames" | "updateClearsCordon">>;
+  options: Required<
+    Pick<
+      FakeOptions,
+      | "defaultRegion"
+      | "zonesPerRegion"
+      | "leaseResponseShape"
+      | "leaseOwner"
+      | "appNameField"
+      | "waitResponse"
+      | "uniqueMachineNames"
+      | "updateClearsCordon"
+    >
+  >;
   validate: BodyValidator;
   waiters: Set<Waiter>;
   timers: Set<ReturnType<typeof setTimeout>>;

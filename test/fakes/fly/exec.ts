@@ -59,9 +59,15 @@ function run(argv: string[], machine: FakeMachine, stdin: string): Result {
 
 function script(text: string, machine: FakeMachine, stdin: string): Result {
   const out: Result = { stdout: "", stderr: "", code: 0 };
-  for (const statement of text.split(";").map((s) => s.trim()).filter(Boolean)) {
+  for (const statement of text
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const toStderr = /\s*>&2$/.test(statement);
-    const words = statement.replace(/\s*>&2$/, "").split(/\s+/).map((w) => w.replace(/^(['"])(.*)\1$/, "$2"));
+    const words = statement
+      .replace(/\s*>&2$/, "")
+      .split(/\s+/)
+      .map((w) => w.replace(/^(['"])(.*)\1$/, "$2"));
     if (words[0] === "exit") return { ...out, code: Number(words[1] ?? 0) & 0xff };
     const result = run(words, machine, stdin);
     if (toStderr) out.stderr += result.stdout;
@@ -80,13 +86,19 @@ export function execRoutes(ctx: FakeContext, behaviour: ExecBehaviour): Route[] 
       handle: ({ app, params, body }) => {
         const machine = requireMachine(app!, params.machine!);
         const input = validBody<MachineExecRequest>(ctx, "MachineExecRequest", body);
-        const argv = input.command && input.command.length > 0 ? input.command : (input.cmd ?? "").split(/\s+/).filter(Boolean);
+        const argv =
+          input.command && input.command.length > 0 ? input.command : (input.cmd ?? "").split(/\s+/).filter(Boolean);
         if (argv.length === 0) throw new HttpError(400, "command is required");
-        if (machine.state !== "started") throw new HttpError(412, `failed_precondition: machine ${machine.id} is ${machine.state}, not started`);
+        if (machine.state !== "started")
+          throw new HttpError(412, `failed_precondition: machine ${machine.id} is ${machine.state}, not started`);
         behaviour.runs.push({ machine: machine.id, command: [...argv] });
         const result = run(argv, machine, input.stdin ?? "");
         const reply: MachineExecResponse = behaviour.omitEmpty
-          ? { ...(result.code !== 0 ? { exit_code: result.code } : {}), ...(result.stdout ? { stdout: result.stdout } : {}), ...(result.stderr ? { stderr: result.stderr } : {}) }
+          ? {
+              ...(result.code !== 0 ? { exit_code: result.code } : {}),
+              ...(result.stdout ? { stdout: result.stdout } : {}),
+              ...(result.stderr ? { stderr: result.stderr } : {}),
+            }
           : { exit_code: result.code, exit_signal: 0, stdout: result.stdout, stderr: result.stderr };
         return json(reply);
       },

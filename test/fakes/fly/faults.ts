@@ -48,13 +48,23 @@ export class FakeFaults {
 
   /** The next `count` matching calls get 429, with `Retry-After: <seconds>` unless `retryAfterSeconds` is null. */
   rateLimit(count: number, opts: { retryAfterSeconds?: number | null; match?: CallMatch } = {}): this {
-    this.callFaults.push({ kind: "rate_limit", remaining: count, match: opts.match ?? {}, retryAfterSeconds: opts.retryAfterSeconds === undefined ? 1 : opts.retryAfterSeconds });
+    this.callFaults.push({
+      kind: "rate_limit",
+      remaining: count,
+      match: opts.match ?? {},
+      retryAfterSeconds: opts.retryAfterSeconds === undefined ? 1 : opts.retryAfterSeconds,
+    });
     return this;
   }
 
   /** The next `count` matching calls fail with `status` (default 500) before doing anything. */
   serverError(count: number, opts: { status?: number; match?: CallMatch } = {}): this {
-    this.callFaults.push({ kind: "server_error", remaining: count, match: opts.match ?? {}, status: opts.status ?? 500 });
+    this.callFaults.push({
+      kind: "server_error",
+      remaining: count,
+      match: opts.match ?? {},
+      status: opts.status ?? 500,
+    });
     return this;
   }
 
@@ -63,7 +73,12 @@ export class FakeFaults {
    * the call is carried out first (the ambiguous case: the change happened, the client never heard).
    */
   dropConnection(count: number, opts: { match?: CallMatch; afterHandling?: boolean } = {}): this {
-    this.callFaults.push({ kind: "drop", remaining: count, match: opts.match ?? {}, afterHandling: opts.afterHandling ?? false });
+    this.callFaults.push({
+      kind: "drop",
+      remaining: count,
+      match: opts.match ?? {},
+      afterHandling: opts.afterHandling ?? false,
+    });
     return this;
   }
 
@@ -112,7 +127,11 @@ export class FakeFaults {
   }
 
   /** Someone else takes the machine's lease (as another flyctl would). */
-  holdLease(appName: string, machineId: string, opts: { owner?: string; ttlSeconds?: number; description?: string } = {}): this {
+  holdLease(
+    appName: string,
+    machineId: string,
+    opts: { owner?: string; ttlSeconds?: number; description?: string } = {},
+  ): this {
     this.onHoldLease?.({
       appName,
       machineId,

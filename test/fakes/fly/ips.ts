@@ -45,7 +45,8 @@ export function ipRoutes(ctx: FakeContext): Route[] {
         }
         if (input.type === "egress_pair") {
           const pair = { v4: address("egress_v4"), v6: address("egress_v6") };
-          for (const ip of [pair.v4, pair.v6]) a.ips.push({ ip, region: input.region ?? "", shared: false, egress: true, created_at: nowIso() });
+          for (const ip of [pair.v4, pair.v6])
+            a.ips.push({ ip, region: input.region ?? "", shared: false, egress: true, created_at: nowIso() });
           return json({ region: input.region ?? "", shared: false, egress: true, created_at: nowIso(), ip_pair: pair });
         }
         const assignment: IpAssignment = {
@@ -55,7 +56,9 @@ export function ipRoutes(ctx: FakeContext): Route[] {
           egress: input.type.startsWith("egress"),
           created_at: nowIso(),
           ...(input.service_name ? { service_name: input.service_name } : {}),
-          ...(input.type === "private_v6" ? { network: { name: input.network ?? "", org_slug: input.org_slug ?? a.orgSlug } } : {}),
+          ...(input.type === "private_v6"
+            ? { network: { name: input.network ?? "", org_slug: input.org_slug ?? a.orgSlug } }
+            : {}),
         };
         a.ips.push(assignment);
         return json({ ...assignment });

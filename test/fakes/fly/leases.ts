@@ -17,7 +17,13 @@ export function activeLease(machine: FakeMachine): FakeLease | undefined {
   return lease;
 }
 
-export function newLease(ctx: FakeContext, machine: FakeMachine, ttlSeconds: number, description: string, owner = ctx.options.leaseOwner): FakeLease {
+export function newLease(
+  ctx: FakeContext,
+  machine: FakeMachine,
+  ttlSeconds: number,
+  description: string,
+  owner = ctx.options.leaseOwner,
+): FakeLease {
   return {
     nonce: randomHex(32),
     owner,
@@ -50,7 +56,8 @@ export function leaseRoutes(ctx: FakeContext): Route[] {
       path,
       handle: ({ app, params, body, query, nonce }) => {
         const machine = requireMachine(app!, params.machine!);
-        if (machine.state === "destroyed") throw new HttpError(412, `failed_precondition: machine ${machine.id} is destroyed`);
+        if (machine.state === "destroyed")
+          throw new HttpError(412, `failed_precondition: machine ${machine.id} is destroyed`);
         const input = validBody<CreateLeaseRequest>(ctx, "CreateLeaseRequest", body);
         // fly-go passes ttl as a query parameter, docs/spec as the body: accept both.
         const ttl = input.ttl ?? (query.get("ttl") ? Number(query.get("ttl")) : 30);
@@ -58,7 +65,10 @@ export function leaseRoutes(ctx: FakeContext): Route[] {
         const current = activeLease(machine);
         if (current && current.nonce !== nonce) {
           const expires = new Date(current.expires_at * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-          throw new HttpError(409, `aborted: machine ID ${machine.id} lease currently held by ${current.owner}, expires at ${expires}`);
+          throw new HttpError(
+            409,
+            `aborted: machine ID ${machine.id} lease currently held by ${current.owner}, expires at ${expires}`,
+          );
         }
         if (current) {
           current.expires_at = Math.floor(Date.now() / 1000) + ttl;
@@ -80,7 +90,10 @@ export function leaseRoutes(ctx: FakeContext): Route[] {
         const current = activeLease(machine);
         if (!current) throw new HttpError(404, "lease not found");
         if (current.nonce !== nonce) {
-          throw new HttpError(409, `aborted: machine ID ${machine.id} lease currently held by ${current.owner}; the nonce does not match`);
+          throw new HttpError(
+            409,
+            `aborted: machine ID ${machine.id} lease currently held by ${current.owner}; the nonce does not match`,
+          );
         }
         machine.lease = undefined;
         return json({ status: "success", data: { ok: true } });

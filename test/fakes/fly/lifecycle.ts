@@ -7,8 +7,20 @@ import type { FakeContext } from "./context.ts";
 import { machineLog } from "./logs.ts";
 import { nowIso, randomHex, type FakeApp, type FakeMachine } from "./state.ts";
 
-export function addEvent(machine: FakeMachine, type: string, status: string, request: Record<string, unknown> = {}): MachineEvent {
-  const event: MachineEvent = { id: randomHex(26).toUpperCase(), type, status, source: type === "exit" ? "flyd" : "user", timestamp: Date.now(), request: request as MachineEvent["request"] };
+export function addEvent(
+  machine: FakeMachine,
+  type: string,
+  status: string,
+  request: Record<string, unknown> = {},
+): MachineEvent {
+  const event: MachineEvent = {
+    id: randomHex(26).toUpperCase(),
+    type,
+    status,
+    source: type === "exit" ? "flyd" : "user",
+    timestamp: Date.now(),
+    request: request as MachineEvent["request"],
+  };
   machine.events.unshift(event);
   return event;
 }
@@ -43,7 +55,9 @@ export function checkNames(config: MachineConfig): string[] {
   const names = Object.keys(config.checks ?? {});
   for (const service of config.services ?? []) {
     (service.checks ?? []).forEach((check, index) => {
-      names.push(`servicecheck-${String(index).padStart(2, "0")}-${check.type ?? "tcp"}-${check.port ?? service.internal_port ?? 0}`);
+      names.push(
+        `servicecheck-${String(index).padStart(2, "0")}-${check.type ?? "tcp"}-${check.port ?? service.internal_port ?? 0}`,
+      );
     });
   }
   return names;
@@ -53,12 +67,21 @@ function startChecks(ctx: FakeContext, machine: FakeMachine, generation: number)
   const names = checkNames(machine.config);
   if (names.length === 0) return;
   const at = nowIso();
-  machine.checks = names.map((name): CheckStatus => ({ name, status: "critical", output: "waiting for the first check to pass", updated_at: at }));
+  machine.checks = names.map(
+    (name): CheckStatus => ({
+      name,
+      status: "critical",
+      output: "waiting for the first check to pass",
+      updated_at: at,
+    }),
+  );
   if (ctx.faults.checksFail(machine)) return;
   ctx.later(ctx.timings.checksPassMs, () => {
     if (machine.generation !== generation || machine.state !== "started") return;
     const passedAt = nowIso();
-    machine.checks = names.map((name): CheckStatus => ({ name, status: "passing", output: "OK", updated_at: passedAt }));
+    machine.checks = names.map(
+      (name): CheckStatus => ({ name, status: "passing", output: "OK", updated_at: passedAt }),
+    );
   });
 }
 
@@ -154,7 +177,11 @@ export function machineView(machine: FakeMachine, opts: { includeLease?: boolean
     updated_at: machine.updated_at,
   };
   if (opts.includeLease && machine.lease && machine.lease.expires_at * 1000 > Date.now()) {
-    view.lease = { owner: machine.lease.owner, description: machine.lease.description, expires_at: machine.lease.expires_at };
+    view.lease = {
+      owner: machine.lease.owner,
+      description: machine.lease.description,
+      expires_at: machine.lease.expires_at,
+    };
   }
   if (opts.nonce) view.nonce = opts.nonce;
   return view;

@@ -49,7 +49,13 @@ function addEntry(app: FakeApp, line: LogLine): FakeLogEntry {
 }
 
 /** A line from a machine of the fake (lifecycle.ts calls it as machines boot, stop and exit). */
-export function machineLog(ctx: FakeContext, machine: FakeMachine, message: string, provider = "runner", level = "info"): void {
+export function machineLog(
+  ctx: FakeContext,
+  machine: FakeMachine,
+  message: string,
+  provider = "runner",
+  level = "info",
+): void {
   const app = ctx.state.apps.get(machine.appName);
   if (app) addEntry(app, { message, machine: machine.id, provider, level });
 }
@@ -98,7 +104,14 @@ export function logRoutes(logs: FakeLogs): Route[] {
           data: page.map((e) => ({
             id: e.id,
             type: "logs",
-            attributes: { timestamp: e.timestamp, message: e.message, level: e.level, instance: e.instance, region: e.region, meta: e.meta },
+            attributes: {
+              timestamp: e.timestamp,
+              message: e.message,
+              level: e.level,
+              instance: e.instance,
+              region: e.region,
+              meta: e.meta,
+            },
           })),
           meta: { next_token: last ? encodeToken(last.seq) : token },
         });

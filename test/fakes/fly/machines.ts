@@ -3,7 +3,12 @@
 // `fly-machine-lease-nonce` (fly-machines-api.md §5.6); otherwise 409 "lease currently held by", the message
 // real flyd returns (seen in the wild: `aborted: machine ID … lease currently held by …, expires at …`).
 
-import type { CreateMachineRequest, MachineConfig, UpdateMachineRequest, UpdateMetadataRequest } from "../../../lib/fly/types.ts";
+import type {
+  CreateMachineRequest,
+  MachineConfig,
+  UpdateMachineRequest,
+  UpdateMetadataRequest,
+} from "../../../lib/fly/types.ts";
 import { empty, HttpError, json, requireMachine, stateMatches, validBody, type FakeContext } from "./context.ts";
 import { activeLease, newLease } from "./leases.ts";
 import { addEvent, boot, destroy, machineView, settleUnlaunched, stop } from "./lifecycle.ts";
@@ -16,7 +21,10 @@ export function requireLeaseNonce(machine: FakeMachine, nonce: string | undefine
   const lease = activeLease(machine);
   if (!lease || lease.nonce === nonce) return;
   const expires = new Date(lease.expires_at * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-  throw new HttpError(409, `aborted: machine ID ${machine.id} lease currently held by ${lease.owner}, expires at ${expires}`);
+  throw new HttpError(
+    409,
+    `aborted: machine ID ${machine.id} lease currently held by ${lease.owner}, expires at ${expires}`,
+  );
 }
 
 function requireLive(machine: FakeMachine): void {
@@ -27,7 +35,10 @@ function requireLive(machine: FakeMachine): void {
 
 function checkSecretsVersion(app: FakeApp, wanted: number | undefined): void {
   if (wanted !== undefined && wanted > app.secretsVersion) {
-    throw new HttpError(400, `min_secrets_version ${wanted} is ahead of the app's secrets version ${app.secretsVersion}`);
+    throw new HttpError(
+      400,
+      `min_secrets_version ${wanted} is ahead of the app's secrets version ${app.secretsVersion}`,
+    );
   }
 }
 
@@ -39,13 +50,22 @@ function parseRegion(ctx: FakeContext, region: string | undefined): string {
 }
 
 /** A machine mounts at most one volume, of its own region, not attached to another machine. */
-function checkMounts(app: FakeApp, machineId: string, region: string, config: MachineConfig, previous?: MachineConfig): void {
+function checkMounts(
+  app: FakeApp,
+  machineId: string,
+  region: string,
+  config: MachineConfig,
+  previous?: MachineConfig,
+): void {
   const mounts = config.mounts ?? [];
   if (mounts.length > 1) throw new HttpError(400, "a machine can mount at most one volume");
   const before = previous?.mounts?.[0]?.volume;
   const mount = mounts[0];
   if (previous && before !== mount?.volume && (before || mount)) {
-    throw new HttpError(400, "the volume of an existing machine cannot be changed by an update: destroy the machine and create a new one");
+    throw new HttpError(
+      400,
+      "the volume of an existing machine cannot be changed by an update: destroy the machine and create a new one",
+    );
   }
   if (!mount) return;
   if (!mount.volume) throw new HttpError(400, "mounts[0].volume is required (a volume id, vol_...)");
@@ -56,7 +76,10 @@ function checkMounts(app: FakeApp, machineId: string, region: string, config: Ma
     throw new HttpError(400, `volume ${mount.volume} is in region ${volume.region}, but the machine is in ${region}`);
   }
   if (volume.attached_machine_id && volume.attached_machine_id !== machineId) {
-    throw new HttpError(412, `failed_precondition: volume ${mount.volume} is already attached to machine ${volume.attached_machine_id}`);
+    throw new HttpError(
+      412,
+      `failed_precondition: volume ${mount.volume} is already attached to machine ${volume.attached_machine_id}`,
+    );
   }
 }
 
@@ -81,7 +104,9 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         const region = query.get("region");
         const states = query.get("state")?.split(",").filter(Boolean);
         const summary = query.get("summary") === "true";
-        const metadataFilters = [...query.entries()].filter(([key]) => key.startsWith("metadata.")).map(([key, value]) => [key.slice(9), value] as const);
+        const metadataFilters = [...query.entries()]
+          .filter(([key]) => key.startsWith("metadata."))
+          .map(([key, value]) => [key.slice(9), value] as const);
         const machines = [...a.machines.values()].filter((m) => {
           if (!includeDeleted && (m.state === "destroyed" || m.state === "destroying")) return false;
           if (region && m.region !== region) return false;
@@ -110,7 +135,11 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         const input = validBody<CreateMachineRequest>(ctx, "CreateMachineRequest", body);
         if (!input.config || !input.config.image) throw new HttpError(400, "config.image is required");
         const region = parseRegion(ctx, input.region);
-        if (ctx.options.uniqueMachineNames && input.name && [...a.machines.values()].some((m) => m.name === input.name && m.state !== "destroyed")) {
+        if (
+          ctx.options.uniqueMachineNames &&
+          input.name &&
+          [...a.machines.values()].some((m) => m.name === input.name && m.state !== "destroyed")
+        ) {
           throw new HttpError(409, `a machine named ${input.name} already exists`);
         }
         checkSecretsVersion(a, input.min_secrets_version);
@@ -165,7 +194,13 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         if (version && version !== machine.version) {
           const old = machine.versions.find((v) => v.version === version);
           if (!old) throw new HttpError(404, `version ${version} not found`);
-          return json({ ...machineView(machine), version, instance_id: version, state: "replaced", config: structuredClone(old.user_config) });
+          return json({
+            ...machineView(machine),
+            version,
+            instance_id: version,
+            state: "replaced",
+            config: structuredClone(old.user_config),
+          });
         }
         return json(machineView(machine, { includeLease: query.get("include_leases") === "true" }));
       },
@@ -181,9 +216,13 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         const input = validBody<UpdateMachineRequest>(ctx, "UpdateMachineRequest", body);
         if (!input.config || !input.config.image) throw new HttpError(400, "config.image is required");
         if (input.current_version && input.current_version !== machine.version) {
-          throw new HttpError(409, `current_version ${input.current_version} does not match the machine's version ${machine.version}`);
+          throw new HttpError(
+            409,
+            `current_version ${input.current_version} does not match the machine's version ${machine.version}`,
+          );
         }
-        if (input.region && parseRegion(ctx, input.region) !== machine.region) throw new HttpError(400, "region cannot be changed by an update");
+        if (input.region && parseRegion(ctx, input.region) !== machine.region)
+          throw new HttpError(400, "region cannot be changed by an update");
         if (input.name && input.name !== machine.name) throw new HttpError(400, "name cannot be changed by an update");
         checkSecretsVersion(a, input.min_secrets_version);
         const config = structuredClone(input.config);
@@ -194,7 +233,8 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         machine.version = newVersion();
         machine.versions.unshift({ version: machine.version, user_config: structuredClone(config) });
         if (!input.skip_secrets) machine.secretsVersion = a.secretsVersion;
-        if (input.skip_service_registration !== undefined) machine.skipServiceRegistration = input.skip_service_registration;
+        if (input.skip_service_registration !== undefined)
+          machine.skipServiceRegistration = input.skip_service_registration;
         attachMount(a, machine);
         addEvent(machine, "update", "replacing");
         if (input.skip_launch && !wasRunning) {
@@ -224,7 +264,10 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         // Spec/docs name the flag `force`; flyctl sends `kill` (fly-machines-api.md §12.2): accept both.
         const force = query.get("force") === "true" || query.get("kill") === "true";
         if (RUNNING.has(machine.state) && !force) {
-          throw new HttpError(412, `failed_precondition: unable to destroy machine ${machine.id}: it is ${machine.state}, not stopped, suspended or failed (use force=true)`);
+          throw new HttpError(
+            412,
+            `failed_precondition: unable to destroy machine ${machine.id}: it is ${machine.state}, not stopped, suspended or failed (use force=true)`,
+          );
         }
         destroy(ctx, a, machine);
         return json({ ok: true });
@@ -360,14 +403,24 @@ const WAITABLE = new Set(["started", "stopped", "suspended", "destroyed", "faile
 
 /** GET /wait: blocks until the machine is in one of the states, or answers 408 after `timeout` seconds. */
 function waitFor(ctx: FakeContext, machine: FakeMachine, query: URLSearchParams): Response | Promise<Response> {
-  const raw = query.getAll("state").flatMap((s) => s.split(",")).filter(Boolean);
+  const raw = query
+    .getAll("state")
+    .flatMap((s) => s.split(","))
+    .filter(Boolean);
   const wanted = new Set(raw.length > 0 ? raw : ["started"]);
-  for (const state of wanted) if (!WAITABLE.has(state)) throw new HttpError(400, `invalid state "${state}": want one of ${[...WAITABLE].join(", ")}`);
+  for (const state of wanted)
+    if (!WAITABLE.has(state))
+      throw new HttpError(400, `invalid state "${state}": want one of ${[...WAITABLE].join(", ")}`);
   const timeoutText = query.get("timeout") ?? "60";
   const timeout = Number(timeoutText);
-  if (!Number.isInteger(timeout) || timeout < 1) throw new HttpError(400, `invalid timeout "${timeoutText}": want whole seconds`);
+  if (!Number.isInteger(timeout) || timeout < 1)
+    throw new HttpError(400, `invalid timeout "${timeoutText}": want whole seconds`);
   const answer = () =>
-    json(ctx.options.waitResponse === "ok_only" ? { ok: true } : { ok: true, state: machine.state, version: machine.version, event_id: machine.events[0]?.id ?? "" });
+    json(
+      ctx.options.waitResponse === "ok_only"
+        ? { ok: true }
+        : { ok: true, state: machine.state, version: machine.version, event_id: machine.events[0]?.id ?? "" },
+    );
   if (stateMatches(wanted, machine.state)) return answer();
   if (machine.state === "destroyed") throw new HttpError(404, `machine not found: ${machine.id} (destroyed)`);
   return new Promise<Response>((resolve) => {
@@ -378,7 +431,15 @@ function waitFor(ctx: FakeContext, machine: FakeMachine, query: URLSearchParams)
         if (!ctx.waiters.delete(waiter)) return;
         if (outcome === "reached") resolve(answer());
         else if (outcome === "gone") resolve(json({ error: `machine not found: ${machine.id} (destroyed)` }, 404));
-        else resolve(json({ error: `deadline_exceeded: machine ${machine.id} did not reach ${[...wanted].join("|")} within ${timeout}s (state ${machine.state})` }, 408));
+        else
+          resolve(
+            json(
+              {
+                error: `deadline_exceeded: machine ${machine.id} did not reach ${[...wanted].join("|")} within ${timeout}s (state ${machine.state})`,
+              },
+              408,
+            ),
+          );
       },
     };
     ctx.waiters.add(waiter);

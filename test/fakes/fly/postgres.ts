@@ -61,8 +61,15 @@ export interface FakePostgresControls {
   personalOrgSlug?: string;
 }
 
-export function createPostgresControls(opts: { phaseMs?: number; personalOrgSlug?: string } = {}): FakePostgresControls {
-  return { clusters: new Map(), phaseMs: opts.phaseMs ?? 30, failProvisioning: 0, ...(opts.personalOrgSlug ? { personalOrgSlug: opts.personalOrgSlug } : {}) };
+export function createPostgresControls(
+  opts: { phaseMs?: number; personalOrgSlug?: string } = {},
+): FakePostgresControls {
+  return {
+    clusters: new Map(),
+    phaseMs: opts.phaseMs ?? 30,
+    failProvisioning: 0,
+    ...(opts.personalOrgSlug ? { personalOrgSlug: opts.personalOrgSlug } : {}),
+  };
 }
 
 const USERNAME = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
@@ -72,7 +79,8 @@ const PLANS = new Set(["basic", "starter", "launch", "scale", "performance"]);
 export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Route[] {
   const orgOf = (slug: string | null): string => {
     if (!slug) throw new HttpError(400, "org_slug is required");
-    if (slug === "personal" && pg.personalOrgSlug) throw new HttpError(404, 'organization "personal" not found: use the organization\'s slug', "not_found");
+    if (slug === "personal" && pg.personalOrgSlug)
+      throw new HttpError(404, 'organization "personal" not found: use the organization\'s slug', "not_found");
     return slug;
   };
 
@@ -88,7 +96,8 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
   };
   const ready = (id: string): FakeCluster => {
     const cluster = usable(id);
-    if (cluster.status !== "ready") throw new HttpError(503, `cluster ${id} is ${cluster.status}, not ready`, "cluster_not_ready");
+    if (cluster.status !== "ready")
+      throw new HttpError(503, `cluster ${id} is ${cluster.status}, not ready`, "cluster_not_ready");
     return cluster;
   };
 
@@ -115,9 +124,21 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
     });
   }
 
-  function newCluster(input: { name: string; orgSlug: string; region: string; plan: FakeCluster["plan"]; diskGb: number; pgMajorVersion: FakeCluster["pgMajorVersion"]; postgis: boolean; poolMode: FakeCluster["poolMode"] }): FakeCluster {
-    const taken = [...pg.clusters.values()].some((c) => c.orgSlug === input.orgSlug && c.name === input.name && c.status !== "deleted" && c.status !== "deleting");
-    if (taken) throw new HttpError(422, `a cluster named ${input.name} already exists in ${input.orgSlug}`, "name_taken");
+  function newCluster(input: {
+    name: string;
+    orgSlug: string;
+    region: string;
+    plan: FakeCluster["plan"];
+    diskGb: number;
+    pgMajorVersion: FakeCluster["pgMajorVersion"];
+    postgis: boolean;
+    poolMode: FakeCluster["poolMode"];
+  }): FakeCluster {
+    const taken = [...pg.clusters.values()].some(
+      (c) => c.orgSlug === input.orgSlug && c.name === input.name && c.status !== "deleted" && c.status !== "deleting",
+    );
+    if (taken)
+      throw new HttpError(422, `a cluster named ${input.name} already exists in ${input.orgSlug}`, "name_taken");
     const cluster: FakeCluster = {
       id: randomHex(14),
       ...input,
@@ -139,7 +160,9 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
       handle: ({ query }) => {
         const org = orgOf(query.get("org_slug"));
         const includeDeleted = query.get("include_deleted") === "true";
-        const data = [...pg.clusters.values()].filter((c) => c.orgSlug === org && (includeDeleted || c.status !== "deleted")).map(summaryView);
+        const data = [...pg.clusters.values()]
+          .filter((c) => c.orgSlug === org && (includeDeleted || c.status !== "deleted"))
+          .map(summaryView);
         return json({ data });
       },
     },
@@ -148,7 +171,8 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
       path: "/v1/postgres",
       handle: ({ body }) => {
         const input = validBody<CreatePostgresClusterRequest>(ctx, "createPostgresClusterRequest", body);
-        if (!input.org_slug || !input.region || !input.plan) throw new HttpError(400, "org_slug, plan and region are required");
+        if (!input.org_slug || !input.region || !input.plan)
+          throw new HttpError(400, "org_slug, plan and region are required");
         const orgSlug = orgOf(input.org_slug);
         // "Matched case-insensitively" (spec, plan).
         const plan = input.plan.toLowerCase();
@@ -192,11 +216,15 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
         const cluster = usable(params.cluster!);
         const input = validBody<{ app_name: string }>(ctx, "createPostgresAttachmentRequest", body);
         if (!input.app_name) throw new HttpError(400, "app_name is required");
-        if (!ctx.state.apps.has(input.app_name)) throw new HttpError(404, `app not found: ${input.app_name}`, "not_found");
+        if (!ctx.state.apps.has(input.app_name))
+          throw new HttpError(404, `app not found: ${input.app_name}`, "not_found");
         const existing = cluster.attachments.get(input.app_name);
         const attachedAt = existing ?? nowIso();
         cluster.attachments.set(input.app_name, attachedAt);
-        return json({ data: { app_name: input.app_name, attached_at: attachedAt, postgres_cluster_id: cluster.id } }, existing ? 200 : 201);
+        return json(
+          { data: { app_name: input.app_name, attached_at: attachedAt, postgres_cluster_id: cluster.id } },
+          existing ? 200 : 201,
+        );
       },
     },
     {
@@ -204,7 +232,8 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
       path: "/v1/postgres/:cluster/attachments/:appName",
       handle: ({ params }) => {
         const cluster = usable(params.cluster!);
-        if (!cluster.attachments.delete(params.appName!)) throw new HttpError(404, `app ${params.appName} is not attached to ${cluster.id}`, "not_found");
+        if (!cluster.attachments.delete(params.appName!))
+          throw new HttpError(404, `app ${params.appName} is not attached to ${cluster.id}`, "not_found");
         return empty(204);
       },
     },
@@ -218,15 +247,23 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
       path: "/v1/postgres/:cluster/backups",
       handle: ({ params, body }) => {
         const cluster = ready(params.cluster!);
-        const input = validBody<{ type: NonNullable<PostgresBackup["type"]> }>(ctx, "createPostgresBackupRequest", body);
+        const input = validBody<{ type: NonNullable<PostgresBackup["type"]> }>(
+          ctx,
+          "createPostgresBackupRequest",
+          body,
+        );
         if (!input.type) throw new HttpError(400, "type is required");
-        if (cluster.backups.some((b) => b.status === "running")) throw new HttpError(409, "a backup is already running", "backup_in_progress");
+        if (cluster.backups.some((b) => b.status === "running"))
+          throw new HttpError(409, "a backup is already running", "backup_in_progress");
         const backup: FakeBackup = {
           id: `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}F_${randomHex(6)}`,
           type: input.type,
           status: "running",
           started_at: nowIso(),
-          snapshot: { databases: [...cluster.databases], users: [...cluster.users].map(([name, user]) => [name, { ...user }]) },
+          snapshot: {
+            databases: [...cluster.databases],
+            users: [...cluster.users].map(([name, user]) => [name, { ...user }]),
+          },
         };
         cluster.backups.push(backup);
         ctx.later(pg.phaseMs, () => {
@@ -243,11 +280,14 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
       handle: ({ params, body }) => {
         const source = usable(params.cluster!);
         const input = validBody<RestorePostgresClusterRequest>(ctx, "restorePostgresClusterRequest", body);
-        if (input.backup_id && input.pitr_time) throw new HttpError(422, "backup_id and pitr_time are mutually exclusive");
-        if (!input.backup_id) throw new HttpError(422, "backup_id is required (this fake does not do point-in-time restores)");
+        if (input.backup_id && input.pitr_time)
+          throw new HttpError(422, "backup_id and pitr_time are mutually exclusive");
+        if (!input.backup_id)
+          throw new HttpError(422, "backup_id is required (this fake does not do point-in-time restores)");
         const backup = source.backups.find((b) => b.id === input.backup_id);
         if (!backup) throw new HttpError(404, `backup not found: ${input.backup_id}`, "not_found");
-        if (backup.status !== "completed") throw new HttpError(422, `backup ${backup.id} is ${backup.status}, not completed`);
+        if (backup.status !== "completed")
+          throw new HttpError(422, `backup ${backup.id} is ${backup.status}, not completed`);
         const cluster = newCluster({
           name: input.name?.trim() || `${source.name}-restore-${randomHex(4)}`,
           orgSlug: source.orgSlug,
@@ -274,8 +314,10 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
       handle: ({ params, body }) => {
         const cluster = ready(params.cluster!);
         const input = validBody<{ name: string }>(ctx, "createPostgresDatabaseRequest", body);
-        if (!input.name || !DATABASE.test(input.name)) throw new HttpError(422, `invalid database name "${input.name ?? ""}"`);
-        if (cluster.databases.has(input.name)) throw new HttpError(422, `database ${input.name} already exists`, "already_exists");
+        if (!input.name || !DATABASE.test(input.name))
+          throw new HttpError(422, `invalid database name "${input.name ?? ""}"`);
+        if (cluster.databases.has(input.name))
+          throw new HttpError(422, `database ${input.name} already exists`, "already_exists");
         cluster.databases.add(input.name);
         return json({ data: { name: input.name } }, 201);
       },
@@ -283,7 +325,8 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
     {
       method: "GET",
       path: "/v1/postgres/:cluster/users",
-      handle: ({ params }) => json({ data: [...ready(params.cluster!).users].map(([username, u]) => ({ username, role: u.role })) }),
+      handle: ({ params }) =>
+        json({ data: [...ready(params.cluster!).users].map(([username, u]) => ({ username, role: u.role })) }),
     },
     {
       method: "POST",
@@ -291,8 +334,10 @@ export function postgresRoutes(ctx: FakeContext, pg: FakePostgresControls): Rout
       handle: ({ params, body }) => {
         const cluster = ready(params.cluster!);
         const input = validBody<{ username: string; role: PostgresUserRole }>(ctx, "createPostgresUserRequest", body);
-        if (!input.username || !USERNAME.test(input.username)) throw new HttpError(422, `invalid username "${input.username ?? ""}"`);
-        if (cluster.users.has(input.username)) throw new HttpError(409, `user ${input.username} already exists`, "already_exists");
+        if (!input.username || !USERNAME.test(input.username))
+          throw new HttpError(422, `invalid username "${input.username ?? ""}"`);
+        if (cluster.users.has(input.username))
+          throw new HttpError(409, `user ${input.username} already exists`, "already_exists");
         cluster.users.set(input.username, { role: input.role, password: randomHex(24) });
         return json({ data: { username: input.username, role: input.role } }, 201);
       },

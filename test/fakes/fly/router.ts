@@ -38,7 +38,11 @@ export function compile(routes: Route[]): CompiledRoute[] {
   });
 }
 
-export function match(routes: CompiledRoute[], method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | "method_not_allowed" | undefined {
+export function match(
+  routes: CompiledRoute[],
+  method: string,
+  path: string,
+): { route: CompiledRoute; params: Record<string, string> } | "method_not_allowed" | undefined {
   let pathMatched = false;
   for (const route of routes) {
     const found = route.pattern.exec(path);

@@ -10,13 +10,23 @@ import { nowIso, secretDigest, secretView, type FakeApp } from "./state.ts";
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function checkName(name: string): void {
-  if (!NAME.test(name)) throw new HttpError(400, `invalid secret name "${name}": letters, digits and underscores, not starting with a digit`);
+  if (!NAME.test(name))
+    throw new HttpError(
+      400,
+      `invalid secret name "${name}": letters, digits and underscores, not starting with a digit`,
+    );
 }
 
 function put(app: FakeApp, name: string, value: string): void {
   const at = nowIso();
   const existing = app.secrets.get(name);
-  app.secrets.set(name, { name, value, digest: secretDigest(value), created_at: existing?.created_at ?? at, updated_at: at });
+  app.secrets.set(name, {
+    name,
+    value,
+    digest: secretDigest(value),
+    created_at: existing?.created_at ?? at,
+    updated_at: at,
+  });
 }
 
 function list(app: FakeApp, showValues: boolean) {
@@ -66,7 +76,10 @@ export function secretRoutes(ctx: FakeContext): Route[] {
         if (input.value === undefined) throw new HttpError(400, "value is required");
         put(a, params.name!, input.value);
         a.secretsVersion += 1;
-        return json({ ...secretView(a.secrets.get(params.name!)!, false), version: a.secretsVersion, Version: a.secretsVersion }, 201);
+        return json(
+          { ...secretView(a.secrets.get(params.name!)!, false), version: a.secretsVersion, Version: a.secretsVersion },
+          201,
+        );
       },
     },
     {

@@ -2,7 +2,14 @@
 // scenario needs it, seed) the "remote" state directly.
 
 import type { LogEntry } from "../../../lib/fly/logs.ts";
-import type { AppSecret, CheckStatus, IpAssignment, MachineConfig, MachineEvent, Volume } from "../../../lib/fly/types.ts";
+import type {
+  AppSecret,
+  CheckStatus,
+  IpAssignment,
+  MachineConfig,
+  MachineEvent,
+  Volume,
+} from "../../../lib/fly/types.ts";
 
 export interface FakeLease {
   nonce: string;
@@ -92,7 +99,9 @@ export function createState(): FakeState {
 
 export function randomHex(length: number): string {
   const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil(length / 2)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, length);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .slice(0, length);
 }
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -33,10 +33,13 @@ export function tokenRoutes(ctx: FakeContext, deployTokens: FakeDeployTokens): R
       path: "/v1/apps/:app/deploy_token",
       handle: ({ app, body }) => {
         const input = validBody<{ expiry?: string }>(ctx, "CreateAppDeployTokenRequest", body);
-        const expiryMs = input.expiry === undefined || input.expiry === "" ? DEFAULT_EXPIRY_MS : parseGoDuration(input.expiry);
-        if (expiryMs === null || expiryMs <= 0) throw new HttpError(400, `invalid expiry "${input.expiry}": a duration such as 720h`);
+        const expiryMs =
+          input.expiry === undefined || input.expiry === "" ? DEFAULT_EXPIRY_MS : parseGoDuration(input.expiry);
+        if (expiryMs === null || expiryMs <= 0)
+          throw new HttpError(400, `invalid expiry "${input.expiry}": a duration such as 720h`);
         const token = `fm2_deploy${randomHex(48)}`;
-        if (!deployTokens.mintUnusable) deployTokens.tokens.set(token, { app: app!.name, expiresAt: Date.now() + expiryMs });
+        if (!deployTokens.mintUnusable)
+          deployTokens.tokens.set(token, { app: app!.name, expiresAt: Date.now() + expiryMs });
         // Printed with its scheme, as `fly tokens create` prints tokens.
         return json({ token: `FlyV1 ${token}` });
       },

@@ -50,7 +50,10 @@ function adjust(schemas: Record<string, JsonObject>): void {
   const service = schemas["fly.MachineService"]?.properties as JsonObject | undefined;
   if (service?.autostop) {
     const autostop = service.autostop as JsonObject;
-    service.autostop = { description: autostop.description, anyOf: [{ type: "string", enum: autostop.enum }, { type: "boolean" }] };
+    service.autostop = {
+      description: autostop.description,
+      anyOf: [{ type: "string", enum: autostop.enum }, { type: "boolean" }],
+    };
   }
   const secrets = schemas.AppSecretsUpdateRequest?.properties as JsonObject | undefined;
   if (secrets?.values) secrets.values = { type: "object", additionalProperties: { type: ["string", "null"] } };

@@ -18,7 +18,8 @@ export function volumeRoutes(ctx: FakeContext): Route[] {
     {
       method: "GET",
       path: base,
-      handle: ({ app }) => json([...app!.volumes.values()].filter((v) => v.state !== "destroyed").map((v) => ({ ...v }))),
+      handle: ({ app }) =>
+        json([...app!.volumes.values()].filter((v) => v.state !== "destroyed").map((v) => ({ ...v }))),
     },
     {
       method: "POST",
@@ -27,11 +28,16 @@ export function volumeRoutes(ctx: FakeContext): Route[] {
         const a = app!;
         const input = validBody<CreateVolumeRequest>(ctx, "CreateVolumeRequest", body);
         if (!input.name) throw new HttpError(400, "name is required");
-        if (!/^[a-z0-9_]{1,30}$/.test(input.name)) throw new HttpError(400, `invalid volume name "${input.name}": lowercase letters, digits and underscores, at most 30`);
+        if (!/^[a-z0-9_]{1,30}$/.test(input.name))
+          throw new HttpError(
+            400,
+            `invalid volume name "${input.name}": lowercase letters, digits and underscores, at most 30`,
+          );
         const region = (input.region ?? ctx.options.defaultRegion).trim();
         if (!/^[a-z]{3}$/.test(region)) throw new HttpError(400, `unknown region "${input.region}"`);
         const sizeGb = input.size_gb ?? 3;
-        if (!Number.isInteger(sizeGb) || sizeGb < 1 || sizeGb > 500) throw new HttpError(400, `size_gb must be 1..500, got ${sizeGb}`);
+        if (!Number.isInteger(sizeGb) || sizeGb < 1 || sizeGb > 500)
+          throw new HttpError(400, `size_gb must be 1..500, got ${sizeGb}`);
         const zones = Array.from({ length: ctx.options.zonesPerRegion }, (_, i) => `${region}${(i + 1).toString(16)}z`);
         const live = [...a.volumes.values()].filter((v) => v.state !== "destroyed" && v.region === region);
         const peers = input.unique_zone_app_wide ? live : live.filter((v) => v.name === input.name);
@@ -39,7 +45,11 @@ export function volumeRoutes(ctx: FakeContext): Route[] {
         const unique = input.require_unique_zone ?? true;
         const zone = unique ? zones.find((z) => !used.has(z)) : zones[live.length % zones.length];
         if (!zone) {
-          throw new HttpError(422, `no zone left in ${region} for another volume named ${input.name}: set require_unique_zone=false`, "volume_placement_capacity");
+          throw new HttpError(
+            422,
+            `no zone left in ${region} for another volume named ${input.name}: set require_unique_zone=false`,
+            "volume_placement_capacity",
+          );
         }
         const volume: Volume = {
           id: `vol_${randomHex(16)}`,
@@ -79,7 +89,10 @@ export function volumeRoutes(ctx: FakeContext): Route[] {
         if (volume.attached_machine_id) {
           const machine = app!.machines.get(volume.attached_machine_id);
           if (machine && machine.state !== "destroyed") {
-            throw new HttpError(412, `failed_precondition: volume ${volume.id} is attached to machine ${machine.id}; destroy the machine first`);
+            throw new HttpError(
+              412,
+              `failed_precondition: volume ${volume.id} is attached to machine ${machine.id}; destroy the machine first`,
+            );
           }
         }
         volume.state = "destroyed";

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { authorizationHeader, createFlyClient, FlyClientConfigError, isMacaroon, stripAuthorizationScheme } from "../../../lib/fly/index.ts";
+import {
+  authorizationHeader,
+  createFlyClient,
+  FlyClientConfigError,
+  isMacaroon,
+  stripAuthorizationScheme,
+} from "../../../lib/fly/index.ts";
 import { jsonResponse, scriptedServer, type ScriptedServer } from "./scripted-server.ts";
 
 describe("authorizationHeader (fly-go tokens.Parse + normalized)", () => {

@@ -17,7 +17,9 @@ beforeEach(() => {
 afterEach(() => fly.close());
 
 test("rate limits and 5xx on the way are absorbed; the log shows every attempt", async () => {
-  fly.faults.rateLimit(2, { retryAfterSeconds: 0, match: { path: "/machines" } }).serverError(1, { status: 502, match: { method: "GET" } });
+  fly.faults
+    .rateLimit(2, { retryAfterSeconds: 0, match: { path: "/machines" } })
+    .serverError(1, { status: 502, match: { method: "GET" } });
   const machines = await client.listMachines("web");
   expect(machines).toEqual([]);
   expect(log.calls.map((c) => c.status)).toEqual([429, 429, 502, 200]);

@@ -14,10 +14,11 @@ function clientFor(s: ScriptedServer, extra: Parameters<typeof createFlyClient>[
   return createFlyClient({ baseUrl: s.url, token: "fm2_topsecret", retry: FAST_RETRY, ...extra });
 }
 
-
 describe("retries", () => {
   test("429 is retried after the Retry-After the server asked for", async () => {
-    server = scriptedServer((_, i) => (i === 0 ? jsonResponse({ error: "slow down" }, 429, { "retry-after": "1" }) : jsonResponse({ name: "web" })));
+    server = scriptedServer((_, i) =>
+      i === 0 ? jsonResponse({ error: "slow down" }, 429, { "retry-after": "1" }) : jsonResponse({ name: "web" }),
+    );
     const log = createCallLog();
     const app = await clientFor(server, { onRequest: log.onRequest }).getApp("web");
     expect(app.name).toBe("web");
@@ -37,7 +38,9 @@ describe("retries", () => {
   });
 
   test("5xx on an idempotent call is retried until it succeeds", async () => {
-    server = scriptedServer((_, i) => (i < 2 ? jsonResponse({ error: "boom" }, i === 0 ? 502 : 500) : jsonResponse([{ id: "m1" }])));
+    server = scriptedServer((_, i) =>
+      i < 2 ? jsonResponse({ error: "boom" }, i === 0 ? 502 : 500) : jsonResponse([{ id: "m1" }]),
+    );
     const machines = await clientFor(server).listMachines("web");
     expect(machines.map((m) => m.id)).toEqual(["m1"]);
     expect(server.received).toHaveLength(3);
@@ -94,7 +97,13 @@ describe("retries", () => {
 
   test("the overall deadline stops retrying: deadline_exceeded with the last status", async () => {
     server = scriptedServer(() => jsonResponse({ error: "busy" }, 503));
-    const error = await flyFailure(clientFor(server, { deadlineMs: 150, retries: 100, retry: { ...FAST_RETRY, baseDelayMs: 40, maxDelayMs: 40 } }).getApp("web"));
+    const error = await flyFailure(
+      clientFor(server, {
+        deadlineMs: 150,
+        retries: 100,
+        retry: { ...FAST_RETRY, baseDelayMs: 40, maxDelayMs: 40 },
+      }).getApp("web"),
+    );
     expect(error.code).toBe("deadline_exceeded");
     expect(error.status).toBe(503);
     expect(error.apiMessage).toBe("busy");
@@ -136,7 +145,11 @@ describe("non-idempotent calls", () => {
   });
 
   test("machine create is replayed after a 429 (the rate limiter refused it)", async () => {
-    server = scriptedServer((_, i) => (i === 0 ? jsonResponse({ error: "rate" }, 429, { "retry-after": "0" }) : jsonResponse({ id: "m1", state: "created" })));
+    server = scriptedServer((_, i) =>
+      i === 0
+        ? jsonResponse({ error: "rate" }, 429, { "retry-after": "0" })
+        : jsonResponse({ id: "m1", state: "created" }),
+    );
     const machine = await clientFor(server).createMachine("web", { config });
     expect(machine.id).toBe("m1");
     expect(server.received.map((r) => r.method)).toEqual(["POST", "POST"]);
@@ -150,7 +163,10 @@ describe("non-idempotent calls", () => {
     });
     const machine = await clientFor(server).createMachine("web", { name: "web-1", config });
     expect(machine.id).toBe("m1");
-    expect(server.received.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /v1/apps/web/machines", "GET /v1/apps/web/machines"]);
+    expect(server.received.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /v1/apps/web/machines",
+      "GET /v1/apps/web/machines",
+    ]);
   });
 
   test("a named create that did not happen is sent again", async () => {
@@ -165,7 +181,9 @@ describe("non-idempotent calls", () => {
   });
 
   test("createApp sends an idempotency_key, so a replay after a 5xx is safe and retried", async () => {
-    server = scriptedServer((_, i) => (i === 0 ? jsonResponse({ error: "boom" }, 500) : jsonResponse({ id: "a1", created_at: 1 }, 201)));
+    server = scriptedServer((_, i) =>
+      i === 0 ? jsonResponse({ error: "boom" }, 500) : jsonResponse({ id: "a1", created_at: 1 }, 201),
+    );
     await clientFor(server).createApp({ name: "web", org_slug: "personal" });
     expect(server.received).toHaveLength(2);
     const keys = server.received.map((r) => JSON.parse(r.body).idempotency_key);
@@ -194,7 +212,11 @@ describe("non-idempotent calls", () => {
 
 describe("errors", () => {
   test("carry method, path, status, API message, API status and request id, never the token", async () => {
-    server = scriptedServer(() => jsonResponse({ error: "app name web is already taken", status: "name_taken" }, 422, { "fly-request-id": "01REQ123" }));
+    server = scriptedServer(() =>
+      jsonResponse({ error: "app name web is already taken", status: "name_taken" }, 422, {
+        "fly-request-id": "01REQ123",
+      }),
+    );
     const error = await flyFailure(clientFor(server).createApp({ name: "web", org_slug: "personal" }));
     expect(error).toBeInstanceOf(FlyApiError);
     expect(error.code).toBe("unprocessable");
@@ -257,7 +279,11 @@ describe("wait", () => {
       return jsonResponse({ ok: true, state: "started", version: "v1", event_id: "e1" });
     });
     // timeoutMs (per request) is 50 ms, but /wait gets its own `timeout` + margin.
-    const result = await clientFor(server, { timeoutMs: 50 }).waitMachine("web", "m1", { state: ["started", "stopped"], timeoutSeconds: 600, version: "v1" });
+    const result = await clientFor(server, { timeoutMs: 50 }).waitMachine("web", "m1", {
+      state: ["started", "stopped"],
+      timeoutSeconds: 600,
+      version: "v1",
+    });
     expect(result).toEqual({ ok: true, state: "started", version: "v1", eventId: "e1" });
     // The state goes out repeated, as fly-go sends it (fly-machines-api.md §12.12).
     expect(server.received[0]!.query).toBe("?state=started&state=stopped&version=v1&timeout=60");
@@ -282,7 +308,9 @@ describe("leases and secrets wire shapes", () => {
   });
 
   test("secrets writes return the version, also from the deprecated `Version` field", async () => {
-    server = scriptedServer((_, i) => (i === 0 ? jsonResponse({ secrets: [], version: 7 }) : jsonResponse({ Version: 8 })));
+    server = scriptedServer((_, i) =>
+      i === 0 ? jsonResponse({ secrets: [], version: 7 }) : jsonResponse({ Version: 8 }),
+    );
     const client = clientFor(server);
     expect((await client.setSecrets("web", { A: "1" })).version).toBe(7);
     expect((await client.unsetSecret("web", "A")).version).toBe(8);

@@ -18,14 +18,29 @@ function serve(body: string): ReturnType<typeof createFlyClient> {
   return createFlyClient({ baseUrl: server.url, token: "fm2_topsecret", retry: FAST_RETRY });
 }
 
-
 describe("a broken credential reply is reported without its body", () => {
   const calls: [string, string, (c: ReturnType<typeof createFlyClient>) => Promise<unknown>][] = [
-    ["truncated credentials", `{"data":{"username":"app","password":"${SECRET}`, (c) => c.getPostgresUserCredentials("cl1", "app")],
-    ["credentials without a password", `{"data":{"username":"app","note":"${SECRET}"}}`, (c) => c.getPostgresUserCredentials("cl1", "app")],
+    [
+      "truncated credentials",
+      `{"data":{"username":"app","password":"${SECRET}`,
+      (c) => c.getPostgresUserCredentials("cl1", "app"),
+    ],
+    [
+      "credentials without a password",
+      `{"data":{"username":"app","note":"${SECRET}"}}`,
+      (c) => c.getPostgresUserCredentials("cl1", "app"),
+    ],
     ["truncated deploy token", `{"token":"FlyV1 fm2_${SECRET}`, (c) => c.createDeployToken("web", { expiry: "1h" })],
-    ["deploy token under another key", `{"tokn":"FlyV1 fm2_${SECRET}"}`, (c) => c.createDeployToken("web", { expiry: "1h" })],
-    ["truncated secret value", `{"name":"DATABASE_URL","value":"postgres://u:${SECRET}`, (c) => c.getSecret("web", "DATABASE_URL", { showSecrets: true })],
+    [
+      "deploy token under another key",
+      `{"tokn":"FlyV1 fm2_${SECRET}"}`,
+      (c) => c.createDeployToken("web", { expiry: "1h" }),
+    ],
+    [
+      "truncated secret value",
+      `{"name":"DATABASE_URL","value":"postgres://u:${SECRET}`,
+      (c) => c.getSecret("web", "DATABASE_URL", { showSecrets: true }),
+    ],
   ];
   for (const [name, body, run] of calls) {
     test(name, async () => {

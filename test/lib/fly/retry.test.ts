@@ -2,8 +2,11 @@ import { describe, expect, test } from "bun:test";
 import { FlyApiError } from "../../../lib/fly/errors.ts";
 import { backoffDelay, DEFAULT_RETRY, isRetryable, parseRetryAfter } from "../../../lib/fly/retry.ts";
 
-const error = (status: number, code: ConstructorParameters<typeof FlyApiError>[0]["code"] = "server_error", retryAfterMs?: number) =>
-  new FlyApiError({ code, method: "GET", path: "/v1/apps/x", status, retryAfterMs });
+const error = (
+  status: number,
+  code: ConstructorParameters<typeof FlyApiError>[0]["code"] = "server_error",
+  retryAfterMs?: number,
+) => new FlyApiError({ code, method: "GET", path: "/v1/apps/x", status, retryAfterMs });
 
 describe("parseRetryAfter", () => {
   test("seconds, HTTP dates, junk", () => {
@@ -20,7 +23,8 @@ describe("parseRetryAfter", () => {
 describe("isRetryable", () => {
   test("safe calls retry 408/429/5xx and transport failures, not other 4xx", () => {
     for (const status of [408, 429, 500, 502, 503, 504]) expect(isRetryable(error(status), "safe", false)).toBe(true);
-    for (const status of [400, 401, 404, 409, 412, 422]) expect(isRetryable(error(status, "bad_request"), "safe", false)).toBe(false);
+    for (const status of [400, 401, 404, 409, 412, 422])
+      expect(isRetryable(error(status, "bad_request"), "safe", false)).toBe(false);
     expect(isRetryable(error(0, "network_error"), "safe", false)).toBe(true);
     expect(isRetryable(error(0, "timeout"), "safe", false)).toBe(true);
     expect(isRetryable(error(0, "aborted"), "safe", false)).toBe(false);

@@ -7,7 +7,9 @@ import { createFlyClient, ROUTES } from "../../../lib/fly/index.ts";
 import { specValidator } from "../../fakes/fly/validate.ts";
 import { startFakeFly, type FakeFly } from "../../fakes/fly-machines.ts";
 
-const spec = JSON.parse(readFileSync(new URL("../../../lib/fly/spec/fly-machines-openapi.json", import.meta.url), "utf8")) as {
+const spec = JSON.parse(
+  readFileSync(new URL("../../../lib/fly/spec/fly-machines-openapi.json", import.meta.url), "utf8"),
+) as {
   paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> } }>>;
 };
 
@@ -46,7 +48,14 @@ describe("what the client sends", () => {
     await client.unsetSecrets("tour", ["DATABASE_URL"]);
     await client.listSecrets("tour", { minVersion: version });
     await client.createDeployToken("tour", { expiry: "720h0m0s" });
-    const pg = await client.createPostgresCluster({ org_slug: "personal", name: "tour-db", region: "ewr", plan: "basic", disk_size_gb: 10, pool_mode: "session" });
+    const pg = await client.createPostgresCluster({
+      org_slug: "personal",
+      name: "tour-db",
+      region: "ewr",
+      plan: "basic",
+      disk_size_gb: 10,
+      pool_mode: "session",
+    });
     while ((await client.getPostgresCluster(pg.id!)).status !== "ready") await Bun.sleep(10);
     await client.listPostgresClusters("personal", { includeDeleted: true });
     await client.createPostgresDatabase(pg.id!, "tour");
@@ -58,8 +67,12 @@ describe("what the client sends", () => {
     await client.deletePostgresAttachment(pg.id!, "tour");
     await client.createPostgresBackup(pg.id!, "full");
     let backups = await client.listPostgresBackups(pg.id!);
-    while (backups[0]?.status !== "completed") backups = (await Bun.sleep(10), await client.listPostgresBackups(pg.id!));
-    const restored = await client.restorePostgresCluster(pg.id!, { backup_id: backups[0]!.id!, name: "tour-db-restored" });
+    while (backups[0]?.status !== "completed")
+      backups = (await Bun.sleep(10), await client.listPostgresBackups(pg.id!));
+    const restored = await client.restorePostgresCluster(pg.id!, {
+      backup_id: backups[0]!.id!,
+      name: "tour-db-restored",
+    });
     await client.deletePostgresCluster(restored.id!);
     await client.deletePostgresCluster(pg.id!);
     const volume = await client.createVolume("tour", { name: "media", region: "ewr", size_gb: 1, encrypted: true });
@@ -85,7 +98,17 @@ describe("what the client sends", () => {
               { port: 80, handlers: ["http"], force_https: true },
               { port: 443, handlers: ["tls", "http"] },
             ],
-            checks: [{ type: "http", port: 3000, path: "/health", method: "GET", interval: "15s", timeout: "2s", grace_period: "5s" }],
+            checks: [
+              {
+                type: "http",
+                port: 3000,
+                path: "/health",
+                method: "GET",
+                interval: "15s",
+                timeout: "2s",
+                grace_period: "5s",
+              },
+            ],
           },
         ],
         mounts: [{ volume: volume.id!, path: "/app/media" }],
@@ -103,7 +126,16 @@ describe("what the client sends", () => {
     await client.deleteMetadata("tour", machine.id!, "flightdeck_release", { leaseNonce: nonce });
     await client.getMetadata("tour", machine.id!);
     const current = await client.getMachine("tour", machine.id!);
-    await client.updateMachine("tour", machine.id!, { config: { ...current.config!, env: { PORT: "3001" } }, current_version: current.version, min_secrets_version: version }, { leaseNonce: nonce });
+    await client.updateMachine(
+      "tour",
+      machine.id!,
+      {
+        config: { ...current.config!, env: { PORT: "3001" } },
+        current_version: current.version,
+        min_secrets_version: version,
+      },
+      { leaseNonce: nonce },
+    );
     await client.waitForMachineState("tour", machine.id!, { state: "started", timeoutMs: 10_000 });
     await client.listVersions("tour", machine.id!);
     await client.listEvents("tour", machine.id!, { limit: 10 });
@@ -134,9 +166,13 @@ describe("what the client sends", () => {
     const validate = specValidator(true);
     for (const call of fly.calls) {
       const template = templateFor(call.method, call.path);
-      expect({ call: `${call.method} ${call.path}`, template: template !== undefined }).toEqual({ call: `${call.method} ${call.path}`, template: true });
+      expect({ call: `${call.method} ${call.path}`, template: template !== undefined }).toEqual({
+        call: `${call.method} ${call.path}`,
+        template: true,
+      });
       used.add(`${call.method} ${template}`);
-      const schemaRef = spec.paths[template!]?.[call.method.toLowerCase()]?.requestBody?.content?.["application/json"]?.schema?.$ref;
+      const schemaRef =
+        spec.paths[template!]?.[call.method.toLowerCase()]?.requestBody?.content?.["application/json"]?.schema?.$ref;
       if (call.body !== undefined && schemaRef) {
         expect(validate(schemaRef.split("/").pop()!, call.body)).toBeUndefined();
       }

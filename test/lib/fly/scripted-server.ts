@@ -16,7 +16,9 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
-export function scriptedServer(handler: (request: Request, index: number) => Response | Promise<Response>): ScriptedServer {
+export function scriptedServer(
+  handler: (request: Request, index: number) => Response | Promise<Response>,
+): ScriptedServer {
   const received: Received[] = [];
   const server = Bun.serve({
     port: 0,
@@ -25,7 +27,14 @@ export function scriptedServer(handler: (request: Request, index: number) => Res
     async fetch(request) {
       const url = new URL(request.url);
       const body = await request.text();
-      received.push({ method: request.method, path: url.pathname, query: url.search, headers: request.headers, body, at: Date.now() });
+      received.push({
+        method: request.method,
+        path: url.pathname,
+        query: url.search,
+        headers: request.headers,
+        body,
+        at: Date.now(),
+      });
       return handler(request, received.length - 1);
     },
   });

@@ -20,7 +20,10 @@ describe("jwt", () => {
     expect(verified).toEqual({ ok: true, claims: a.claims });
     expect(a.claims).toMatchObject({ sub: "user-1", iat: NOW, exp: NOW + 1800 });
     expect(a.claims.jti).not.toBe(b.claims.jti);
-    expect(JSON.parse(Buffer.from(a.token.split(".")[0]!, "base64url").toString())).toEqual({ alg: "HS256", typ: "JWT" });
+    expect(JSON.parse(Buffer.from(a.token.split(".")[0]!, "base64url").toString())).toEqual({
+      alg: "HS256",
+      typ: "JWT",
+    });
   });
 
   test("matches an independent HS256 implementation", () => {
@@ -30,22 +33,47 @@ describe("jwt", () => {
   test("rejects alg none, other algorithms, a bad signature, a wrong key, tampering and expiry", () => {
     const none = `${b64({ alg: "none", typ: "JWT" })}.${b64(claims)}.`;
     expect(verifyToken(none, KEY, NOW)).toEqual({ ok: false, reason: "unsupported_algorithm" });
-    expect(verifyToken(forge({ alg: "HS512" }, claims, KEY, "sha512"), KEY, NOW)).toEqual({ ok: false, reason: "unsupported_algorithm" });
-    expect(verifyToken(forge({ alg: "RS256" }, claims), KEY, NOW)).toEqual({ ok: false, reason: "unsupported_algorithm" });
-    expect(verifyToken(forge({ alg: "HS256" }, claims, "another-key-another-key-another-key"), KEY, NOW)).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verifyToken(forge({ alg: "HS512" }, claims, KEY, "sha512"), KEY, NOW)).toEqual({
+      ok: false,
+      reason: "unsupported_algorithm",
+    });
+    expect(verifyToken(forge({ alg: "RS256" }, claims), KEY, NOW)).toEqual({
+      ok: false,
+      reason: "unsupported_algorithm",
+    });
+    expect(verifyToken(forge({ alg: "HS256" }, claims, "another-key-another-key-another-key"), KEY, NOW)).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
 
     const good = signToken("user-1", KEY, NOW, 1800).token;
     const [h, , s] = good.split(".");
-    expect(verifyToken(`${h}.${b64({ ...claims, sub: "admin" })}.${s}`, KEY, NOW)).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verifyToken(`${h}.${b64({ ...claims, sub: "admin" })}.${s}`, KEY, NOW)).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
     expect(verifyToken(good, KEY, NOW + 1800)).toEqual({ ok: false, reason: "expired" });
     expect(verifyToken(good, KEY, NOW + 1799).ok).toBe(true);
   });
 
   test("rejects malformed tokens and missing claims without throwing", () => {
-    for (const token of ["", "a.b", "a.b.c.d", "!!!.???.***", "x".repeat(5000), `${b64({ alg: "HS256" })}.bm90IGpzb24.`]) {
+    for (const token of [
+      "",
+      "a.b",
+      "a.b.c.d",
+      "!!!.???.***",
+      "x".repeat(5000),
+      `${b64({ alg: "HS256" })}.bm90IGpzb24.`,
+    ]) {
       expect(verifyToken(token, KEY, NOW).ok).toBe(false);
     }
-    expect(verifyToken(forge({ alg: "HS256" }, { sub: "u" }), KEY, NOW)).toEqual({ ok: false, reason: "invalid_claims" });
-    expect(verifyToken(forge({ alg: "HS256" }, { ...claims, exp: "never" }), KEY, NOW)).toEqual({ ok: false, reason: "invalid_claims" });
+    expect(verifyToken(forge({ alg: "HS256" }, { sub: "u" }), KEY, NOW)).toEqual({
+      ok: false,
+      reason: "invalid_claims",
+    });
+    expect(verifyToken(forge({ alg: "HS256" }, { ...claims, exp: "never" }), KEY, NOW)).toEqual({
+      ok: false,
+      reason: "invalid_claims",
+    });
   });
 });

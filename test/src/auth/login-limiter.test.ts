@@ -20,7 +20,14 @@ describe.each(DIALECTS)("login limiter counted in %s", (dialect) => {
       decisions.push(await limiter.hit("203.0.113.5"));
       now += 1000;
     }
-    expect(decisions.map((d) => [d.allowed, d.remaining])).toEqual([[true, 4], [true, 3], [true, 2], [true, 1], [true, 0], [false, 0]]);
+    expect(decisions.map((d) => [d.allowed, d.remaining])).toEqual([
+      [true, 4],
+      [true, 3],
+      [true, 2],
+      [true, 1],
+      [true, 0],
+      [false, 0],
+    ]);
     expect(decisions[5]?.resetSeconds).toBe(55);
     expect((await b.hit("198.51.100.5")).allowed).toBe(true);
 

@@ -11,7 +11,11 @@ const pg = await postgresAvailable();
 
 test("compareSchema counts pending migrations", () => {
   expect(compareSchema([1, 2, 3], undefined)).toMatchObject({ upToDate: false, pending: 3 });
-  expect(compareSchema([1, 2, 3], 2)).toMatchObject({ upToDate: false, pending: 1, reason: expect.stringContaining("bun run migrate") });
+  expect(compareSchema([1, 2, 3], 2)).toMatchObject({
+    upToDate: false,
+    pending: 1,
+    reason: expect.stringContaining("bun run migrate"),
+  });
   expect(compareSchema([1, 2, 3], 3)).toEqual({ upToDate: true, pending: 0 });
 });
 
@@ -62,7 +66,8 @@ describe.skipIf(!pg)("PostgreSQL migrations", () => {
       const b = await openDatabase({ databaseUrl: scratch.url, dbPoolSize: 2 });
       const both = Promise.all([a.migrate(), b.migrate()]);
       await Bun.sleep(300);
-      const [waiting] = await observer`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+      const [waiting] =
+        await observer`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
       expect(waiting?.n).toBe(2);
       await holder`select pg_advisory_unlock(${0x666c6463})`;
       holder.release();

@@ -17,7 +17,9 @@ describe.skipIf(!pg)("connection lifetimes", () => {
 
   /** The backend pid of every connection the pool holds, by asking on all of them at once. */
   async function backendPids(client: SQL, connections: number): Promise<Set<number>> {
-    const rows = await Promise.all(Array.from({ length: connections }, () => client`select pg_backend_pid() as pid, pg_sleep(0.05)`));
+    const rows = await Promise.all(
+      Array.from({ length: connections }, () => client`select pg_backend_pid() as pid, pg_sleep(0.05)`),
+    );
     return new Set(rows.map(([row]) => Number(row.pid)));
   }
 
@@ -54,7 +56,8 @@ describe.skipIf(!pg)("connection lifetimes", () => {
     const observer = new SQL(scratch.url, { max: 1 });
     try {
       const [{ pid }] = await client`select pg_backend_pid() as pid`;
-      const alive = async () => (await observer`select count(*)::int as n from pg_stat_activity where pid = ${pid}`)[0].n === 1;
+      const alive = async () =>
+        (await observer`select count(*)::int as n from pg_stat_activity where pid = ${pid}`)[0].n === 1;
       expect(await alive()).toBe(true);
       await Bun.sleep(2500);
       expect(await alive()).toBe(false);

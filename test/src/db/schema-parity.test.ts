@@ -16,21 +16,31 @@ interface Shape {
 }
 
 function describeTables(tables: Record<string, unknown>, getConfig: (t: never) => unknown): Shape[] {
-  return Object.values(tables).map((table) => {
-    // biome-ignore lint/suspicious/noExplicitAny: both dialects' configs share these fields
-    const c = getConfig(table as never) as any;
-    return {
-      name: c.name,
-      columns: c.columns.map((col: any) => ({ name: col.name, notNull: col.notNull, primary: col.primary })).sort(byName),
-      indexes: c.indexes.map((i: any) => ({
-        name: i.config.name, unique: i.config.unique, columns: i.config.columns.map((col: any) => col.name),
-      })).sort(byName),
-      foreignKeys: c.foreignKeys.map((fk: any) => {
-        const ref = fk.reference();
-        return `${ref.columns.map((x: any) => x.name)}->${ref.foreignColumns.map((x: any) => x.name)} ${fk.onDelete}`;
-      }).sort(),
-    };
-  }).sort(byName);
+  return Object.values(tables)
+    .map((table) => {
+      // biome-ignore lint/suspicious/noExplicitAny: both dialects' configs share these fields
+      const c = getConfig(table as never) as any;
+      return {
+        name: c.name,
+        columns: c.columns
+          .map((col: any) => ({ name: col.name, notNull: col.notNull, primary: col.primary }))
+          .sort(byName),
+        indexes: c.indexes
+          .map((i: any) => ({
+            name: i.config.name,
+            unique: i.config.unique,
+            columns: i.config.columns.map((col: any) => col.name),
+          }))
+          .sort(byName),
+        foreignKeys: c.foreignKeys
+          .map((fk: any) => {
+            const ref = fk.reference();
+            return `${ref.columns.map((x: any) => x.name)}->${ref.foreignColumns.map((x: any) => x.name)} ${fk.onDelete}`;
+          })
+          .sort(),
+      };
+    })
+    .sort(byName);
 }
 
 const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
@@ -38,13 +48,22 @@ const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompar
 test("PostgreSQL and SQLite schemas have the same tables, columns, nullability and indexes", () => {
   const pgShape = describeTables(pg, pgTableConfig as never);
   const sqliteShape = describeTables(sqlite, sqliteTableConfig as never);
-  expect(pgShape.map((t) => t.name)).toEqual(["auth_attempts", "deletion_receipts", "deletions", "files", "projects", "users", "volumes"]);
+  expect(pgShape.map((t) => t.name)).toEqual([
+    "auth_attempts",
+    "deletion_receipts",
+    "deletions",
+    "files",
+    "projects",
+    "users",
+    "volumes",
+  ]);
   expect(sqliteShape).toEqual(pgShape);
 });
 
 test("both dialects' generated migrations cover the same number of schema changes", async () => {
   const pgJournal = await Bun.file(new URL("../../../drizzle/pg/meta/_journal.json", import.meta.url)).json();
   const sqliteJournal = await Bun.file(new URL("../../../drizzle/sqlite/meta/_journal.json", import.meta.url)).json();
-  expect(pgJournal.entries.map((e: { tag: string }) => e.tag.replace(/^\d+_/, "")))
-    .toEqual(sqliteJournal.entries.map((e: { tag: string }) => e.tag.replace(/^\d+_/, "")));
+  expect(pgJournal.entries.map((e: { tag: string }) => e.tag.replace(/^\d+_/, ""))).toEqual(
+    sqliteJournal.entries.map((e: { tag: string }) => e.tag.replace(/^\d+_/, "")),
+  );
 });

@@ -35,23 +35,49 @@ describe.skipIf(!pg)("a writer killed mid-upload", () => {
     const credentials = JSON.stringify({ email: "crash@example.com", password: "correct horse battery staple" });
     const json = { "content-type": "application/json" };
     expect((await call("/v1/auth/register", { method: "POST", headers: json, body: credentials })).status).toBe(201);
-    const { access_token } = (await (await call("/v1/auth/login", { method: "POST", headers: json, body: credentials })).json()) as { access_token: string };
+    const { access_token } = (await (
+      await call("/v1/auth/login", { method: "POST", headers: json, body: credentials })
+    ).json()) as { access_token: string };
     const auth = { authorization: `Bearer ${access_token}` };
-    const project = ((await (await call("/v1/projects", { method: "POST", headers: { ...auth, ...json }, body: JSON.stringify({ name: "crash" }) })).json()) as { id: string }).id;
-    expect((await call(`/v1/projects/${project}/files/kept.bin`, { method: "PUT", headers: auth, body: "the original, complete" })).status).toBe(201);
+    const project = (
+      (await (
+        await call("/v1/projects", {
+          method: "POST",
+          headers: { ...auth, ...json },
+          body: JSON.stringify({ name: "crash" }),
+        })
+      ).json()) as { id: string }
+    ).id;
+    expect(
+      (
+        await call(`/v1/projects/${project}/files/kept.bin`, {
+          method: "PUT",
+          headers: auth,
+          body: "the original, complete",
+        })
+      ).status,
+    ).toBe(201);
 
     // Two uploads that never finish: one replacing kept.bin, one creating fresh.bin.
     const chunk = new Uint8Array(64 * 1024).fill(1);
-    const endless = () => new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        await Bun.sleep(5);
-        controller.enqueue(chunk);
-      },
-    });
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await Bun.sleep(5);
+          controller.enqueue(chunk);
+        },
+      });
     const uploads = ["kept.bin", "fresh.bin"].map((name) =>
-      call(`/v1/projects/${project}/files/${name}`, { method: "PUT", headers: auth, body: endless(), duplex: "half" } as RequestInit).catch(() => "cut"));
+      call(`/v1/projects/${project}/files/${name}`, {
+        method: "PUT",
+        headers: auth,
+        body: endless(),
+        duplex: "half",
+      } as RequestInit).catch(() => "cut"),
+    );
     const tmp = join(mediaDir, ".tmp");
-    const partial = () => existsSync(tmp) && readdirSync(tmp).filter((f) => statSync(join(tmp, f)).size > 256 * 1024).length === 2;
+    const partial = () =>
+      existsSync(tmp) && readdirSync(tmp).filter((f) => statSync(join(tmp, f)).size > 256 * 1024).length === 2;
     expect(await eventually(partial, 10_000)).toBe(true);
 
     await instance.kill();

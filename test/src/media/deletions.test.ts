@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { silentLogger } from "../../../lib/log.ts";
-import { ABANDON_AFTER_MS, drainDeletions, KEEP_DONE_DELETIONS_MS, pruneDeletions } from "../../../src/media/deletions.ts";
+import {
+  ABANDON_AFTER_MS,
+  drainDeletions,
+  KEEP_DONE_DELETIONS_MS,
+  pruneDeletions,
+} from "../../../src/media/deletions.ts";
 import { MediaStore } from "../../../src/media/store.ts";
 import { createTestApp, type TestApp } from "../../support/app.ts";
 import { createProject, DIALECTS, signUp, TEST_ENV, type TestUser } from "../api-helpers.ts";
@@ -14,7 +19,8 @@ describe.each(DIALECTS)("deletion work on %s", (dialect) => {
   let now = Date.now();
   const HERE = "vol-here";
   const THERE = "vol-there";
-  const drain = (volumeId = HERE) => drainDeletions({ repo: t.db.repo, media, volumeId, clock: () => now, logger: silentLogger });
+  const drain = (volumeId = HERE) =>
+    drainDeletions({ repo: t.db.repo, media, volumeId, clock: () => now, logger: silentLogger });
   const bytesAt = (projectId: string, path: string, content = "x") => {
     const file = join(t.mediaDir, projectId, path);
     mkdirSync(dirname(file), { recursive: true });
@@ -22,7 +28,15 @@ describe.each(DIALECTS)("deletion work on %s", (dialect) => {
     return file;
   };
   const row = (projectId: string, path: string, volumeId: string) =>
-    t.db.repo.files.upsert({ projectId, path, size: 1, sha256: "0".repeat(64), contentType: "text/plain", volumeId, machineId: "m" });
+    t.db.repo.files.upsert({
+      projectId,
+      path,
+      size: 1,
+      sha256: "0".repeat(64),
+      contentType: "text/plain",
+      volumeId,
+      machineId: "m",
+    });
 
   beforeAll(async () => {
     t = await createTestApp(dialect, TEST_ENV);
@@ -82,14 +96,24 @@ describe.each(DIALECTS)("deletion work on %s", (dialect) => {
     const doneEverywhere = await t.db.repo.deletions.record("p-x", "a", old);
     const doneHereOnly = await t.db.repo.deletions.record("p-x", "b", old);
     const recent = await t.db.repo.deletions.record("p-x", "c", new Date(now));
-    for (const d of [doneEverywhere, doneHereOnly, recent]) await t.db.repo.deletions.receipt(d.id, HERE, new Date(now));
+    for (const d of [doneEverywhere, doneHereOnly, recent])
+      await t.db.repo.deletions.receipt(d.id, HERE, new Date(now));
     for (const d of [doneEverywhere, recent]) await t.db.repo.deletions.receipt(d.id, THERE, new Date(now));
-    const remaining = async () => new Set((await t.db.repo.deletions.pending("vol-never-seen", 10_000)).map((d) => d.id));
+    const remaining = async () =>
+      new Set((await t.db.repo.deletions.pending("vol-never-seen", 10_000)).map((d) => d.id));
 
     // A row still waiting for its machine to register a volume (written before volumes: volume_id null) holds
     // everything back, since that volume's history is not known to be done.
     const project = (await createProject(t, alice)).id;
-    await t.db.repo.files.upsert({ projectId: project, path: "legacy", size: 1, sha256: "0".repeat(64), contentType: "text/plain", volumeId: null as unknown as string, machineId: "m-old" });
+    await t.db.repo.files.upsert({
+      projectId: project,
+      path: "legacy",
+      size: 1,
+      sha256: "0".repeat(64),
+      contentType: "text/plain",
+      volumeId: null as unknown as string,
+      machineId: "m-old",
+    });
     expect(await pruneDeletions(t.db.repo, () => now)).toBe(0);
     expect(await t.db.repo.volumes.claimUnplacedFiles(HERE, "m-old")).toBe(1);
     expect(await pruneDeletions(t.db.repo, () => now)).toBeGreaterThanOrEqual(1);

@@ -24,22 +24,42 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
   let token: string;
 
   const start = async (machineId: string, volume: string) => {
-    const instance = await startInstance({ machineId, mediaDir: volumes[volume] as string, databaseUrl: scratch.url, proxy });
+    const instance = await startInstance({
+      machineId,
+      mediaDir: volumes[volume] as string,
+      databaseUrl: scratch.url,
+      proxy,
+    });
     instances.set(machineId, instance);
     return instance;
   };
   const auth = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
   const put = (via: string, path: string, body: string | Uint8Array, extra: Record<string, string> = {}) =>
-    proxy.request(path, { method: "PUT", via, body, headers: auth({ "content-length": String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength), ...extra }) });
+    proxy.request(path, {
+      method: "PUT",
+      via,
+      body,
+      headers: auth({
+        "content-length": String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength),
+        ...extra,
+      }),
+    });
   const get = (via: string, path: string) => proxy.request(path, { via, headers: auth() });
   const newProject = async (via = "m-a") => {
-    const res = await proxy.request("/v1/projects", { method: "POST", via, headers: auth({ "content-type": "application/json" }), body: JSON.stringify({ name: `p-${crypto.randomUUID()}` }) });
+    const res = await proxy.request("/v1/projects", {
+      method: "POST",
+      via,
+      headers: auth({ "content-type": "application/json" }),
+      body: JSON.stringify({ name: `p-${crypto.randomUUID()}` }),
+    });
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;
   };
   const volumeIdOf = async (machineId: string) =>
-    ((await (await proxy.request("/health", { via: machineId })).json()) as { media: { volume_id: string } }).media.volume_id;
-  const volumeIdOfStopped = (volume: string) => JSON.parse(readFileSync(join(volumes[volume] as string, ".flightdeck-volume"), "utf8")).id as string;
+    ((await (await proxy.request("/health", { via: machineId })).json()) as { media: { volume_id: string } }).media
+      .volume_id;
+  const volumeIdOfStopped = (volume: string) =>
+    JSON.parse(readFileSync(join(volumes[volume] as string, ".flightdeck-volume"), "utf8")).id as string;
   const onDisk = (volume: string, projectId: string, path: string) => join(volumes[volume] as string, projectId, path);
   const replaysSince = (from: number) => proxy.hops.slice(from).filter((h) => h.replayedFrom !== undefined);
 
@@ -53,8 +73,24 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     const email = `fleet-${crypto.randomUUID().slice(0, 8)}@example.com`;
     const credentials = JSON.stringify({ email, password: PASSWORD });
     const headers = { "content-type": "application/json" };
-    expect((await proxy.request("/v1/auth/register", { method: "POST", via: "m-a", headers, body: credentials, clientIp: "192.0.2.1" })).status).toBe(201);
-    const login = await proxy.request("/v1/auth/login", { method: "POST", via: "m-b", headers, body: credentials, clientIp: "192.0.2.1" });
+    expect(
+      (
+        await proxy.request("/v1/auth/register", {
+          method: "POST",
+          via: "m-a",
+          headers,
+          body: credentials,
+          clientIp: "192.0.2.1",
+        })
+      ).status,
+    ).toBe(201);
+    const login = await proxy.request("/v1/auth/login", {
+      method: "POST",
+      via: "m-b",
+      headers,
+      body: credentials,
+      clientIp: "192.0.2.1",
+    });
     token = ((await login.json()) as { access_token: string }).access_token;
   }, 60_000);
 
@@ -101,7 +137,9 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     const fresh = await put("m-b", `/v1/projects/${project}/files/new.txt`, "born on b");
     expect(fresh.status).toBe(201);
     expect(await fresh.json()).toMatchObject({ volume_id: await volumeIdOf("m-b"), machine_id: "m-b" });
-    const list = await (await proxy.request(`/v1/projects/${project}/files`, { via: "m-c", headers: auth() })).json() as { items: unknown[] };
+    const list = (await (
+      await proxy.request(`/v1/projects/${project}/files`, { via: "m-c", headers: auth() })
+    ).json()) as { items: unknown[] };
     expect(list.items).toEqual([
       expect.objectContaining({ path: "docs/report.txt", volume_id: volA, machine_id: "m-a" }),
       expect.objectContaining({ path: "new.txt", machine_id: "m-b" }),
@@ -123,7 +161,11 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     const big = new Uint8Array(1_200_000).fill(7);
     const res = await put("m-b", path, big);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ volume_id: await volumeIdOf("m-b"), machine_id: "m-b", size: big.byteLength });
+    expect(await res.json()).toMatchObject({
+      volume_id: await volumeIdOf("m-b"),
+      machine_id: "m-b",
+      size: big.byteLength,
+    });
     expect(existsSync(onDisk("vol2", project, "big.bin"))).toBe(true);
     // A removes its stale copy on its next upkeep tick.
     expect(await eventually(() => !existsSync(onDisk("vol1", project, "big.bin")))).toBe(true);
@@ -134,28 +176,40 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
   test("racing first uploads of one path on two machines end with one copy, the one the row names", async () => {
     const project = await newProject();
     const paths = Array.from({ length: 8 }, (_, i) => `race-${i}.txt`);
-    const results = await Promise.all(paths.flatMap((p) => [
-      put("m-a", `/v1/projects/${project}/files/${p}`, `a wrote ${p}`),
-      put("m-b", `/v1/projects/${project}/files/${p}`, `b wrote ${p}`),
-    ]));
+    const results = await Promise.all(
+      paths.flatMap((p) => [
+        put("m-a", `/v1/projects/${project}/files/${p}`, `a wrote ${p}`),
+        put("m-b", `/v1/projects/${project}/files/${p}`, `b wrote ${p}`),
+      ]),
+    );
     expect(results.every((r) => r.status === 200 || r.status === 201)).toBe(true);
     const byVolume = { [await volumeIdOf("m-a")]: "vol1", [await volumeIdOf("m-b")]: "vol2" };
     const copies = () => paths.map((p) => ["vol1", "vol2", "vol3"].filter((v) => existsSync(onDisk(v, project, p))));
     // The losers' copies go on their machines' next upkeep tick.
     expect(await eventually(() => copies().every((c) => c.length === 1))).toBe(true);
-    const list = (await (await proxy.request(`/v1/projects/${project}/files?limit=100`, { via: "m-a", headers: auth() })).json()) as { items: { path: string; volume_id: string }[] };
+    const list = (await (
+      await proxy.request(`/v1/projects/${project}/files?limit=100`, { via: "m-a", headers: auth() })
+    ).json()) as { items: { path: string; volume_id: string }[] };
     for (const item of list.items) {
       const volume = byVolume[item.volume_id] as string;
       expect([item.path, existsSync(onDisk(volume, project, item.path))]).toEqual([item.path, true]);
       const served = await get("m-c", `/v1/projects/${project}/files/${item.path}`);
-      expect([item.path, served.status, await served.text()]).toEqual([item.path, 200, readFileSync(onDisk(volume, project, item.path), "utf8")]);
+      expect([item.path, served.status, await served.text()]).toEqual([
+        item.path,
+        200,
+        readFileSync(onDisk(volume, project, item.path), "utf8"),
+      ]);
     }
     expect(list.items.length).toBe(paths.length);
   });
 
   test("a project deleted while one machine is stopped leaves no bytes anywhere once it starts", async () => {
     const project = await newProject();
-    for (const [via, name] of [["m-a", "a.txt"], ["m-b", "b.txt"], ["m-c", "c.txt"]] as const) {
+    for (const [via, name] of [
+      ["m-a", "a.txt"],
+      ["m-b", "b.txt"],
+      ["m-c", "c.txt"],
+    ] as const) {
       expect((await put(via, `/v1/projects/${project}/files/${name}`, `from ${via}`)).status).toBe(201);
     }
     expect(await (instances.get("m-c") as Instance).stop()).toBe(0);
@@ -164,7 +218,9 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     expect([unavailable.status, unavailable.headers.get("fly-replay")]).toEqual([503, null]);
     expect(Number(unavailable.headers.get("retry-after"))).toBeGreaterThan(0);
 
-    expect((await proxy.request(`/v1/projects/${project}`, { method: "DELETE", via: "m-a", headers: auth() })).status).toBe(204);
+    expect(
+      (await proxy.request(`/v1/projects/${project}`, { method: "DELETE", via: "m-a", headers: auth() })).status,
+    ).toBe(204);
     expect(existsSync(join(volumes.vol1 as string, project))).toBe(false);
     expect(await eventually(() => !existsSync(join(volumes.vol2 as string, project)))).toBe(true);
     expect(existsSync(onDisk("vol3", project, "c.txt"))).toBe(true); // its machine has not run since
@@ -189,7 +245,9 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     const read = await get("m-a", path);
     expect([read.status, await read.text()]).toEqual([200, "still here"]);
     expect(replaysSince(mark).map((h) => h.machine)).toEqual(["m-c2"]);
-    const list = await (await proxy.request(`/v1/projects/${project}/files`, { via: "m-b", headers: auth() })).json() as { items: { machine_id: string }[] };
+    const list = (await (
+      await proxy.request(`/v1/projects/${project}/files`, { via: "m-b", headers: auth() })
+    ).json()) as { items: { machine_id: string }[] };
     expect(list.items.map((f) => f.machine_id)).toEqual(["m-c2"]);
   });
 
@@ -206,16 +264,26 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     await db.repo.volumes.heartbeat(await volumeIdOfStopped("vol3"), "m-c2", new Date()).finally(() => db.close());
     const mark = proxy.hops.length;
     const soon = await get("m-a", path);
-    expect([soon.status, ((await soon.json()) as { error: { code: string } }).error.code]).toEqual([503, "volume_unreachable"]);
-    expect(proxy.hops.slice(mark).map((h) => [h.machine, h.status, h.replayedFrom ?? null, h.fallback ?? false]))
-      .toEqual([["m-a", 409, null, false], ["m-c2", 502, "m-a", false], ["m-a", 503, null, true]]);
+    expect([soon.status, ((await soon.json()) as { error: { code: string } }).error.code]).toEqual([
+      503,
+      "volume_unreachable",
+    ]);
+    expect(
+      proxy.hops.slice(mark).map((h) => [h.machine, h.status, h.replayedFrom ?? null, h.fallback ?? false]),
+    ).toEqual([
+      ["m-a", 409, null, false],
+      ["m-c2", 502, "m-a", false],
+      ["m-a", 503, null, true],
+    ]);
 
     // Once the record is stale nothing is replayed to it at all.
-    expect(await eventually(async () => {
-      const before = proxy.hops.length;
-      const res = await get("m-b", path);
-      return res.status === 503 && proxy.hops.length === before + 1;
-    })).toBe(true);
+    expect(
+      await eventually(async () => {
+        const before = proxy.hops.length;
+        const res = await get("m-b", path);
+        return res.status === 503 && proxy.hops.length === before + 1;
+      }),
+    ).toBe(true);
     const res = await get("m-b", path);
     expect((await res.json()) as unknown).toMatchObject({ error: { code: "volume_unavailable" } });
     await start("m-c3", "vol3");
@@ -240,7 +308,10 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
       const body = (await res.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe("file_not_on_this_volume");
       expect(body.error.message).toContain("not replayed again");
-      expect(proxy.hops.slice(mark).map((h) => [h.machine, h.replayedFrom ?? null, h.status])).toEqual([["m-c3", null, 409], ["m-b", "m-c3", 503]]);
+      expect(proxy.hops.slice(mark).map((h) => [h.machine, h.replayedFrom ?? null, h.status])).toEqual([
+        ["m-c3", null, 409],
+        ["m-b", "m-c3", 503],
+      ]);
     } finally {
       await db.close();
     }
@@ -254,13 +325,25 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     const statuses: number[] = [];
     let last: Response | undefined;
     for (const via of ["m-a", "m-b", "m-c3", "m-a", "m-b", "m-c3"]) {
-      last = await proxy.request("/v1/auth/login", { method: "POST", via, clientIp: ip, headers: { "content-type": "application/json" }, body });
+      last = await proxy.request("/v1/auth/login", {
+        method: "POST",
+        via,
+        clientIp: ip,
+        headers: { "content-type": "application/json" },
+        body,
+      });
       statuses.push(last.status);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(((await last?.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
-    const other = await proxy.request("/v1/auth/login", { method: "POST", via: "m-b", clientIp: "203.0.113.99", headers: { "content-type": "application/json" }, body });
+    const other = await proxy.request("/v1/auth/login", {
+      method: "POST",
+      via: "m-b",
+      clientIp: "203.0.113.99",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(other.status).toBe(401);
   });
 

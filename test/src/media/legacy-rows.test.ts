@@ -35,7 +35,10 @@ describe.skipIf(!pg)("rows from before volumes (PostgreSQL)", () => {
       const at = new Date();
       await client`insert into users (id, email, password_hash, created_at, updated_at) values ('u1', 'old@example.com', 'x', ${at}, ${at})`;
       await client`insert into projects (id, owner_id, name, created_at, updated_at) values ('p1', 'u1', 'old', ${at}, ${at})`;
-      for (const [id, path, machine] of [["f1", "a.txt", "m-old-a"], ["f2", "b.txt", "m-old-b"]]) {
+      for (const [id, path, machine] of [
+        ["f1", "a.txt", "m-old-a"],
+        ["f2", "b.txt", "m-old-b"],
+      ]) {
         await client`insert into files (id, project_id, path, size, sha256, content_type, machine_id, created_at, updated_at)
           values (${id}, 'p1', ${path}, 1, ${"0".repeat(64)}, 'text/plain', ${machine}, ${at}, ${at})`;
       }
@@ -46,13 +49,23 @@ describe.skipIf(!pg)("rows from before volumes (PostgreSQL)", () => {
         expect((await db.repo.files.get("p1", "a.txt"))?.volumeId).toBeNull();
 
         const volume = new Volume({
-          mediaDir: join(scratchDir, "vol-a"), flyMachineId: "m-old-a", region: "ewr", repo: db.repo, heartbeatMs: 1000, clock: Date.now, logger: silentLogger,
+          mediaDir: join(scratchDir, "vol-a"),
+          flyMachineId: "m-old-a",
+          region: "ewr",
+          repo: db.repo,
+          heartbeatMs: 1000,
+          clock: Date.now,
+          logger: silentLogger,
         });
         const identity = await volume.identity();
         expect(await db.repo.files.get("p1", "a.txt")).toMatchObject({ volumeId: identity.id, machineId: "m-old-a" });
         // Another machine's rows wait for that machine.
         expect((await db.repo.files.get("p1", "b.txt"))?.volumeId).toBeNull();
-        expect(await db.repo.volumes.get(identity.id)).toMatchObject({ machineId: "m-old-a", region: "ewr", stoppedAt: null });
+        expect(await db.repo.volumes.get(identity.id)).toMatchObject({
+          machineId: "m-old-a",
+          region: "ewr",
+          stoppedAt: null,
+        });
       } finally {
         await db.close();
       }

@@ -6,14 +6,16 @@ import { checkFilePath, parseFilePath, resolveInside } from "../../../src/media/
 const ROOT = "/srv/media/0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee";
 
 /** Strings biased towards the characters that matter for traversal. */
-const nasty = fc.array(
-  fc.oneof(
-    fc.constantFrom("..", ".", "/", "\\", "\0", "%2e", "%2f", "%5c", "~", ":", "C:", "\u202e", "\u0085", "\n", "..."),
-    fc.string({ minLength: 0, maxLength: 6 }),
-    fc.string({ unit: "grapheme", maxLength: 4 }),
-  ),
-  { maxLength: 12 },
-).map((parts) => parts.join(""));
+const nasty = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom("..", ".", "/", "\\", "\0", "%2e", "%2f", "%5c", "~", ":", "C:", "\u202e", "\u0085", "\n", "..."),
+      fc.string({ minLength: 0, maxLength: 6 }),
+      fc.string({ unit: "grapheme", maxLength: 4 }),
+    ),
+    { maxLength: 12 },
+  )
+  .map((parts) => parts.join(""));
 
 describe("file path safety", () => {
   test("no accepted path ever resolves outside the project's folder (fast-check)", () => {
@@ -33,11 +35,14 @@ describe("file path safety", () => {
 
   test("ordinary nested paths with unicode are accepted unchanged", () => {
     fc.assert(
-      fc.property(fc.array(fc.stringMatching(/^[A-Za-z0-9_\-é漢][A-Za-z0-9_.\-é漢 ]{0,20}$/), { minLength: 1, maxLength: 5 }), (segments) => {
-        fc.pre(segments.every((s) => s !== "." && s !== ".."));
-        const path = segments.join("/");
-        expect(checkFilePath(path)).toEqual({ ok: true, path });
-      }),
+      fc.property(
+        fc.array(fc.stringMatching(/^[A-Za-z0-9_\-é漢][A-Za-z0-9_.\-é漢 ]{0,20}$/), { minLength: 1, maxLength: 5 }),
+        (segments) => {
+          fc.pre(segments.every((s) => s !== "." && s !== ".."));
+          const path = segments.join("/");
+          expect(checkFilePath(path)).toEqual({ ok: true, path });
+        },
+      ),
     );
   });
 

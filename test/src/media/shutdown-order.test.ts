@@ -31,7 +31,11 @@ describe.skipIf(!pg)("SIGTERM on a machine with a volume", () => {
     const scratch = await migratedScratchDatabase("shutdown_order");
     const db = await openDatabase({ databaseUrl: scratch.url, dbPoolSize: 1 });
     try {
-      const instance = await startInstance({ machineId: "m-order", mediaDir: join(root, "vol"), databaseUrl: scratch.url });
+      const instance = await startInstance({
+        machineId: "m-order",
+        mediaDir: join(root, "vol"),
+        databaseUrl: scratch.url,
+      });
       expect((await onlyVolume(db)).stoppedAt).toBeNull();
       const connection = await Http1Connection.open(Number(new URL(instance.url).port));
       if (connection === "refused") throw new Error("server refused the connection");

@@ -47,8 +47,16 @@ describe("volume marker", () => {
     writeFileSync(join(dir, MARKER_NAME), "garbage");
     const child = Bun.spawn(["bun", "src/server.ts"], {
       cwd: new URL("../../../", import.meta.url).pathname,
-      env: { PATH: process.env.PATH ?? "", APP_ENV: "development", PORT: "0", DATABASE_URL: `sqlite:${dir}-db/db.sqlite`, MEDIA_DIR: dir, LOG_LEVEL: "info" },
-      stdout: "pipe", stderr: "pipe",
+      env: {
+        PATH: process.env.PATH ?? "",
+        APP_ENV: "development",
+        PORT: "0",
+        DATABASE_URL: `sqlite:${dir}-db/db.sqlite`,
+        MEDIA_DIR: dir,
+        LOG_LEVEL: "info",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
     });
     expect(await child.exited).toBe(1);
     const out = await new Response(child.stdout).text();

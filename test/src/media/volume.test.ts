@@ -14,7 +14,15 @@ describe.each(DIALECTS)("this machine's volume record on %s", (dialect) => {
   const logged: { level: string; msg: string }[] = [];
   const logger = createLogger({ level: "debug", write: (line) => void logged.push(JSON.parse(line)) });
   const volumeOn = (machineId: string) =>
-    new Volume({ mediaDir: dir, flyMachineId: machineId, region: "ewr", repo: t.db.repo, heartbeatMs: 1000, clock: () => now, logger });
+    new Volume({
+      mediaDir: dir,
+      flyMachineId: machineId,
+      region: "ewr",
+      repo: t.db.repo,
+      heartbeatMs: 1000,
+      clock: () => now,
+      logger,
+    });
 
   beforeAll(async () => {
     t = await createTestApp(dialect, TEST_ENV);
@@ -30,7 +38,12 @@ describe.each(DIALECTS)("this machine's volume record on %s", (dialect) => {
     expect(volume.current()).toBeUndefined();
     const identity = await volume.identity();
     expect(volume.current()).toEqual(identity);
-    expect(await t.db.repo.volumes.get(identity.id)).toMatchObject({ machineId: "m-1", region: "ewr", stoppedAt: null, seenAt: new Date(now) });
+    expect(await t.db.repo.volumes.get(identity.id)).toMatchObject({
+      machineId: "m-1",
+      region: "ewr",
+      stoppedAt: null,
+      seenAt: new Date(now),
+    });
     now += 1000;
     await volume.heartbeat();
     expect((await t.db.repo.volumes.get(identity.id))?.seenAt).toEqual(new Date(now));
@@ -49,7 +62,9 @@ describe.each(DIALECTS)("this machine's volume record on %s", (dialect) => {
     logged.length = 0;
     await old.heartbeat();
     expect((await t.db.repo.volumes.get(identity.id))?.machineId).toBe("m-2");
-    expect(logged.some((l) => l.level === "error" && l.msg.includes("another machine has registered this volume"))).toBe(true);
+    expect(
+      logged.some((l) => l.level === "error" && l.msg.includes("another machine has registered this volume")),
+    ).toBe(true);
   });
 
   test("a new, empty volume settles the deletion history at once; a volume that already holds files drains it", async () => {
@@ -59,10 +74,19 @@ describe.each(DIALECTS)("this machine's volume record on %s", (dialect) => {
     mkdirSync(join(fullDir, "p-gone"));
     try {
       const on = (mediaDir: string, machineId: string) =>
-        new Volume({ mediaDir, flyMachineId: machineId, region: "ewr", repo: t.db.repo, heartbeatMs: 1000, clock: () => now, logger }).identity();
+        new Volume({
+          mediaDir,
+          flyMachineId: machineId,
+          region: "ewr",
+          repo: t.db.repo,
+          heartbeatMs: 1000,
+          clock: () => now,
+          logger,
+        }).identity();
       const empty = await on(emptyDir, "m-new");
       const full = await on(fullDir, "m-legacy");
-      const pendingIds = async (volumeId: string) => (await t.db.repo.deletions.pending(volumeId, 1000)).map((d) => d.id);
+      const pendingIds = async (volumeId: string) =>
+        (await t.db.repo.deletions.pending(volumeId, 1000)).map((d) => d.id);
       expect(await pendingIds(empty.id)).not.toContain(deletion.id);
       expect(await pendingIds(full.id)).toContain(deletion.id);
     } finally {

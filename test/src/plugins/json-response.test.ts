@@ -23,7 +23,11 @@ function app(withResponder: boolean) {
       return { error: String(code) };
     })
     .onRequest(({ request, set }) => {
-      if (!withResponder) set.headers["content-security-policy"] = new URL(request.url).pathname === "/docs-like" ? DOCS_LIKE["content-security-policy"] : USUAL["content-security-policy"];
+      if (!withResponder)
+        set.headers["content-security-policy"] =
+          new URL(request.url).pathname === "/docs-like"
+            ? DOCS_LIKE["content-security-policy"]
+            : USUAL["content-security-policy"];
       set.headers["x-request-id"] = "req-1";
       if (request.headers.has("origin")) set.headers["access-control-allow-origin"] = request.headers.get("origin")!;
     })
@@ -36,14 +40,31 @@ function app(withResponder: boolean) {
     .get("/object", () => ({ status: "ok", n: 1 }))
     .get("/array", () => [1, "two", { three: 3 }])
     .get("/docs-like", () => ({ page: true }))
-    .get("/created", ({ set }) => { set.status = 201; return { made: true }; })
+    .get("/created", ({ set }) => {
+      set.status = 201;
+      return { made: true };
+    })
     .get("/text", () => "plain")
     .get("/response", () => new Response("raw", { headers: { "x-own": "1", "content-security-policy": "sandbox" } }))
-    .get("/numeric-header", ({ set }) => { set.headers["ratelimit-limit"] = 60; return { ok: true }; })
-    .get("/content-type", ({ set }) => { set.headers["content-type"] = "application/problem+json"; return { ok: false }; })
-    .get("/own-csp", ({ set }) => { set.headers["content-security-policy"] = "default-src 'self'"; return { ok: true }; })
-    .get("/cookie", ({ set }) => { set.headers["set-cookie"] = "a=1"; return { ok: true }; })
-    .get("/throws", () => { throw new Error("boom"); });
+    .get("/numeric-header", ({ set }) => {
+      set.headers["ratelimit-limit"] = 60;
+      return { ok: true };
+    })
+    .get("/content-type", ({ set }) => {
+      set.headers["content-type"] = "application/problem+json";
+      return { ok: false };
+    })
+    .get("/own-csp", ({ set }) => {
+      set.headers["content-security-policy"] = "default-src 'self'";
+      return { ok: true };
+    })
+    .get("/cookie", ({ set }) => {
+      set.headers["set-cookie"] = "a=1";
+      return { ok: true };
+    })
+    .get("/throws", () => {
+      throw new Error("boom");
+    });
 }
 
 async function snapshot(res: Response) {
@@ -53,7 +74,20 @@ async function snapshot(res: Response) {
 describe("jsonResponder", () => {
   const plain = app(false);
   const fast = app(true);
-  const paths = ["/object", "/array", "/docs-like", "/created", "/text", "/response", "/numeric-header", "/content-type", "/own-csp", "/cookie", "/throws", "/missing"];
+  const paths = [
+    "/object",
+    "/array",
+    "/docs-like",
+    "/created",
+    "/text",
+    "/response",
+    "/numeric-header",
+    "/content-type",
+    "/own-csp",
+    "/cookie",
+    "/throws",
+    "/missing",
+  ];
 
   for (const path of paths) {
     for (const origin of [undefined, "https://app.example.com"]) {

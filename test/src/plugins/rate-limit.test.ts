@@ -58,7 +58,8 @@ describe.each(DIALECTS)("global rate limit on %s", (dialect) => {
     const server = await serve(t);
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await fetch(`${server.url}/v1/me`, { headers: { "fly-client-ip": `10.0.0.${i}` } })).status);
+      for (let i = 0; i < 5; i++)
+        statuses.push((await fetch(`${server.url}/v1/me`, { headers: { "fly-client-ip": `10.0.0.${i}` } })).status);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
     } finally {
       server.stop();
@@ -70,7 +71,8 @@ describe.each(DIALECTS)("global rate limit on %s", (dialect) => {
     const server = await serve(t);
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await fetch(`${server.url}/v1/me`, { headers: { "fly-client-ip": `10.0.0.${i}` } })).status);
+      for (let i = 0; i < 5; i++)
+        statuses.push((await fetch(`${server.url}/v1/me`, { headers: { "fly-client-ip": `10.0.0.${i}` } })).status);
       expect(statuses).toEqual([401, 401, 401, 401, 401]);
       for (let i = 0; i < 3; i++) await fetch(`${server.url}/v1/me`, { headers: { "fly-client-ip": "10.9.9.9" } });
       expect((await fetch(`${server.url}/v1/me`, { headers: { "fly-client-ip": "10.9.9.9" } })).status).toBe(429);

@@ -9,9 +9,21 @@ describe("schema guard", () => {
   test("routes answer 503 until the gate says up to date, then pass; /health is never guarded", async () => {
     const t = await createTestApp("sqlite");
     try {
-      let verdict: SchemaStatus = { upToDate: false, pending: 1, reason: "database schema is behind: 1 migration(s) not applied" };
+      let verdict: SchemaStatus = {
+        upToDate: false,
+        pending: 1,
+        reason: "database schema is behind: 1 migration(s) not applied",
+      };
       let asked = 0;
-      const app = createApp(t.config, { db: t.db, schema: { status: async () => { asked++; return verdict; } } });
+      const app = createApp(t.config, {
+        db: t.db,
+        schema: {
+          status: async () => {
+            asked++;
+            return verdict;
+          },
+        },
+      });
       await Bun.sleep(0);
       const behind = await app.handle(new Request("http://localhost/v1/projects"));
       expect(behind.status).toBe(503);
@@ -34,7 +46,14 @@ describe("schema guard", () => {
   test("a gate that fails to answer keeps routes at 503 with the reason", async () => {
     const t = await createTestApp("sqlite");
     try {
-      const app = createApp(t.config, { db: t.db, schema: { status: async () => { throw new Error("connection refused"); } } });
+      const app = createApp(t.config, {
+        db: t.db,
+        schema: {
+          status: async () => {
+            throw new Error("connection refused");
+          },
+        },
+      });
       await Bun.sleep(0);
       const res = await app.handle(new Request("http://localhost/v1/projects"));
       expect(res.status).toBe(503);
@@ -47,7 +66,11 @@ describe("schema guard", () => {
 
 /** The service as preview runs it, behind an open production gate, warmed up by one request. */
 async function withWarmedApp(run: (app: ReturnType<typeof createApp>) => Promise<void>) {
-  const t = await createTestApp("sqlite", { APP_ENV: "preview", SECRET_KEY: "p".repeat(40), ALLOWED_ORIGINS: "https://app.example.com" });
+  const t = await createTestApp("sqlite", {
+    APP_ENV: "preview",
+    SECRET_KEY: "p".repeat(40),
+    ALLOWED_ORIGINS: "https://app.example.com",
+  });
   try {
     const app = createApp(t.config, { db: t.db, schema: { status: async () => ({ upToDate: true, pending: 0 }) } });
     await app.handle(new Request("http://localhost/health/live"));
@@ -68,7 +91,9 @@ test("a synchronous route answers synchronously: no global hook makes Elysia com
   withWarmedApp(async (app) => {
     // A Promise here means a hook's source looked async to Elysia (e.g. `return f(...)`), and every request
     // pays for an extra promise and turn through Bun's server.
-    const answer = (app as unknown as { fetch(request: Request): unknown }).fetch(new Request("http://localhost/health/live"));
+    const answer = (app as unknown as { fetch(request: Request): unknown }).fetch(
+      new Request("http://localhost/health/live"),
+    );
     expect(answer).toBeInstanceOf(Response);
     expect(await (answer as Response).json()).toEqual({ status: "ok" });
   }));

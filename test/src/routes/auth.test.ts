@@ -14,7 +14,10 @@ describe.each(DIALECTS)("auth on %s", (dialect) => {
   afterAll(() => t.close());
 
   test("register normalises the email, stores an argon2id hash and never returns it", async () => {
-    const res = await t.request("/v1/auth/register", json("POST", { email: "  Alice@Example.COM ", password: PASSWORD }));
+    const res = await t.request(
+      "/v1/auth/register",
+      json("POST", { email: "  Alice@Example.COM ", password: PASSWORD }),
+    );
     expect(res.status).toBe(201);
     const body = (await res.json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(["created_at", "email", "id"]);
@@ -28,7 +31,10 @@ describe.each(DIALECTS)("auth on %s", (dialect) => {
     const dup = await t.request("/v1/auth/register", json("POST", { email: "ALICE@example.com", password: PASSWORD }));
     expect(dup.status).toBe(409);
     expect((await errorOf(dup)).code).toBe("conflict");
-    const short = await t.request("/v1/auth/register", json("POST", { email: "bob@example.com", password: "elevenchars" }));
+    const short = await t.request(
+      "/v1/auth/register",
+      json("POST", { email: "bob@example.com", password: "elevenchars" }),
+    );
     expect(short.status).toBe(422);
     expect(JSON.stringify((await errorOf(short)).details)).toContain("/password");
     const badEmail = await t.request("/v1/auth/register", json("POST", { email: "not-an-email", password: PASSWORD }));
@@ -42,7 +48,10 @@ describe.each(DIALECTS)("auth on %s", (dialect) => {
     const body = (await res.json()) as { access_token: string; token_type: string; expires_in: number };
     expect(body.token_type).toBe("Bearer");
     expect(body.expires_in).toBe(1800);
-    const [header, payload] = body.access_token.split(".").slice(0, 2).map((p) => JSON.parse(Buffer.from(p, "base64url").toString() || "null"));
+    const [header, payload] = body.access_token
+      .split(".")
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, "base64url").toString() || "null"));
     expect(header).toEqual({ alg: "HS256", typ: "JWT" });
     const user = await t.db.repo.users.findByEmail("alice@example.com");
     expect(payload.sub).toBe(user!.id);
@@ -54,8 +63,14 @@ describe.each(DIALECTS)("auth on %s", (dialect) => {
   });
 
   test("wrong email and wrong password get the same 401", async () => {
-    const wrongPassword = await t.request("/v1/auth/login", json("POST", { email: "alice@example.com", password: "wrong password!!" }));
-    const wrongEmail = await t.request("/v1/auth/login", json("POST", { email: "nobody@example.com", password: PASSWORD }));
+    const wrongPassword = await t.request(
+      "/v1/auth/login",
+      json("POST", { email: "alice@example.com", password: "wrong password!!" }),
+    );
+    const wrongEmail = await t.request(
+      "/v1/auth/login",
+      json("POST", { email: "nobody@example.com", password: PASSWORD }),
+    );
     expect(wrongPassword.status).toBe(401);
     expect(wrongEmail.status).toBe(401);
     const [a, b] = [await errorOf(wrongPassword), await errorOf(wrongEmail)];
@@ -98,7 +113,10 @@ describe.each(DIALECTS)("auth on %s", (dialect) => {
   test("registration can be switched off (403)", async () => {
     const closed = await createTestApp(dialect, { ...TEST_ENV, ENABLE_REGISTRATION: "false" });
     try {
-      const res = await closed.request("/v1/auth/register", json("POST", { email: "carol@example.com", password: PASSWORD }));
+      const res = await closed.request(
+        "/v1/auth/register",
+        json("POST", { email: "carol@example.com", password: PASSWORD }),
+      );
       expect(res.status).toBe(403);
       expect((await errorOf(res)).code).toBe("registration_disabled");
       expect(await closed.db.repo.users.findByEmail("carol@example.com")).toBeUndefined();
@@ -117,7 +135,10 @@ describe.each(DIALECTS)("auth rate limit on %s", (dialect) => {
   afterAll(() => t.close());
 
   const attempt = (ip: string) =>
-    t.request("/v1/auth/login", json("POST", { email: "x@example.com", password: "wrong password!!" }, undefined, { "fly-client-ip": ip }));
+    t.request(
+      "/v1/auth/login",
+      json("POST", { email: "x@example.com", password: "wrong password!!" }, undefined, { "fly-client-ip": ip }),
+    );
 
   test("the 6th attempt from one IP within a minute gets 429 with Retry-After; other IPs are unaffected", async () => {
     for (let i = 1; i <= 5; i++) expect((await attempt("203.0.113.7")).status).toBe(401);
@@ -127,7 +148,14 @@ describe.each(DIALECTS)("auth rate limit on %s", (dialect) => {
     expect(limited.headers.get("ratelimit-remaining")).toBe("0");
     expect((await errorOf(limited)).code).toBe("rate_limited");
     // Registration shares the budget: a guesser cannot switch endpoints.
-    expect((await t.request("/v1/auth/register", json("POST", { email: "y@example.com", password: PASSWORD }, undefined, { "fly-client-ip": "203.0.113.7" }))).status).toBe(429);
+    expect(
+      (
+        await t.request(
+          "/v1/auth/register",
+          json("POST", { email: "y@example.com", password: PASSWORD }, undefined, { "fly-client-ip": "203.0.113.7" }),
+        )
+      ).status,
+    ).toBe(429);
     expect((await attempt("198.51.100.1")).status).toBe(401);
 
     now += 61_000;

@@ -28,8 +28,14 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
   const MAX = 256 * 1024;
   const url = (path: string, id = projectId) => `/v1/projects/${id}/files/${path}`;
   const put = (path: string, body: RequestInit["body"], headers: Record<string, string> = {}, user = alice) =>
-    t.request(url(path), { method: "PUT", body, headers: { authorization: `Bearer ${user.token}`, ...headers }, duplex: "half" } as RequestInit);
-  const get = (path: string, headers: Record<string, string> = {}, method = "GET") => t.request(url(path), { method, headers: { authorization: `Bearer ${alice.token}`, ...headers } });
+    t.request(url(path), {
+      method: "PUT",
+      body,
+      headers: { authorization: `Bearer ${user.token}`, ...headers },
+      duplex: "half",
+    } as RequestInit);
+  const get = (path: string, headers: Record<string, string> = {}, method = "GET") =>
+    t.request(url(path), { method, headers: { authorization: `Bearer ${alice.token}`, ...headers } });
   const tempFiles = () => (existsSync(join(t.mediaDir, ".tmp")) ? readdirSync(join(t.mediaDir, ".tmp")) : []);
 
   beforeAll(async () => {
@@ -42,15 +48,26 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
 
   test("PUT streams the body to MEDIA_DIR/<project>/<path> and records size, sha256, type and machine", async () => {
     const content = bytes(100_000);
-    const res = await put("images/cat.png", chunked([content.slice(0, 40_000), content.slice(40_000)]), { "content-type": "image/png" });
+    const res = await put("images/cat.png", chunked([content.slice(0, 40_000), content.slice(40_000)]), {
+      "content-type": "image/png",
+    });
     expect(res.status).toBe(201);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ path: "images/cat.png", size: 100_000, sha256: sha256(content), content_type: "image/png", machine_id: "local" });
+    expect(body).toMatchObject({
+      path: "images/cat.png",
+      size: 100_000,
+      sha256: sha256(content),
+      content_type: "image/png",
+      machine_id: "local",
+    });
     expect(body.volume_id).toMatch(/^vol-/);
     expect(res.headers.get("etag")).toBe(`"${sha256(content)}"`);
     const onDisk = Bun.file(join(t.mediaDir, projectId, "images/cat.png"));
     expect(sha256(new Uint8Array(await onDisk.arrayBuffer()))).toBe(sha256(content));
-    expect(await t.db.repo.files.get(projectId, "images/cat.png")).toMatchObject({ size: 100_000, sha256: sha256(content) });
+    expect(await t.db.repo.files.get(projectId, "images/cat.png")).toMatchObject({
+      size: 100_000,
+      sha256: sha256(content),
+    });
     expect(tempFiles()).toEqual([]);
 
     const again = await put("images/cat.png", "replaced", { "content-type": "text/plain; charset=utf-8" });
@@ -108,7 +125,12 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
     ];
     for (const [range, status, body, contentRange] of cases) {
       const res = await get("range.bin", { range });
-      expect([range, res.status, await res.text(), res.headers.get("content-range")]).toEqual([range, status, body, contentRange]);
+      expect([range, res.status, await res.text(), res.headers.get("content-range")]).toEqual([
+        range,
+        status,
+        body,
+        contentRange,
+      ]);
     }
     const bad = await get("range.bin", { range: "bytes=10-20" });
     expect(bad.status).toBe(416);
@@ -167,7 +189,9 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
   });
 
   test("a malformed Content-Type is 400; a file cannot also be a folder (409)", async () => {
-    expect((await errorOf(await put("x.txt", "x", { "content-type": "not a type" }))).code).toBe("invalid_content_type");
+    expect((await errorOf(await put("x.txt", "x", { "content-type": "not a type" }))).code).toBe(
+      "invalid_content_type",
+    );
     await put("node", "i am a file");
     const clash = await put("node/child", "x");
     expect(clash.status).toBe(409);
@@ -178,15 +202,27 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
   test("list is paginated by path; DELETE removes the file and its row", async () => {
     const fresh = (await createProject(t, alice)).id;
     for (const name of ["c", "a", "e", "b", "d"]) {
-      await t.request(`/v1/projects/${fresh}/files/${name}.txt`, { method: "PUT", body: name, headers: { authorization: `Bearer ${alice.token}` } });
+      await t.request(`/v1/projects/${fresh}/files/${name}.txt`, {
+        method: "PUT",
+        body: name,
+        headers: { authorization: `Bearer ${alice.token}` },
+      });
     }
-    const first = (await (await t.request(`/v1/projects/${fresh}/files?limit=2`, bearer(alice.token))).json()) as { items: { path: string }[]; next_cursor: string };
+    const first = (await (await t.request(`/v1/projects/${fresh}/files?limit=2`, bearer(alice.token))).json()) as {
+      items: { path: string }[];
+      next_cursor: string;
+    };
     expect(first.items.map((f) => f.path)).toEqual(["a.txt", "b.txt"]);
-    const rest = (await (await t.request(`/v1/projects/${fresh}/files?limit=10&cursor=${first.next_cursor}`, bearer(alice.token))).json()) as { items: { path: string }[]; next_cursor: null };
+    const rest = (await (
+      await t.request(`/v1/projects/${fresh}/files?limit=10&cursor=${first.next_cursor}`, bearer(alice.token))
+    ).json()) as { items: { path: string }[]; next_cursor: null };
     expect(rest.items.map((f) => f.path)).toEqual(["c.txt", "d.txt", "e.txt"]);
     expect(rest.next_cursor).toBeNull();
 
-    const del = await t.request(`/v1/projects/${fresh}/files/c.txt`, { method: "DELETE", headers: { authorization: `Bearer ${alice.token}` } });
+    const del = await t.request(`/v1/projects/${fresh}/files/c.txt`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(del.status).toBe(204);
     expect(existsSync(join(t.mediaDir, fresh, "c.txt"))).toBe(false);
     expect(await t.db.repo.files.get(fresh, "c.txt")).toBeUndefined();
@@ -209,7 +245,11 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
     const carol = await signUp(t);
     const carols = (await createProject(t, carol)).id;
     const as = (user: TestUser, method = "GET", path = "kept.txt", id = carols) =>
-      t.request(`/v1/projects/${id}/files/${path}`, { method, headers: { authorization: `Bearer ${user.token}` }, ...(method === "PUT" ? { body: "x" } : {}) });
+      t.request(`/v1/projects/${id}/files/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${user.token}` },
+        ...(method === "PUT" ? { body: "x" } : {}),
+      });
     expect((await as(carol, "PUT")).status).toBe(201);
     expect(await (await as(carol)).text()).toBe("x");
     expect(await errorOf(await as(carol, "GET", "nothing-here.txt"))).toMatchObject({ code: "not_found" });
@@ -225,9 +265,20 @@ describe.each(DIALECTS)("files on %s", (dialect) => {
 
   test("deleting a project deletes its files from disk and database", async () => {
     const doomed = (await createProject(t, alice)).id;
-    await t.request(`/v1/projects/${doomed}/files/deep/a/b.txt`, { method: "PUT", body: "x", headers: { authorization: `Bearer ${alice.token}` } });
+    await t.request(`/v1/projects/${doomed}/files/deep/a/b.txt`, {
+      method: "PUT",
+      body: "x",
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(existsSync(join(t.mediaDir, doomed, "deep/a/b.txt"))).toBe(true);
-    expect((await t.request(`/v1/projects/${doomed}`, { method: "DELETE", headers: { authorization: `Bearer ${alice.token}` } })).status).toBe(204);
+    expect(
+      (
+        await t.request(`/v1/projects/${doomed}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${alice.token}` },
+        })
+      ).status,
+    ).toBe(204);
     expect(existsSync(join(t.mediaDir, doomed))).toBe(false);
     expect(await t.db.repo.files.listAll(doomed)).toEqual([]);
   });
@@ -249,7 +300,15 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
     return id;
   };
   const fileOn = (projectId: string, path: string, volumeId: string, machineId = "machine-b") =>
-    t.db.repo.files.upsert({ projectId, path, size: 5, sha256: sha256("there"), contentType: "text/plain", volumeId, machineId });
+    t.db.repo.files.upsert({
+      projectId,
+      path,
+      size: 5,
+      sha256: sha256("there"),
+      contentType: "text/plain",
+      volumeId,
+      machineId,
+    });
   const auth = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${alice.token}`, ...extra });
 
   // The proxy brings the request back (fly-replay-failed) if it cannot reach machine-b.
@@ -257,7 +316,11 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
 
   test("a file on a volume another running machine holds is answered with fly-replay to that machine, no body", async () => {
     const project = await createProject(t, alice);
-    const mine = await t.request(`/v1/projects/${project.id}/files/here.txt`, { method: "PUT", body: "local", headers: auth() });
+    const mine = await t.request(`/v1/projects/${project.id}/files/here.txt`, {
+      method: "PUT",
+      body: "local",
+      headers: auth(),
+    });
     const mineBody = (await mine.json()) as { machine_id: string; volume_id: string };
     expect(mineBody.machine_id).toBe("machine-a");
     expect(mineBody.volume_id).toMatch(/^vol-/);
@@ -269,15 +332,24 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
       expect([method, res.status, res.headers.get("fly-replay")]).toEqual([method, 409, REPLAY_TO_B]);
       expect(await res.text()).toBe("");
     }
-    const put = await t.request(`/v1/projects/${project.id}/files/there.txt`, { method: "PUT", body: "new!!", headers: auth({ "content-length": "5" }) });
+    const put = await t.request(`/v1/projects/${project.id}/files/there.txt`, {
+      method: "PUT",
+      body: "new!!",
+      headers: auth({ "content-length": "5" }),
+    });
     expect([put.status, put.headers.get("fly-replay")]).toEqual([409, REPLAY_TO_B]);
     expect(await t.db.repo.files.get(project.id, "there.txt")).toMatchObject({ sha256: sha256("there") });
     const local = await t.request(`/v1/projects/${project.id}/files/here.txt`, bearer(alice.token));
     expect(local.headers.get("fly-replay")).toBeNull();
     expect(await local.text()).toBe("local");
 
-    const list = (await (await t.request(`/v1/projects/${project.id}/files`, bearer(alice.token))).json()) as { items: { path: string; machine_id: string; volume_id: string }[] };
-    expect(list.items.map((f) => [f.path, f.machine_id])).toEqual([["here.txt", "machine-a"], ["there.txt", "machine-b"]]);
+    const list = (await (await t.request(`/v1/projects/${project.id}/files`, bearer(alice.token))).json()) as {
+      items: { path: string; machine_id: string; volume_id: string }[];
+    };
+    expect(list.items.map((f) => [f.path, f.machine_id])).toEqual([
+      ["here.txt", "machine-a"],
+      ["there.txt", "machine-b"],
+    ]);
     const health = (await (await t.request("/health")).json()) as { media: { volume_id: string } };
     expect(health.media.volume_id).toBe(mineBody.volume_id);
   });
@@ -286,7 +358,15 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
     const project = await createProject(t, alice);
     await fileOn(project.id, "stopped.txt", await otherVolume("machine-b", 0, true));
     await fileOn(project.id, "silent.txt", await otherVolume("machine-c", 10 * 60_000));
-    await t.db.repo.files.upsert({ projectId: project.id, path: "legacy.txt", size: 1, sha256: sha256("x"), contentType: "text/plain", volumeId: "vol-x", machineId: "machine-old" });
+    await t.db.repo.files.upsert({
+      projectId: project.id,
+      path: "legacy.txt",
+      size: 1,
+      sha256: sha256("x"),
+      contentType: "text/plain",
+      volumeId: "vol-x",
+      machineId: "machine-old",
+    });
     for (const path of ["stopped.txt", "silent.txt", "legacy.txt"]) {
       for (const method of ["GET", "HEAD"]) {
         const res = await t.request(`/v1/projects/${project.id}/files/${path}`, { method, headers: auth() });
@@ -300,18 +380,26 @@ describe.each(DIALECTS)("fly-replay on %s", (dialect) => {
   test("a replayed request that finds the file elsewhere is a clear 503, not another replay", async () => {
     const project = await createProject(t, alice);
     await fileOn(project.id, "moved.txt", await otherVolume("machine-b"));
-    const res = await t.request(`/v1/projects/${project.id}/files/moved.txt`, { headers: auth({ "fly-replay-src": "instance=machine-c;region=ewr;t=1" }) });
+    const res = await t.request(`/v1/projects/${project.id}/files/moved.txt`, {
+      headers: auth({ "fly-replay-src": "instance=machine-c;region=ewr;t=1" }),
+    });
     expect([res.status, res.headers.get("fly-replay")]).toEqual([503, null]);
     const error = await errorOf(res);
     expect(error.code).toBe("file_not_on_this_volume");
     expect(error.message).toContain("not replayed again");
 
     const failed = await t.request(`/v1/projects/${project.id}/files/moved.txt`, {
-      headers: auth({ "fly-replay-failed": "instance=machine-b;app=x;region=ewr;replay_source=machine-a;reason=no_candidate;elapsed_ms=3" }),
+      headers: auth({
+        "fly-replay-failed":
+          "instance=machine-b;app=x;region=ewr;replay_source=machine-a;reason=no_candidate;elapsed_ms=3",
+      }),
     });
     expect([failed.status, failed.headers.get("fly-replay")]).toEqual([503, null]);
     expect(Number(failed.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(await errorOf(failed)).toMatchObject({ code: "volume_unreachable", message: expect.stringContaining("no_candidate") });
+    expect(await errorOf(failed)).toMatchObject({
+      code: "volume_unreachable",
+      message: expect.stringContaining("no_candidate"),
+    });
   });
 
   test("deleting a file held on a stopped machine's volume removes the row now and leaves work for that volume", async () => {

@@ -14,7 +14,11 @@ describe.each(DIALECTS)("OpenAPI and metrics on %s", (dialect) => {
   test("/openapi.json documents every API route with its success and error responses", async () => {
     const res = await t.request("/openapi.json");
     expect(res.status).toBe(200);
-    const spec = (await res.json()) as { openapi: string; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: object } };
+    const spec = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, Operation>>;
+      components: { securitySchemes: object };
+    };
     expect(spec.openapi).toStartWith("3.");
     expect(spec.components.securitySchemes).toHaveProperty("bearerAuth");
     const expected: [string, string, string[]][] = [
@@ -35,7 +39,8 @@ describe.each(DIALECTS)("OpenAPI and metrics on %s", (dialect) => {
     for (const [path, method, statuses] of expected) {
       const op = spec.paths[path]?.[method];
       expect([path, method, op ? "documented" : "missing"]).toEqual([path, method, "documented"]);
-      for (const status of statuses) expect([path, method, status, status in op!.responses]).toEqual([path, method, status, true]);
+      for (const status of statuses)
+        expect([path, method, status, status in op!.responses]).toEqual([path, method, status, true]);
     }
     // Every /v1 operation documents at least one error.
     for (const [path, ops] of Object.entries(spec.paths).filter(([p]) => p.startsWith("/v1"))) {
@@ -66,7 +71,9 @@ describe.each(DIALECTS)("OpenAPI and metrics on %s", (dialect) => {
     const text = await res.text();
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/v1\/projects\/:id",status="200"\} 1/);
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/v1\/projects\/:id",status="404"\} 1/);
-    expect(text).toMatch(/http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/v1\/projects",status="201"\} 1/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/v1\/projects",status="201"\} 1/,
+    );
     expect(text).not.toContain(project.id);
     // Only the /metrics request itself is in flight while it renders.
     expect(text).toMatch(/http_requests_in_flight 1\b/);

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../../support/app.ts";
 import { bearer, createProject, DIALECTS, errorOf, json, signUp, TEST_ENV, type TestUser } from "../api-helpers.ts";
 
-interface ProjectJson { id: string; name: string; description: string | null; created_at: string; updated_at: string }
+interface ProjectJson {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
 
 describe.each(DIALECTS)("projects on %s", (dialect) => {
   let t: TestApp;
@@ -31,16 +37,26 @@ describe.each(DIALECTS)("projects on %s", (dialect) => {
     const renamed = await t.request(`/v1/projects/${project.id}`, json("PATCH", { name: "Artemis" }, alice.token));
     expect(((await renamed.json()) as ProjectJson).name).toBe("Artemis");
 
-    expect((await t.request(`/v1/projects/${project.id}`, { ...bearer(alice.token), method: "DELETE" })).status).toBe(204);
+    expect((await t.request(`/v1/projects/${project.id}`, { ...bearer(alice.token), method: "DELETE" })).status).toBe(
+      204,
+    );
     expect((await t.request(`/v1/projects/${project.id}`, bearer(alice.token))).status).toBe(404);
     expect(await t.db.repo.projects.get(alice.id, project.id)).toBeUndefined();
   });
 
   test("every project route needs a valid token", async () => {
     const project = await createProject(t, alice);
-    for (const [path, method] of [["/v1/projects", "GET"], ["/v1/projects", "POST"], [`/v1/projects/${project.id}`, "GET"],
-      [`/v1/projects/${project.id}`, "PATCH"], [`/v1/projects/${project.id}`, "DELETE"]] as const) {
-      const res = await t.request(path, method === "POST" || method === "PATCH" ? json(method, { name: "zzz" }) : { method });
+    for (const [path, method] of [
+      ["/v1/projects", "GET"],
+      ["/v1/projects", "POST"],
+      [`/v1/projects/${project.id}`, "GET"],
+      [`/v1/projects/${project.id}`, "PATCH"],
+      [`/v1/projects/${project.id}`, "DELETE"],
+    ] as const) {
+      const res = await t.request(
+        path,
+        method === "POST" || method === "PATCH" ? json(method, { name: "zzz" }) : { method },
+      );
       expect([method, path, res.status]).toEqual([method, path, 401]);
     }
     expect(await t.db.repo.projects.get(alice.id, project.id)).toMatchObject({ name: project.name });
@@ -51,13 +67,21 @@ describe.each(DIALECTS)("projects on %s", (dialect) => {
     const project = await createProject(t, carol);
     expect((await t.request(`/v1/projects/${project.id}`, bearer(carol.token))).status).toBe(200);
     await t.db.repo.users.delete(carol.id);
-    for (const path of [`/v1/projects/${project.id}`, "/v1/projects/not-an-id", `/v1/projects/${project.id}/files/a.txt`, `/v1/projects/${project.id}/files`]) {
+    for (const path of [
+      `/v1/projects/${project.id}`,
+      "/v1/projects/not-an-id",
+      `/v1/projects/${project.id}/files/a.txt`,
+      `/v1/projects/${project.id}/files`,
+    ]) {
       const res = await t.request(path, bearer(carol.token));
       expect(res.status).toBe(401);
       expect((await errorOf(res)).message).toContain("no longer exists");
     }
     for (const method of ["PATCH", "DELETE"]) {
-      const res = await t.request(`/v1/projects/${project.id}`, method === "PATCH" ? json("PATCH", { name: "x" }, carol.token) : { ...bearer(carol.token), method });
+      const res = await t.request(
+        `/v1/projects/${project.id}`,
+        method === "PATCH" ? json("PATCH", { name: "x" }, carol.token) : { ...bearer(carol.token), method },
+      );
       expect(res.status).toBe(401);
     }
   });
@@ -69,9 +93,15 @@ describe.each(DIALECTS)("projects on %s", (dialect) => {
     expect(foreign.status).toBe(404);
     const [a, b] = [await errorOf(missing), await errorOf(foreign)];
     expect({ ...a, request_id: "" }).toEqual({ ...b, request_id: "" });
-    expect((await t.request(`/v1/projects/${project.id}`, json("PATCH", { name: "stolen" }, bob.token))).status).toBe(404);
-    expect((await t.request(`/v1/projects/${project.id}`, { ...bearer(bob.token), method: "DELETE" })).status).toBe(404);
-    const list = (await (await t.request("/v1/projects?limit=100", bearer(bob.token))).json()) as { items: ProjectJson[] };
+    expect((await t.request(`/v1/projects/${project.id}`, json("PATCH", { name: "stolen" }, bob.token))).status).toBe(
+      404,
+    );
+    expect((await t.request(`/v1/projects/${project.id}`, { ...bearer(bob.token), method: "DELETE" })).status).toBe(
+      404,
+    );
+    const list = (await (await t.request("/v1/projects?limit=100", bearer(bob.token))).json()) as {
+      items: ProjectJson[];
+    };
     expect(list.items.map((p) => p.id)).not.toContain(project.id);
     expect(await t.db.repo.projects.get(alice.id, project.id)).toMatchObject({ name: "private" });
   });

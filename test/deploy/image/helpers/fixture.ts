@@ -16,7 +16,12 @@ export async function pushFixtureBase(client: RegistryClient, repository: string
   const layer = buildLayer(
     [
       { path: "etc", type: "dir", mode: 0o755 },
-      { path: "etc/passwd", type: "file", mode: 0o644, data: enc.encode("root:x:0:0:root:/root:/bin/sh\nbun:x:1000:1000::/home/bun:/bin/sh\n") },
+      {
+        path: "etc/passwd",
+        type: "file",
+        mode: 0o644,
+        data: enc.encode("root:x:0:0:root:/root:/bin/sh\nbun:x:1000:1000::/home/bun:/bin/sh\n"),
+      },
       { path: "etc/group", type: "file", mode: 0o644, data: enc.encode("root:x:0:\nbun:x:1000:\n") },
       { path: "usr", type: "dir", mode: 0o755 },
       { path: "usr/local", type: "dir", mode: 0o755 },
@@ -31,13 +36,21 @@ export async function pushFixtureBase(client: RegistryClient, repository: string
       JSON.stringify({
         architecture: arch,
         os: "linux",
-        config: { Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "BUN_RUNTIME_TRANSPILER_CACHE_PATH=0"], Entrypoint: ["/usr/local/bin/docker-entrypoint.sh"], Cmd: ["/usr/local/bin/bun"], WorkingDir: "/home/bun/app" },
+        config: {
+          Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "BUN_RUNTIME_TRANSPILER_CACHE_PATH=0"],
+          Entrypoint: ["/usr/local/bin/docker-entrypoint.sh"],
+          Cmd: ["/usr/local/bin/bun"],
+          WorkingDir: "/home/bun/app",
+        },
         rootfs: { type: "layers", diff_ids: [layer.diffId] },
         history: [{ created_by: "fixture" }],
       }),
     );
     const configDigest = `sha256:${new Bun.CryptoHasher("sha256").update(config).digest("hex")}`;
-    for (const [digest, data] of [[configDigest, config], [layer.digest, layer.blob]] as const) {
+    for (const [digest, data] of [
+      [configDigest, config],
+      [layer.digest, layer.blob],
+    ] as const) {
       if (!(await client.hasBlob(repository, digest))) await client.uploadBlob(repository, digest, data);
     }
     // Docker Hub serves oven/bun layers with Docker media types; mirror that so the OCI mapping is exercised.
@@ -46,7 +59,9 @@ export async function pushFixtureBase(client: RegistryClient, repository: string
         schemaVersion: 2,
         mediaType: OCI_MANIFEST,
         config: { mediaType: OCI_CONFIG, digest: configDigest, size: config.length },
-        layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: layer.digest, size: layer.size }],
+        layers: [
+          { mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: layer.digest, size: layer.size },
+        ],
       }),
     );
     const digest = await client.putManifest(repository, `${tag}-${arch}`, manifest, OCI_MANIFEST);
@@ -59,8 +74,18 @@ export async function pushFixtureBase(client: RegistryClient, repository: string
       schemaVersion: 2,
       mediaType: OCI_INDEX,
       manifests: [
-        { mediaType: OCI_MANIFEST, digest: arm64.digest, size: arm64.size, platform: { architecture: "arm64", os: "linux", variant: "v8" } },
-        { mediaType: OCI_MANIFEST, digest: amd64.digest, size: amd64.size, platform: { architecture: "amd64", os: "linux" } },
+        {
+          mediaType: OCI_MANIFEST,
+          digest: arm64.digest,
+          size: arm64.size,
+          platform: { architecture: "arm64", os: "linux", variant: "v8" },
+        },
+        {
+          mediaType: OCI_MANIFEST,
+          digest: amd64.digest,
+          size: amd64.size,
+          platform: { architecture: "amd64", os: "linux" },
+        },
       ],
     }),
   );

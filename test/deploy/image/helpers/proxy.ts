@@ -57,7 +57,8 @@ export function startRegistryProxy(opts: {
         const auth = req.headers.get("authorization");
         const ok = !!opts.bearer && auth === `Basic ${btoa(`${opts.bearer.username}:${opts.bearer.password}`)}`;
         tokenRequests.push({ scopes: url.searchParams.getAll("scope"), authorized: ok });
-        if (!ok) return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }, { status: 401 });
+        if (!ok)
+          return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }, { status: 401 });
         const token = crypto.randomUUID();
         tokens.set(token, url.searchParams.getAll("scope"));
         return Response.json({ token, expires_in: 300 });
@@ -72,11 +73,16 @@ export function startRegistryProxy(opts: {
         contentRange: req.headers.get("content-range") ?? undefined,
       };
       requests.push(log);
-      const fault = faults.find((f) => f.times > 0 && (!f.method || f.method === req.method) && (!f.path || f.path.test(url.pathname)));
+      const fault = faults.find(
+        (f) => f.times > 0 && (!f.method || f.method === req.method) && (!f.path || f.path.test(url.pathname)),
+      );
       if (fault) {
         fault.times--;
         log.status = fault.status;
-        return Response.json({ errors: [{ code: "UNAVAILABLE", message: "injected fault" }] }, { status: fault.status });
+        return Response.json(
+          { errors: [{ code: "UNAVAILABLE", message: "injected fault" }] },
+          { status: fault.status },
+        );
       }
       const headers = new Headers(req.headers);
       headers.delete("host");
@@ -88,13 +94,18 @@ export function startRegistryProxy(opts: {
         const granted = tokens.get(token);
         const allowed =
           !!granted &&
-          (!repo || granted.includes(`repository:${repo}:pull,push`) || (readOnly && granted.includes(`repository:${repo}:pull`)));
+          (!repo ||
+            granted.includes(`repository:${repo}:pull,push`) ||
+            (readOnly && granted.includes(`repository:${repo}:pull`)));
         if (!allowed) {
           log.status = 401;
           const scope = repo ? `,scope="repository:${repo}:${readOnly ? "pull" : "pull,push"}"` : "";
           return Response.json(
             { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] },
-            { status: 401, headers: { "www-authenticate": `Bearer realm="${self}/token",service="flightdeck-test"${scope}` } },
+            {
+              status: 401,
+              headers: { "www-authenticate": `Bearer realm="${self}/token",service="flightdeck-test"${scope}` },
+            },
           );
         }
         headers.set("authorization", upstreamBasic);
@@ -124,7 +135,9 @@ export function startRegistryProxy(opts: {
     faults,
     uploadedBlobBytes: () =>
       requests
-        .filter((r) => (r.method === "PATCH" || r.method === "PUT") && r.path.includes("/blobs/uploads/") && r.status < 300)
+        .filter(
+          (r) => (r.method === "PATCH" || r.method === "PUT") && r.path.includes("/blobs/uploads/") && r.status < 300,
+        )
         .reduce((n, r) => n + r.bodyBytes, 0),
     reset() {
       requests.length = 0;

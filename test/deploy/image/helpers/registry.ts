@@ -22,8 +22,11 @@ export function registryAvailable(): boolean {
 /** Skip with one loud line when the registry is missing, but never under CI=true. */
 export function registryOrSkip(suite: string): boolean {
   if (registryAvailable()) return true;
-  if (process.env.CI === "true") throw new Error(`${suite}: docker-registry/htpasswd missing under CI; install docker-registry apache2-utils`);
-  console.warn(`SKIPPING ${suite}: docker-registry or htpasswd not installed (apt-get install -y docker-registry apache2-utils)`);
+  if (process.env.CI === "true")
+    throw new Error(`${suite}: docker-registry/htpasswd missing under CI; install docker-registry apache2-utils`);
+  console.warn(
+    `SKIPPING ${suite}: docker-registry or htpasswd not installed (apt-get install -y docker-registry apache2-utils)`,
+  );
   return false;
 }
 
