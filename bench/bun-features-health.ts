@@ -19,9 +19,9 @@ const headers = new Headers({
 });
 
 let pending = "";
-let timer: Timer | undefined;
+let _timer: Timer | undefined;
 const flush = () => {
-  timer = undefined;
+  _timer = undefined;
   process.stdout.write(pending);
   pending = "";
 };
@@ -38,7 +38,7 @@ Bun.serve({
     const ms = Math.round((performance.now() - started) * 100) / 100;
     pending += `{"time":"${new Date().toISOString()}","level":"info","msg":"request","method":"${request.method}","route":"/health/live","status":200,"duration_ms":${ms},"request_id":"${id}"}\n`;
     if (pending.length > 65536) flush();
-    else timer ??= setTimeout(flush, 10);
+    else _timer ??= setTimeout(flush, 10);
     return response;
   },
 });

@@ -19,7 +19,7 @@ app.get("/health", (_req, res) => {
       db: { ok: true, dialect: "sqlite", latency_ms: performance.now() - started },
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
     });
-  } catch (error) {
+  } catch (_error) {
     res.status(503).json({ status: "unavailable", db: { ok: false } });
   }
 });

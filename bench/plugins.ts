@@ -87,7 +87,6 @@ for (let round = 0; round < rounds; round++) {
 }
 console.log(`\n## plugin cost on GET ${path}, in process (best of ${rounds} x ${requests} requests)`);
 console.log("| step | CPU us/request | added |\n|---|---|---|");
-names.forEach((name, i) =>
-  console.log(`| ${name} | ${best[i]!.toFixed(2)} | ${i === 0 ? "-" : (best[i]! - best[i - 1]!).toFixed(2)} |`),
-);
+for (const [i, name] of names.entries())
+  console.log(`| ${name} | ${best[i]!.toFixed(2)} | ${i === 0 ? "-" : (best[i]! - best[i - 1]!).toFixed(2)} |`);
 await db.close();

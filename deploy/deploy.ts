@@ -342,7 +342,7 @@ function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output):
  */
 async function createAppOnce(options: DeployOptions, plan: Plan, output: Output): Promise<void> {
   const action = plan.actions.find((a) => a.kind === "create_app");
-  if (!action || action.kind !== "create_app") return;
+  if (action?.kind !== "create_app") return;
   output.step(`creating app ${action.app} in org ${action.org}`);
   try {
     await options.client.createApp({ name: action.app, org_slug: action.org }, { signal: options.signal });

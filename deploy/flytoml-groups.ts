@@ -130,7 +130,7 @@ export function groupProblems(cfg: DeployConfig): (ConfigProblem & { warning?: b
     }
   };
   if (cfg.httpService) strict("http_service", cfg.httpService.processes, "[http_service]");
-  cfg.services.forEach((s, i) => strict(`services[${i}]`, s.processes, "[[services]]"));
+  for (const [i, s] of cfg.services.entries()) strict(`services[${i}]`, s.processes, "[[services]]");
   cfg.restarts.forEach((x, i) => {
     for (const p of x.processes)
       if (!names.includes(p))

@@ -221,7 +221,7 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
     retry = method !== "POST",
   ): Promise<{ status: number; json: unknown; headers: Headers }> {
     const url = pathOrUrl.startsWith("/") ? context.apiUrl + pathOrUrl : pathOrUrl;
-    if (!url.startsWith(context.apiUrl + "/")) {
+    if (!url.startsWith(`${context.apiUrl}/`)) {
       // A Link header pointing elsewhere would send our token to another host.
       throw new GitHubError("invalid_response", `GitHub returned a pagination link outside ${context.apiUrl}`, {
         method,
@@ -242,7 +242,7 @@ export function createGitHubClient(context: GitHubContext, options: GitHubClient
         });
         const text = await response.text();
         if (response.status >= 200 && response.status < 300) {
-          let json: unknown ;
+          let json: unknown;
           if (text.trim() !== "") {
             try {
               json = JSON.parse(text);

@@ -158,7 +158,7 @@ function flushLines() {
  * the process exits is handed to stdout first, as a direct write would have been.
  */
 function stdoutLines(line: string) {
-  pendingLines += line + "\n";
+  pendingLines += `${line}\n`;
   if (pendingLines.length > MAX_PENDING_CHARS) {
     clearTimeout(flushTimer);
     flushLines();

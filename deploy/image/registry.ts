@@ -51,7 +51,6 @@ export class RegistryClient {
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
   private authorization?: string;
-  private bearer?: { realm: string; service?: string };
   private readonly scopes = new Set<string>();
 
   constructor(opts: RegistryClientOptions) {
@@ -284,7 +283,6 @@ export class RegistryClient {
       this.authorization = basicHeader(this.credentials);
       return true;
     }
-    this.bearer = { realm: challenge.realm, service: challenge.service };
     if (challenge.scope) for (const s of challenge.scope.split(" ")) if (s) this.scopes.add(s);
     const tokenUrl = new URL(challenge.realm);
     if (challenge.service) tokenUrl.searchParams.set("service", challenge.service);

@@ -99,7 +99,7 @@ describe("bad files: every problem, by line, without the value", () => {
       expect(result.ok).toBe(false);
       if (result.ok) return;
       expect(result.problems.map((p) => p.line)).toEqual(expected.map((e) => e.line));
-      result.problems.forEach((problem, i) => expect(problem.message).toMatch(expected[i]!.message));
+      for (const [i, problem] of result.problems.entries()) expect(problem.message).toMatch(expected[i]!.message);
       for (const problem of result.problems) expect(problem.message).not.toContain(SECRET);
     });
   }

@@ -17,7 +17,7 @@ const DIR = join(import.meta.dir, "..", "fixtures", "flyctl-appconfig");
 const FIXTURES = readdirSync(DIR)
   .filter((f) => f.endsWith(".toml"))
   .sort();
-const IMAGE = "registry.fly.io/foo@sha256:" + "a".repeat(64);
+const IMAGE = `registry.fly.io/foo@sha256:${"a".repeat(64)}`;
 
 function read(file: string) {
   return parseDeployConfig(readFileSync(join(DIR, file), "utf8"), { path: join(DIR, file) });

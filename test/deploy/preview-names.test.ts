@@ -77,17 +77,17 @@ describe("previewAppName", () => {
   });
 
   test("too long: cut deterministically with a hash of the full base, still ending in -pr-N", () => {
-    const base = "a".repeat(40) + "-" + "b".repeat(22); // 63 chars
+    const base = `${"a".repeat(40)}-${"b".repeat(22)}`; // 63 chars
     const name = previewAppName(base, 123456);
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^a{40}-b+-[0-9a-f]{6}-pr-123456$/);
     expect(previewAppName(base, 123456)).toBe(name);
     // Two long bases sharing a prefix do not collide.
-    expect(previewAppName(base.slice(0, -1) + "c", 123456)).not.toBe(name);
+    expect(previewAppName(`${base.slice(0, -1)}c`, 123456)).not.toBe(name);
   });
 
   test("a cut that would end in a dash drops it", () => {
-    const base = "x".repeat(44) + "-" + "y".repeat(18);
+    const base = `${"x".repeat(44)}-${"y".repeat(18)}`;
     const name = previewAppName(base, MAX_PR_NUMBER);
     expect(FLY_APP_NAME.test(name)).toBe(true);
     expect(name).not.toContain("--");

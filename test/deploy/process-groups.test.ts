@@ -221,7 +221,7 @@ describe("groups removed from fly.toml", () => {
     expect(group("worker").length).toBeGreaterThan(0);
     const withoutWorker = TOML.replace('  worker = "bun run worker.ts --queue default"\n', "")
       .replace(/\[\[vm\]\]\n {2}size = "performance-1x"\n {2}processes = \["worker"\]\n/, "")
-      .replace(/\[\[restart\]\][^]*$/, "");
+      .replace(/\[\[restart\]\][\s\S]*$/, "");
     writeFileSync(configPath, withoutWorker);
     try {
       const plan = await run("plan", "--image", IMAGE_V1, "--json");

@@ -197,7 +197,7 @@ describe("machine lifecycle", () => {
     expect((await client.waitMachine("web", machine.id!, { state: "destroyed", timeoutSeconds: 5 })).ok).toBe(true);
     const events = await client.listEvents("web", machine.id!);
     const exit = events.find((e) => e.type === "exit");
-    expect((exit?.request as { exit_event?: { exit_code?: number } }).exit_event?.exit_code).toBe(3);
+    expect((exit!.request as { exit_event?: { exit_code?: number } }).exit_event?.exit_code).toBe(3);
   });
 
   test("metadata writes merge without a new version; a stale machine_version is 412", async () => {

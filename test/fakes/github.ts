@@ -136,7 +136,10 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
   const faults: FakeGitHubFault[] = [];
   let nextId = 1000;
   let clock = Date.parse("2025-01-01T00:00:00Z");
-  const now = () => new Date((clock += 1000)).toISOString();
+  const now = () => {
+    clock += 1000;
+    return new Date(clock).toISOString();
+  };
 
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
     new Response(body === undefined ? null : JSON.stringify(body), {
@@ -382,7 +385,7 @@ export function startFakeGitHub(options: FakeGitHubOptions = {}): FakeGitHub {
     if (contexts !== undefined && (!Array.isArray(contexts) || contexts.some((c) => typeof c !== "string")))
       return invalid("required_contexts");
     if (contexts === undefined && state.pendingChecks.has(sha)) {
-      return message(409, "Conflict: Commit status checks failed for " + ref + ".");
+      return message(409, `Conflict: Commit status checks failed for ${ref}.`);
     }
     const deployment: FakeDeployment = {
       id: nextId++,

@@ -226,7 +226,7 @@ describe("CLI lines in workflows", () => {
 
   test("the extractor is not vacuous: a made-up flag is caught", () => {
     const spec: CommandSpec = COMMANDS.preview;
-    expect(spec.flags["frobnicate"]).toBeUndefined();
+    expect(spec.flags.frobnicate).toBeUndefined();
     expect(() => parseArgs(["preview", "up", "--pr", "1", "--frobnicate"])).toThrow();
     expect(words('bun deploy/run.ts preview up --pr ${{ github.event.number }} > "out file"')).toEqual([
       "bun",
@@ -269,7 +269,7 @@ describe("ci.yml", () => {
     expect(url.protocol).toBe("postgres:");
     expect(url.port).toBe("5432");
     expect(url.pathname).toBe(`/${pg?.env?.POSTGRES_DB}`);
-    expect(url.username).toBe(pg?.env?.POSTGRES_USER!);
+    expect(url.username).toBe(pg!.env!.POSTGRES_USER!);
   });
 
   test("read-only token", () => {

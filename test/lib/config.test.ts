@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { checkProductionSecrets, DEV_SECRET_KEY, loadConfig, REQUIRED_PRODUCTION_SECRETS } from "../../lib/config.ts";
 
-const GOOD_KEY = "k".repeat(16) + "Z".repeat(16) + "-prod";
+const GOOD_KEY = `${"k".repeat(16) + "Z".repeat(16)}-prod`;
 const PROD = {
   APP_ENV: "production",
   DATABASE_URL: "postgres://app:s3cretpw@db.internal:5432/app",

@@ -59,5 +59,4 @@ export async function createTestApp(
 }
 
 /** Response bodies in tests are asserted structurally, so they are read as `any`. */
-// biome-ignore lint/suspicious/noExplicitAny: test convenience
 export const json = (res: Response): Promise<any> => res.json();

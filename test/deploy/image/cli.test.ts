@@ -23,7 +23,17 @@ const run = registryOrSkip("deploy/image CLI tests");
 
 function capture() {
   const out = { stdout: "", stderr: "" };
-  return { out, io: { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t) } };
+  return {
+    out,
+    io: {
+      stdout: (t: string) => {
+        out.stdout += t;
+      },
+      stderr: (t: string) => {
+        out.stderr += t;
+      },
+    },
+  };
 }
 
 describe("imageCommand usage errors (no registry needed)", () => {

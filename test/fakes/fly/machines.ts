@@ -133,7 +133,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
       handle: ({ app, body }) => {
         const a = app!;
         const input = validBody<CreateMachineRequest>(ctx, "CreateMachineRequest", body);
-        if (!input.config || !input.config.image) throw new HttpError(400, "config.image is required");
+        if (!input.config?.image) throw new HttpError(400, "config.image is required");
         const region = parseRegion(ctx, input.region);
         if (
           ctx.options.uniqueMachineNames &&
@@ -214,7 +214,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         requireLive(machine);
         requireLeaseNonce(machine, nonce);
         const input = validBody<UpdateMachineRequest>(ctx, "UpdateMachineRequest", body);
-        if (!input.config || !input.config.image) throw new HttpError(400, "config.image is required");
+        if (!input.config?.image) throw new HttpError(400, "config.image is required");
         if (input.current_version && input.current_version !== machine.version) {
           throw new HttpError(
             409,

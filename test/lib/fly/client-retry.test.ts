@@ -292,7 +292,7 @@ describe("wait", () => {
 
 describe("leases and secrets wire shapes", () => {
   test("lease responses are read in both the wrapped (docs, fly-go) and flat (spec) shapes; nonce header sent", async () => {
-    server = scriptedServer((request, i) => {
+    server = scriptedServer((_request, i) => {
       if (i === 0) return jsonResponse({ status: "success", data: { nonce: "n1", expires_at: 10, owner: "me" } }, 201);
       if (i === 1) return jsonResponse({ nonce: "n1", expires_at: 20, owner: "me" }, 201);
       return jsonResponse({ status: "success", data: { ok: true } });

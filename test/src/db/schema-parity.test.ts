@@ -18,7 +18,6 @@ interface Shape {
 function describeTables(tables: Record<string, unknown>, getConfig: (t: never) => unknown): Shape[] {
   return Object.values(tables)
     .map((table) => {
-      // biome-ignore lint/suspicious/noExplicitAny: both dialects' configs share these fields
       const c = getConfig(table as never) as any;
       return {
         name: c.name,

@@ -336,7 +336,7 @@ describe.skipIf(!pg)("media on three machines, one PostgreSQL", () => {
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(((await last?.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    expect(((await last!.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
     const other = await proxy.request("/v1/auth/login", {
       method: "POST",
       via: "m-b",

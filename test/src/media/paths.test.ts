@@ -60,7 +60,7 @@ describe("file path safety", () => {
       ["a//b", "path_empty_segment"],
       ["a/", "path_empty_segment"],
       ["é".repeat(128), "path_segment_too_long"],
-      ["ab/".repeat(400) + "c", "path_too_long"],
+      [`${"ab/".repeat(400)}c`, "path_too_long"],
     ];
     for (const [path, code] of cases) {
       const check = checkFilePath(path);

@@ -70,7 +70,7 @@ function invalidBodies(valid: Record<string, unknown>): Raw[] {
     for (const [kind, value] of [
       ["number", 7],
       ["huge number", 1e308],
-      ["bigint-ish", 123456789012345678901234567890],
+      ["bigint-ish", 1.2345678901234568e29],
       ["array", ["x"]],
       ["object", { $gt: "" }],
       ["boolean", true],
