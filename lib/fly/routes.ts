@@ -2,7 +2,7 @@
 // the generated `paths` of the OpenAPI document, so a route that is not in the spec does not compile, and
 // test/lib/fly/routes.test.ts also checks each method against the spec file.
 
-import type { paths } from "./openapi.ts";
+import type { paths } from "./generated/openapi.ts";
 import type { HttpMethod } from "./transport.ts";
 
 export type Route = readonly [HttpMethod, keyof paths];
