@@ -94,6 +94,9 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   const text = value.trim();
   if (text === "") return undefined;
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  // Every HTTP-date form (IMF-fixdate, rfc850-date, asctime-date; RFC 9110 §5.6.7) opens with the day name; the
+  // check keeps Date.parse's leniency from reading "-1" or "1e3" as a date in the past (an immediate retry).
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
