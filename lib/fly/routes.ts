@@ -46,7 +46,7 @@ export const ROUTES = {
 
   createDeployToken: ["POST", "/v1/apps/{app_name}/deploy_token"],
 
-  // Managed Postgres (lib/fly/postgres.ts)
+  // Managed Postgres (lib/fly/resources/postgres.ts)
   listPostgresClusters: ["GET", "/v1/postgres"],
   createPostgresCluster: ["POST", "/v1/postgres"],
   getPostgresCluster: ["GET", "/v1/postgres/{postgres_cluster_id}"],
