@@ -1,6 +1,9 @@
-// Every Machines API route the client calls, as data (octokit's "METHOD /path/{param}" idea). The path type is
-// the generated `paths` of the OpenAPI document, so a route that is not in the spec does not compile, and
-// test/lib/fly/routes.test.ts also checks each method against the spec file.
+/**
+ * Every Machines API route the client calls, as data (octokit's "METHOD /path/{param}" idea). The path type is
+ * the generated `paths` of the OpenAPI document, so a route that is not in the spec does not compile, and
+ * test/lib/fly/routes.test.ts also checks each method against the spec file.
+ * @module
+ */
 
 import type { paths } from "./generated/openapi.ts";
 import type { HttpMethod } from "./transport.ts";
