@@ -8,7 +8,7 @@
 import { codeForStatus, FlyApiError, parseErrorBody } from "./errors.ts";
 import { failureVerdict, parseRetryAfter, type RetryOptions } from "./retry.ts";
 import type { AttemptResult } from "../http/retry.ts";
-import type { Call, Reply, RequestInfo } from "./transport.ts";
+import type { Call, Reply, RequestInfo } from "./wire.ts";
 
 /** A call made ready to send: everything but the per-attempt timeout is fixed before the first attempt. */
 export interface PreparedCall {
