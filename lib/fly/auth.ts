@@ -1,7 +1,10 @@
-// How flyctl turns FLY_API_TOKEN into an Authorization header (fly-go tokens/tokens.go: Parse, normalized,
-// StripAuthorizationScheme). Macaroon tokens (prefix before "_" is fm1r, fm1a or fm2) go as `FlyV1 <macaroons
-// joined by ",">`; anything else is an OAuth-style user token sent as `Bearer <token>`. `fly tokens create`
-// prints tokens already prefixed with "FlyV1 ", so a pasted scheme is stripped first.
+/**
+ * How flyctl turns FLY_API_TOKEN into an Authorization header (fly-go tokens/tokens.go: Parse, normalized,
+ * StripAuthorizationScheme). Macaroon tokens (prefix before "_" is fm1r, fm1a or fm2) go as `FlyV1 <macaroons
+ * joined by ",">`; anything else is an OAuth-style user token sent as `Bearer <token>`. `fly tokens create`
+ * prints tokens already prefixed with "FlyV1 ", so a pasted scheme is stripped first.
+ * @module
+ */
 
 const MACAROON_PREFIXES = new Set(["fm1r", "fm1a", "fm2"]);
 

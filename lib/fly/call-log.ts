@@ -1,5 +1,8 @@
-// A ready-made onRequest observer: records every attempt so callers (the deploy CLI's summary, tests) can count
-// calls and prove a no-op deploy made zero mutating calls.
+/**
+ * A ready-made onRequest observer: records every attempt so callers (the deploy CLI's summary, tests) can count
+ * calls and prove a no-op deploy made zero mutating calls.
+ * @module
+ */
 
 import type { RequestInfo } from "./transport.ts";
 

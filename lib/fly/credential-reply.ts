@@ -1,6 +1,9 @@
-// Replies that carry a credential (a database password, a deploy token). The client's general JSON parser quotes
-// the start of a malformed body in its error, which is right for diagnosis and wrong here: a truncated
-// `{"token":"FlyV1 fm2_…` would put the token into a log. These replies are parsed without ever quoting them.
+/**
+ * Replies that carry a credential (a database password, a deploy token). The client's general JSON parser quotes
+ * the start of a malformed body in its error, which is right for diagnosis and wrong here: a truncated
+ * `{"token":"FlyV1 fm2_…` would put the token into a log. These replies are parsed without ever quoting them.
+ * @module
+ */
 
 import { FlyApiError } from "./errors.ts";
 import type { Reply } from "./transport.ts";

@@ -1,6 +1,9 @@
-// The one error type of the Fly API boundary. Like octokit's RequestError it carries what a caller needs to
-// act (code, status, the API's own message, the request id Fly support asks for) and never the request's
-// credentials: it is built from the method, path and response only, so a token cannot leak through it.
+/**
+ * The one error type of the Fly API boundary. Like octokit's RequestError it carries what a caller needs to
+ * act (code, status, the API's own message, the request id Fly support asks for) and never the request's
+ * credentials: it is built from the method, path and response only, so a token cannot leak through it.
+ * @module
+ */
 
 export type FlyApiErrorCode =
   | "bad_request" // 400

@@ -1,4 +1,4 @@
-// Public surface of the Fly Machines API client.
+/** Public surface of the Fly Machines API client. @module */
 export { authorizationHeader, isMacaroon, stripAuthorizationScheme } from "./auth.ts";
 export {
   createFlyClient,

@@ -1,9 +1,12 @@
-// App logs. They are not in the Machines API: flyctl reads them from Fly's platform API,
-// `GET https://api.fly.io/api/v1/apps/{app}/logs?next_token=&instance=&region=` (fly-go resource_logs.go,
-// GetAppLogs; flyctl logs/polling.go polls it when NATS streaming is not available). The answer is
-// `{data: [{id, attributes: {timestamp, message, level, instance, region, meta}}], meta: {next_token}}`.
-// Same token, same Authorization scheme as the Machines API (fly-go sends BubblegumHeader = FlapsHeader),
-// so this module reuses the client's transport (retries, timeouts, FlyApiError) with another base URL.
+/**
+ * App logs. They are not in the Machines API: flyctl reads them from Fly's platform API,
+ * `GET https://api.fly.io/api/v1/apps/{app}/logs?next_token=&instance=&region=` (fly-go resource_logs.go,
+ * GetAppLogs; flyctl logs/polling.go polls it when NATS streaming is not available). The answer is
+ * `{data: [{id, attributes: {timestamp, message, level, instance, region, meta}}], meta: {next_token}}`.
+ * Same token, same Authorization scheme as the Machines API (fly-go sends BubblegumHeader = FlapsHeader),
+ * so this module reuses the client's transport (retries, timeouts, FlyApiError) with another base URL.
+ * @module
+ */
 
 import { FlyClientConfigError } from "./client.ts";
 import { FlyApiError } from "./errors.ts";

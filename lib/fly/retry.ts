@@ -1,13 +1,20 @@
-// Retry policy as data (after ky's normalize.ts), tuned to what Fly documents and flyctl does:
-// - flyctl's IsTransientFlapsError treats 408, 429, any 5xx and transport errors as transient; fly-go's
-//   transport retries 502/503 and temporary network errors with jittered backoff (fly-machines-api.md §2).
-// - A call is only replayed when replaying it cannot do harm. flyctl warns that for machine create an error
-//   after the request was sent is ambiguous (the machine may exist), so "unsafe" calls are replayed only
-//   when the server provably did not act on them: 429 (rejected by the rate limiter) or a refused connection.
-// - Fly documents rate limits of ~1 req/s per action and machine, so a 429 without Retry-After waits at least
-//   `rateLimitDelayMs` (default 1 s) instead of the short exponential step.
+/**
+ * The Fly Machines API's answers to the shared retry policy (lib/http/retry.ts), tuned to what Fly documents
+ * and flyctl does:
+ * - flyctl's IsTransientFlapsError treats 408, 429, any 5xx and transport errors as transient; fly-go's
+ *   transport retries 502/503 and temporary network errors with jittered backoff (fly-machines-api.md §2).
+ * - A call is only replayed when replaying it cannot do harm. flyctl warns that for machine create an error
+ *   after the request was sent is ambiguous (the machine may exist), so "unsafe" calls are replayed only
+ *   when the server provably did not act on them: 429 (rejected by the rate limiter) or a refused connection.
+ * - Fly documents rate limits of ~1 req/s per action and machine, so a 429 without Retry-After waits at least
+ *   `rateLimitDelayMs` (default 1 s) instead of the short exponential step.
+ * @module
+ */
 
+import { type BackoffPolicy, type FailureVerdict, parseRetryAfter, retryDelay } from "../http/retry.ts";
 import type { FlyApiError } from "./errors.ts";
+
+export { parseRetryAfter };
 
 /** How a call may be replayed after a failure. */
 export type Replay =
@@ -16,10 +23,10 @@ export type Replay =
   /** The call has side effects that a replay could duplicate: retried only when the server did not act. */
   | "unsafe";
 
-export interface RetryOptions {
+export interface RetryOptions extends BackoffPolicy {
   /** Extra attempts after the first (default 4). */
   retries: number;
-  /** First backoff step in ms, doubled each attempt, with full jitter (default 250). */
+  /** First backoff step in ms, doubled each attempt, with jitter (default 250). */
   baseDelayMs: number;
   /** Cap for one backoff step (default 5000). */
   maxDelayMs: number;
@@ -48,25 +55,21 @@ export function isRetryable(error: FlyApiError, replay: Replay, refused: boolean
   return RETRYABLE_STATUSES.has(error.status);
 }
 
-/** Delay before attempt `attempt + 1` (attempt counts from 1). `random` is injectable for tests. */
-export function backoffDelay(attempt: number, error: FlyApiError, options: RetryOptions, random = Math.random): number {
-  if (error.retryAfterMs !== undefined) return error.retryAfterMs;
-  const step = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
-  const jittered = Math.round(step / 2 + random() * (step / 2));
-  if (error.status === 429) return Math.max(options.rateLimitDelayMs, jittered);
-  return jittered;
+/** The verdict handed to the shared runner: retryable or not, the server's Retry-After, the 429 floor. */
+export function failureVerdict(
+  error: FlyApiError,
+  replay: Replay,
+  refused: boolean,
+  options: RetryOptions,
+): FailureVerdict {
+  return {
+    retry: isRetryable(error, replay, refused),
+    ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    ...(error.status === 429 ? { minDelayMs: options.rateLimitDelayMs } : {}),
+  };
 }
 
-/**
- * Parses a Retry-After header: delta-seconds or an HTTP date (RFC 9110 §10.2.3). Returns ms, or undefined
- * when absent or unreadable.
- */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (text === "") return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+/** Delay before attempt `attempt + 1` (attempt counts from 1). `random` is injectable for tests. */
+export function backoffDelay(attempt: number, error: FlyApiError, options: RetryOptions, random = Math.random): number {
+  return retryDelay(attempt, failureVerdict(error, "safe", false, options), options, random);
 }

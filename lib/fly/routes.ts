@@ -1,8 +1,11 @@
-// Every Machines API route the client calls, as data (octokit's "METHOD /path/{param}" idea). The path type is
-// the generated `paths` of the OpenAPI document, so a route that is not in the spec does not compile, and
-// test/lib/fly/routes.test.ts also checks each method against the spec file.
+/**
+ * Every Machines API route the client calls, as data (octokit's "METHOD /path/{param}" idea). The path type is
+ * the generated `paths` of the OpenAPI document, so a route that is not in the spec does not compile, and
+ * test/lib/fly/routes.test.ts also checks each method against the spec file.
+ * @module
+ */
 
-import type { paths } from "./openapi.ts";
+import type { paths } from "./generated/openapi.ts";
 import type { HttpMethod } from "./transport.ts";
 
 export type Route = readonly [HttpMethod, keyof paths];
@@ -46,7 +49,7 @@ export const ROUTES = {
 
   createDeployToken: ["POST", "/v1/apps/{app_name}/deploy_token"],
 
-  // Managed Postgres (lib/fly/postgres.ts)
+  // Managed Postgres (lib/fly/resources/postgres.ts)
   listPostgresClusters: ["GET", "/v1/postgres"],
   createPostgresCluster: ["POST", "/v1/postgres"],
   getPostgresCluster: ["GET", "/v1/postgres/{postgres_cluster_id}"],

@@ -1,6 +1,9 @@
-// Friendly names for the Fly Machines API shapes generated in ./openapi.ts (from the published OpenAPI
-// document, lib/fly/spec/). Field names are the wire names, exactly as fly-go's machine_types.go sends them.
-import type { components } from "./openapi.ts";
+/**
+ * Friendly names for the Fly Machines API shapes generated in ./generated/openapi.ts (from the published OpenAPI
+ * document, lib/fly/spec/). Field names are the wire names, exactly as fly-go's machine_types.go sends them.
+ * @module
+ */
+import type { components } from "./generated/openapi.ts";
 
 type Schemas = components["schemas"];
 

@@ -1,7 +1,7 @@
 /**
- * Opens the database the config names (PostgreSQL through postgres.js, or bun:sqlite) behind one interface:
- * the repository, a ping for /health, migrations and the schema check. Nothing above src/db/ sees the dialect
- * except as a label.
+ * Opens the database the config names (PostgreSQL through Bun's built-in `Bun.sql`, see postgres.ts; or
+ * bun:sqlite) behind one interface: the repository, a ping for /health, migrations and the schema check. Nothing
+ * above src/db/ sees the dialect except as a label.
  * @module
  */
 import { type Config, DEFAULT_DB_IDLE_TIMEOUT_S, DEFAULT_DB_MAX_LIFETIME_S, type Dialect } from "../../lib/config.ts";

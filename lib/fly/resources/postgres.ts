@@ -1,13 +1,15 @@
-// Managed Postgres over the Machines API (`/v1/postgres…`, Postgres_* operations of the OpenAPI document): the
-// REST surface flyctl's `mpg` commands moved to (internal/command/mpg/v2, "public Machines API first"). Every
-// answer is wrapped in `{data: …}`; errors are `PostgresErrorResponse {error, status?}`, which FlyApiError reads
-// like any other error body. Passwords only ever pass through getPostgresUserCredentials, parsed without quoting.
+/**
+ * Managed Postgres over the Machines API (`/v1/postgres…`, Postgres_* operations of the OpenAPI document): the
+ * REST surface flyctl's `mpg` commands moved to (internal/command/mpg/v2, "public Machines API first"). Every
+ * answer is wrapped in `{data: …}`; errors are `PostgresErrorResponse {error, status?}`, which FlyApiError reads
+ * like any other error body. Passwords only ever pass through getPostgresUserCredentials, parsed without quoting.
+ * @module
+ */
 
-import { parseCredentialReply } from "./credential-reply.ts";
-import { FlyApiError, isFlyApiError } from "./errors.ts";
-import type { Replay } from "./retry.ts";
-import { ROUTES, type RouteName } from "./routes.ts";
-import { expandPath, type QueryValue, type Reply } from "./transport.ts";
+import { parseCredentialReply } from "../credential-reply.ts";
+import { isFlyApiError } from "../errors.ts";
+import { ROUTES, type RouteName } from "../routes.ts";
+import { expandPath } from "../transport.ts";
 import type {
   CreatePostgresClusterRequest,
   PostgresAttachment,
@@ -19,22 +21,11 @@ import type {
   PostgresUserCredentials,
   PostgresUserRole,
   RestorePostgresClusterRequest,
-} from "./types.ts";
+} from "../types.ts";
+import { type Caller, type CallOptions, invalidResponse, isAmbiguous } from "./call.ts";
 
 /** What the client lends this module: its one way of sending a call (retries, deadline, token, errors). */
-export interface PostgresCalls {
-  call(
-    route: RouteName,
-    opts?: {
-      params?: Record<string, string>;
-      query?: Record<string, QueryValue>;
-      body?: unknown;
-      replay?: Replay;
-      acceptStatuses?: readonly number[];
-      signal?: AbortSignal;
-    },
-  ): Promise<Reply>;
-}
+export type PostgresCalls = Pick<Caller, "call">;
 
 type Signal = { signal?: AbortSignal };
 
@@ -44,11 +35,7 @@ export function postgresApi({ call }: PostgresCalls) {
   const cluster = (postgres_cluster_id: string) => ({ postgres_cluster_id });
 
   /** `{data: T}` -> T; a 2xx without `data` is an invalid response (an optional field missing: ask again). */
-  async function data<T>(
-    route: RouteName,
-    params: Record<string, string>,
-    opts: Parameters<PostgresCalls["call"]>[1] = {},
-  ): Promise<T> {
+  async function data<T>(route: RouteName, params: Record<string, string>, opts: CallOptions = {}): Promise<T> {
     const reply = await call(route, { ...opts, params });
     let body: { data?: T } | undefined;
     try {
@@ -57,18 +44,14 @@ export function postgresApi({ call }: PostgresCalls) {
       body = undefined;
     }
     if (!body || typeof body !== "object" || body.data === undefined)
-      throw invalid(reply, route, params, reply.text.slice(0, 200));
+      throw invalidResponse(reply, route, params, reply.text.slice(0, 200));
     return body.data;
   }
 
-  async function dataList<T>(
-    route: RouteName,
-    params: Record<string, string>,
-    opts: Parameters<PostgresCalls["call"]>[1] = {},
-  ): Promise<T[]> {
+  async function dataList<T>(route: RouteName, params: Record<string, string>, opts: CallOptions = {}): Promise<T[]> {
     const list = await data<T[]>(route, params, opts);
     if (!Array.isArray(list))
-      throw invalid({ status: 200, requestId: undefined, attempts: 1 }, route, params, "data is not a list");
+      throw invalidResponse({ status: 200, requestId: undefined, attempts: 1 }, route, params, "data is not a list");
     return list;
   }
 
@@ -120,7 +103,7 @@ export function postgresApi({ call }: PostgresCalls) {
             { body: input, replay: "unsafe", signal: opts.signal },
           );
         } catch (error) {
-          if (!isFlyApiError(error) || round >= recoveries || !ambiguous(error)) throw error;
+          if (!isFlyApiError(error) || round >= recoveries || !isAmbiguous(error)) throw error;
           const found = (
             await dataList<PostgresClusterSummary>(
               "listPostgresClusters",
@@ -232,32 +215,4 @@ export function postgresApi({ call }: PostgresCalls) {
       );
     },
   };
-}
-
-function ambiguous(error: FlyApiError): boolean {
-  return error.code === "network_error" || error.code === "timeout" || error.status === 408 || error.status >= 500;
-}
-
-function invalid(
-  reply: Pick<Reply, "status" | "requestId" | "attempts">,
-  route: RouteName,
-  params: Record<string, string>,
-  apiMessage: string,
-): FlyApiError {
-  const [method, template] = ROUTES[route];
-  let path: string = template;
-  try {
-    path = expandPath(template, params);
-  } catch {
-    // keep the template
-  }
-  return new FlyApiError({
-    code: "invalid_response",
-    method,
-    path,
-    status: reply.status,
-    apiMessage,
-    requestId: reply.requestId,
-    attempts: reply.attempts,
-  });
 }
