@@ -12,13 +12,7 @@ import type { DeployConfig, Strategy } from "../config/flytoml.ts";
 import type { FleetLock } from "../fleet/lock.ts";
 import type { LogsClient } from "../../lib/fly/logs.ts";
 import { sleep } from "../sleep.ts";
-import {
-  buildMachineConfig,
-  DEFAULT_PROCESS_GROUP,
-  formatGroupSizes,
-  METADATA,
-  volumeSettings,
-} from "../machine/machine-config.ts";
+import { buildMachineConfig, formatGroupSizes, METADATA, volumeSettings } from "../machine/machine-config.ts";
 import type { ObservedApp } from "../fleet/observe.ts";
 import type { Output } from "../output.ts";
 import type { Plan, PlanAction } from "../plan/types.ts";
@@ -39,6 +33,7 @@ import {
   withCordonMark,
 } from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
+import { isApiMember } from "../fleet/members.ts";
 
 export interface ApplyContext {
   client: FlyClient;
@@ -431,14 +426,7 @@ export async function describeFleet(client: FlyClient, app: string): Promise<str
   } catch (error) {
     return `unknown (could not list machines: ${describeError(error)})`;
   }
-  const managed = machines.filter(
-    (m) =>
-      m.state !== "destroyed" &&
-      m.state !== "destroying" &&
-      m.config?.metadata?.[METADATA.platformVersion] === "v2" &&
-      // Every process group's machines; Fly's own release/console machines (fly_app_*) are not the fleet.
-      !(m.config?.metadata?.[METADATA.processGroup] ?? DEFAULT_PROCESS_GROUP).startsWith("fly_app_"),
-  );
+  const managed = machines.filter(isApiMember);
   if (managed.length === 0) return "no machines";
   const byImage = new Map<string, Map<string, number>>();
   for (const m of managed) {

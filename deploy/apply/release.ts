@@ -10,6 +10,7 @@ import { buildReleaseMachineConfig, METADATA, RELEASE_COMMAND_GROUP } from "../m
 import { lastLogLines, watchReleaseMachine } from "./release-watch.ts";
 import { type RolloutContext, destroyMachine } from "./rollout.ts";
 import { formatMs } from "./waits.ts";
+import { isLive } from "../fleet/members.ts";
 
 export interface ReleaseOptions {
   config: DeployConfig;
@@ -25,7 +26,7 @@ export async function runReleaseCommand(ctx: RolloutContext, opts: ReleaseOption
   const timeoutMs = opts.config.deploy.releaseCommandTimeoutMs;
   for (const leftover of opts.liveMachines) {
     if (leftover.config?.metadata?.[METADATA.processGroup] !== RELEASE_COMMAND_GROUP) continue;
-    if (leftover.state === "destroyed" || leftover.state === "destroying") continue;
+    if (!isLive(leftover)) continue;
     ctx.output.step(`destroying leftover release command machine ${leftover.id}`);
     await destroyMachine(ctx, leftover.id ?? "");
   }

@@ -26,6 +26,7 @@ import { recordedGroupSize } from "../plan/groups.ts";
 import { refuseSecretsProductionRejects, type SecretsContext, setSecrets, unsetSecrets } from "../ops/secrets.ts";
 import { importSecretsCommand } from "../ops/secrets-import.ts";
 import { type CommandContext, configPath, durationFlag, flyClient, loadConfig, waitForLockMs } from "../ops/context.ts";
+import { DEFAULT_PROCESS_GROUP, groupMembers } from "../fleet/members.ts";
 
 const MAX_PRODUCTION_MACHINES = PRODUCTION_MACHINE_COUNT;
 
@@ -137,7 +138,7 @@ export async function statusCommand(ctx: CommandContext) {
     command: config.processes[name] || null,
     /** The count deploy aims for in this group (recorded by the last deploy or scale). */
     fleetSize: state.app.exists ? recordedGroupSize(state, { name, primary: primary.includes(name) }) : null,
-    machines: state.machines.filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === name).length,
+    machines: groupMembers(state.machines, name).length,
   }));
   const releases = releaseHistory(observed.machines).map((r) => ({
     version: r.version,
@@ -247,7 +248,7 @@ export async function scaleCommand(ctx: CommandContext) {
   if (primaryGroups(config).includes(group)) {
     if (count < 1 || count > MAX_PRODUCTION_MACHINES)
       throw usageError(
-        `--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for ${group === "app" && groups.length === 1 ? "production" : `group ${group}, which serves [http_service]`} (got ${count})`,
+        `--count must be between 1 and ${MAX_PRODUCTION_MACHINES} for ${group === DEFAULT_PROCESS_GROUP && groups.length === 1 ? "production" : `group ${group}, which serves [http_service]`} (got ${count})`,
       );
   } else if (count < 0) {
     throw usageError(`--count must be 0 or more (got ${count})`);
@@ -276,13 +277,11 @@ export async function rollbackCommand(ctx: CommandContext) {
  * The image of the last good release before the one the fleet runs (deploy/fleet/releases.ts): read from the
  * history the machines carry, never from the machine versions API, and never a release whose rollout failed.
  */
-export async function previousImage(client: FlyClient, app: string, group = "app"): Promise<string> {
+export async function previousImage(client: FlyClient, app: string, group = DEFAULT_PROCESS_GROUP): Promise<string> {
   const observed = await observe(client, app);
   if (!observed.state.app.exists)
     throw new DeployError("preflight_failed", `app ${app} does not exist; nothing to roll back`, 2, { app });
-  const images = observed.state.machines
-    .filter((m) => m.platformVersion === "v2" && (m.processGroup ?? "app") === group)
-    .map((m) => m.image);
+  const images = groupMembers(observed.state.machines, group).map((m) => m.image);
   if (images.length === 0)
     throw new DeployError("preflight_failed", `app ${app} has no machines to roll back`, 2, { app });
   const choice = rollbackChoice(releaseHistory(observed.machines), images);

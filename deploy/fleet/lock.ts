@@ -51,9 +51,10 @@ import type { Lease, Machine } from "../../lib/fly/types.ts";
 import { DeployError, describeError } from "../deploy-error.ts";
 import { parseGoDuration } from "../config/durations.ts";
 import { sleep, throwIfAborted } from "../sleep.ts";
-import { DEFAULT_PROCESS_GROUP, METADATA, RELEASE_COMMAND_GROUP } from "../machine/machine-config.ts";
+import { METADATA } from "../machine/machine-config.ts";
 import type { Output } from "../output.ts";
 import { formatMs } from "../apply/waits.ts";
+import { isApiMember, isLive } from "./members.ts";
 
 export const ANCHOR_NAME = "flightdeck-fleet-lock";
 export const ANCHOR_ROLE_KEY = "flightdeck_role";
@@ -62,7 +63,6 @@ export const ANCHOR_ROLE = "fleet-lock";
 export const ANCHOR_PROCESS_GROUP = "flightdeck_fleet_lock";
 export const DEFAULT_WAIT_FOR_LOCK_MS = 120_000;
 const DEFAULT_TTL_SECONDS = 13;
-const CONSOLE_GROUP = "fly_app_console";
 
 export interface FleetLockOptions {
   client: FlyClient;
@@ -99,11 +99,7 @@ export function isAnchor(machine: Pick<Machine, "name" | "config">): boolean {
  * or a console machine (flyctl ListFlyAppsMachines), whatever its process group.
  */
 export function isLockedMember(machine: Machine): boolean {
-  if (machine.state === "destroyed" || machine.state === "destroying" || isAnchor(machine)) return false;
-  const metadata = machine.config?.metadata ?? {};
-  if (metadata[METADATA.platformVersion] !== "v2") return false;
-  const group = metadata[METADATA.processGroup] ?? DEFAULT_PROCESS_GROUP;
-  return group !== RELEASE_COMMAND_GROUP && group !== CONSOLE_GROUP;
+  return !isAnchor(machine) && isApiMember(machine);
 }
 
 /** `flightdeck deploy, host ci-7, pid 123, run https://github.com/o/r/actions/runs/9`: what a waiting run prints. */
@@ -341,9 +337,7 @@ export async function withFleetLock<T>(opts: FleetLockOptions, work: (lock: Flee
 
 async function listLive(opts: FleetLockOptions): Promise<Machine[]> {
   try {
-    return (await opts.client.listMachines(opts.app, { signal: opts.signal })).filter(
-      (m) => m.state !== "destroyed" && m.state !== "destroying",
-    );
+    return (await opts.client.listMachines(opts.app, { signal: opts.signal })).filter(isLive);
   } catch (error) {
     if (isFlyApiError(error) && error.status === 404) {
       throw new DeployError(

@@ -7,6 +7,7 @@ import type { IpAssignment, Machine, Volume } from "../../lib/fly/types.ts";
 import { isAnchor } from "./lock.ts";
 import { METADATA, parseGroupSizes } from "../machine/machine-config.ts";
 import type { IpKind, ObservedIp, ObservedMachine, ObservedState, ObservedVolume } from "../plan/types.ts";
+import { isLive } from "./members.ts";
 
 export interface ObservedApp {
   state: ObservedState;
@@ -44,7 +45,7 @@ export async function observe(
     client.listMachines(appName, { signal }),
   ]);
   // The fleet lock's anchor machine is the lock, not part of the fleet (fleet-lock.ts).
-  const present = machines.filter((m) => m.state !== "destroyed" && m.state !== "destroying");
+  const present = machines.filter(isLive);
   const live = present.filter((m) => !isAnchor(m));
   const anchor = present.find(isAnchor);
   const observedMachines = live.map(toObservedMachine);

@@ -15,6 +15,7 @@ import type { Machine } from "../../lib/fly/types.ts";
 import { describeError } from "../deploy-error.ts";
 import type { FleetLock } from "./lock.ts";
 import type { Output } from "../output.ts";
+import { isLive } from "./members.ts";
 
 export const RELEASES_KEY = "flightdeck_releases";
 /** Releases kept: enough to roll back several steps, small enough for a metadata value. */
@@ -64,7 +65,7 @@ export function encodeReleases(history: readonly ReleaseRecord[]): string {
 export function releaseHistory(machines: readonly Pick<Machine, "config" | "state">[]): ReleaseRecord[] {
   const byVersion = new Map<number, ReleaseRecord>();
   for (const m of machines) {
-    if (m.state === "destroyed" || m.state === "destroying") continue;
+    if (!isLive(m)) continue;
     for (const r of parseReleases(m.config?.metadata?.[RELEASES_KEY])) {
       const seen = byVersion.get(r.version);
       if (!seen || r.at > seen.at) byVersion.set(r.version, r);

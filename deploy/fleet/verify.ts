@@ -9,10 +9,10 @@
 // app answers nothing, and that is not exit 0.
 
 import type { ObservedMachine, ObservedState, Plan } from "../plan/types.ts";
+import { DEFAULT_PROCESS_GROUP, groupMembers, isLive } from "./members.ts";
 
 /** States of a machine that runs (or will run, on demand) the config it was given. */
 const SETTLED_OK = new Set(["started", "starting", "stopped", "stopping", "suspended", "suspending", "created"]);
-const GONE = new Set(["destroyed", "destroying"]);
 
 export interface VerifiedMachine {
   id: string;
@@ -27,16 +27,14 @@ export type Verification =
   | { ok: false; machines: VerifiedMachine[]; problems: string[]; warnings: string[] };
 
 function managed(state: ObservedState, group: string): ObservedMachine[] {
-  return state.machines
-    .filter((m) => !GONE.has(m.state) && m.platformVersion === "v2" && (m.processGroup ?? "app") === group)
-    .sort((a, b) => a.id.localeCompare(b.id));
+  return groupMembers(state.machines, group);
 }
 
 /** A cordon a run left (it carries the flightdeck_cordon mark): that run did not finish. */
 const leftCordonedByDeploy = (m: ObservedMachine) => m.cordoned === true && m.deployCordon === true;
 const LEFT_CORDONED = "is still cordoned by a deploy (the proxy sends it no requests); run deploy again";
 
-export function verifyFleet(state: ObservedState, target: Plan["target"], group = "app"): Verification {
+export function verifyFleet(state: ObservedState, target: Plan["target"], group = DEFAULT_PROCESS_GROUP): Verification {
   const machines = managed(state, group);
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -82,7 +80,7 @@ export function verifySecretsRoll(state: ObservedState, rolled: readonly string[
   const problems: string[] = [];
   for (const id of rolled) {
     const m = byId.get(id);
-    if (!m || GONE.has(m.state)) problems.push(`machine ${id} is gone`);
+    if (!m || !isLive(m)) problems.push(`machine ${id} is gone`);
     else if ((m.secretsVersion ?? 0) < version)
       problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
     else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} is ${m.state}`);

@@ -6,6 +6,7 @@ import { defaultProcessName, groupConfig } from "../config/flytoml-groups.ts";
 import { DEFAULT_GPU_VOLUME_SIZE_GB } from "../config/flytoml-sections.ts";
 import { buildMachineConfig, configDigest } from "./machine-config.ts";
 import type { DesiredState, ObservedState } from "../plan/types.ts";
+import { isLive } from "../fleet/members.ts";
 
 export type DesiredOptions = {
   image: string;
@@ -37,7 +38,7 @@ export function regionFor(cfg: DeployConfig, observed: ObservedState, flag?: str
   if (flag !== undefined) return { region: flag, keepRegions: true };
   const counts = new Map<string, number>();
   for (const m of observed.machines)
-    if (m.platformVersion === "v2" && m.state !== "destroyed") counts.set(m.region, (counts.get(m.region) ?? 0) + 1);
+    if (m.platformVersion === "v2" && isLive(m)) counts.set(m.region, (counts.get(m.region) ?? 0) + 1);
   const region = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
   return region === undefined ? undefined : { region, keepRegions: true };
 }

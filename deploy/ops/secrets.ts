@@ -17,6 +17,7 @@ import { STRATEGY_RUNNERS } from "../apply/strategies/index.ts";
 import { verifySecretsRoll } from "../fleet/verify.ts";
 import { waitSettled } from "../apply/waits.ts";
 import { DeployError } from "../deploy-error.ts";
+import { groupOfApiMachine } from "../fleet/members.ts";
 
 export interface SecretsContext {
   client: FlyClient;
@@ -89,12 +90,7 @@ export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version
   const groups = processNames(ctx.config);
   for (const m of observed.machines) {
     const metadata = m.config?.metadata ?? {};
-    if (
-      metadata[METADATA.platformVersion] !== "v2" ||
-      !groups.includes(metadata[METADATA.processGroup] ?? "app") ||
-      !m.config
-    )
-      continue;
+    if (metadata[METADATA.platformVersion] !== "v2" || !groups.includes(groupOfApiMachine(m)) || !m.config) continue;
     const previous = requestConfig(m.config);
     const config = structuredClone(previous);
     config.metadata = { ...config.metadata, [METADATA.secretsVersion]: String(version) };

@@ -16,6 +16,7 @@ import {
   type PlanKind,
 } from "./types.ts";
 import { currentImage, plan, PRODUCTION_MACHINE_COUNT, recordedFleetSize } from "./plan.ts";
+import { isMember } from "../fleet/members.ts";
 
 const APP_WIDE: ReadonlySet<PlanAction["kind"]> = new Set(["create_app", "allocate_ip", "run_release"]);
 
@@ -134,13 +135,7 @@ export function planGroups(observed: ObservedState, desireds: readonly DesiredSt
  */
 export function removeDroppedGroups(plan: Plan, observed: ObservedState, groups: readonly string[]): Plan {
   const dropped = observed.machines.filter(
-    (m) =>
-      m.platformVersion === "v2" &&
-      m.processGroup !== undefined &&
-      !groups.includes(m.processGroup) &&
-      !m.processGroup.startsWith("fly_app_") &&
-      m.state !== "destroyed" &&
-      m.state !== "destroying",
+    (m) => isMember(m) && m.processGroup !== undefined && !groups.includes(m.processGroup),
   );
   if (dropped.length === 0) return plan;
   const ids = new Set(dropped.map((m) => m.id));

@@ -19,7 +19,7 @@
 //   (created first, destroyed last), because flyctl cannot attach/detach a volume in place and
 //   min_machines_running only counts the primary region.
 
-import { formatGroupSizes, RELEASE_COMMAND_GROUP } from "../machine/machine-config.ts";
+import { formatGroupSizes } from "../machine/machine-config.ts";
 import {
   type DesiredState,
   NON_MUTATING_ACTIONS,
@@ -31,6 +31,7 @@ import {
   type PlanKind,
   type UpdateCause,
 } from "./types.ts";
+import { DEFAULT_PROCESS_GROUP, FLY_OWN_GROUPS, groupOf, isFlyOwnGroup, isLive } from "../fleet/members.ts";
 
 export * from "./types.ts";
 export { formatPlan } from "./format.ts";
@@ -41,11 +42,6 @@ export const PRODUCTION_MACHINE_COUNT = 5;
 export const PREVIEW_MACHINE_COUNT = 1;
 
 const LAUNCHED_STATES = new Set(["started", "starting", "failed"]);
-const GONE_STATES = new Set(["destroyed", "destroying"]);
-const OTHER_FLY_GROUPS: Record<string, string> = {
-  [RELEASE_COMMAND_GROUP]: "release command machine",
-  fly_app_console: "console machine",
-};
 
 function short(s: string | undefined): string {
   return s === undefined ? "none" : s.length > 12 ? s.slice(0, 12) : s;
@@ -55,11 +51,11 @@ function partition(observed: ObservedState, group: string) {
   const managed: ObservedMachine[] = [];
   const ignored: Plan["ignored"] = [];
   for (const m of observed.machines) {
-    if (GONE_STATES.has(m.state)) continue;
-    const g = m.processGroup ?? group;
+    if (!isLive(m)) continue;
+    const g = groupOf(m, group);
     if (m.platformVersion !== "v2")
       ignored.push({ machineId: m.id, why: "unmanaged: no fly_platform_version=v2 metadata" });
-    else if (OTHER_FLY_GROUPS[g]) ignored.push({ machineId: m.id, why: OTHER_FLY_GROUPS[g] as string });
+    else if (isFlyOwnGroup(g)) ignored.push({ machineId: m.id, why: FLY_OWN_GROUPS[g] as string });
     else if (g !== group) ignored.push({ machineId: m.id, why: `process group "${g}"` });
     else managed.push(m);
   }
@@ -113,7 +109,7 @@ function reusable(v: ObservedVolume, d: DesiredState): boolean {
 export type CoreOptions = { kind: PlanKind; updateExisting: boolean; runRelease: boolean };
 
 export function plan(observed: ObservedState, desired: DesiredState, opts: CoreOptions): Plan {
-  const group = desired.processGroup ?? "app";
+  const group = desired.processGroup ?? DEFAULT_PROCESS_GROUP;
   const secretsVersion = observed.secrets.version;
   const problems: Plan["problems"] = [];
   const warnings: string[] = [];
@@ -382,7 +378,7 @@ function recordedSize(m: ObservedMachine): number {
  * and does not finish a half-done scale up: it never adds machines (and billed volumes) on a guess. Values
  * outside 1..5 are not ours (hand-edited metadata) and are ignored.
  */
-export function recordedFleetSize(observed: ObservedState, processGroup = "app"): number {
+export function recordedFleetSize(observed: ObservedState, processGroup = DEFAULT_PROCESS_GROUP): number {
   const sizes = partition(observed, processGroup)
     .managed.map(recordedSize)
     .filter((n) => Number.isInteger(n) && n >= 1 && n <= PRODUCTION_MACHINE_COUNT);
@@ -395,7 +391,7 @@ export function planDeploy(observed: ObservedState, desired: DesiredState): Plan
 }
 
 /** The image most managed machines run now (ties: the lexically first), or undefined for an empty fleet. */
-export function currentImage(observed: ObservedState, processGroup = "app"): string | undefined {
+export function currentImage(observed: ObservedState, processGroup = DEFAULT_PROCESS_GROUP): string | undefined {
   const counts = new Map<string, number>();
   for (const m of partition(observed, processGroup).managed) counts.set(m.image, (counts.get(m.image) ?? 0) + 1);
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];

@@ -50,6 +50,7 @@ import {
   prOfPreviewApp,
   whyNotPreview,
 } from "./names.ts";
+import { isLive } from "../fleet/members.ts";
 
 export { previewAppName, previewMarker, PREVIEW_MARKER_KEY } from "./names.ts";
 
@@ -514,7 +515,7 @@ async function ensureMarkers(
   lock: FleetLock,
 ): Promise<void> {
   for (const machine of await client.listMachines(app)) {
-    if (machine.state === "destroyed" || machine.state === "destroying") continue;
+    if (!isLive(machine)) continue;
     const missing = Object.entries(metadata).filter(([k, v]) => machine.config?.metadata?.[k] !== v);
     if (missing.length > 0)
       await client.updateMetadata(app, machine.id!, Object.fromEntries(missing), {
@@ -616,9 +617,7 @@ async function destroyPreview(
     }
     throw error;
   }
-  const machines = (await s.client.listMachines(app)).filter(
-    (m) => m.state !== "destroyed" && m.state !== "destroying",
-  );
+  const machines = (await s.client.listMachines(app)).filter(isLive);
   const why = whyNotPreview(
     { name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) },
     s.base,
@@ -661,9 +660,7 @@ async function removePreview(
   d: PreviewDeps,
 ): Promise<Destroyed> {
   // Read again under the lock: a run we waited for may have added or replaced machines; the proof still holds.
-  const machines = (await s.client.listMachines(app)).filter(
-    (m) => m.state !== "destroyed" && m.state !== "destroying",
-  );
+  const machines = (await s.client.listMachines(app)).filter(isLive);
   const why = whyNotPreview(
     { name: existing.name ?? app, network: existing.network, machines: machines.map(machineView) },
     s.base,
