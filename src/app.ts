@@ -10,6 +10,7 @@ import { createLoginLimiter, type LoginLimiter } from "./auth/login-limiter.ts";
 import { createAuthService } from "./auth/service.ts";
 import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
+import { createOutageWatch, databaseTarget } from "./faults/outage.ts";
 import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";
 import { cors, corsUsualHeaders } from "./plugins/cors.ts";
@@ -92,6 +93,8 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
 
   const metrics = createMetrics(deps.db);
   const countRequests = requestMetrics(metrics);
+  const db = deps.db;
+  const outages = createOutageWatch({ logger, target: databaseTarget(config.databaseUrl), ping: () => db.ping() });
 
   // onRequest hooks run in this order: request id, CORS (answers preflights, with the usual headers), metrics,
   // rate limit, schema guard. The usual headers (security, Vary, CSP) go on every answer from request-context's
@@ -109,7 +112,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
         respond,
       ),
     )
-    .use(errorHandler(config.appEnv, logger))
+    .use(errorHandler(config.appEnv, logger, { outages }))
     .use(cors(config.allowedOrigins, respond.headersFor))
     .use(countRequests.plugin)
     .use(rateLimit(config, clock, server))

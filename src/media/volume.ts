@@ -13,6 +13,7 @@ import type { Logger } from "../../lib/log.ts";
 import type { FileRecord, Repository } from "../db/repository.ts";
 import type { VolumeRecord } from "../db/volumes-repository.ts";
 import { HttpError } from "../errors.ts";
+import { dependencyFault } from "../faults/classify.ts";
 import { type Placement, placeFile } from "./placement.ts";
 import { replayState, thisMachine } from "./replay.ts";
 import { ensureVolumeMarker, MARKER_NAME } from "./volume-marker.ts";
@@ -72,6 +73,8 @@ export class Volume {
     try {
       return await this.identity();
     } catch (error) {
+      // The database being down is said as such (503 database_unavailable, logged once per outage).
+      if (dependencyFault(error)) throw error;
       this.opts.logger.error("this machine's volume is not registered", { error });
       throw new HttpError(
         503,

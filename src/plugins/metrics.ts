@@ -97,8 +97,39 @@ function histogramValues(name: string, s: Series): MetricValue[] {
   return values;
 }
 
+/**
+ * Error answers by why they were sent: `kind="dependency"` (the database down, the volume full: nothing for us
+ * to fix in code) apart from `kind="bug"` (a 500), so an alert on bugs does not fire for an outage.
+ */
+export class ErrorCounts {
+  private readonly counts = new Map<string, number>();
+
+  count(fault: string) {
+    this.counts.set(fault, (this.counts.get(fault) ?? 0) + 1);
+  }
+
+  register(registry: Registry) {
+    const counter = {
+      name: "http_errors_total",
+      help: "Error answers by kind: dependency (database_unavailable, insufficient_storage, ...) or bug (500)",
+      type: "counter",
+      aggregator: "sum",
+      get: async () => ({
+        ...counter,
+        values: [...this.counts].map(([code, value]) => ({
+          value,
+          labels: { kind: code === "bug" ? "bug" : "dependency", code: code === "bug" ? "internal_error" : code },
+        })),
+      }),
+      reset: () => this.counts.clear(),
+    };
+    registry.registerMetric(counter as never);
+  }
+}
+
 export interface Metrics {
   requests: RequestSeries;
+  errors: ErrorCounts;
   /** The Prometheus exposition of every metric, and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -110,22 +141,29 @@ export interface Metrics {
  */
 export function createMetrics(db: Pick<Database, "poolStats">): Metrics {
   const requests = new RequestSeries();
+  const errors = new ErrorCounts();
   let registry: Promise<Registry> | undefined;
   return {
     requests,
+    errors,
     async render() {
-      registry ??= buildRegistry(db, requests);
+      registry ??= buildRegistry(db, requests, errors);
       const built = await registry;
       return { contentType: built.contentType, body: await built.metrics() };
     },
   };
 }
 
-async function buildRegistry(db: Pick<Database, "poolStats">, requests: RequestSeries): Promise<Registry> {
+async function buildRegistry(
+  db: Pick<Database, "poolStats">,
+  requests: RequestSeries,
+  errors: ErrorCounts,
+): Promise<Registry> {
   const { collectDefaultMetrics, Gauge, Registry } = await import("prom-client");
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   requests.register(registry);
+  errors.register(registry);
   new Gauge({
     name: "http_requests_in_flight",
     help: "Requests being handled",
@@ -167,6 +205,7 @@ async function buildRegistry(db: Pick<Database, "poolStats">, requests: RequestS
  */
 export function requestMetrics(metrics: Metrics) {
   const series = metrics.requests;
+  const errors = metrics.errors;
   const plugin = new Elysia({ name: "request-metrics" }).onRequest(function countRequest({ request }) {
     requestStateOf(request).counted = true;
     series.inFlight += 1;
@@ -176,6 +215,7 @@ export function requestMetrics(metrics: Metrics) {
     state.counted = false;
     series.inFlight -= 1;
     series.observe(record.method, record.route, record.status, elapsedMs / 1000);
+    if (record.fault !== undefined) errors.count(record.fault);
   };
   return { plugin, finish };
 }
