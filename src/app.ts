@@ -91,7 +91,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const loginLimiter = deps.loginLimiter ?? createLoginLimiter(repo, config.authRateLimitPerMinute, clock);
   const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
 
-  const metrics = createMetrics(deps.db);
+  const metrics = createMetrics(deps.db, config.mediaDir);
   const countRequests = requestMetrics(metrics);
   const db = deps.db;
   const outages = createOutageWatch({ logger, target: databaseTarget(config.databaseUrl), ping: () => db.ping() });

@@ -13,6 +13,7 @@
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
 import type { Database } from "../db/database.ts";
+import { volumeSpace } from "../media/space.ts";
 import { type RequestFinisher, requestStateOf } from "./request-context.ts";
 
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -139,7 +140,7 @@ export interface Metrics {
  * 35-45 ms of a 250 ms cold start budget (`bun run bench`), and nothing on the request path needs it.
  * Process metrics (GC, event-loop lag) are therefore collected from the first scrape on.
  */
-export function createMetrics(db: Pick<Database, "poolStats">): Metrics {
+export function createMetrics(db: Pick<Database, "poolStats">, mediaDir?: string): Metrics {
   const requests = new RequestSeries();
   const errors = new ErrorCounts();
   let registry: Promise<Registry> | undefined;
@@ -147,7 +148,7 @@ export function createMetrics(db: Pick<Database, "poolStats">): Metrics {
     requests,
     errors,
     async render() {
-      registry ??= buildRegistry(db, requests, errors);
+      registry ??= buildRegistry(db, requests, errors, mediaDir);
       const built = await registry;
       return { contentType: built.contentType, body: await built.metrics() };
     },
@@ -158,6 +159,7 @@ async function buildRegistry(
   db: Pick<Database, "poolStats">,
   requests: RequestSeries,
   errors: ErrorCounts,
+  mediaDir: string | undefined,
 ): Promise<Registry> {
   const { collectDefaultMetrics, Gauge, Registry } = await import("prom-client");
   const registry = new Registry();
@@ -182,6 +184,20 @@ async function buildRegistry(
       this.set({ dialect: stats.dialect }, stats.size);
     },
   });
+  if (mediaDir !== undefined) {
+    new Gauge({
+      name: "media_volume_bytes",
+      help: "The media volume's size and the bytes still free to write (statfs f_bavail)",
+      labelNames: ["kind"],
+      registers: [registry],
+      async collect() {
+        const space = await volumeSpace(mediaDir);
+        if (space === undefined) return;
+        this.set({ kind: "free" }, space.freeBytes);
+        this.set({ kind: "size" }, space.totalBytes);
+      },
+    });
+  }
   new Gauge({
     name: "process_memory_bytes",
     help: "process.memoryUsage() by kind",

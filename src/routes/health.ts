@@ -8,6 +8,7 @@ import { Elysia } from "elysia";
 import type { Config } from "../../lib/config.ts";
 import type { Database } from "../db/database.ts";
 import type { SchemaGate } from "../db/schema-gate.ts";
+import { volumeSpace } from "../media/space.ts";
 import type { Volume } from "../media/volume.ts";
 
 export interface HealthDeps {
@@ -26,10 +27,11 @@ export function healthRoutes(config: Config, deps: HealthDeps) {
     .get(
       "/health",
       async ({ set }) => {
-        const [db, mediaWritable, schema] = await Promise.all([
+        const [db, mediaWritable, schema, space] = await Promise.all([
           deps.db.ping(),
           isWritable(config.mediaDir),
           deps.schema.status(),
+          volumeSpace(config.mediaDir),
         ]);
         const healthy = db.ok && schema.upToDate;
         set.status = healthy ? 200 : 503;
@@ -38,7 +40,14 @@ export function healthRoutes(config: Config, deps: HealthDeps) {
           status: healthy ? "ok" : "unavailable",
           ...(healthy ? {} : { reason: !db.ok ? `database unavailable: ${db.error}` : schema.reason }),
           db: { ok: db.ok, dialect: deps.db.dialect, latency_ms: db.latencyMs, schema_up_to_date: schema.upToDate },
-          media: { writable: mediaWritable, volume_id: deps.volume?.current()?.id ?? null },
+          // A low volume does not fail the check: reads still work, and Fly would stop routing to the machine.
+          media: {
+            writable: mediaWritable,
+            volume_id: deps.volume?.current()?.id ?? null,
+            free_bytes: space?.freeBytes ?? null,
+            size_bytes: space?.totalBytes ?? null,
+            low_space: space?.lowSpace ?? null,
+          },
           app: config.fly.appName ?? "flightdeck",
           region: config.fly.region ?? "local",
           machine: config.fly.machineId ?? "local",
