@@ -16,6 +16,11 @@ export interface Config {
   databaseUrl: string;
   dialect: Dialect;
   mediaDir: string;
+  /**
+   * MEDIA_DIR must be a mount point (the Fly volume) before files are stored; default true in production only.
+   * Tests and local runs of production mode opt out with MEDIA_REQUIRE_MOUNT=false.
+   */
+  mediaRequireMount: boolean;
   secretKey: string;
   allowedOrigins: string[];
   rateLimitPerMinute: number;
@@ -143,6 +148,7 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     databaseUrl,
     dialect: databaseUrl.startsWith("sqlite:") ? "sqlite" : "postgres",
     mediaDir: read.string("MEDIA_DIR", d.mediaDir ?? "./data/media"),
+    mediaRequireMount: read.boolean("MEDIA_REQUIRE_MOUNT", appEnv === "production"),
     secretKey,
     allowedOrigins,
     rateLimitPerMinute: read.integer("RATE_LIMIT_PER_MINUTE", 100, { min: 1, max: 1_000_000 }),

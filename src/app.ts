@@ -64,6 +64,7 @@ export function createMediaServices(
       region: config.fly.region ?? "local",
       repo: db.repo,
       heartbeatMs: config.volumeHeartbeatMs,
+      requireMount: config.mediaRequireMount,
       clock,
       logger,
     }),

@@ -157,7 +157,9 @@ async function main() {
   const logger = createLogger({ level: config.logLevel, fields: { component: "server" } });
   for (const warning of warnings) logger.warn(warning);
 
-  mkdirSync(config.mediaDir, { recursive: true });
+  // Where a mount is required, MEDIA_DIR is the volume's mount point and is never made here: made, it would sit
+  // on the root filesystem (src/media/mount.ts). Uploads then answer 503 volume_missing and /health says why.
+  if (!config.mediaRequireMount) mkdirSync(config.mediaDir, { recursive: true });
   const db = await openDatabase(config);
   if (config.migrateOnBoot) {
     const { applied } = await db.migrate();
@@ -176,6 +178,9 @@ async function main() {
       logger.error("refusing to start", { error });
       process.exit(1);
     }
+    // Served anyway (reads can replay to other machines), but said loudly: /health answers 503 with the reason.
+    if ((error as { code?: string }).code === "volume_missing")
+      logger.error("volume missing; uploads answer 503 volume_missing", { reason: (error as Error).message });
   });
   const upkeep = await startMediaUpkeep(config, db, logger, services);
   const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services), {
