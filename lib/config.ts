@@ -41,6 +41,10 @@ export interface Config {
   /** How often a machine refreshes its volume's record and drains deletion work; a volume is "running" for 3x this. */
   volumeHeartbeatMs: number;
   appVersion: string;
+  /** Error reporting (src/reporting/): on when set. */
+  sentryDsn: string | undefined;
+  /** Share of requests traced to Sentry; 0 (the default) sends errors only. */
+  sentryTracesSampleRate: number;
   fly: { appName?: string; region?: string; machineId?: string; primaryRegion?: string };
 }
 
@@ -71,7 +75,7 @@ export const REQUIRED_PRODUCTION_SECRETS = ["DATABASE_URL", "SECRET_KEY"] as con
  */
 export const DEFAULT_DB_MAX_LIFETIME_S = 600;
 export const DEFAULT_DB_IDLE_TIMEOUT_S = 30;
-export const SECRET_SETTINGS = new Set(["SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"]);
+export const SECRET_SETTINGS = new Set(["SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN", "SENTRY_DSN"]);
 
 const APP_ENVS: readonly AppEnv[] = ["development", "test", "preview", "production"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -165,6 +169,8 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 300_000 }),
     volumeHeartbeatMs: read.integer("VOLUME_HEARTBEAT_MS", 15_000, { min: 100, max: 600_000 }),
     appVersion: env.APP_VERSION || "dev",
+    sentryDsn: read.string("SENTRY_DSN", "") || undefined,
+    sentryTracesSampleRate: read.ratio("SENTRY_TRACES_SAMPLE_RATE", 0),
     fly: {
       appName: env.FLY_APP_NAME || undefined,
       region: env.FLY_REGION || undefined,
@@ -180,6 +186,14 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
       setting: "ALLOWED_ORIGINS",
       problem: "contains '*', which lets any web site call the API with a user's credentials",
       fix: "list the allowed origins explicitly, e.g. ALLOWED_ORIGINS=https://app.example.com",
+    });
+  }
+  // https://develop.sentry.dev/sdk/overview/#parsing-the-dsn: scheme, public key, host, optional path, project id.
+  if (config.sentryDsn !== undefined && !/^https?:\/\/[^@/\s]+@[^/\s]+(\/[^\s]*)?\/\d+\/?$/.test(config.sentryDsn)) {
+    problems.push({
+      setting: "SENTRY_DSN",
+      problem: "is not a Sentry DSN",
+      fix: "copy it from Sentry's project settings (Client Keys): https://<key>@<host>/<project id>, or unset it",
     });
   }
   if (appEnv === "development" && env.SECRET_KEY === undefined) {
@@ -304,6 +318,22 @@ class SettingReader {
         setting: name,
         problem: `must be an integer from ${range.min} to ${range.max}, got ${this.shown(name, raw)}`,
         fix: `set ${name} to a whole number in that range, or unset it for the default (${fallback})`,
+      });
+      return fallback;
+    }
+    return value;
+  }
+
+  /** A number from 0 to 1 (a sample rate). */
+  ratio(name: string, fallback: number): number {
+    const raw = this.env[name]?.trim();
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!/^\d*\.?\d+$/.test(raw) || !(value >= 0 && value <= 1)) {
+      this.problems.push({
+        setting: name,
+        problem: `must be a number from 0 to 1, got ${this.shown(name, raw)}`,
+        fix: `set ${name} to e.g. 0.1 (a tenth), or unset it for the default (${fallback})`,
       });
       return fallback;
     }

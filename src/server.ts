@@ -12,6 +12,8 @@ import { createDrain } from "./drain.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
 import { drainDeletions, pruneDeletions } from "./media/deletions.ts";
+import type { Reporter } from "./reporting/reporter.ts";
+import { reporterFromConfig, reportUnhandled } from "./reporting/setup.ts";
 import { atMostEvery, startUpkeep, type Upkeep } from "./upkeep.ts";
 
 export interface RunningServer {
@@ -105,9 +107,9 @@ export async function startServer(
   return { url, shutdown };
 }
 
-function createStandardApp(config: Config, db: Database, logger: Logger, services: MediaServices) {
+function createStandardApp(config: Config, db: Database, logger: Logger, services: MediaServices, reporter?: Reporter) {
   const schema = config.migrateOnBoot ? openGate : createSchemaGate(db);
-  return createApp(config, { db, logger, schema, ...services });
+  return createApp(config, { db, logger, schema, reporter, ...services });
 }
 
 /** How long a boot waits for its first drain before opening the port anyway (the drain goes on behind it). */
@@ -170,6 +172,8 @@ async function main() {
       logger.error("schema is behind; /health answers 503 until `bun run migrate` runs", { pending: status.pending });
   }
 
+  const reporter = reporterFromConfig(config, logger);
+  if (reporter) reportUnhandled(reporter, logger);
   const services = createMediaServices(config, db, logger);
   await services.media.sweepTemp();
   // A marker that exists but cannot be read stops the boot: a new identity would orphan the volume's files.
@@ -183,7 +187,7 @@ async function main() {
       logger.error("volume missing; uploads answer 503 volume_missing", { reason: (error as Error).message });
   });
   const upkeep = await startMediaUpkeep(config, db, logger, services);
-  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services), {
+  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services, reporter), {
     // Only once the drain has answered everything: until then this machine still serves its volume's files,
     // and marking it stopped earlier makes other machines answer 503 for them instead of replaying here.
     // Upkeep stops first so a heartbeat tick cannot mark the volume running again after the mark.
@@ -191,6 +195,7 @@ async function main() {
       await upkeep.stop();
       await services.volume.markStopped();
       logger.info("volume marked stopped");
+      await reporter?.flush(500);
     },
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
