@@ -204,6 +204,34 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
   return { ok: true, config, warnings };
 }
 
+export type DatabaseConfig = Pick<
+  Config,
+  "appEnv" | "databaseUrl" | "dbPoolSize" | "dbMaxLifetimeS" | "dbIdleTimeoutS" | "logLevel"
+>;
+
+/**
+ * Only what `bun run migrate` (the release command) uses: the database and the log level. Migrations need no
+ * SECRET_KEY, so a release command must not be refused for the lack of one.
+ */
+export function loadDatabaseConfig(
+  env: Env = process.env,
+): { ok: true; config: DatabaseConfig } | { ok: false; error: ConfigError } {
+  const problems: ConfigProblem[] = [];
+  const read = new SettingReader(env, problems);
+  const appEnv = read.oneOf("APP_ENV", APP_ENVS, defaultAppEnv(env));
+  const databaseUrl = read.string("DATABASE_URL", DEFAULTS[appEnv].databaseUrl ?? "");
+  const config: DatabaseConfig = {
+    appEnv,
+    databaseUrl,
+    dbPoolSize: read.integer("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
+    dbMaxLifetimeS: read.integer("DATABASE_MAX_LIFETIME_S", DEFAULT_DB_MAX_LIFETIME_S, { min: 1, max: 86_400 }),
+    dbIdleTimeoutS: read.integer("DATABASE_IDLE_TIMEOUT_S", DEFAULT_DB_IDLE_TIMEOUT_S, { min: 1, max: 86_400 }),
+    logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, DEFAULTS[appEnv].logLevel),
+  };
+  problems.push(...checkDatabaseUrl(appEnv, databaseUrl));
+  return problems.length > 0 ? { ok: false, error: new ConfigError(problems) } : { ok: true, config };
+}
+
 /**
  * The production rules applied to secret values about to be deployed (`secrets set`, preflight).
  * Missing keys are reported too, so a caller can pass the full intended set.
