@@ -54,6 +54,8 @@ const flightdeck = await startProcess(
     HOST: "127.0.0.1",
     PORT: String(fdPort),
     MEDIA_DIR: `${dir}/fd-media`,
+    // A bench directory, not a volume (src/media/mount.ts).
+    MEDIA_REQUIRE_MOUNT: "false",
     ALLOWED_ORIGINS: "https://app.example.com",
     TRUST_PROXY: "false",
     // Access logs are written (to a discarded stdout) so their cost is measured, as in production.

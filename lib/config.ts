@@ -16,6 +16,11 @@ export interface Config {
   databaseUrl: string;
   dialect: Dialect;
   mediaDir: string;
+  /**
+   * MEDIA_DIR must be a mount point (the Fly volume) before files are stored; default true in production only.
+   * Tests and local runs of production mode opt out with MEDIA_REQUIRE_MOUNT=false.
+   */
+  mediaRequireMount: boolean;
   secretKey: string;
   allowedOrigins: string[];
   rateLimitPerMinute: number;
@@ -36,6 +41,10 @@ export interface Config {
   /** How often a machine refreshes its volume's record and drains deletion work; a volume is "running" for 3x this. */
   volumeHeartbeatMs: number;
   appVersion: string;
+  /** Error reporting (src/reporting/): on when set. */
+  sentryDsn: string | undefined;
+  /** Share of requests traced to Sentry; 0 (the default) sends errors only. */
+  sentryTracesSampleRate: number;
   fly: { appName?: string; region?: string; machineId?: string; primaryRegion?: string };
 }
 
@@ -66,7 +75,7 @@ export const REQUIRED_PRODUCTION_SECRETS = ["DATABASE_URL", "SECRET_KEY"] as con
  */
 export const DEFAULT_DB_MAX_LIFETIME_S = 600;
 export const DEFAULT_DB_IDLE_TIMEOUT_S = 30;
-export const SECRET_SETTINGS = new Set(["SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"]);
+export const SECRET_SETTINGS = new Set(["SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN", "SENTRY_DSN"]);
 
 const APP_ENVS: readonly AppEnv[] = ["development", "test", "preview", "production"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -143,6 +152,7 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     databaseUrl,
     dialect: databaseUrl.startsWith("sqlite:") ? "sqlite" : "postgres",
     mediaDir: read.string("MEDIA_DIR", d.mediaDir ?? "./data/media"),
+    mediaRequireMount: read.boolean("MEDIA_REQUIRE_MOUNT", appEnv === "production"),
     secretKey,
     allowedOrigins,
     rateLimitPerMinute: read.integer("RATE_LIMIT_PER_MINUTE", 100, { min: 1, max: 1_000_000 }),
@@ -159,6 +169,8 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 300_000 }),
     volumeHeartbeatMs: read.integer("VOLUME_HEARTBEAT_MS", 15_000, { min: 100, max: 600_000 }),
     appVersion: env.APP_VERSION || "dev",
+    sentryDsn: read.string("SENTRY_DSN", "") || undefined,
+    sentryTracesSampleRate: read.ratio("SENTRY_TRACES_SAMPLE_RATE", 0),
     fly: {
       appName: env.FLY_APP_NAME || undefined,
       region: env.FLY_REGION || undefined,
@@ -176,12 +188,48 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
       fix: "list the allowed origins explicitly, e.g. ALLOWED_ORIGINS=https://app.example.com",
     });
   }
+  // https://develop.sentry.dev/sdk/overview/#parsing-the-dsn: scheme, public key, host, optional path, project id.
+  if (config.sentryDsn !== undefined && !/^https?:\/\/[^@/\s]+@[^/\s]+(\/[^\s]*)?\/\d+\/?$/.test(config.sentryDsn)) {
+    problems.push({
+      setting: "SENTRY_DSN",
+      problem: "is not a Sentry DSN",
+      fix: "copy it from Sentry's project settings (Client Keys): https://<key>@<host>/<project id>, or unset it",
+    });
+  }
   if (appEnv === "development" && env.SECRET_KEY === undefined) {
     warnings.push("SECRET_KEY is not set; using the fixed development key (never acceptable in production)");
   }
 
   if (problems.length > 0) return { ok: false, error: new ConfigError(problems) };
   return { ok: true, config, warnings };
+}
+
+export type DatabaseConfig = Pick<
+  Config,
+  "appEnv" | "databaseUrl" | "dbPoolSize" | "dbMaxLifetimeS" | "dbIdleTimeoutS" | "logLevel"
+>;
+
+/**
+ * Only what `bun run migrate` (the release command) uses: the database and the log level. Migrations need no
+ * SECRET_KEY, so a release command must not be refused for the lack of one.
+ */
+export function loadDatabaseConfig(
+  env: Env = process.env,
+): { ok: true; config: DatabaseConfig } | { ok: false; error: ConfigError } {
+  const problems: ConfigProblem[] = [];
+  const read = new SettingReader(env, problems);
+  const appEnv = read.oneOf("APP_ENV", APP_ENVS, defaultAppEnv(env));
+  const databaseUrl = read.string("DATABASE_URL", DEFAULTS[appEnv].databaseUrl ?? "");
+  const config: DatabaseConfig = {
+    appEnv,
+    databaseUrl,
+    dbPoolSize: read.integer("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
+    dbMaxLifetimeS: read.integer("DATABASE_MAX_LIFETIME_S", DEFAULT_DB_MAX_LIFETIME_S, { min: 1, max: 86_400 }),
+    dbIdleTimeoutS: read.integer("DATABASE_IDLE_TIMEOUT_S", DEFAULT_DB_IDLE_TIMEOUT_S, { min: 1, max: 86_400 }),
+    logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, DEFAULTS[appEnv].logLevel),
+  };
+  problems.push(...checkDatabaseUrl(appEnv, databaseUrl));
+  return problems.length > 0 ? { ok: false, error: new ConfigError(problems) } : { ok: true, config };
 }
 
 /**
@@ -298,6 +346,22 @@ class SettingReader {
         setting: name,
         problem: `must be an integer from ${range.min} to ${range.max}, got ${this.shown(name, raw)}`,
         fix: `set ${name} to a whole number in that range, or unset it for the default (${fallback})`,
+      });
+      return fallback;
+    }
+    return value;
+  }
+
+  /** A number from 0 to 1 (a sample rate). */
+  ratio(name: string, fallback: number): number {
+    const raw = this.env[name]?.trim();
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!/^\d*\.?\d+$/.test(raw) || !(value >= 0 && value <= 1)) {
+      this.problems.push({
+        setting: name,
+        problem: `must be a number from 0 to 1, got ${this.shown(name, raw)}`,
+        fix: `set ${name} to e.g. 0.1 (a tenth), or unset it for the default (${fallback})`,
       });
       return fallback;
     }

@@ -10,6 +10,9 @@ import { createLoginLimiter, type LoginLimiter } from "./auth/login-limiter.ts";
 import { createAuthService } from "./auth/service.ts";
 import type { Database } from "./db/database.ts";
 import { openGate, type SchemaGate } from "./db/schema-gate.ts";
+import { createOutageWatch, databaseTarget } from "./faults/outage.ts";
+import type { Reporter } from "./reporting/reporter.ts";
+import { reporterFromConfig } from "./reporting/setup.ts";
 import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";
 import { cors, corsUsualHeaders } from "./plugins/cors.ts";
@@ -18,7 +21,7 @@ import { createResponder, type Responder } from "./plugins/json-response.ts";
 import { createMetrics, requestMetrics } from "./plugins/metrics.ts";
 import { apiDocs } from "./plugins/openapi.ts";
 import { rateLimit, type SocketServer } from "./plugins/rate-limit.ts";
-import { type AccessLogRecord, requestContext } from "./plugins/request-context.ts";
+import { type AccessLogRecord, requestContext, requestIdOf } from "./plugins/request-context.ts";
 import { schemaGuard } from "./plugins/schema-guard.ts";
 import { securityHeaderSet } from "./plugins/security-headers.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -39,6 +42,8 @@ export interface AppDeps {
   /** File storage and this machine's volume; default to config.mediaDir (see createMediaServices). */
   media?: MediaStore;
   volume?: Volume;
+  /** Error reporting; defaults to one from SENTRY_DSN (none when unset). */
+  reporter?: Reporter;
   /** The login limit; defaults to counting in deps.db. */
   loginLimiter?: LoginLimiter;
 }
@@ -63,6 +68,7 @@ export function createMediaServices(
       region: config.fly.region ?? "local",
       repo: db.repo,
       heartbeatMs: config.volumeHeartbeatMs,
+      requireMount: config.mediaRequireMount,
       clock,
       logger,
     }),
@@ -90,8 +96,16 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const loginLimiter = deps.loginLimiter ?? createLoginLimiter(repo, config.authRateLimitPerMinute, clock);
   const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
 
-  const metrics = createMetrics(deps.db);
+  const metrics = createMetrics(deps.db, config.mediaDir);
   const countRequests = requestMetrics(metrics);
+  const db = deps.db;
+  const reporter = deps.reporter ?? reporterFromConfig(config, logger);
+  const onBug =
+    reporter === undefined
+      ? undefined
+      : (error: unknown, request: Request, route: string | undefined) =>
+          reporter.captureRequestError(error, { requestId: requestIdOf(request), method: request.method, route });
+  const outages = createOutageWatch({ logger, target: databaseTarget(config.databaseUrl), ping: () => db.ping() });
 
   // onRequest hooks run in this order: request id, CORS (answers preflights, with the usual headers), metrics,
   // rate limit, schema guard. The usual headers (security, Vary, CSP) go on every answer from request-context's
@@ -109,7 +123,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
         respond,
       ),
     )
-    .use(errorHandler(config.appEnv, logger))
+    .use(errorHandler(config.appEnv, logger, { outages, onBug }))
     .use(cors(config.allowedOrigins, respond.headersFor))
     .use(countRequests.plugin)
     .use(rateLimit(config, clock, server))

@@ -12,6 +12,8 @@ import { createDrain } from "./drain.ts";
 import { type Database, openDatabase } from "./db/database.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
 import { drainDeletions, pruneDeletions } from "./media/deletions.ts";
+import type { Reporter } from "./reporting/reporter.ts";
+import { reporterFromConfig, reportUnhandled } from "./reporting/setup.ts";
 import { atMostEvery, startUpkeep, type Upkeep } from "./upkeep.ts";
 
 export interface RunningServer {
@@ -105,9 +107,9 @@ export async function startServer(
   return { url, shutdown };
 }
 
-function createStandardApp(config: Config, db: Database, logger: Logger, services: MediaServices) {
+function createStandardApp(config: Config, db: Database, logger: Logger, services: MediaServices, reporter?: Reporter) {
   const schema = config.migrateOnBoot ? openGate : createSchemaGate(db);
-  return createApp(config, { db, logger, schema, ...services });
+  return createApp(config, { db, logger, schema, reporter, ...services });
 }
 
 /** How long a boot waits for its first drain before opening the port anyway (the drain goes on behind it). */
@@ -157,7 +159,9 @@ async function main() {
   const logger = createLogger({ level: config.logLevel, fields: { component: "server" } });
   for (const warning of warnings) logger.warn(warning);
 
-  mkdirSync(config.mediaDir, { recursive: true });
+  // Where a mount is required, MEDIA_DIR is the volume's mount point and is never made here: made, it would sit
+  // on the root filesystem (src/media/mount.ts). Uploads then answer 503 volume_missing and /health says why.
+  if (!config.mediaRequireMount) mkdirSync(config.mediaDir, { recursive: true });
   const db = await openDatabase(config);
   if (config.migrateOnBoot) {
     const { applied } = await db.migrate();
@@ -168,6 +172,8 @@ async function main() {
       logger.error("schema is behind; /health answers 503 until `bun run migrate` runs", { pending: status.pending });
   }
 
+  const reporter = reporterFromConfig(config, logger);
+  if (reporter) reportUnhandled(reporter, logger);
   const services = createMediaServices(config, db, logger);
   await services.media.sweepTemp();
   // A marker that exists but cannot be read stops the boot: a new identity would orphan the volume's files.
@@ -176,9 +182,12 @@ async function main() {
       logger.error("refusing to start", { error });
       process.exit(1);
     }
+    // Served anyway (reads can replay to other machines), but said loudly: /health answers 503 with the reason.
+    if ((error as { code?: string }).code === "volume_missing")
+      logger.error("volume missing; uploads answer 503 volume_missing", { reason: (error as Error).message });
   });
   const upkeep = await startMediaUpkeep(config, db, logger, services);
-  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services), {
+  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services, reporter), {
     // Only once the drain has answered everything: until then this machine still serves its volume's files,
     // and marking it stopped earlier makes other machines answer 503 for them instead of replaying here.
     // Upkeep stops first so a heartbeat tick cannot mark the volume running again after the mark.
@@ -186,6 +195,7 @@ async function main() {
       await upkeep.stop();
       await services.volume.markStopped();
       logger.info("volume marked stopped");
+      await reporter?.flush(500);
     },
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Logger } from "../lib/log.ts";
+import { databaseCause, dependencyFault } from "./faults/classify.ts";
 
 export interface UpkeepTask {
   name: string;
@@ -26,7 +27,9 @@ export function startUpkeep(tasks: UpkeepTask[], intervalMs: number, logger: Log
         if (stopped) return;
         await task
           .run()
-          .catch((error) => logger.error("upkeep task failed; retrying next tick", { task: task.name, error }));
+          .catch((error) =>
+            logger.error("upkeep task failed; retrying next tick", { task: task.name, ...causeOf(error), error }),
+          );
       }
     });
     return running;
@@ -55,5 +58,18 @@ export function atMostEvery(
     if (clock() - last < intervalMs) return;
     last = clock();
     return run();
+  };
+}
+
+/**
+ * PostgreSQL's message and SQLSTATE from under drizzle's "Failed query: ..." wrapper (which alone says nothing
+ * of why), and whether the database is simply down, so a log reader tells an outage from a bug.
+ */
+function causeOf(error: unknown): Record<string, unknown> {
+  const cause = databaseCause(error);
+  const fault = dependencyFault(error);
+  return {
+    ...(cause ? { cause: cause.message, sqlstate: cause.code } : {}),
+    ...(fault ? { fault: fault.code, fault_cause: fault.cause } : {}),
   };
 }

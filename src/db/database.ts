@@ -5,6 +5,7 @@
  * @module
  */
 import { type Config, DEFAULT_DB_IDLE_TIMEOUT_S, DEFAULT_DB_MAX_LIFETIME_S, type Dialect } from "../../lib/config.ts";
+import { databaseTarget } from "../faults/outage.ts";
 import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
 import { createRepository, type Repository } from "./repository.ts";
 
@@ -59,10 +60,10 @@ export async function openDatabase(config: DatabaseSettings): Promise<Database> 
         maxLifetimeS: config.dbMaxLifetimeS ?? DEFAULT_DB_MAX_LIFETIME_S,
         idleTimeoutS: config.dbIdleTimeoutS ?? DEFAULT_DB_IDLE_TIMEOUT_S,
       });
-  return wrapDriver(driver);
+  return wrapDriver(driver, databaseTarget(config.databaseUrl));
 }
 
-function wrapDriver(driver: Driver): Database {
+function wrapDriver(driver: Driver, target: string): Database {
   const schemaStatus = async () =>
     compareSchema(await journalTimestamps(driver.dialect), await driver.lastAppliedMigration());
   return {
@@ -78,7 +79,7 @@ function wrapDriver(driver: Driver): Database {
         await Promise.race([driver.ping(), timeout]);
         return { ok: true, latencyMs: round(performance.now() - started) };
       } catch (error) {
-        return { ok: false, latencyMs: round(performance.now() - started), error: describeDbError(error) };
+        return { ok: false, latencyMs: round(performance.now() - started), error: describeDbError(error, target) };
       } finally {
         clearTimeout(timer);
       }
@@ -96,12 +97,15 @@ function wrapDriver(driver: Driver): Database {
   };
 }
 
-/** Driver errors can carry connection strings; keep only the class of failure. */
-function describeDbError(error: unknown): string {
+/**
+ * Driver errors can carry connection strings; keep the class of failure and say where (host:port/database,
+ * never the password): Bun.sql's "Failed to connect" alone does not name the server it tried.
+ */
+function describeDbError(error: unknown, target: string): string {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
   const safe = message.replace(/[a-z]+:\/\/\S+/gi, "[url]").slice(0, 200);
-  return typeof code === "string" ? `${code}: ${safe}` : safe;
+  return `${typeof code === "string" ? `${code}: ${safe}` : safe} (database ${target})`;
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -9,9 +9,15 @@ import type { SchemaStatus } from "./migrations.ts";
 
 export interface SchemaGate {
   status(): Promise<SchemaStatus>;
+  /**
+   * The last verdict, synchronously (undefined before the first check): the schema guard answers from it, so
+   * the API and /health, which awaits status(), never disagree.
+   */
+  current?(): SchemaStatus | undefined;
 }
 
-export const openGate: SchemaGate = { status: async () => ({ upToDate: true, pending: 0 }) };
+const UP_TO_DATE: SchemaStatus = { upToDate: true, pending: 0 };
+export const openGate: SchemaGate = { status: async () => UP_TO_DATE, current: () => UP_TO_DATE };
 
 export function createSchemaGate(
   db: Pick<Database, "schemaStatus">,
@@ -21,6 +27,7 @@ export function createSchemaGate(
   let last: SchemaStatus | undefined;
   let checkedAt = 0;
   return {
+    current: () => last,
     async status() {
       if (last?.upToDate) return last;
       if (last && now() - checkedAt < recheckMs) return last;

@@ -13,6 +13,8 @@ import type { Logger } from "../../lib/log.ts";
 import type { FileRecord, Repository } from "../db/repository.ts";
 import type { VolumeRecord } from "../db/volumes-repository.ts";
 import { HttpError } from "../errors.ts";
+import { dependencyFault } from "../faults/classify.ts";
+import { checkMediaMount } from "./mount.ts";
 import { type Placement, placeFile } from "./placement.ts";
 import { replayState, thisMachine } from "./replay.ts";
 import { ensureVolumeMarker, MARKER_NAME } from "./volume-marker.ts";
@@ -32,6 +34,8 @@ export interface VolumeOptions {
   heartbeatMs: number;
   clock: () => number;
   logger: Logger;
+  /** MEDIA_DIR must be a mount point before anything is written there (see mount.ts). */
+  requireMount?: boolean;
 }
 
 /** Seconds a client should wait before asking again for a file whose volume is not reachable now. */
@@ -72,6 +76,9 @@ export class Volume {
     try {
       return await this.identity();
     } catch (error) {
+      if (error instanceof HttpError && error.code === "volume_missing") throw error;
+      // The database being down is said as such (503 database_unavailable, logged once per outage).
+      if (dependencyFault(error)) throw error;
       this.opts.logger.error("this machine's volume is not registered", { error });
       throw new HttpError(
         503,
@@ -83,7 +90,20 @@ export class Volume {
     }
   }
 
+  /** Why MEDIA_DIR cannot take files (not a mount point where one is required), or undefined when it can. */
+  async mountProblem(): Promise<string | undefined> {
+    const check = await checkMediaMount(this.opts.mediaDir, this.opts.requireMount ?? false);
+    return check.ok ? undefined : check.reason;
+  }
+
   private async register(): Promise<VolumeIdentity> {
+    // Checked before the marker, which would create MEDIA_DIR: never on the root filesystem.
+    const problem = await this.mountProblem();
+    if (problem !== undefined) {
+      throw new HttpError(503, "volume_missing", `this machine's volume is missing: ${problem}`, undefined, {
+        "retry-after": String(UNAVAILABLE_RETRY_AFTER_S),
+      });
+    }
     const marker = await ensureVolumeMarker(this.opts.mediaDir, this.machineId);
     const identity = { id: marker.id, machineId: this.machineId, region: this.opts.region };
     const before = await this.opts.repo.volumes.get(identity.id);

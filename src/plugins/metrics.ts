@@ -13,6 +13,7 @@
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
 import type { Database } from "../db/database.ts";
+import { volumeSpace } from "../media/space.ts";
 import { type RequestFinisher, requestStateOf } from "./request-context.ts";
 
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -97,8 +98,39 @@ function histogramValues(name: string, s: Series): MetricValue[] {
   return values;
 }
 
+/**
+ * Error answers by why they were sent: `kind="dependency"` (the database down, the volume full: nothing for us
+ * to fix in code) apart from `kind="bug"` (a 500), so an alert on bugs does not fire for an outage.
+ */
+export class ErrorCounts {
+  private readonly counts = new Map<string, number>();
+
+  count(fault: string) {
+    this.counts.set(fault, (this.counts.get(fault) ?? 0) + 1);
+  }
+
+  register(registry: Registry) {
+    const counter = {
+      name: "http_errors_total",
+      help: "Error answers by kind: dependency (database_unavailable, insufficient_storage, ...) or bug (500)",
+      type: "counter",
+      aggregator: "sum",
+      get: async () => ({
+        ...counter,
+        values: [...this.counts].map(([code, value]) => ({
+          value,
+          labels: { kind: code === "bug" ? "bug" : "dependency", code: code === "bug" ? "internal_error" : code },
+        })),
+      }),
+      reset: () => this.counts.clear(),
+    };
+    registry.registerMetric(counter as never);
+  }
+}
+
 export interface Metrics {
   requests: RequestSeries;
+  errors: ErrorCounts;
   /** The Prometheus exposition of every metric, and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -108,24 +140,32 @@ export interface Metrics {
  * 35-45 ms of a 250 ms cold start budget (`bun run bench`), and nothing on the request path needs it.
  * Process metrics (GC, event-loop lag) are therefore collected from the first scrape on.
  */
-export function createMetrics(db: Pick<Database, "poolStats">): Metrics {
+export function createMetrics(db: Pick<Database, "poolStats">, mediaDir?: string): Metrics {
   const requests = new RequestSeries();
+  const errors = new ErrorCounts();
   let registry: Promise<Registry> | undefined;
   return {
     requests,
+    errors,
     async render() {
-      registry ??= buildRegistry(db, requests);
+      registry ??= buildRegistry(db, requests, errors, mediaDir);
       const built = await registry;
       return { contentType: built.contentType, body: await built.metrics() };
     },
   };
 }
 
-async function buildRegistry(db: Pick<Database, "poolStats">, requests: RequestSeries): Promise<Registry> {
+async function buildRegistry(
+  db: Pick<Database, "poolStats">,
+  requests: RequestSeries,
+  errors: ErrorCounts,
+  mediaDir: string | undefined,
+): Promise<Registry> {
   const { collectDefaultMetrics, Gauge, Registry } = await import("prom-client");
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   requests.register(registry);
+  errors.register(registry);
   new Gauge({
     name: "http_requests_in_flight",
     help: "Requests being handled",
@@ -144,6 +184,20 @@ async function buildRegistry(db: Pick<Database, "poolStats">, requests: RequestS
       this.set({ dialect: stats.dialect }, stats.size);
     },
   });
+  if (mediaDir !== undefined) {
+    new Gauge({
+      name: "media_volume_bytes",
+      help: "The media volume's size and the bytes still free to write (statfs f_bavail)",
+      labelNames: ["kind"],
+      registers: [registry],
+      async collect() {
+        const space = await volumeSpace(mediaDir);
+        if (space === undefined) return;
+        this.set({ kind: "free" }, space.freeBytes);
+        this.set({ kind: "size" }, space.totalBytes);
+      },
+    });
+  }
   new Gauge({
     name: "process_memory_bytes",
     help: "process.memoryUsage() by kind",
@@ -167,6 +221,7 @@ async function buildRegistry(db: Pick<Database, "poolStats">, requests: RequestS
  */
 export function requestMetrics(metrics: Metrics) {
   const series = metrics.requests;
+  const errors = metrics.errors;
   const plugin = new Elysia({ name: "request-metrics" }).onRequest(function countRequest({ request }) {
     requestStateOf(request).counted = true;
     series.inFlight += 1;
@@ -176,6 +231,7 @@ export function requestMetrics(metrics: Metrics) {
     state.counted = false;
     series.inFlight -= 1;
     series.observe(record.method, record.route, record.status, elapsedMs / 1000);
+    if (record.fault !== undefined) errors.count(record.fault);
   };
   return { plugin, finish };
 }

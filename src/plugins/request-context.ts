@@ -19,6 +19,11 @@ export interface RequestState {
   counted: boolean;
   /** Whether the access log has its line: a response that fails validation passes mapResponse twice. */
   logged: boolean;
+  /**
+   * Why an error answer was sent, set by the error handler: a dependency fault's code (`database_unavailable`,
+   * `insufficient_storage`) or `bug` for a 500, so logs and metrics tell an outage from our own errors.
+   */
+  fault?: string;
 }
 
 const states = new WeakMap<Request, RequestState>();
@@ -85,6 +90,8 @@ export interface AccessLogRecord {
   status: number;
   duration_ms: number;
   request_id: string;
+  /** Present on error answers only: see RequestState.fault. */
+  fault?: string;
 }
 
 /** Called once per finished request with its log record, its state and the exact elapsed milliseconds. */
@@ -121,6 +128,7 @@ export function requestContext(logger: Logger, finishers: RequestFinisher[] = []
           duration_ms: Math.round(elapsedMs * 100) / 100,
           request_id: state.id,
         };
+        if (state.fault !== undefined) record.fault = state.fault;
         for (const finish of finishers) finish(record, state, elapsedMs);
         if (writeLine !== undefined) writeLine(accessLogMembers(record));
       }
@@ -149,5 +157,6 @@ function quote(text: string): string {
  * walking the record. The request id needs no escaping: it is a UUID or matched SAFE_ID.
  */
 export function accessLogMembers(record: AccessLogRecord): string {
-  return `,"method":${quote(record.method)},"route":${quote(record.route)},"status":${record.status},"duration_ms":${record.duration_ms},"request_id":"${record.request_id}"`;
+  const members = `,"method":${quote(record.method)},"route":${quote(record.route)},"status":${record.status},"duration_ms":${record.duration_ms},"request_id":"${record.request_id}"`;
+  return record.fault === undefined ? members : `${members},"fault":${quote(record.fault)}`;
 }

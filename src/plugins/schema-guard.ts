@@ -39,13 +39,16 @@ export function schemaGuard(schema: SchemaGate) {
   recheck();
 
   // onRequest, not beforeHandle: it must also cover paths no route matches, which skip beforeHandle.
+  // The gate's own verdict where it offers one (one truth with /health, which asks the gate), else the last seen here.
+  const verdict = schema.current === undefined ? () => last : () => schema.current?.() ?? last;
   return plugin.onRequest(function schemaGuard({ request, path }: HookContext) {
-    if (last?.upToDate || pathOf(request, path).startsWith("/health")) return;
+    const seen = verdict();
+    if (seen?.upToDate || pathOf(request, path).startsWith("/health")) return;
     recheck();
     throw new HttpError(
       503,
       "schema_behind",
-      last?.reason ?? "the database schema has not been checked yet; retry shortly",
+      seen?.reason ?? "the database schema has not been checked yet; retry shortly",
     );
   });
 }

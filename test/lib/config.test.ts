@@ -57,10 +57,16 @@ describe("defaults per environment", () => {
     expect(result.config).toMatchObject({
       dialect: "postgres",
       mediaDir: "/app/media",
+      mediaRequireMount: true,
       migrateOnBoot: false,
       host: "0.0.0.0",
       trustProxy: true,
     });
+    const optedOut = loadConfig({ ...PROD, MEDIA_REQUIRE_MOUNT: "false" });
+    expect(optedOut.ok && optedOut.config.mediaRequireMount).toBe(false);
+    // Only production requires the volume by default: preview keeps media on the machine's own disk.
+    const preview = loadConfig({ ...PROD, APP_ENV: "preview", DATABASE_URL: "sqlite:/tmp/x.db" });
+    expect(preview.ok && preview.config.mediaRequireMount).toBe(false);
   });
 
   test("Fly's runtime variables are read", () => {

@@ -55,6 +55,8 @@ export async function startInstance(opts: InstanceOptions): Promise<Instance> {
     SECRET_KEY: "fleet-test-secret-key-0123456789abcdef",
     ALLOWED_ORIGINS: "https://app.example.test",
     MEDIA_DIR: opts.mediaDir,
+    // The fleet's media folders are plain directories on one host, not volumes.
+    MEDIA_REQUIRE_MOUNT: "false",
     FLY_MACHINE_ID: opts.machineId,
     FLY_REGION: opts.region ?? "ewr",
     FLY_APP_NAME: "flightdeck-fleet-test",
