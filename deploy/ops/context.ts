@@ -46,6 +46,14 @@ export function configPath(args: CommandArgs): string {
  */
 export async function loadConfig(args: CommandArgs, output?: Output): Promise<DeployConfig> {
   const path = configPath(args);
+  // Said before parsing: a missing file is not an invalid one, and "pass --config" is wrong advice when it was passed.
+  if (!(await Bun.file(path).exists())) {
+    const message =
+      typeof args.flags.config === "string"
+        ? `--config ${path}: no such file; check the path (it is read relative to ${process.cwd()})`
+        : `no fly.toml in ${process.cwd()}; run from the app's directory or pass --config <file>`;
+    throw new DeployError("config_missing", message, 2, { path });
+  }
   const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
   if (!parsed.ok)
     throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
