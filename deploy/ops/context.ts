@@ -55,8 +55,17 @@ export async function loadConfig(args: CommandArgs, output?: Output): Promise<De
     throw new DeployError("config_missing", message, 2, { path });
   }
   const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
-  if (!parsed.ok)
-    throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  // Every problem in one run (issue 21): errors first, then the warnings (unknown keys with their did-you-mean),
+  // which would otherwise appear only once the errors were fixed.
+  if (!parsed.ok) {
+    const warnings =
+      parsed.warnings.length > 0 ? `\n${parsed.warnings.length} warning(s):\n${formatProblems(parsed.warnings)}` : "";
+    throw new DeployError(
+      "config_invalid",
+      `${path} is not valid: ${parsed.problems.length} error(s):\n${formatProblems(parsed.problems)}${warnings}`,
+      2,
+    );
+  }
   if (output && parsed.warnings.length > 0)
     output.warn(
       `${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`,
