@@ -5,6 +5,8 @@
 export type DeployErrorCode =
   | "usage"
   | "config_invalid"
+  /** The fly.toml (or --config file) is not there: distinct from invalid, so the advice fits. */
+  | "config_missing"
   | "preflight_failed"
   | "app_not_found"
   /** A delete Fly accepted (202) whose app was still readable when the wait for it to go ran out. */

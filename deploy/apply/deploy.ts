@@ -22,6 +22,8 @@ import { METADATA } from "../machine/machine-config.ts";
 import { type ObservedApp, observe } from "../fleet/observe.ts";
 import { createOutput, type Output } from "../output.ts";
 import type { Plan } from "../plan/types.ts";
+import { explainPlan } from "../plan/explain.ts";
+import { formatPlan } from "../plan/format.ts";
 import {
   encodeReleases,
   releaseHistory,
@@ -167,7 +169,7 @@ export async function prepareDeploy(
     plan.problems.push({ code: "strategy_refused", message: problem });
   return {
     observed,
-    plan,
+    plan: explainPlan(plan, cfg, observed.machines, { appVersion }),
     image,
     release: plan.mutating ? release : Math.max(1, release - 1),
     appVersion,
@@ -208,8 +210,15 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
     const prepared = await prepareDeploy(options, mode);
     refuseProblems(cfg, prepared.plan);
     if (!prepared.plan.mutating) return unchanged(cfg, prepared, output);
+    if (JSON.stringify(prepared.plan.actions) !== JSON.stringify(first.plan.actions)) {
+      output.step("the app changed while this run waited for the lock; the plan now is:");
+      showPlan(prepared.plan, output);
+    }
     return applyVerified(options, mode, prepared, lock, output);
   };
+  // The plan goes to stderr before the first write (issue 21), so a CI log and a terminal both show what was
+  // about to happen; no prompt: flyctl and Kamal do not prompt on deploy, and CI could not answer.
+  showPlan(first.plan, output);
   if (options.lock) return underLock(options.lock);
   if (!first.observed.state.app.exists) await createAppOnce(options, first.plan, output);
 
@@ -228,6 +237,11 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
     },
     underLock,
   );
+}
+
+/** The plan's actions and change sets as progress lines; warnings and problems are reported on their own. */
+function showPlan(plan: Plan, output: Output): void {
+  for (const line of formatPlan({ ...plan, warnings: [], problems: [] }).split("\n")) output.step(line);
 }
 
 async function applyVerified(

@@ -132,6 +132,11 @@ export async function statusCommand(ctx: CommandContext) {
   const client = flyClient(ctx.io);
   const observed = await observe(client, config.app, { signal: ctx.io.signal });
   const state = observed.state;
+  // flyctl `status` of an unknown app fails too; exit 0 would let a script read "no machines" as "deployed, empty".
+  if (!state.app.exists)
+    throw new DeployError("app_not_found", `app ${config.app} does not exist yet; \`deploy\` creates it`, 1, {
+      app: config.app,
+    });
   const primary = primaryGroups(config);
   const groups = processNames(config).map((name) => ({
     name,
@@ -168,9 +173,7 @@ export async function statusCommand(ctx: CommandContext) {
     volume: m.volumeId ?? null,
   }));
   if (!ctx.output.json) {
-    if (!state.app.exists)
-      ctx.io.stdout(`app ${config.app} does not exist (run deploy, or secrets set to create it)\n`);
-    else {
+    {
       const lines = [
         `app ${config.app}${appUrl(config) ? `  ${appUrl(config)}` : ""}`,
         `ips: ${state.ips.map((ip) => `${ip.address} (${ip.kind})`).join(", ") || "none"}`,

@@ -151,7 +151,15 @@ export class Reader {
   integer(path: string, value: unknown, opts: { min?: number; max?: number } = {}): number | undefined {
     if (value === undefined) return undefined;
     if (typeof value !== "number" || !Number.isInteger(value)) {
-      this.problem(path, `expected an integer, got ${describe(value)}`);
+      // A quoted number is the usual slip: say the fix (flyctl's TOML decoder refuses a string for an int field).
+      const quoted = typeof value === "string" && /^\s*-?\d+\s*$/.test(value);
+      const key = path.split(".").pop() ?? path;
+      this.problem(
+        path,
+        quoted
+          ? `expected an integer, got the string ${JSON.stringify(value)}; write ${key} = ${value.trim()} without quotes`
+          : `expected an integer, got ${describe(value)}`,
+      );
       return undefined;
     }
     if (opts.min !== undefined && value < opts.min) {

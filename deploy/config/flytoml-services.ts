@@ -224,7 +224,9 @@ export function readHttpService(r: Reader, value: unknown): HttpService | undefi
   if (!t) return undefined;
   const internalPort = r.required(
     joinPath(path, "internal_port"),
-    r.intLike(joinPath(path, "internal_port"), t.internal_port, { min: 1, max: 65535 }),
+    // An integer: flyctl's patches cast strings only under [[services]] (patches.go patchServices); [http_service]
+    // is decoded straight into HTTPService.InternalPort int, so "3000" fails flyctl's load.
+    r.integer(joinPath(path, "internal_port"), t.internal_port, { min: 1, max: 65535 }),
     t.internal_port,
     "the port the app listens on",
   );

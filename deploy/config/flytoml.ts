@@ -19,6 +19,7 @@ import {
   STRATEGIES,
 } from "./flytoml-types.ts";
 import { splitCommand } from "./shell-words.ts";
+import { formatTomlError, locateTomlError } from "./toml-syntax.ts";
 
 export type { ConfigProblem } from "./config-reader.ts";
 export type { Guest } from "./vm-sizes.ts";
@@ -93,9 +94,11 @@ export function parseDeployConfig(text: string, opts: ParseOptions = {}): ParseR
     raw = Bun.TOML.parse(text);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
+    const where = locateTomlError(text);
+    const file = opts.path ?? "fly.toml";
     return {
       ok: false,
-      problems: [{ path: "", message: `${opts.path ?? "fly.toml"} is not valid TOML: ${msg}` }],
+      problems: [{ path: "", message: where ? formatTomlError(file, where) : `${file} is not valid TOML: ${msg}` }],
       warnings: [],
     };
   }

@@ -46,9 +46,26 @@ export function configPath(args: CommandArgs): string {
  */
 export async function loadConfig(args: CommandArgs, output?: Output): Promise<DeployConfig> {
   const path = configPath(args);
+  // Said before parsing: a missing file is not an invalid one, and "pass --config" is wrong advice when it was passed.
+  if (!(await Bun.file(path).exists())) {
+    const message =
+      typeof args.flags.config === "string"
+        ? `--config ${path}: no such file; check the path (it is read relative to ${process.cwd()})`
+        : `no fly.toml in ${process.cwd()}; run from the app's directory or pass --config <file>`;
+    throw new DeployError("config_missing", message, 2, { path });
+  }
   const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
-  if (!parsed.ok)
-    throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  // Every problem in one run (issue 21): errors first, then the warnings (unknown keys with their did-you-mean),
+  // which would otherwise appear only once the errors were fixed.
+  if (!parsed.ok) {
+    const warnings =
+      parsed.warnings.length > 0 ? `\n${parsed.warnings.length} warning(s):\n${formatProblems(parsed.warnings)}` : "";
+    throw new DeployError(
+      "config_invalid",
+      `${path} is not valid: ${parsed.problems.length} error(s):\n${formatProblems(parsed.problems)}${warnings}`,
+      2,
+    );
+  }
   if (output && parsed.warnings.length > 0)
     output.warn(
       `${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`,

@@ -1,6 +1,7 @@
 // A Plan for people: one line per action with its reason, then warnings and problems.
 // (`--json` prints the Plan object itself.)
 
+import { formatChangeSets } from "./diff-format.ts";
 import type { Plan, PlanAction } from "./types.ts";
 
 function describe(a: PlanAction): string {
@@ -47,6 +48,7 @@ export function formatPlan(plan: Plan): string {
   const lines = [`${plan.kind} ${plan.app}: ${t.image}, ${counts} machine(s) in ${t.region}, strategy ${t.strategy}`];
   const width = Math.max(...plan.actions.map((a) => describe(a).length));
   for (const a of plan.actions) lines.push(`  ${describe(a).padEnd(width)}  # ${a.reason}`);
+  if (plan.changeSets && plan.changeSets.length > 0) lines.push("changes:", ...formatChangeSets(plan.changeSets));
   for (const i of plan.ignored) lines.push(`  (ignored ${i.machineId}: ${i.why})`);
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   for (const p of plan.problems) lines.push(`error: ${p.message}`);

@@ -1,6 +1,7 @@
 // The shapes planDeploy works on. ObservedState is what deploy/fleet/observe.ts reads from the Machines API;
 // DesiredState is what fly.toml + the image + the CLI ask for; Plan is the JSON-serialisable answer.
 
+import type { FieldChange } from "./diff.ts";
 import type { Strategy } from "../config/flytoml.ts";
 
 export type ObservedMachine = {
@@ -125,6 +126,8 @@ export type PlanAction =
       from: { image: string; configDigest?: string };
       /** flyctl: machines not started/starting/failed get the new config but stay stopped (skip_launch). */
       skipLaunch: boolean;
+      /** The fields that change, live config -> desired (plan/explain.ts); absent when the live config was not read. */
+      changes?: FieldChange[];
       volumeId?: string;
       reason: string;
       group?: string;
@@ -178,10 +181,21 @@ export type Plan = {
   mutating: boolean;
   /** Machines left alone: other process groups, release/console machines, unmanaged (no fly_platform_version=v2). */
   ignored: { machineId: string; why: string }[];
+  /** The update_machine changes collapsed: machines of one group and region that get the same change (plan/explain.ts). */
+  changeSets?: ChangeSet[];
   /** Things a person should know; the plan still applies. */
   warnings: string[];
   /** Reasons the plan must not be applied (apply refuses, CLI exits 2). */
   problems: { code: string; message: string }[];
+};
+
+/** Machines of one group and region that get the same field changes. `imageOnly`: only the image moves. */
+export type ChangeSet = {
+  region: string;
+  group?: string;
+  machines: string[];
+  imageOnly: boolean;
+  changes: FieldChange[];
 };
 
 export const NON_MUTATING_ACTIONS: ReadonlySet<PlanAction["kind"]> = new Set(["noop", "reuse_volume"]);

@@ -283,7 +283,8 @@ describe("types and values", () => {
   test("invalid TOML is one problem naming the file", () => {
     const r = parseDeployConfig("app = ", { path: "fly.toml" });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.problems[0]?.message).toStartWith("fly.toml is not valid TOML:");
+    // With its place (deploy/config/toml-syntax.ts): file:line:column, then the line and a caret.
+    if (!r.ok) expect(r.problems[0]?.message).toStartWith("fly.toml:1:1: not valid TOML: Missing value after '='");
   });
 
   test("DeployConfigError carries every problem and a code", () => {
