@@ -2,9 +2,8 @@
 // object on stdout with --json, exit 0 done / 1 failed (the message says the fleet's state) / 2 usage,
 // config or preflight (nothing changed). Importable: `main(argv, io)` runs it in-process for tests.
 
-import { isFlyApiError } from "../lib/fly/errors.ts";
-import { TOKEN_HELP } from "../lib/fly/token-help.ts";
-import { parseArgs, type ParsedArgs } from "./cli/args.ts";
+import { didYouMean, isCommandName, parseArgs, type ParsedArgs } from "./cli/args.ts";
+import { commandUsage } from "./cli/help.ts";
 import { COMMANDS, type CommandName, usageText } from "./cli/commands.ts";
 import {
   deployCommand,
@@ -19,7 +18,7 @@ import type { CommandContext } from "./ops/context.ts";
 import { CommandOutcome } from "./ops/outcome.ts";
 import { certsCommand } from "./ops/certs.ts";
 import { dbCommand } from "./ops/db/command.ts";
-import { DeployError } from "./deploy-error.ts";
+import { errorReport } from "./error-report.ts";
 import { execCommand } from "./ops/exec.ts";
 import { logsCommand } from "./ops/logs.ts";
 import { createOutput, type CliIo, processIo } from "./output.ts";
@@ -48,11 +47,16 @@ const HANDLERS: Record<Exclude<CommandName, "image" | "preview">, Handler> = {
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const early = await helpOrVersion(argv, io);
+  if (early !== undefined) return early;
   let args: ParsedArgs;
   try {
     args = parseArgs(argv);
   } catch (error) {
-    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n\n${usageText()}`);
+    const name = argv[0] ?? "";
+    // A usage error of a known command prints that command's usage, not the whole list.
+    const usage = isCommandName(name) ? commandUsage(name) : usageText();
+    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
     return 2;
   }
   if (args.command === "image" || args.command === "preview") return delegate(args.command, argv, io);
@@ -73,26 +77,44 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 }
 
 function report(error: unknown, io: CliIo, json: boolean): number {
-  let exitCode: 1 | 2 = 1;
-  let code = "failed";
-  let message: string;
-  if (error instanceof DeployError) {
-    exitCode = error.exitCode;
-    code = error.code;
-    message = error.message;
-  } else if (isFlyApiError(error)) {
-    // Built from method, path and response only: it cannot contain the token.
-    code = `fly_${error.code}`;
-    message =
-      error.status === 401
-        ? `${error.message}\nFLY_API_TOKEN was rejected (expired, revoked, or for another organization): ${TOKEN_HELP}`
-        : error.message;
-  } else {
-    message = error instanceof Error ? error.message : String(error);
-  }
+  const { code, message, exitCode } = errorReport(error);
   io.stderr(`error: ${message}\n`);
   if (json) io.stdout(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
   return exitCode;
+}
+
+/**
+ * `--help`, `-h`, `help [command]` and `<command> --help` (before any `--`): usage on stdout, exit 0; `--version`:
+ * package.json's version. Undefined when argv asks for neither.
+ */
+async function helpOrVersion(argv: readonly string[], io: CliIo): Promise<number | undefined> {
+  const [first, second] = argv;
+  if (first === "--version") {
+    const pkg = (await Bun.file(new URL("../package.json", import.meta.url)).json()) as { version: string };
+    io.stdout(`flightdeck ${pkg.version}\n`);
+    return 0;
+  }
+  if (first === undefined) return undefined;
+  if (first === "--help" || first === "-h" || (first === "help" && second === undefined)) {
+    io.stdout(usageText());
+    return 0;
+  }
+  if (first === "help") {
+    if (!isCommandName(second!)) {
+      io.stderr(`error: unknown command "${second}"${didYouMean(second!, Object.keys(COMMANDS))}\n\n${usageText()}`);
+      return 2;
+    }
+    io.stdout(commandUsage(second!));
+    return 0;
+  }
+  if (!isCommandName(first)) return undefined;
+  const end = argv.indexOf("--");
+  const own = end === -1 ? argv.slice(1) : argv.slice(1, end);
+  if (own.includes("--help") || own.includes("-h")) {
+    io.stdout(commandUsage(first));
+    return 0;
+  }
+  return undefined;
 }
 
 /** image and preview parse their own argv; loaded on demand so other commands do not load them. */
@@ -121,4 +143,3 @@ if (import.meta.main) {
 }
 
 export type { CommandName };
-export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];

@@ -1,5 +1,6 @@
 // Strict argv parsing against COMMANDS: an unknown command or flag is a usage error (exit 2),
 // never silently ignored — the same stance fly.toml parsing takes on unknown keys.
+import { suggest } from "../config/config-reader.ts";
 import { usageError } from "../deploy-error.ts";
 import type { CommandArgs } from "../ops/context.ts";
 import { COMMANDS, type CommandName, type CommandSpec } from "./commands.ts";
@@ -16,7 +17,7 @@ export function isCommandName(name: string): name is CommandName {
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") throw usageError("no command given");
-  if (!isCommandName(name)) throw usageError(`unknown command "${name}"`);
+  if (!isCommandName(name)) throw usageError(`unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}`);
   const spec: CommandSpec = COMMANDS[name];
   const positionals: string[] = [];
   const flags: ParsedArgs["flags"] = {};
@@ -37,7 +38,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const eq = arg.indexOf("=");
     const key = arg.slice(2, eq === -1 ? undefined : eq);
     const flag = spec.flags[key];
-    if (!flag) throw usageError(`unknown flag --${key} for "${name}"`);
+    if (!flag) throw usageError(`unknown flag --${key} for "${name}"${didYouMean(key, Object.keys(spec.flags), "--")}`);
     if (flag.type === "boolean") {
       if (eq !== -1) throw usageError(`--${key} takes no value`);
       flags[key] = true;
@@ -79,4 +80,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   return { command: name, subcommand, positionals, flags, rest: passthrough };
+}
+
+/** `; did you mean "deploy"?`, from the same near-match rule fly.toml's unknown keys use (config-reader.ts). */
+export function didYouMean(word: string, candidates: readonly string[], prefix = ""): string {
+  const near = suggest(word, candidates);
+  return near.length > 0 ? `; did you mean ${near.map((n) => `"${prefix}${n}"`).join(" or ")}?` : "";
 }

@@ -29,7 +29,6 @@ import {
   type GitHubClient,
   type GitHubClientOptions,
   githubContextFromEnv,
-  isGitHubError,
   maskSecrets,
   stickyMarker,
   upsertStickyComment,
@@ -51,6 +50,7 @@ import {
   whyNotPreview,
 } from "./names.ts";
 import { isLive } from "../fleet/members.ts";
+import { errorReport } from "../error-report.ts";
 
 export { previewAppName, previewMarker, PREVIEW_MARKER_KEY } from "./names.ts";
 
@@ -142,7 +142,7 @@ export async function previewCommand(
     output.result(result.json);
     return result.exitCode;
   } catch (error) {
-    const { message, exitCode, code } = classify(error);
+    const { message, exitCode, code } = errorReport(error);
     io.stderr(`error: ${message}\n`);
     if (args.json) io.stdout(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
     return exitCode;
@@ -368,7 +368,7 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       return result;
     });
   } catch (error) {
-    const { message, exitCode } = classify(error);
+    const { message, exitCode } = errorReport(error);
     // A refusal (exit 2) changed nothing and says nothing on the PR; a failed deploy is reported there.
     if (exitCode !== 2) {
       const failed: PreviewReport = {
@@ -735,7 +735,7 @@ async function previewPrune(io: CliIo, output: Output, d: PreviewDeps): Promise<
       );
       await deactivatePreviewDeployments(s.github!, preview.pr, output);
     } catch (error) {
-      const { message, exitCode } = classify(error);
+      const { message, exitCode } = errorReport(error);
       if (exitCode === 2) kept.push({ app: preview.name, pr: preview.pr, why: message });
       else failed.push({ app: preview.name, pr: preview.pr, error: message });
       output.warn(`${preview.name}: ${message}`);
@@ -824,13 +824,4 @@ function join(dir: string, file: string): string {
 
 function firstLine(text: string): string {
   return text.split("\n")[0]!.slice(0, 300);
-}
-
-function classify(error: unknown): { message: string; exitCode: number; code: string } {
-  if (error instanceof DeployError) return { message: error.message, exitCode: error.exitCode, code: error.code };
-  if (error instanceof PreviewNameError) return { message: error.message, exitCode: 2, code: error.code };
-  if (isGitHubError(error))
-    return { message: error.message, exitCode: error.code === "config_invalid" ? 2 : 1, code: `github_${error.code}` };
-  if (isFlyApiError(error)) return { message: error.message, exitCode: 1, code: `fly_${error.code}` };
-  return { message: describeError(error), exitCode: 1, code: "failed" };
 }
