@@ -26,6 +26,8 @@ export interface CommandSpec {
 }
 
 const config: FlagSpec = { type: "string", description: "deploy config file", placeholder: "fly.toml" };
+/** flyctl's `-a`: deploy a template whose `app` is a placeholder, or one fly.toml as several apps. */
+const app: FlagSpec = { type: "string", description: "app name; overrides fly.toml's app", placeholder: "NAME" };
 const json: FlagSpec = { type: "boolean", description: "print one JSON object on stdout" };
 const image: FlagSpec = { type: "string", description: "image reference to deploy", placeholder: "REF" };
 const strict: FlagSpec = {
@@ -52,6 +54,7 @@ export const COMMANDS = {
     summary: "plan and apply the fleet in fly.toml",
     flags: {
       config,
+      app,
       image,
       strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
       region,
@@ -60,8 +63,8 @@ export const COMMANDS = {
       json,
     },
   },
-  plan: { summary: "show what deploy would do; changes nothing", flags: { config, image, region, strict, json } },
-  status: { summary: "show the app and its machines", flags: { config, json } },
+  plan: { summary: "show what deploy would do; changes nothing", flags: { config, app, image, region, strict, json } },
+  status: { summary: "show the app and its machines", flags: { config, app, json } },
   scale: {
     summary: "set the number of machines of a process group (the one serving [http_service]: 1..5; others: 0 or more)",
     flags: {
@@ -72,6 +75,7 @@ export const COMMANDS = {
         placeholder: "G",
       },
       config,
+      app,
       "wait-for-lock": waitForLock,
       json,
     },
@@ -80,6 +84,7 @@ export const COMMANDS = {
     summary: "redeploy the image of the last good release before the current one",
     flags: {
       config,
+      app,
       to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" },
       "wait-for-lock": waitForLock,
       json,
@@ -91,6 +96,7 @@ export const COMMANDS = {
     positionals: true,
     flags: {
       config,
+      app,
       "wait-for-lock": waitForLock,
       json,
       file: { type: "string", description: "import: dotenv file to read (default: stdin)", placeholder: "PATH" },
@@ -118,6 +124,7 @@ export const COMMANDS = {
     // Each verb takes a subset of these; deploy/ops/db/command.ts refuses the others (exit 2).
     flags: {
       config,
+      app,
       json,
       name: { type: "string", description: "create/restore: cluster name (default <app>-db)", placeholder: "N" },
       region: { type: "string", description: "create: region (default primary_region)", placeholder: "R" },
@@ -141,6 +148,7 @@ export const COMMANDS = {
     subcommands: ["create"],
     flags: {
       config,
+      app,
       json,
       expiry: { type: "string", description: "how long the token is valid", placeholder: "720h" },
     },
@@ -193,7 +201,7 @@ export const COMMANDS = {
     subcommands: ["add", "show", "check", "remove"],
     positionals: true,
     operands: "HOST",
-    flags: { config, yes: { type: "boolean", description: "remove: confirm the removal" }, json },
+    flags: { config, app, yes: { type: "boolean", description: "remove: confirm the removal" }, json },
   },
   exec: {
     summary: "run a one-off command (default: fly.toml console_command) on a started machine; exits with its exit code",
@@ -201,6 +209,7 @@ export const COMMANDS = {
     operands: "[-- CMD ARGS...]",
     flags: {
       config,
+      app,
       machine: { type: "string", description: "machine to run on; default a started one", placeholder: "ID" },
       timeout: { type: "integer", description: "seconds the command may run (default 60)", placeholder: "S" },
       json,

@@ -7,6 +7,7 @@
 
 import { createFlyClient, type FlyClient, FlyClientConfigError } from "../../lib/fly/client.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "../config/flytoml.ts";
+import { APP_NAME } from "../config/app-name.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
 import { parseWaitForLock } from "../fleet/lock.ts";
 import type { CliIo, Output } from "../output.ts";
@@ -70,6 +71,14 @@ export async function loadConfig(args: CommandArgs, output?: Output): Promise<De
     output.warn(
       `${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`,
     );
+  const override = args.flags.app;
+  if (typeof override === "string") {
+    if (!APP_NAME.test(override))
+      throw usageError(
+        `--app must be a Fly app name: lowercase letters, digits and dashes, at most 63 (got ${JSON.stringify(override.slice(0, 80))})`,
+      );
+    return { ...parsed.config, app: override };
+  }
   if (parsed.config.app === "")
     throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
   return parsed.config;

@@ -7,6 +7,7 @@
 // object on its own line (NDJSON) as it arrives, instead of DESIGN.md's single object at the end: a stream
 // that only ends on Ctrl-C has no "end" to print at, and `| jq` reads NDJSON line by line.
 
+import { APP_NAME } from "../config/app-name.ts";
 import { FlyClientConfigError } from "../../lib/fly/client.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { createLogsClient, type LogEntry, type LogsClient } from "../../lib/fly/logs.ts";
@@ -25,7 +26,6 @@ const MAX_PAGES = 20;
 /** Consecutive failed polls (each already retried by the transport) before --follow gives up. */
 const MAX_FAILED_POLLS = 5;
 
-const APP_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const MACHINE_ID = /^[A-Za-z0-9]{1,64}$/;
 const REGION = /^[a-z]{3}$/;
 
