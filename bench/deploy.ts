@@ -3,10 +3,10 @@
 // no-op, and checks the floors: no-op = 0 mutating calls in < 1 s; the rolling update within 1.25x of the
 // lower bound its batches allow (spearhead + ceil(4 / batch) rounds of boot + checks).
 import { createFlyClient } from "../lib/fly/client.ts";
-import { runDeploy } from "../deploy/deploy.ts";
-import { parseDeployConfig } from "../deploy/flytoml.ts";
+import { runDeploy } from "../deploy/apply/deploy.ts";
+import { parseDeployConfig } from "../deploy/config/flytoml.ts";
 import { createOutput } from "../deploy/output.ts";
-import { batchSize } from "../deploy/rollout.ts";
+import { batchSize } from "../deploy/apply/rollout.ts";
 import { startFakeFly } from "../test/fakes/fly-machines.ts";
 
 const LATENCY_MS = 50;

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Subprocess } from "bun";
-import { groupConfig } from "../deploy/flytoml-groups.ts";
-import { loadDeployConfig } from "../deploy/flytoml.ts";
+import { groupConfig } from "../deploy/config/flytoml-groups.ts";
+import { loadDeployConfig } from "../deploy/config/flytoml.ts";
 
 export interface WrkResult {
   rps: number;

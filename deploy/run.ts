@@ -7,7 +7,6 @@ import { TOKEN_HELP } from "../lib/fly/token-help.ts";
 import { parseArgs, type ParsedArgs } from "./cli/args.ts";
 import { COMMANDS, type CommandName, usageText } from "./cli/commands.ts";
 import {
-  type CommandContext,
   deployCommand,
   destroyCommand,
   planCommand,
@@ -16,18 +15,19 @@ import {
   secretsCommand,
   statusCommand,
 } from "./cli/handlers.ts";
-import { CommandOutcome } from "./cli/outcome.ts";
-import { certsCommand } from "./certs.ts";
-import { dbCommand } from "./db/command.ts";
+import type { CommandContext } from "./ops/context.ts";
+import { CommandOutcome } from "./ops/outcome.ts";
+import { certsCommand } from "./ops/certs.ts";
+import { dbCommand } from "./ops/db/command.ts";
 import { DeployError } from "./deploy-error.ts";
-import { execCommand } from "./exec.ts";
-import { logsCommand } from "./logs.ts";
+import { execCommand } from "./ops/exec.ts";
+import { logsCommand } from "./ops/logs.ts";
 import { createOutput, type CliIo, processIo } from "./output.ts";
-import { tokenCommand } from "./token.ts";
+import { tokenCommand } from "./ops/token.ts";
 
 export { COMMANDS, usageText } from "./cli/commands.ts";
-export { destroyApp } from "./destroy.ts";
-export { runDeploy, prepareDeploy, type DeployOptions, type DeployResult } from "./deploy.ts";
+export { destroyApp } from "./ops/destroy.ts";
+export { runDeploy, prepareDeploy, type DeployOptions, type DeployResult } from "./apply/deploy.ts";
 export type { CliIo } from "./output.ts";
 
 type Handler = (ctx: CommandContext) => Promise<unknown>;
@@ -95,26 +95,15 @@ function report(error: unknown, io: CliIo, json: boolean): number {
   return exitCode;
 }
 
-/** image and preview are other modules' CLIs; a missing module is reported, not a crash. */
+/** image and preview parse their own argv; loaded on demand so other commands do not load them. */
 async function delegate(command: "image" | "preview", argv: readonly string[], io: CliIo): Promise<number> {
-  const rest = argv.slice(1);
+  const rest = [...argv.slice(1)];
   try {
-    if (command === "image") {
-      const mod = (await import("./image/cli.ts")) as { imageCommand?: (argv: string[], io: CliIo) => Promise<number> };
-      if (typeof mod.imageCommand === "function") return await mod.imageCommand([...rest], io);
-    } else {
-      const path = "./preview.ts";
-      const mod = (await import(path)) as { previewCommand?: (argv: string[], io: CliIo) => Promise<number> };
-      if (typeof mod.previewCommand === "function") return await mod.previewCommand([...rest], io);
-    }
+    if (command === "image") return await (await import("./image/cli.ts")).imageCommand(rest, io);
+    return await (await import("./preview/preview.ts")).previewCommand(rest, io);
   } catch (error) {
-    const missing = error instanceof Error && /Cannot find module|not found/i.test(error.message);
-    if (!missing) return report(error, io, rest.includes("--json"));
+    return report(error, io, rest.includes("--json"));
   }
-  io.stderr(
-    `error: "${command}" is not available in this build (deploy/${command === "image" ? "image/cli.ts" : "preview.ts"} is missing)\n`,
-  );
-  return 2;
 }
 
 if (import.meta.main) {

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isCommandName, parseArgs } from "../deploy/cli/args.ts";
-import { VERB_FLAGS } from "../deploy/db/command.ts";
+import { VERB_FLAGS } from "../deploy/ops/db/command.ts";
 
 const README = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
 

@@ -1,15 +1,12 @@
 // Strict argv parsing against COMMANDS: an unknown command or flag is a usage error (exit 2),
 // never silently ignored — the same stance fly.toml parsing takes on unknown keys.
 import { usageError } from "../deploy-error.ts";
+import type { CommandArgs } from "../ops/context.ts";
 import { COMMANDS, type CommandName, type CommandSpec } from "./commands.ts";
 
-export interface ParsedArgs {
+/** CommandArgs (ops/context.ts, what commands below the CLI read) with the command checked against COMMANDS. */
+export interface ParsedArgs extends CommandArgs {
   command: CommandName;
-  subcommand?: string;
-  positionals: string[];
-  flags: Record<string, string | boolean | number>;
-  /** Words after a bare `--`, verbatim (`exec -- bun run migrate --dry`); only for `passthrough` commands. */
-  rest: string[];
 }
 
 export function isCommandName(name: string): name is CommandName {

@@ -37,7 +37,7 @@ const region: FlagSpec = {
   description: "region for new machines when fly.toml has no primary_region",
   placeholder: "REGION",
 };
-/** Mutating commands hold the fleet lock (deploy/fleet-lock.ts); this bounds the wait for another run's. */
+/** Mutating commands hold the fleet lock (deploy/fleet/lock.ts); this bounds the wait for another run's. */
 const waitForLock: FlagSpec = {
   type: "string",
   description: "how long to wait for another deploy's fleet lock (default 2m), then exit 2",
@@ -102,7 +102,7 @@ export const COMMANDS = {
       app: { type: "string", description: "app to destroy", required: true, placeholder: "NAME" },
       yes: { type: "boolean", description: "confirm the destruction", required: true },
       "wait-for-lock": waitForLock,
-      // Fly deletes apps asynchronously; exit 0 waits until GET app answers 404 (deploy/destroy.ts).
+      // Fly deletes apps asynchronously; exit 0 waits until GET app answers 404 (deploy/ops/destroy.ts).
       "wait-timeout": {
         type: "string",
         description: "how long to wait for Fly to finish removing the app (default 1m), then exit 1",
@@ -115,7 +115,7 @@ export const COMMANDS = {
     summary:
       "Managed Postgres: create [--name --region --plan --disk-gb] | attach [--database --user --force --wait-for-lock] | status | backup | backups | restore --backup ID [--name] | detach | destroy --yes [--force]; all take --cluster",
     subcommands: ["create", "attach", "status", "backup", "backups", "restore", "detach", "destroy"],
-    // Each verb takes a subset of these; deploy/db/command.ts refuses the others (exit 2).
+    // Each verb takes a subset of these; deploy/ops/db/command.ts refuses the others (exit 2).
     flags: {
       config,
       json,
@@ -164,7 +164,7 @@ export const COMMANDS = {
     subcommands: ["up", "down", "prune"],
     delegated: true,
     flags: {
-      // Required by up/down, not by prune: deploy/preview.ts checks per verb.
+      // Required by up/down, not by prune: deploy/preview/preview.ts checks per verb.
       pr: { type: "integer", description: "pull request number", placeholder: "N" },
       image,
       closed: { type: "boolean", description: "prune: previews whose pull request is closed" },

@@ -1,81 +1,33 @@
 // One function per CLI command. Each gets parsed args and the process edges, writes progress through
 // Output, and returns the JSON result (printed with --json) or throws a DeployError carrying the exit code.
 
-import { checkProductionSecrets } from "../../lib/config.ts";
-import { createFlyClient, DEFAULT_BASE_URL, FlyClientConfigError, type FlyClient } from "../../lib/fly/client.ts";
+import { DEFAULT_BASE_URL, type FlyClient } from "../../lib/fly/client.ts";
 import { createLogsClient, type LogsClient } from "../../lib/fly/logs.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
-import { describeFleet } from "../apply.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
-import { destroyApp } from "../destroy.ts";
+import { destroyApp } from "../ops/destroy.ts";
 import { dirname, resolve } from "node:path";
-import { appUrl, needsBuild, prepareDeploy, runDeploy, type DeployOptions, type DeployResult } from "../deploy.ts";
-import { type DeployConfig, dockerBuildOf, formatProblems, loadDeployConfig, type Strategy } from "../flytoml.ts";
-import { daemonlessBuilder } from "../image-source.ts";
-import { parseWaitForLock } from "../fleet-lock.ts";
-import { observe } from "../observe.ts";
-import type { CliIo, Output } from "../output.ts";
-import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize } from "../plan.ts";
-import { releaseHistory, rollbackChoice } from "../releases.ts";
-import { defaultProcessName, processNames } from "../flytoml-groups.ts";
-import { hasProcessGroups, primaryGroups } from "../plan-config.ts";
-import { recordedGroupSize } from "../plan-groups.ts";
-import { type SecretsContext, setSecrets, unsetSecrets } from "../secrets.ts";
-import { importSecretsCommand } from "../secrets-import.ts";
-import type { ParsedArgs } from "./args.ts";
-
-export interface CommandContext {
-  args: ParsedArgs;
-  io: CliIo;
-  output: Output;
-}
+import {
+  appUrl,
+  needsBuild,
+  prepareDeploy,
+  runDeploy,
+  type DeployOptions,
+  type DeployResult,
+} from "../apply/deploy.ts";
+import { type DeployConfig, dockerBuildOf, type Strategy } from "../config/flytoml.ts";
+import { daemonlessBuilder } from "../image/source.ts";
+import { observe } from "../fleet/observe.ts";
+import { formatPlan, PRODUCTION_MACHINE_COUNT, recordedFleetSize } from "../plan/plan.ts";
+import { releaseHistory, rollbackChoice } from "../fleet/releases.ts";
+import { defaultProcessName, processNames } from "../config/flytoml-groups.ts";
+import { hasProcessGroups, primaryGroups } from "../plan/from-config.ts";
+import { recordedGroupSize } from "../plan/groups.ts";
+import { refuseSecretsProductionRejects, type SecretsContext, setSecrets, unsetSecrets } from "../ops/secrets.ts";
+import { importSecretsCommand } from "../ops/secrets-import.ts";
+import { type CommandContext, configPath, durationFlag, flyClient, loadConfig, waitForLockMs } from "../ops/context.ts";
 
 const MAX_PRODUCTION_MACHINES = PRODUCTION_MACHINE_COUNT;
-
-export function flyClient(io: CliIo): FlyClient {
-  try {
-    return createFlyClient({ env: io.env });
-  } catch (error) {
-    if (error instanceof FlyClientConfigError) throw new DeployError("preflight_failed", error.message, 2);
-    throw error;
-  }
-}
-
-function configPath(args: ParsedArgs): string {
-  return typeof args.flags.config === "string" ? args.flags.config : "fly.toml";
-}
-
-/**
- * fly.toml for a command that works on the app: warnings (unknown keys, accepted-but-unused keys) are printed and
- * the command goes on, as flyctl does; problems, or every warning under --strict, stop it with exit 2.
- */
-export async function loadConfig(args: ParsedArgs, output?: Output): Promise<DeployConfig> {
-  const path = configPath(args);
-  const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
-  if (!parsed.ok)
-    throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
-  if (output && parsed.warnings.length > 0)
-    output.warn(
-      `${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`,
-    );
-  if (parsed.config.app === "")
-    throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
-  return parsed.config;
-}
-
-/** --wait-for-lock DURATION, in ms; undefined when not given (the lock's default, 2 minutes, applies). */
-export function waitForLockMs(args: ParsedArgs): number | undefined {
-  return durationFlag(args, "wait-for-lock", "2m, 30s or 0s");
-}
-
-/** A duration flag (`--name 30s`), in ms; undefined when not given; a usage error naming `examples` when malformed. */
-function durationFlag(args: ParsedArgs, name: string, examples: string): number | undefined {
-  const text = args.flags[name];
-  if (typeof text !== "string") return undefined;
-  const ms = parseWaitForLock(text);
-  if (ms === undefined) throw usageError(`--${name} must be a duration such as ${examples} (got "${text}")`);
-  return ms;
-}
 
 /**
  * Fly's logs endpoint for quoting a failed release command, or undefined. Only when it is where the Machines
@@ -277,9 +229,9 @@ export async function statusCommand(ctx: CommandContext) {
       : null,
     groups,
     machines,
-    /** Newest first: version, image, when the outcome was recorded, good or failed (deploy/releases.ts). */
+    /** Newest first: version, image, when the outcome was recorded, good or failed (deploy/fleet/releases.ts). */
     releases,
-    /** Whether another run holds the fleet lock now, and who (deploy/fleet-lock.ts). */
+    /** Whether another run holds the fleet lock now, and who (deploy/fleet/lock.ts). */
     lock,
   };
 }
@@ -321,7 +273,7 @@ export async function rollbackCommand(ctx: CommandContext) {
 }
 
 /**
- * The image of the last good release before the one the fleet runs (deploy/releases.ts): read from the
+ * The image of the last good release before the one the fleet runs (deploy/fleet/releases.ts): read from the
  * history the machines carry, never from the machine versions API, and never a release whose rollout failed.
  */
 export async function previousImage(client: FlyClient, app: string, group = "app"): Promise<string> {
@@ -359,20 +311,6 @@ function secretsContext(ctx: CommandContext, client: FlyClient, config: DeployCo
 }
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Exit 2 before any write when a production app would refuse to boot on these values (set and import). */
-export function refuseSecretsProductionRejects(config: DeployConfig, values: Record<string, string>): void {
-  if (config.env.APP_ENV !== "production") return;
-  // Only the rules for the names being set: the others' values are not known here.
-  const problems = checkProductionSecrets(values).filter((p) => Object.hasOwn(values, p.setting));
-  if (problems.length > 0) {
-    throw new DeployError(
-      "preflight_failed",
-      `refusing to set secrets that production would reject (nothing was changed):\n${problems.map((p) => `- ${p.setting}: ${p.problem}; ${p.fix}`).join("\n")}`,
-      2,
-    );
-  }
-}
 
 export async function secretsCommand(ctx: CommandContext) {
   const { subcommand, positionals } = ctx.args;
@@ -446,5 +384,3 @@ export async function destroyCommand(ctx: CommandContext) {
   ctx.output.step(result.existed ? `app ${name} destroyed` : `app ${name} did not exist; nothing to do`);
   return result;
 }
-
-export { describeFleet };

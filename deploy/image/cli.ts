@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { dockerBuildOf, parseDeployConfig } from "../flytoml.ts";
+import { dockerBuildOf, parseDeployConfig } from "../config/flytoml.ts";
 import { buildImage } from "./build.ts";
 import { ImageError } from "./errors.ts";
 import { RegistryPool } from "./pool.ts";

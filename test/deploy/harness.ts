@@ -2,8 +2,8 @@
 // delays, and the production fly.toml with timeouts shrunk so failure paths finish in test time.
 import { createFlyClient, type FlyClient } from "../../lib/fly/client.ts";
 import { createOutput, type CliIo, type Output } from "../../deploy/output.ts";
-import { parseDeployConfig, type DeployConfig } from "../../deploy/flytoml.ts";
-import { runDeploy, type DeployOptions } from "../../deploy/deploy.ts";
+import { parseDeployConfig, type DeployConfig } from "../../deploy/config/flytoml.ts";
+import { runDeploy, type DeployOptions } from "../../deploy/apply/deploy.ts";
 import { startFakeFly, type FakeFly, type FakeOptions } from "../fakes/fly-machines.ts";
 
 export const APP = "flightdeck";

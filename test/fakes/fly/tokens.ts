@@ -2,7 +2,7 @@
 // Fly deploy token does. The fake then accepts it on `/v1/apps/<that app>/…` and refuses it (401) everywhere
 // else, so a test can prove that what CI gets is enough for CI's job and no more.
 
-import { parseGoDuration } from "../../../deploy/durations.ts";
+import { parseGoDuration } from "../../../deploy/config/durations.ts";
 import { HttpError, json, validBody, type FakeContext } from "./context.ts";
 import type { Route } from "./router.ts";
 import { randomHex } from "./state.ts";

@@ -67,8 +67,10 @@ describe("what the client sends", () => {
     await client.deletePostgresAttachment(pg.id!, "tour");
     await client.createPostgresBackup(pg.id!, "full");
     let backups = await client.listPostgresBackups(pg.id!);
-    while (backups[0]?.status !== "completed") await Bun.sleep(10);
-    backups = await client.listPostgresBackups(pg.id!);
+    while (backups[0]?.status !== "completed") {
+      await Bun.sleep(10);
+      backups = await client.listPostgresBackups(pg.id!);
+    }
     const restored = await client.restorePostgresCluster(pg.id!, {
       backup_id: backups[0]!.id!,
       name: "tour-db-restored",

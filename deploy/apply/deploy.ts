@@ -1,0 +1,398 @@
+// deploy = observe -> plan -> lock -> observe -> plan -> apply -> re-read -> verify, as a library call (the CLI
+// and previews both use it). Preflight lives here too: nothing is changed until the plan has no problems and
+// the strategy is possible. The first plan decides whether anything must change at all (a no-op takes no lock
+// and makes no mutating call); a mutating run then takes the fleet lock (fleet-lock.ts) and plans again,
+// because the run it may have waited for changed the fleet. After applying it re-reads the fleet, converges
+// once more if the fleet is not what the plan aimed for, and reports success only for a verified fleet
+// (verify.ts); the outcome goes into the release history on the machines (releases.ts).
+
+import type { FlyClient } from "../../lib/fly/client.ts";
+import type { LogsClient } from "../../lib/fly/logs.ts";
+import { REQUIRED_PRODUCTION_SECRETS } from "../../lib/config.ts";
+import { isFlyApiError } from "../../lib/fly/errors.ts";
+import { applyPlan, waitForApp } from "./apply.ts";
+import { DeployError } from "../deploy-error.ts";
+import { type FleetLock, withFleetLock } from "../fleet/lock.ts";
+import type { DeployConfig, Strategy } from "../config/flytoml.ts";
+import type { ImageBuilder } from "../image/source.ts";
+import { regionFor } from "../machine/desired.ts";
+import { planForConfig, type PlanMode, scaleImage } from "../plan/from-config.ts";
+import { appUrl } from "../config/public-address.ts";
+import { METADATA } from "../machine/machine-config.ts";
+import { type ObservedApp, observe } from "../fleet/observe.ts";
+import { createOutput, type Output } from "../output.ts";
+import type { Plan } from "../plan/types.ts";
+import {
+  encodeReleases,
+  releaseHistory,
+  RELEASES_KEY,
+  withRelease,
+  writeReleases,
+  type ReleaseOutcome,
+  type ReleaseRecord,
+} from "../fleet/releases.ts";
+import { strategyProblems } from "./strategies/index.ts";
+import type { VerifiedMachine } from "../fleet/verify.ts";
+import { verifyGroups } from "../fleet/verify-groups.ts";
+import { waitSettled } from "./waits.ts";
+
+export interface DeployOptions {
+  client: FlyClient;
+  config: DeployConfig;
+  /**
+   * Image to deploy; default `[build] image`, else the one `build` builds and pushes, else (no `build`: library
+   * callers such as scale) the image the fleet runs now, i.e. a config-only deploy.
+   */
+  image?: string;
+  /** Builds and pushes the image when neither `image` nor `[build] image` is set (the CLI passes daemonlessBuilder). */
+  build?: ImageBuilder;
+  /** The build context for `build`; default the working directory. */
+  projectDir?: string;
+  strategy?: Strategy;
+  /** `--region`: where new machines go when fly.toml has no primary_region. */
+  region?: string;
+  /**
+   * Default: the fleet size recorded on the machines by the last deploy or scale (recordedFleetSize), 5 for a
+   * new app; previews pass 1, scale passes --count.
+   */
+  machineCount?: number;
+  /** Secret names that must exist; default REQUIRED_PRODUCTION_SECRETS when `[env] APP_ENV = "production"`. */
+  requiredSecrets?: readonly string[];
+  /** Default FLY_ORG, else "personal". */
+  org?: string;
+  /** The version returned by a secrets write made just before (sent as min_secrets_version). */
+  secretsVersion?: number;
+  output?: Output;
+  signal?: AbortSignal;
+  /** How long to wait for another run's fleet lock (--wait-for-lock; default 2 minutes). */
+  waitForLockMs?: number;
+  /**
+   * The fleet lock, when the caller already holds it for a longer operation (preview up: secrets, deploy and
+   * the readiness wait under one lock). Default: runDeploy takes it itself when there is something to change.
+   */
+  lock?: FleetLock;
+  /** Fly's logs endpoint: a failed release command is reported with its machine's last log lines. */
+  logs?: Pick<LogsClient, "getAppLogs">;
+  /** Test/bench knobs. */
+  leaseTtlSeconds?: number;
+  pollMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+export interface DeployedMachine {
+  id: string;
+  region: string;
+  state: string;
+  image: string;
+}
+
+export interface DeployResult {
+  app: string;
+  url: string | null;
+  image: string;
+  release: number;
+  machines: DeployedMachine[];
+  plan: Plan;
+  /** False when the plan was a no-op (zero mutating calls were made). */
+  changed: boolean;
+}
+
+export interface PreparedDeploy {
+  observed: ObservedApp;
+  plan: Plan;
+  image: string;
+  release: number;
+  appVersion: string;
+  secretsVersion?: number;
+}
+
+export type { PlanMode };
+
+/** Reads the app and computes the plan. Read-only. */
+export async function prepareDeploy(
+  options: DeployOptions,
+  mode: PlanMode = { kind: "deploy" },
+): Promise<PreparedDeploy> {
+  const cfg = options.config;
+  const observed = await observe(options.client, cfg.app, { signal: options.signal });
+  let image: string | undefined;
+  if (mode.kind === "rollback") image = mode.image;
+  else if (mode.kind === "scale")
+    image = scaleImage(cfg, observed.state, mode.group) ?? options.image ?? cfg.build.image;
+  else image = options.image ?? cfg.build.image ?? scaleImage(cfg, observed.state);
+  if (!image) {
+    throw new DeployError(
+      "preflight_failed",
+      `no image to deploy to ${cfg.app}: pass --image REF (e.g. the reference printed by \`bun deploy/run.ts image build --push\`) or set [build] image in the config`,
+      2,
+      {
+        app: cfg.app,
+      },
+    );
+  }
+  const secretsVersion = options.secretsVersion ?? observed.state.secrets.version;
+  const state =
+    options.secretsVersion !== undefined
+      ? { ...observed.state, secrets: { ...observed.state.secrets, version: options.secretsVersion } }
+      : observed.state;
+  const appVersion = appVersionOf(image);
+  const release = nextRelease(observed);
+  const env = options.env ?? process.env;
+  const region = regionFor(cfg, state, options.region);
+  if (!region) {
+    throw new DeployError(
+      "preflight_failed",
+      `${cfg.app} has no machines yet and fly.toml has no primary_region: pass --region (e.g. --region ewr), or set primary_region in fly.toml`,
+      2,
+      { app: cfg.app },
+    );
+  }
+  const strategy = options.strategy ?? cfg.deploy.strategy;
+  const plan = planForConfig(
+    cfg,
+    state,
+    {
+      image,
+      org: options.org ?? (env.FLY_ORG || "personal"),
+      region,
+      requiredSecrets: options.requiredSecrets ?? (cfg.env.APP_ENV === "production" ? REQUIRED_PRODUCTION_SECRETS : []),
+      appVersion,
+      strategy,
+      ...(options.machineCount !== undefined ? { machineCount: options.machineCount } : {}),
+      ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+    },
+    mode,
+  );
+  for (const problem of strategyProblems(strategy, cfg))
+    plan.problems.push({ code: "strategy_refused", message: problem });
+  return {
+    observed,
+    plan,
+    image,
+    release: plan.mutating ? release : Math.max(1, release - 1),
+    appVersion,
+    ...(secretsVersion !== undefined ? { secretsVersion } : {}),
+  };
+}
+
+/**
+ * Plans, locks, applies and verifies. Throws DeployError (exitCode 2: nothing changed, including "another
+ * deploy is working on <app>"; 1: failed, the message has the fleet's state).
+ */
+export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind: "deploy" }): Promise<DeployResult> {
+  const output = options.output ?? createOutput({ env: {}, stdout: () => {}, stderr: () => {} }, { json: false });
+  const cfg = options.config;
+  if (needsBuild(options, mode) && options.build) {
+    // Preflight first (token, secrets, strategy): a deploy that would be refused neither builds nor pushes.
+    // The placeholder image only feeds the digest of a plan that is checked for problems and thrown away.
+    // The build runs outside the fleet lock: it can take minutes and changes nothing on the app.
+    const preflight = await output.group(`preflight ${cfg.app}`, () =>
+      prepareDeploy({ ...options, image: PLACEHOLDER_IMAGE }, mode),
+    );
+    refuseProblems(cfg, preflight.plan);
+    const build = options.build;
+    const env = options.env ?? process.env;
+    const image = await output.group(`image for ${cfg.app}`, () =>
+      build({ app: cfg.app, projectDir: options.projectDir ?? process.cwd(), env, output }),
+    );
+    options = { ...options, image };
+  }
+  const first = await output.group(`planning ${cfg.app}`, () => prepareDeploy(options, mode));
+  for (const warning of first.plan.warnings) output.warn(warning);
+  refuseProblems(cfg, first.plan);
+  // Nothing to change and the fleet verified as read: done, with no lock and no write. A fleet that does not
+  // verify (a machine mid-replacement by another run, say) is looked at again under the lock.
+  if (!first.plan.mutating && verifyGroups(first.observed.state, first.plan.target, cfg).ok)
+    return unchanged(cfg, first, output);
+  const underLock = async (lock: FleetLock) => {
+    const prepared = await prepareDeploy(options, mode);
+    refuseProblems(cfg, prepared.plan);
+    if (!prepared.plan.mutating) return unchanged(cfg, prepared, output);
+    return applyVerified(options, mode, prepared, lock, output);
+  };
+  if (options.lock) return underLock(options.lock);
+  if (!first.observed.state.app.exists) await createAppOnce(options, first.plan, output);
+
+  return withFleetLock(
+    {
+      client: options.client,
+      app: cfg.app,
+      output,
+      command: mode.kind,
+      anchorImage: first.image,
+      anchorRegion: first.plan.target.region,
+      ...(options.waitForLockMs !== undefined ? { waitForLockMs: options.waitForLockMs } : {}),
+      ...(options.leaseTtlSeconds !== undefined ? { ttlSeconds: options.leaseTtlSeconds } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      env: options.env ?? process.env,
+    },
+    underLock,
+  );
+}
+
+async function applyVerified(
+  options: DeployOptions,
+  mode: PlanMode,
+  prepared: PreparedDeploy,
+  lock: FleetLock,
+  output: Output,
+): Promise<DeployResult> {
+  const cfg = options.config;
+  const { plan } = prepared;
+  const history = releaseHistory(prepared.observed.machines);
+  const record = async (outcome: ReleaseOutcome): Promise<void> => {
+    const entry: ReleaseRecord = {
+      version: prepared.release,
+      image: plan.target.image,
+      at: new Date().toISOString(),
+      outcome,
+    };
+    await writeReleases(options.client, cfg.app, lock, withRelease(history, entry), output);
+  };
+  const apply = (p: Plan, observed: ObservedApp) =>
+    applyPlan(p, {
+      client: options.client,
+      config: cfg,
+      observed,
+      output,
+      strategy: options.strategy ?? cfg.deploy.strategy,
+      releaseVersion: prepared.release,
+      appVersion: prepared.appVersion,
+      ...(prepared.secretsVersion !== undefined ? { secretsVersion: prepared.secretsVersion } : {}),
+      signal: options.signal,
+      lock,
+      ...(history.length > 0 ? { extraMetadata: { [RELEASES_KEY]: encodeReleases(history) } } : {}),
+      pollMs: options.pollMs,
+      ...(options.logs ? { logs: options.logs } : {}),
+    });
+
+  let final: PreparedDeploy;
+  try {
+    await apply(plan, prepared.observed);
+    // Re-read and plan again: if the fleet is not what the plan aimed for (a machine appeared, failed or went
+    // away meanwhile), converge once more before judging.
+    final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+    if (final.plan.mutating && final.plan.problems.length === 0) {
+      output.step(`the fleet is not yet what the plan aimed for; converging once more`);
+      await apply(final.plan, final.observed);
+      final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+    }
+    // Strategies that do not wait (immediate) leave machines mid-update: judge them once they settle.
+    const waitCtx = { client: options.client, app: cfg.app, ...(options.signal ? { signal: options.signal } : {}) };
+    if (await waitSettled(waitCtx, final.observed.state.machines, cfg.deploy.waitTimeoutMs))
+      final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+  } catch (error) {
+    if (error instanceof DeployError && error.exitCode === 1 && error.code !== "aborted") await record("failed");
+    throw error;
+  }
+  const verified = verifyGroups(final.observed.state, plan.target, cfg);
+  if (!verified.ok) {
+    await record("failed");
+    throw new DeployError(
+      "rollout_failed",
+      `deploy of ${cfg.app} did not end on ${plan.target.image}: re-reading the fleet found\n${verified.problems.map((p) => `- ${p}`).join("\n")}`,
+      1,
+      { app: cfg.app, machines: verified.machines },
+    );
+  }
+  // A machine a person cordoned does not fail the deploy, but exit 0 must not hide it (verify.ts).
+  for (const warning of verified.warnings) output.warn(warning);
+  await record("good");
+  return deployResult(cfg, prepared, verified.machines, true);
+}
+
+function deployResult(
+  cfg: DeployConfig,
+  prepared: PreparedDeploy,
+  machines: VerifiedMachine[],
+  changed: boolean,
+): DeployResult {
+  return {
+    app: cfg.app,
+    url: appUrl(cfg),
+    image: prepared.plan.target.image,
+    release: prepared.release,
+    machines: machines.map(({ id, region, state, image }) => ({ id, region, state, image })),
+    plan: prepared.plan,
+    changed,
+  };
+}
+
+/** A plan with nothing to do: still a promise about the fleet, so the observation it came from is verified. */
+function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output): DeployResult {
+  const { plan } = prepared;
+  const verified = verifyGroups(prepared.observed.state, plan.target, cfg);
+  if (!verified.ok) {
+    throw new DeployError(
+      "rollout_failed",
+      `${cfg.app} is not running ${plan.target.image} as planned:\n${verified.problems.map((p) => `- ${p}`).join("\n")}`,
+      1,
+      { app: cfg.app },
+    );
+  }
+  for (const warning of verified.warnings) output.warn(warning);
+  output.step(`${cfg.app} is up to date: ${plan.actions[0]?.reason ?? "no changes"}`);
+  return deployResult(cfg, prepared, verified.machines, false);
+}
+
+/**
+ * Creates the app before the fleet lock can be taken (the lock lives in the app). Two first deploys race
+ * here: the loser gets 422 name_taken, and goes on only if the app is then readable with our token (it is
+ * the winner's, in our org); 403 would mean the name belongs to someone else.
+ */
+async function createAppOnce(options: DeployOptions, plan: Plan, output: Output): Promise<void> {
+  const action = plan.actions.find((a) => a.kind === "create_app");
+  if (action?.kind !== "create_app") return;
+  output.step(`creating app ${action.app} in org ${action.org}`);
+  try {
+    await options.client.createApp({ name: action.app, org_slug: action.org }, { signal: options.signal });
+  } catch (error) {
+    if (!(isFlyApiError(error) && error.status === 422)) throw error;
+    output.step(`app ${action.app} was created meanwhile (another run); continuing with it`);
+  }
+  await waitForApp(options.client, action.app, options.signal);
+}
+
+const PLACEHOLDER_IMAGE = "flightdeck.invalid/pending-build:preflight";
+
+/** True when a deploy has no image to run yet: no --image and no `[build] image`. */
+export function needsBuild(
+  options: Pick<DeployOptions, "image" | "config">,
+  mode: PlanMode = { kind: "deploy" },
+): boolean {
+  return mode.kind === "deploy" && !options.image && !options.config.build.image;
+}
+
+function refuseProblems(cfg: DeployConfig, plan: Plan): void {
+  if (plan.problems.length === 0) return;
+  throw new DeployError(
+    "preflight_failed",
+    `cannot deploy ${cfg.app}, nothing was changed:\n${plan.problems.map((p) => `- ${p.message}`).join("\n")}`,
+    2,
+    { app: cfg.app },
+  );
+}
+
+export { appUrl };
+
+/**
+ * The release number a mutating run writes: one past the newest release the app has seen, on its machines
+ * (fly_release_version) or in its history (a failed release leaves no machine on its number).
+ */
+function nextRelease(observed: ObservedApp): number {
+  let max = releaseHistory(observed.machines)[0]?.version ?? 0;
+  for (const m of observed.machines) {
+    const n = Number(m.config?.metadata?.[METADATA.releaseVersion]);
+    if (Number.isInteger(n) && n > max) max = n;
+  }
+  return max + 1;
+}
+
+/** APP_VERSION from the image alone (machine-config.ts: a per-deploy value would update every machine every time). */
+export function appVersionOf(image: string): string {
+  const at = image.indexOf("@");
+  if (at !== -1) return image.slice(at + 1, at + 1 + "sha256:".length + 12);
+  const slash = image.lastIndexOf("/");
+  const colon = image.lastIndexOf(":");
+  return colon > slash ? image.slice(colon + 1) : "latest";
+}

@@ -1,0 +1,73 @@
+/**
+ * What a command below the CLI gets from it: the parsed words, the process edges and the progress sink, plus the
+ * three things every command that works on the app needs (a Fly client, fly.toml, the lock wait). It lives below
+ * `cli/` so `ops/` can run a command without importing the CLI (issue 19: no import from below into `cli/`).
+ * @module
+ */
+
+import { createFlyClient, type FlyClient, FlyClientConfigError } from "../../lib/fly/client.ts";
+import { type DeployConfig, formatProblems, loadDeployConfig } from "../config/flytoml.ts";
+import { DeployError, usageError } from "../deploy-error.ts";
+import { parseWaitForLock } from "../fleet/lock.ts";
+import type { CliIo, Output } from "../output.ts";
+
+/** argv after the CLI's parser: the shape `cli/args.ts` returns, named here without the CLI's command table. */
+export interface CommandArgs {
+  command: string;
+  subcommand?: string;
+  positionals: string[];
+  flags: Record<string, string | boolean | number>;
+  /** Words after a bare `--`, verbatim (`exec -- bun run migrate --dry`); only for `passthrough` commands. */
+  rest: string[];
+}
+
+export interface CommandContext {
+  args: CommandArgs;
+  io: CliIo;
+  output: Output;
+}
+
+export function flyClient(io: CliIo): FlyClient {
+  try {
+    return createFlyClient({ env: io.env });
+  } catch (error) {
+    if (error instanceof FlyClientConfigError) throw new DeployError("preflight_failed", error.message, 2);
+    throw error;
+  }
+}
+
+export function configPath(args: CommandArgs): string {
+  return typeof args.flags.config === "string" ? args.flags.config : "fly.toml";
+}
+
+/**
+ * fly.toml for a command that works on the app: warnings (unknown keys, accepted-but-unused keys) are printed and
+ * the command goes on, as flyctl does; problems, or every warning under --strict, stop it with exit 2.
+ */
+export async function loadConfig(args: CommandArgs, output?: Output): Promise<DeployConfig> {
+  const path = configPath(args);
+  const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
+  if (!parsed.ok)
+    throw new DeployError("config_invalid", `${path} is not valid:\n${formatProblems(parsed.problems)}`, 2);
+  if (output && parsed.warnings.length > 0)
+    output.warn(
+      `${path}: ${parsed.warnings.length} warning(s) (--strict makes them errors):\n${formatProblems(parsed.warnings)}`,
+    );
+  if (parsed.config.app === "")
+    throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
+  return parsed.config;
+}
+
+/** --wait-for-lock DURATION, in ms; undefined when not given (the lock's default, 2 minutes, applies). */
+export function waitForLockMs(args: CommandArgs): number | undefined {
+  return durationFlag(args, "wait-for-lock", "2m, 30s or 0s");
+}
+
+/** A duration flag (`--name 30s`), in ms; undefined when not given; a usage error naming `examples` when malformed. */
+export function durationFlag(args: CommandArgs, name: string, examples: string): number | undefined {
+  const text = args.flags[name];
+  if (typeof text !== "string") return undefined;
+  const ms = parseWaitForLock(text);
+  if (ms === undefined) throw usageError(`--${name} must be a duration such as ${examples} (got "${text}")`);
+  return ms;
+}
