@@ -4,6 +4,7 @@
 
 import { authorizationHeader } from "./auth.ts";
 import { codeForStatus, FlyApiError, parseErrorBody } from "./errors.ts";
+import { rateLimiterFromEnv, type RateLimiter } from "./rate-limit.ts";
 import { backoffDelay, isRetryable, parseRetryAfter, type Replay, type RetryOptions } from "./retry.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -60,6 +61,8 @@ export interface TransportOptions {
   onRequest?: (info: RequestInfo) => void;
   /** Randomness for backoff jitter; injectable so tests can pin it. */
   random?: () => number;
+  /** Spaces calls under Fly's documented limits (./rate-limit.ts); default: Fly's limits on the env's clock. */
+  limiter?: RateLimiter;
 }
 
 export interface Transport {
@@ -70,6 +73,7 @@ export interface Transport {
 export function createTransport(options: TransportOptions): Transport {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const authorization = authorizationHeader(options.token);
+  const limiter = options.limiter ?? rateLimiterFromEnv(process.env);
 
   async function send(call: Call): Promise<Reply> {
     const query = buildQuery(call.query);
@@ -91,6 +95,7 @@ export function createTransport(options: TransportOptions): Transport {
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw deadlineError(call.method, displayPath, attempt - 1, lastError);
+      await limiter.acquire(call.method, call.path, call.signal);
       const started = performance.now();
       const timeoutSignal = AbortSignal.timeout(Math.min(requestTimeout, remaining));
       const signal = call.signal ? AbortSignal.any([timeoutSignal, call.signal]) : timeoutSignal;
