@@ -58,3 +58,12 @@ test("image update: every machine on v2 after a rolling update, still no 429", a
   expect(new Set(machines.map((m) => m.config.image))).toEqual(new Set([image("v2")]));
   expect(fly.clock!.rejected).toBe(0);
 });
+
+test("preview up against a server whose create answers `creating`: ready, started on the image", async () => {
+  const up = await dir.run(["preview", "up", "--pr", "7", "--image", image("pr-7")]);
+  if (up.code !== 0) console.error(up.stderr);
+  expect(up.code).toBe(0);
+  expect(up.stderr).toContain("preview ready");
+  const machines = fly.machines(`${APP}-pr-7`).filter((m) => m.config.metadata?.flightdeck_role !== "fleet-lock");
+  expect(machines.map((m) => [m.state, m.config.image])).toEqual([["started", image("pr-7")]]);
+});
