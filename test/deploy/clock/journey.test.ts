@@ -67,3 +67,22 @@ test("preview up against a server whose create answers `creating`: ready, starte
   const machines = fly.machines(`${APP}-pr-7`).filter((m) => m.config.metadata?.flightdeck_role !== "fleet-lock");
   expect(machines.map((m) => [m.state, m.config.image])).toEqual([["started", image("pr-7")]]);
 });
+
+test("scale down to 4 on a lagging list: 4 left, the destroyed one not judged from the list", async () => {
+  const down = await dir.run(["scale", "--count", "4"]);
+  if (down.code !== 0) console.error(down.stderr);
+  expect(down.code).toBe(0);
+  expect(appMachines(fly).length).toBe(4);
+});
+
+test("a create whose answer is lost leaves one machine: scale back to 5 makes exactly one more", async () => {
+  fly.faults.loseCreateAnswer();
+  const scaled = await dir.run(["scale", "--count", "5"]);
+  if (scaled.code !== 0) console.error(scaled.stderr);
+  expect(scaled.code).toBe(0);
+  const machines = appMachines(fly);
+  expect(machines.length).toBe(5);
+  expect(new Set(machines.map((m) => m.config.image))).toEqual(new Set([image("v2")]));
+  // The fault was used: the create did happen without its answer reaching the run.
+  expect(fly.calls.some((c) => c.method === "POST" && c.path.endsWith("/machines") && c.status === 0)).toBe(true);
+});
