@@ -19,7 +19,8 @@ import { regionFor } from "../machine/desired.ts";
 import { planForConfig, type PlanMode, scaleImage } from "../plan/from-config.ts";
 import { appUrl } from "../config/public-address.ts";
 import { METADATA } from "../machine/machine-config.ts";
-import { type ObservedApp, observe } from "../fleet/observe.ts";
+import { type KnownMachines, type ObservedApp, observe } from "../fleet/observe.ts";
+import type { Journal } from "./rollout.ts";
 import { createOutput, type Output } from "../output.ts";
 import type { Plan } from "../plan/types.ts";
 import { explainPlan } from "../plan/explain.ts";
@@ -40,6 +41,8 @@ import { waitSettled } from "./waits.ts";
 
 export interface DeployOptions {
   client: FlyClient;
+  /** Machines this run made, changed or destroyed: the re-read after apply reconciles the list with them. */
+  known?: KnownMachines;
   config: DeployConfig;
   /**
    * Image to deploy; default `[build] image`, else the one `build` builds and pushes, else (no `build`: library
@@ -116,7 +119,10 @@ export async function prepareDeploy(
   mode: PlanMode = { kind: "deploy" },
 ): Promise<PreparedDeploy> {
   const cfg = options.config;
-  const observed = await observe(options.client, cfg.app, { signal: options.signal });
+  const observed = await observe(options.client, cfg.app, {
+    signal: options.signal,
+    ...(options.known ? { known: options.known } : {}),
+  });
   let image: string | undefined;
   if (mode.kind === "rollback") image = mode.image;
   else if (mode.kind === "scale")
@@ -263,6 +269,12 @@ async function applyVerified(
     };
     await writeReleases(options.client, cfg.app, lock, withRelease(history, entry), output);
   };
+  const known = { ids: new Set<string>(), destroyed: new Set<string>() };
+  const remember = ({ journal }: { journal: Journal }) => {
+    for (const c of journal.created) known.ids.add(c.id);
+    for (const u of journal.updated) known.ids.add(u.machineId);
+    for (const id of journal.destroyed) known.destroyed.add(id);
+  };
   const apply = (p: Plan, observed: ObservedApp) =>
     applyPlan(p, {
       client: options.client,
@@ -278,23 +290,23 @@ async function applyVerified(
       ...(history.length > 0 ? { extraMetadata: { [RELEASES_KEY]: encodeReleases(history) } } : {}),
       pollMs: options.pollMs,
       ...(options.logs ? { logs: options.logs } : {}),
-    });
+    }).then(remember);
 
   let final: PreparedDeploy;
   try {
     await apply(plan, prepared.observed);
     // Re-read and plan again: if the fleet is not what the plan aimed for (a machine appeared, failed or went
     // away meanwhile), converge once more before judging.
-    final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+    final = await prepareDeploy({ ...options, image: plan.target.image, known }, mode);
     if (final.plan.mutating && final.plan.problems.length === 0) {
       output.step(`the fleet is not yet what the plan aimed for; converging once more`);
       await apply(final.plan, final.observed);
-      final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+      final = await prepareDeploy({ ...options, image: plan.target.image, known }, mode);
     }
     // Strategies that do not wait (immediate) leave machines mid-update: judge them once they settle.
     const waitCtx = { client: options.client, app: cfg.app, ...(options.signal ? { signal: options.signal } : {}) };
     if (await waitSettled(waitCtx, final.observed.state.machines, cfg.deploy.waitTimeoutMs))
-      final = await prepareDeploy({ ...options, image: plan.target.image }, mode);
+      final = await prepareDeploy({ ...options, image: plan.target.image, known }, mode);
   } catch (error) {
     if (error instanceof DeployError && error.exitCode === 1 && error.code !== "aborted") await record("failed");
     throw error;

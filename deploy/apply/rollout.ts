@@ -9,6 +9,7 @@ import type { FleetLock } from "../fleet/lock.ts";
 import type { LogsClient } from "../../lib/fly/logs.ts";
 import { METADATA } from "../machine/machine-config.ts";
 import type { Output } from "../output.ts";
+import { sleep } from "../sleep.ts";
 import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
 
 export interface RolloutContext {
@@ -127,18 +128,21 @@ export async function createMachine(
   opts: { wait: boolean },
 ): Promise<Machine> {
   ctx.journal.mutations++;
-  const machine = await ctx.client.createMachine(
-    ctx.app,
-    {
-      name: `${ctx.app.slice(0, 30)}-${ctx.runId}-${create.ref}`,
-      region: create.region,
-      config: create.config,
-      ...(create.skipLaunch ? { skip_launch: true } : {}),
-      ...(create.skipServiceRegistration ? { skip_service_registration: true } : {}),
-      ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
-    },
-    { signal: ctx.signal },
-  );
+  const name = `${ctx.app.slice(0, 30)}-${ctx.runId}-${create.ref}`;
+  const machine = await ctx.client
+    .createMachine(
+      ctx.app,
+      {
+        name,
+        region: create.region,
+        config: create.config,
+        ...(create.skipLaunch ? { skip_launch: true } : {}),
+        ...(create.skipServiceRegistration ? { skip_service_registration: true } : {}),
+        ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
+      },
+      { signal: ctx.signal },
+    )
+    .catch((error: unknown) => findLostCreate(ctx, name, error));
   const id = machine.id ?? "";
   // Without an id nothing more can be done with it, nor can it be rolled back: say so rather than guess.
   if (!id)
@@ -159,6 +163,37 @@ export async function createMachine(
     ctx.output.step(`machine ${id} is started and healthy`);
   }
   return machine;
+}
+
+/** How long a create whose answer was lost is looked for in the (lagging) list before the error stands. */
+const LOST_CREATE_SEARCH_MS = 10_000;
+
+/**
+ * After an ambiguous create (no answer, a timeout, a 5xx) or a 409 for our own name (the client's recovery
+ * created again because the list did not show the first one yet), the machine may exist: the list is eventually
+ * consistent (fly-machines-api.md §2), so look for this run's unique name for a while before giving up. Never
+ * create twice: finding it is the only way forward; not finding it rethrows.
+ */
+async function findLostCreate(ctx: RolloutContext, name: string, error: unknown): Promise<Machine> {
+  const status = isFlyApiError(error) ? error.status : -1;
+  const ambiguous =
+    isFlyApiError(error) &&
+    (status === 0 || status === 408 || status === 409 || status >= 500 || error.code === "timeout");
+  if (!ambiguous) throw error;
+  const deadline = Date.now() + Math.min(ctx.waitTimeoutMs, LOST_CREATE_SEARCH_MS);
+  let delay = ctx.pollMs ?? 100;
+  for (;;) {
+    const found = (await ctx.client.listMachines(ctx.app, { signal: ctx.signal })).find(
+      (m) => m.name === name && m.state !== "destroyed" && m.state !== "destroying",
+    );
+    if (found) {
+      ctx.output.step(`the create of ${name} got no clear answer; found it in the list as ${found.id}`);
+      return found;
+    }
+    if (Date.now() + delay > deadline) throw error;
+    await sleep(delay, ctx.signal);
+    delay = Math.min(delay * 2, 1000);
+  }
 }
 
 export async function destroyMachine(ctx: RolloutContext, machineId: string): Promise<void> {

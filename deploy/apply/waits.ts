@@ -23,17 +23,24 @@ export async function waitStarted(
   machineId: string,
   opts: { timeoutMs: number; version?: string },
 ): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
   for (;;) {
     throwIfAborted(ctx.signal);
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
-    const result = await ctx.client.waitMachine(ctx.app, machineId, {
-      state: ["started", "failed"],
-      version: opts.version,
-      timeoutSeconds: Math.max(1, Math.min(60, Math.ceil(remaining / 1000))),
-      signal: ctx.signal,
-    });
+    const result = await ctx.client
+      .waitMachine(ctx.app, machineId, {
+        state: ["started", "failed"],
+        version: opts.version,
+        timeoutSeconds: Math.max(1, Math.min(60, Math.ceil(remaining / 1000))),
+        signal: ctx.signal,
+      })
+      .catch((error: unknown) => notYetVisible(error, started));
+    if (result === undefined) {
+      await sleep(Math.min(ctx.pollMs ?? 100, Math.max(0, deadline - Date.now())), ctx.signal);
+      continue;
+    }
     if (!result.ok) continue;
     // `state` is optional in WaitMachineResponse (fly-go's Wait never reads the body): after a wait for
     // "started or failed", an answer without it says one of the two happened, not which. Ask the machine.
@@ -58,6 +65,19 @@ export async function waitStarted(
   );
 }
 
+/**
+ * How long a machine we just created or updated may answer 404 before we believe it. The Machines API is
+ * eventually consistent: "If you've just created a machine, there's no guarantee that a subsequent request to
+ * wait for state will be able to find that machine" (flyctl#4618, which retries such 404s).
+ */
+export const NOT_FOUND_GRACE_MS = 5_000;
+
+/** Undefined (ask again) for a 404 within the grace since `since`; anything else is rethrown. */
+export function notYetVisible(error: unknown, since: number): undefined {
+  if (isFlyApiError(error) && error.status === 404 && Date.now() - since < NOT_FOUND_GRACE_MS) return undefined;
+  throw error;
+}
+
 /** How many checks the config defines: top-level checks plus service checks. Zero means nothing to wait for. */
 export function expectedCheckCount(config: MachineConfig | undefined): number {
   if (!config) return 0;
@@ -76,9 +96,18 @@ export async function waitHealthy(
   const deadline = Date.now() + opts.timeoutMs;
   let delay = ctx.pollMs ?? 100;
   let last: Machine | undefined;
+  const started = Date.now();
   for (;;) {
     throwIfAborted(ctx.signal);
-    last = await ctx.client.getMachine(ctx.app, machineId, { signal: ctx.signal });
+    const seen = await ctx.client
+      .getMachine(ctx.app, machineId, { signal: ctx.signal })
+      .catch((error: unknown) => notYetVisible(error, started));
+    if (seen === undefined) {
+      if (Date.now() + delay > deadline) break;
+      await sleep(delay, ctx.signal);
+      continue;
+    }
+    last = seen;
     const checks = last.checks ?? [];
     const current = opts.version === undefined || last.version === undefined || last.version === opts.version;
     if (current && checks.length >= opts.expectedChecks && checks.every((c) => c.status === "passing")) return last;

@@ -17,10 +17,22 @@ export interface ObservedApp {
   anchor?: Machine;
 }
 
+/**
+ * What this run knows from its own answers, to reconcile an eventually consistent list with: the Machines API
+ * list lags writes (fly-machines-api.md §2: flyctl's preflight tests sleep because "fly m list is eventually
+ * consistent"), so a machine we created may be missing and one we destroyed still listed as `destroying`.
+ */
+export interface KnownMachines {
+  /** Machines this run created or updated: GET by id when the list lacks them. */
+  ids: ReadonlySet<string>;
+  /** Machines this run destroyed: gone, whatever the list still says. */
+  destroyed: ReadonlySet<string>;
+}
+
 export async function observe(
   client: FlyClient,
   appName: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; known?: KnownMachines } = {},
 ): Promise<ObservedApp> {
   const signal = opts.signal;
   let org: string | undefined;
@@ -38,12 +50,13 @@ export async function observe(
     throw error;
   }
   // Independent reads: in parallel, so observing costs one round trip rather than four.
-  const [ips, secrets, volumes, machines] = await Promise.all([
+  const [ips, secrets, volumes, listed] = await Promise.all([
     client.listIpAssignments(appName, { signal }),
     client.listSecrets(appName, { signal }),
     client.listVolumes(appName, { signal }),
     client.listMachines(appName, { signal }),
   ]);
+  const machines = opts.known ? await reconcile(client, appName, listed, opts.known, signal) : listed;
   // The fleet lock's anchor machine is the lock, not part of the fleet (fleet-lock.ts).
   const present = machines.filter(isLive);
   const live = present.filter((m) => !isAnchor(m));
@@ -66,6 +79,29 @@ export async function observe(
     machines: live,
     ...(anchor ? { anchor } : {}),
   };
+}
+
+/** The list, less what we destroyed, plus what we made or changed that it does not show yet (read by id). */
+async function reconcile(
+  client: FlyClient,
+  appName: string,
+  listed: Machine[],
+  known: KnownMachines,
+  signal: AbortSignal | undefined,
+): Promise<Machine[]> {
+  const kept = listed.filter((m) => !known.destroyed.has(m.id ?? ""));
+  const seen = new Set(kept.map((m) => m.id));
+  const missing = [...known.ids].filter((id) => !seen.has(id) && !known.destroyed.has(id));
+  const fetched = await Promise.all(
+    missing.map((id) =>
+      client.getMachine(appName, id, { signal }).catch((error: unknown) => {
+        // Gone by id too (destroyed by someone else, auto_destroy): not part of the fleet.
+        if (isFlyApiError(error) && error.status === 404) return undefined;
+        throw error;
+      }),
+    ),
+  );
+  return [...kept, ...fetched.filter((m): m is Machine => m !== undefined)];
 }
 
 /**

@@ -10,6 +10,7 @@ import { type PreparedCall, sendAttempt } from "./attempt.ts";
 import { authorizationHeader } from "./auth.ts";
 import { FlyApiError } from "./errors.ts";
 import { buildQuery, expandPath, type QueryValue } from "./paths.ts";
+import { type RateLimiter, rateLimiterFromEnv } from "./rate-limit.ts";
 import type { RetryOptions } from "./retry.ts";
 import type { Call, Reply, RequestInfo } from "./wire.ts";
 
@@ -26,6 +27,8 @@ export interface TransportOptions {
   onRequest?: (info: RequestInfo) => void;
   /** Randomness for backoff jitter; injectable so tests can pin it. */
   random?: () => number;
+  /** Spaces calls under Fly's documented limits (./rate-limit.ts); default: Fly's limits on the env's clock. */
+  limiter?: RateLimiter;
 }
 
 export interface Transport {
@@ -36,14 +39,18 @@ export interface Transport {
 export function createTransport(options: TransportOptions): Transport {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const authorization = authorizationHeader(options.token);
+  const limiter = options.limiter ?? rateLimiterFromEnv(process.env);
 
   async function send(call: Call): Promise<Reply> {
     const prepared = prepare(call);
     // A long /wait (which sets its own timeoutMs) must not be cut short by the general deadline.
     const deadline = Date.now() + Math.max(options.deadlineMs, call.timeoutMs ?? 0);
     const outcome = await withRetry({
-      attempt: ({ attempt, remainingMs }) =>
-        sendAttempt(prepared, attempt, remainingMs, options.retry, options.onRequest),
+      // Every attempt, retries included, waits for its action's slot: staying under Fly's limits beats a 429.
+      attempt: async ({ attempt, remainingMs }) => {
+        await limiter.acquire(call.method, call.path, call.signal);
+        return sendAttempt(prepared, attempt, remainingMs, options.retry, options.onRequest);
+      },
       policy: options.retry,
       deadline,
       signal: call.signal,

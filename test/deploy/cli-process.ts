@@ -38,6 +38,8 @@ export async function cliDir(fly: FakeFly, timeouts: { wait?: string } = {}): Pr
         HOME: process.env.HOME ?? dir,
         FLY_API_TOKEN: fly.token,
         FLY_FLAPS_BASE_URL: fly.url,
+        // The client's limiter runs on the fake's clock (1000x fast for the instant fake, test/setup.ts).
+        FLIGHTDECK_FLY_CLOCK_SCALE: String(fly.clock?.scale ?? 0.001),
         ...env,
       },
       stdout: "pipe",

@@ -5,6 +5,7 @@
 // release-command exit codes, app deletes that linger). Modules per resource live in ./fly/.
 
 import { appRoutes, createAppRecord } from "./fly/apps.ts";
+import { createClock, retryAfterHeader, type FakeClock } from "./fly/clock.ts";
 import { certificateRoutes, createCertificateBehaviour, type CertificateBehaviour } from "./fly/certificates.ts";
 import { createExecBehaviour, execRoutes, type ExecBehaviour } from "./fly/exec.ts";
 import { createFakeLogs, logRoutes, type FakeLogs } from "./fly/logs.ts";
@@ -31,6 +32,7 @@ import { volumeRoutes } from "./fly/volumes.ts";
 
 export type { FakeCall, FakeOptions, FakeTimings } from "./fly/context.ts";
 export type { CallMatch, MachineMatch } from "./fly/faults.ts";
+export type { ClockOptions, FakeClock } from "./fly/clock.ts";
 export type { FakeApp, FakeCertificate, FakeLease, FakeLogEntry, FakeMachine, FakeState } from "./fly/state.ts";
 export type { CertificateBehaviour } from "./fly/certificates.ts";
 export type { ExecBehaviour } from "./fly/exec.ts";
@@ -66,21 +68,32 @@ export interface FakeFly {
   certificates: CertificateBehaviour;
   /** How exec answers (Go omitempty or every field), and every command run. */
   exec: ExecBehaviour;
+  /** Clock mode's state (its 429 count), when `clock` was given. */
+  clock: FakeClock | undefined;
   close(): Promise<void>;
 }
 
 const DEFAULT_TIMINGS: FakeTimings = { bootMs: 20, checksPassMs: 20, stopMs: 10, runMs: 20, destroyMs: 5 };
+/** Clock mode's defaults, in Fly ms: a small image boots in about a second, checks pass a little later. */
+const CLOCK_TIMINGS: FakeTimings = { bootMs: 1000, checksPassMs: 500, stopMs: 400, runMs: 500, destroyMs: 300 };
 
 export function startFakeFly(opts: FakeOptions = {}): FakeFly {
   const token = opts.token ?? `fm2_fake${randomHex(40)}`;
   const faults = new FakeFaults();
   faults.latencyMs = opts.latencyMs ?? 0;
+  const clock = opts.clock ? createClock(opts.clock) : undefined;
+  // Clock mode: timings not given are Fly-like durations on the clock's scale; given ones are real ms as ever.
+  const defaults = clock
+    ? (Object.fromEntries(
+        Object.entries(CLOCK_TIMINGS).map(([key, flyMs]) => [key, clock.ms(flyMs)]),
+      ) as unknown as FakeTimings)
+    : DEFAULT_TIMINGS;
   const timings: FakeTimings = {
-    bootMs: opts.bootMs ?? DEFAULT_TIMINGS.bootMs,
-    checksPassMs: opts.checksPassMs ?? DEFAULT_TIMINGS.checksPassMs,
-    stopMs: opts.stopMs ?? DEFAULT_TIMINGS.stopMs,
-    runMs: opts.runMs ?? DEFAULT_TIMINGS.runMs,
-    destroyMs: opts.destroyMs ?? DEFAULT_TIMINGS.destroyMs,
+    bootMs: opts.bootMs ?? defaults.bootMs,
+    checksPassMs: opts.checksPassMs ?? defaults.checksPassMs,
+    stopMs: opts.stopMs ?? defaults.stopMs,
+    runMs: opts.runMs ?? defaults.runMs,
+    destroyMs: opts.destroyMs ?? defaults.destroyMs,
   };
   const ctx: FakeContext = createContext({
     state: createState(),
@@ -97,6 +110,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       updateClearsCordon: opts.updateClearsCordon ?? false,
     },
     validate: specValidator(opts.rejectUnknownFields ?? true),
+    clock,
   });
   faults.onHoldLease = (hold) => {
     const machine = ctx.state.apps.get(hold.appName)?.machines.get(hold.machineId);
@@ -156,6 +170,12 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
         )
       ) {
         return respond(json({ error: "Authenticate: token validation error" }, 401));
+      }
+      if (clock) {
+        const admitted = clock.admit(method, path);
+        if (!admitted.ok) {
+          return respond(json({ error: "rate limit exceeded" }, 429, retryAfterHeader(clock, admitted.retryInMs)));
+        }
       }
       const latency = faults.latencyFor(method, path);
       if (latency > 0) await Bun.sleep(latency);
@@ -231,6 +251,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
     logs,
     certificates,
     exec,
+    clock,
     async close() {
       for (const timer of ctx.timers) clearTimeout(timer);
       ctx.timers.clear();

@@ -1,6 +1,7 @@
 // Shared machinery of the fake: options, timers (all cancelled on close), state waiters for /wait, and the
 // small HTTP helpers every resource module uses.
 
+import type { ClockOptions, FakeClock } from "./clock.ts";
 import type { FakeFaults } from "./faults.ts";
 import type { FakeApp, FakeMachine, FakeState } from "./state.ts";
 import type { BodyValidator } from "./validate.ts";
@@ -58,6 +59,12 @@ export interface FakeOptions extends Partial<FakeTimings> {
    * spec's Machine.cordoned is only changed by /cordon and /uncordon. `true` plays a server that clears it.
    */
   updateClearsCordon?: boolean;
+  /**
+   * Clock mode (./clock.ts): Fly's rate limits, list lag, 404 for a just-created machine, lasting transient
+   * states, 400 for a wait over 60 s. Unset = instant timing (the default). In clock mode, timings not given
+   * default to Fly-like durations on the clock's scale.
+   */
+  clock?: ClockOptions;
 }
 
 export interface FakeCall {
@@ -95,6 +102,8 @@ export interface FakeContext {
     >
   >;
   validate: BodyValidator;
+  /** Set in clock mode. */
+  clock: FakeClock | undefined;
   waiters: Set<Waiter>;
   timers: Set<ReturnType<typeof setTimeout>>;
   later(ms: number, fn: () => void): void;
@@ -117,6 +126,7 @@ export function createContext(parts: Omit<FakeContext, "later" | "setState" | "w
     },
     setState(machine, state) {
       machine.state = state;
+      if (state === "destroyed") machine.goneAt = Date.now();
       machine.updated_at = new Date().toISOString();
       for (const waiter of [...waiters]) {
         if (waiter.machine !== machine) continue;

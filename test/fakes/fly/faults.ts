@@ -82,6 +82,17 @@ export class FakeFaults {
     return this;
   }
 
+  /**
+   * The next `count` machine creates are carried out, then their connection is closed before the answer: the
+   * machine exists and the client never heard (flyctl: an error after a create was sent is ambiguous).
+   */
+  loseCreateAnswer(count = 1): this {
+    return this.dropConnection(count, {
+      match: { method: "POST", path: /^\/v1\/apps\/[^/]+\/machines$/ },
+      afterHandling: true,
+    });
+  }
+
   /** Matching machines stay in `starting` forever. */
   neverStart(match: MachineMatch): this {
     this.neverStartRules.push(match);

@@ -15,7 +15,7 @@ import { addEvent, boot, destroy, machineView, settleUnlaunched, stop } from "./
 import type { Route } from "./router.ts";
 import { newVersion, nowIso, randomHex, type FakeApp, type FakeMachine } from "./state.ts";
 
-const RUNNING = new Set(["started", "starting", "replacing", "stopping", "restarting"]);
+const RUNNING = new Set(["started", "starting", "replacing", "stopping", "restarting", "updating"]);
 
 export function requireLeaseNonce(machine: FakeMachine, nonce: string | undefined): void {
   const lease = activeLease(machine);
@@ -107,8 +107,11 @@ export function machineRoutes(ctx: FakeContext): Route[] {
         const metadataFilters = [...query.entries()]
           .filter(([key]) => key.startsWith("metadata."))
           .map(([key, value]) => [key.slice(9), value] as const);
-        const machines = [...a.machines.values()].filter((m) => {
-          if (!includeDeleted && (m.state === "destroyed" || m.state === "destroying")) return false;
+        const machines = listed(ctx, a, Date.now()).filter((m) => {
+          // Fly lists a machine being destroyed (flyctl filters `destroying` out itself, ListFlyAppsMachines);
+          // the instant fake leaves it out, as the suites written against it expect.
+          const gone = m.state === "destroyed" || (!ctx.clock && m.state === "destroying");
+          if (!includeDeleted && gone) return false;
           if (region && m.region !== region) return false;
           if (states && !states.includes(m.state)) return false;
           return metadataFilters.every(([key, value]) => m.config.metadata?.[key] === value);
@@ -166,6 +169,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
           secretsVersion: input.skip_secrets ? 0 : a.secretsVersion,
           skipServiceRegistration: input.skip_service_registration === true,
           generation: 0,
+          bornAt: Date.now(),
         };
         a.machines.set(id, machine);
         attachMount(a, machine);
@@ -175,13 +179,25 @@ export function machineRoutes(ctx: FakeContext): Route[] {
           machine.lease = newLease(ctx, machine, input.lease_ttl, "");
           nonce = machine.lease.nonce;
         }
-        if (input.skip_launch) settleUnlaunched(ctx, machine);
-        else {
+        const launch = () => {
+          if (input.skip_launch) settleUnlaunched(ctx, machine);
+          else {
+            const generation = machine.generation;
+            ctx.later(1, () => {
+              if (machine.generation === generation && machine.state === "created") boot(ctx, a, machine);
+            });
+          }
+        };
+        if (ctx.clock) {
+          // Clock mode: the create answers `creating`, a documented transient state, before flyd has the machine.
+          machine.state = "creating";
           const generation = machine.generation;
-          ctx.later(1, () => {
-            if (machine.generation === generation && machine.state === "created") boot(ctx, a, machine);
+          ctx.later(ctx.clock.ms(ctx.clock.options.creatingMs), () => {
+            if (machine.generation !== generation || machine.state !== "creating") return;
+            ctx.setState(machine, "created");
+            launch();
           });
-        }
+        } else launch();
         return json(machineView(machine, { nonce }));
       },
     },
@@ -189,7 +205,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
       method: "GET",
       path: `${base}/:machine`,
       handle: ({ app, params, query }) => {
-        const machine = requireMachine(app!, params.machine!);
+        const machine = requireFound(ctx, requireMachine(app!, params.machine!));
         const version = query.get("version");
         if (version && version !== machine.version) {
           const old = machine.versions.find((v) => v.version === version);
@@ -237,19 +253,18 @@ export function machineRoutes(ctx: FakeContext): Route[] {
           machine.skipServiceRegistration = input.skip_service_registration;
         attachMount(a, machine);
         addEvent(machine, "update", "replacing");
-        if (input.skip_launch && !wasRunning) {
-          // flyd: "machine was in a non-started state prior to the update so leaving the new version stopped"
-          ctx.setState(machine, machine.state === "created" ? "created" : "stopped");
-        } else if (wasRunning) {
+        const replace = () => replaceMachine(ctx, a, machine, input.skip_launch === true, wasRunning);
+        if (ctx.clock) {
+          // Clock mode: `updating` is visible for a while before flyd replaces the machine.
+          const before = machine.state;
           const generation = ++machine.generation;
-          ctx.setState(machine, "replacing");
-          machine.checks = [];
-          ctx.later(ctx.timings.stopMs, () => {
-            if (machine.generation === generation) boot(ctx, a, machine);
+          ctx.setState(machine, "updating");
+          ctx.later(ctx.clock.ms(ctx.clock.options.updatingMs), () => {
+            if (machine.generation !== generation) return;
+            machine.state = before;
+            replace();
           });
-        } else {
-          boot(ctx, a, machine);
-        }
+        } else replace();
         return json(machineView(machine));
       },
     },
@@ -317,7 +332,7 @@ export function machineRoutes(ctx: FakeContext): Route[] {
     {
       method: "GET",
       path: `${base}/:machine/wait`,
-      handle: ({ app, params, query }) => waitFor(ctx, requireMachine(app!, params.machine!), query),
+      handle: ({ app, params, query }) => waitFor(ctx, requireFound(ctx, requireMachine(app!, params.machine!)), query),
     },
     {
       method: "GET",
@@ -399,6 +414,46 @@ export function machineRoutes(ctx: FakeContext): Route[] {
   ];
 }
 
+/** What an update does once flyd takes it: leave a non-running machine stopped, or replace and boot it. */
+function replaceMachine(ctx: FakeContext, a: FakeApp, machine: FakeMachine, skipLaunch: boolean, wasRunning: boolean) {
+  if (skipLaunch && !wasRunning) {
+    // flyd: "machine was in a non-started state prior to the update so leaving the new version stopped"
+    ctx.setState(machine, machine.state === "created" ? "created" : "stopped");
+  } else if (wasRunning) {
+    const generation = ++machine.generation;
+    ctx.setState(machine, "replacing");
+    machine.checks = [];
+    ctx.later(ctx.timings.stopMs, () => {
+      if (machine.generation === generation) boot(ctx, a, machine);
+    });
+  } else {
+    boot(ctx, a, machine);
+  }
+}
+
+/** Clock mode: a machine created less than `notFoundMs` ago is not found yet (flyctl#4618). */
+function requireFound(ctx: FakeContext, machine: FakeMachine): FakeMachine {
+  if (ctx.clock && Date.now() - machine.bornAt < ctx.clock.ms(ctx.clock.options.notFoundMs)) {
+    throw new HttpError(404, `machine not found: ${machine.id}`);
+  }
+  return machine;
+}
+
+/**
+ * The machines a list shows. Clock mode lags: one created less than `listLagMs` ago is missing, and one
+ * destroyed less than that ago is still listed as `destroying`.
+ */
+function listed(ctx: FakeContext, app: FakeApp, now: number): FakeMachine[] {
+  const all = [...app.machines.values()];
+  if (!ctx.clock) return all;
+  const lag = ctx.clock.ms(ctx.clock.options.listLagMs);
+  return all
+    .filter((m) => now - m.bornAt >= lag)
+    .map((m) =>
+      m.state === "destroyed" && m.goneAt !== undefined && now - m.goneAt < lag ? { ...m, state: "destroying" } : m,
+    );
+}
+
 const WAITABLE = new Set(["started", "stopped", "suspended", "destroyed", "failed", "settled"]);
 
 /** GET /wait: blocks until the machine is in one of the states, or answers 408 after `timeout` seconds. */
@@ -415,6 +470,8 @@ function waitFor(ctx: FakeContext, machine: FakeMachine, query: URLSearchParams)
   const timeout = Number(timeoutText);
   if (!Number.isInteger(timeout) || timeout < 1)
     throw new HttpError(400, `invalid timeout "${timeoutText}": want whole seconds`);
+  // Clock mode keeps the spec's bound (integer seconds, max 60) instead of clamping as the instant fake does.
+  if (ctx.clock && timeout > 60) throw new HttpError(400, `invalid timeout "${timeoutText}": at most 60 seconds`);
   const answer = () =>
     json(
       ctx.options.waitResponse === "ok_only"
@@ -443,6 +500,7 @@ function waitFor(ctx: FakeContext, machine: FakeMachine, query: URLSearchParams)
       },
     };
     ctx.waiters.add(waiter);
-    ctx.later(Math.min(timeout, 60) * 1000, () => waiter.resolve("timeout"));
+    const timeoutMs = Math.min(timeout, 60) * 1000;
+    ctx.later(ctx.clock ? ctx.clock.ms(timeoutMs) : timeoutMs, () => waiter.resolve("timeout"));
   });
 }

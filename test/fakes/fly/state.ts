@@ -41,6 +41,9 @@ export interface FakeMachine {
   skipServiceRegistration: boolean;
   /** Bumped by every lifecycle action so stale timers of an earlier action do nothing. */
   generation: number;
+  /** Real time (ms) of the create and of reaching `destroyed`: what clock mode's list lag and 404 window count from. */
+  bornAt: number;
+  goneAt?: number;
   /** Exit code of the last exit of the main process, when it exited on its own (release machines). */
   exitCode?: number;
 }

@@ -47,6 +47,8 @@ function spawnCli(argv: string[], opts: CliOptions = {}) {
       HOME: process.env.HOME ?? "",
       FLY_API_TOKEN: target.token,
       FLY_FLAPS_BASE_URL: target.url,
+      // The client's limiter on the instant fake's clock (test/setup.ts), not Fly's real one.
+      FLIGHTDECK_FLY_CLOCK_SCALE: process.env.FLIGHTDECK_FLY_CLOCK_SCALE ?? "0.001",
       ...opts.env,
     },
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
