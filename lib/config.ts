@@ -25,6 +25,10 @@ export interface Config {
   allowedOrigins: string[];
   rateLimitPerMinute: number;
   authRateLimitPerMinute: number;
+  /** Access token lifetime (production settings name ACCESS_TOKEN_EXPIRE_MINUTES=30, issue 22). */
+  accessTokenExpireMinutes: number;
+  /** Refresh token (session) lifetime, REFRESH_TOKEN_EXPIRE_DAYS=7 in the production settings. */
+  refreshTokenExpireDays: number;
   enableRegistration: boolean;
   logLevel: LogLevel;
   maxUploadBytes: number;
@@ -157,6 +161,8 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     allowedOrigins,
     rateLimitPerMinute: read.integer("RATE_LIMIT_PER_MINUTE", 100, { min: 1, max: 1_000_000 }),
     authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", 5, { min: 1, max: 10_000 }),
+    accessTokenExpireMinutes: read.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 1, max: 24 * 60 }),
+    refreshTokenExpireDays: read.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, { min: 1, max: 365 }),
     enableRegistration: read.boolean("ENABLE_REGISTRATION", true),
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, d.logLevel),
     maxUploadBytes: read.integer("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, { min: 1, max: 10 * 1024 ** 3 }),

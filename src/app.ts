@@ -94,7 +94,13 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
   const media = deps.media ?? (defaults as MediaServices).media;
   const volume = deps.volume ?? (defaults as MediaServices).volume;
   const loginLimiter = deps.loginLimiter ?? createLoginLimiter(repo, config.authRateLimitPerMinute, clock);
-  const auth = createAuthService({ repo, secretKey: config.secretKey, clock });
+  const auth = createAuthService({
+    repo,
+    secretKey: config.secretKey,
+    clock,
+    accessLifetimeSeconds: config.accessTokenExpireMinutes * 60,
+    refreshLifetimeSeconds: config.refreshTokenExpireDays * 86_400,
+  });
 
   const metrics = createMetrics(deps.db, config.mediaDir);
   const countRequests = requestMetrics(metrics);

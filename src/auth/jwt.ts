@@ -11,6 +11,8 @@ export interface Claims {
   iat: number;
   exp: number;
   jti: string;
+  /** The session (sessions row) this token belongs to; the authenticated read checks it is live. */
+  sid?: string;
 }
 
 export type VerifyFailure = "malformed" | "unsupported_algorithm" | "bad_signature" | "expired" | "invalid_claims";
@@ -25,8 +27,10 @@ export function signToken(
   key: string,
   now: number,
   lifetimeSeconds: number,
+  sessionId?: string,
 ): { token: string; claims: Claims } {
   const claims: Claims = { sub: subject, iat: now, exp: now + lifetimeSeconds, jti: crypto.randomUUID() };
+  if (sessionId !== undefined) claims.sid = sessionId;
   const signingInput = `${HEADER}.${encodeJson(claims)}`;
   return { token: `${signingInput}.${hmac(key, signingInput).toString("base64url")}`, claims };
 }
@@ -57,7 +61,8 @@ export function verifyToken(token: string, key: string, now: number): VerifyResu
     typeof claims.sub !== "string" ||
     typeof claims.exp !== "number" ||
     typeof claims.iat !== "number" ||
-    typeof claims.jti !== "string"
+    typeof claims.jti !== "string" ||
+    (claims.sid !== undefined && typeof claims.sid !== "string")
   ) {
     return { ok: false, reason: "invalid_claims" };
   }

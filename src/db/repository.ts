@@ -4,10 +4,11 @@
  * (./schema/pg.ts, ./schema/sqlite.ts), so the dialect stays invisible above src/db/.
  * @module
  */
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import { type AuthAttemptsRepository, createAuthAttemptsRepository } from "./auth-attempts-repository.ts";
 import { createDeletionsRepository, type DeletionsRepository } from "./deletions-repository.ts";
 import type * as pgSchema from "./schema/pg.ts";
+import { createSessionsRepository, type SessionsRepository } from "./sessions-repository.ts";
 import { createVolumesRepository, type VolumesRepository } from "./volumes-repository.ts";
 
 export interface User {
@@ -47,6 +48,8 @@ export interface Page<T> {
 /** A project looked up together with its owner's account: `account` is false once the account is deleted. */
 export interface OwnedLookup {
   account: boolean;
+  /** False when the token's session is revoked (logout, reuse) or not the account's. */
+  session: boolean;
   project: Project | undefined;
 }
 /** OwnedLookup and the project's file at a path: `file` is undefined when the project or the file is missing. */
@@ -66,13 +69,15 @@ export interface Repository {
     create(input: { email: string; passwordHash: string }): Promise<Created<User>>;
     findByEmail(email: string): Promise<User | undefined>;
     findById(id: string): Promise<User | undefined>;
+    /** The account and whether session `sid` of it is live, in one round trip (the authenticated read). */
+    findWithSession(id: string, sid: string): Promise<{ user: User | undefined; session: boolean }>;
     delete(id: string): Promise<boolean>;
   };
   projects: {
     create(input: { ownerId: string; name: string; description: string | null }): Promise<Created<Project>>;
     get(ownerId: string, id: string): Promise<Project | undefined>;
     /** One round trip for an authenticated request: does the account exist, and its project with this id. */
-    getWithAccount(ownerId: string, id: string): Promise<OwnedLookup>;
+    getWithAccount(ownerId: string, sid: string, id: string): Promise<OwnedLookup>;
     list(ownerId: string, page: PageRequest): Promise<Page<Project>>;
     update(
       ownerId: string,
@@ -91,7 +96,7 @@ export interface Repository {
     upsertOnVolume(input: FileWrite): Promise<FileRecord | undefined>;
     get(projectId: string, path: string): Promise<FileRecord | undefined>;
     /** One round trip for a file request: the account, its project with this id, and the file at this path. */
-    getWithOwner(ownerId: string, projectId: string, path: string): Promise<OwnedFileLookup>;
+    getWithOwner(ownerId: string, sid: string, projectId: string, path: string): Promise<OwnedFileLookup>;
     list(projectId: string, page: PageRequest): Promise<Page<FileRecord>>;
     listAll(projectId: string): Promise<FileRecord[]>;
     delete(projectId: string, path: string): Promise<boolean>;
@@ -99,6 +104,7 @@ export interface Repository {
   volumes: VolumesRepository;
   deletions: DeletionsRepository;
   authAttempts: AuthAttemptsRepository;
+  sessions: SessionsRepository;
 }
 
 type Tables = typeof pgSchema;
@@ -150,6 +156,19 @@ export function createRepository(
       .limit(1)
       .prepare("users_by_id"),
   );
+  // The token's session rides the same query as its account (issue 22): a revoked session is refused on the
+  // next request on every machine, with no second round trip and nothing cached.
+  const liveSession = () =>
+    and(eq(t.sessions.id, sql.placeholder("sid")), eq(t.sessions.userId, t.users.id), isNull(t.sessions.revokedAt));
+  const userWithSession = lazy(() =>
+    db
+      .select({ user: t.users, session: t.sessions.id })
+      .from(t.users)
+      .leftJoin(t.sessions, liveSession())
+      .where(eq(t.users.id, sql.placeholder("id")))
+      .limit(1)
+      .prepare("users_with_session"),
+  );
   const projectOfOwner = lazy(() =>
     db
       .select()
@@ -162,10 +181,16 @@ export function createRepository(
   // project means 404. `withFile` joins the project's file at :path the same way (no file row: 404 for it).
   const ownedLookup = (name: string, withFile: boolean) =>
     lazy(() => {
-      const fields = { account: t.users.id, project: t.projects, ...(withFile ? { file: t.files } : {}) };
+      const fields = {
+        account: t.users.id,
+        session: t.sessions.id,
+        project: t.projects,
+        ...(withFile ? { file: t.files } : {}),
+      };
       const joined = db
         .select(fields)
         .from(t.users)
+        .leftJoin(t.sessions, liveSession())
         .leftJoin(t.projects, and(eq(t.projects.ownerId, t.users.id), eq(t.projects.id, sql.placeholder("id"))));
       const withFiles = withFile
         ? joined.leftJoin(t.files, and(eq(t.files.projectId, t.projects.id), eq(t.files.path, sql.placeholder("path"))))
@@ -245,6 +270,10 @@ export function createRepository(
         }),
       findByEmail: async (email) => (await db.select().from(t.users).where(eq(t.users.email, email)).limit(1))[0],
       findById: async (id) => (await userById().execute({ id }))[0],
+      findWithSession: async (id, sid) => {
+        const [row] = await userWithSession().execute({ id, sid });
+        return { user: row?.user ?? undefined, session: row?.session != null };
+      },
       delete: async (id) =>
         (await db.delete(t.users).where(eq(t.users.id, id)).returning({ id: t.users.id })).length > 0,
     },
@@ -258,9 +287,9 @@ export function createRepository(
             .returning();
         }),
       get: async (ownerId, id) => (await projectOfOwner().execute({ ownerId, id }))[0],
-      getWithAccount: async (ownerId, id) => {
-        const [row] = await projectWithAccount().execute({ ownerId, id });
-        return { account: row !== undefined, project: row?.project ?? undefined };
+      getWithAccount: async (ownerId, sid, id) => {
+        const [row] = await projectWithAccount().execute({ ownerId, sid, id });
+        return { account: row !== undefined, session: row?.session != null, project: row?.project ?? undefined };
       },
       list: async (ownerId, { limit, cursor }) => {
         const where = cursor
@@ -296,9 +325,14 @@ export function createRepository(
       upsert: (input) => writeFile(input, false) as Promise<FileRecord>,
       upsertOnVolume: (input) => writeFile(input, true),
       get: async (projectId, path) => (await fileAt().execute({ projectId, path }))[0],
-      getWithOwner: async (ownerId, id, path) => {
-        const [row] = await fileWithOwner().execute({ ownerId, id, path });
-        return { account: row !== undefined, project: row?.project ?? undefined, file: row?.file ?? undefined };
+      getWithOwner: async (ownerId, sid, id, path) => {
+        const [row] = await fileWithOwner().execute({ ownerId, sid, id, path });
+        return {
+          account: row !== undefined,
+          session: row?.session != null,
+          project: row?.project ?? undefined,
+          file: row?.file ?? undefined,
+        };
       },
       list: async (projectId, { limit, cursor }) => {
         const where = cursor
@@ -327,6 +361,7 @@ export function createRepository(
     volumes: createVolumesRepository(db, t),
     deletions: createDeletionsRepository(db, t),
     authAttempts: createAuthAttemptsRepository(db, t),
+    sessions: createSessionsRepository(db, t),
   };
 }
 

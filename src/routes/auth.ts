@@ -1,6 +1,6 @@
 /**
- * Accounts: POST /v1/auth/register, POST /v1/auth/login, GET /v1/me. Both auth endpoints share a strict
- * per-IP limiter (AUTH_RATE_LIMIT_PER_MINUTE, counted fleet-wide in the database: src/auth/login-limiter.ts)
+ * Accounts and sessions: POST /v1/auth/register, /login, /refresh, /logout, /logout-all, GET /v1/me.
+ * Register, login and refresh share a strict per-IP limiter (AUTH_RATE_LIMIT_PER_MINUTE, counted fleet-wide in the database: src/auth/login-limiter.ts)
  * on top of the global one, to slow password guessing.
  * @module
  */
@@ -20,9 +20,16 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
 const UserView = t.Object({ id: t.String(), email: t.String(), created_at: t.String({ format: "date-time" }) });
 const TokenView = t.Object({
   access_token: t.String(),
+  refresh_token: t.String({ description: "single use: POST /v1/auth/refresh answers the next one" }),
   token_type: t.Literal("Bearer"),
-  expires_in: t.Integer({ description: "seconds" }),
+  expires_in: t.Integer({ description: "seconds the access token lives" }),
+  refresh_expires_in: t.Integer({ description: "seconds the refresh token lives" }),
 });
+// 43 characters is 32 bytes in base64url; the bound only keeps junk from being hashed.
+const RefreshBody = t.Object(
+  { refresh_token: t.String({ minLength: 1, maxLength: 512, pattern: "^[A-Za-z0-9_-]+$" }) },
+  { additionalProperties: false },
+);
 
 const Credentials = t.Object(
   {
@@ -50,7 +57,7 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
     set: { headers: Record<string, string | number> };
   }) => {
     const decision = await limiter.hit(clientIpOf(request));
-    if (!decision.allowed) throw tooManyRequests(decision, "login or registration attempts");
+    if (!decision.allowed) throw tooManyRequests(decision, "login, registration or refresh attempts");
     Object.assign(set.headers, rateLimitHeaders(decision));
   };
 
@@ -87,8 +94,42 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
       parse: jsonBody(),
       body: LoginBody,
       response: { 200: TokenView, ...errors(400, 401, 413, 415, 422) },
-      detail: { summary: "Exchange email and password for a 30-minute bearer token", tags: ["auth"] },
+      detail: { summary: "Exchange email and password for an access token and a refresh token", tags: ["auth"] },
     })
+    .post("/auth/refresh", ({ body }) => auth.refresh(body.refresh_token), {
+      beforeHandle: throttle,
+      parse: jsonBody(),
+      body: RefreshBody,
+      response: { 200: TokenView, ...errors(400, 401, 413, 415, 422) },
+      detail: {
+        summary: "Rotate a refresh token: a new pair; presenting a used one revokes the session",
+        tags: ["auth"],
+      },
+    })
+    .post(
+      "/auth/logout",
+      async ({ body, set }) => {
+        await auth.logout(body.refresh_token);
+        set.status = 204;
+      },
+      {
+        parse: jsonBody(),
+        body: RefreshBody,
+        response: { 204: t.Void(), ...errors(400, 401, 413, 415, 422) },
+        detail: { summary: "End the session of this refresh token, its access tokens included", tags: ["auth"] },
+      },
+    )
+    .post(
+      "/auth/logout-all",
+      async ({ headers, set }) => {
+        await auth.logoutAll(headers.authorization);
+        set.status = 204;
+      },
+      {
+        response: { 204: t.Void(), ...errors(401) },
+        detail: { summary: "End every session of the account", tags: ["auth"], security: BearerAuth },
+      },
+    )
     .get("/me", async ({ headers }) => userView(await auth.authenticate(headers.authorization)), {
       response: { 200: UserView, ...errors(401) },
       detail: { summary: "The account the bearer token belongs to", tags: ["auth"], security: BearerAuth },

@@ -86,9 +86,9 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
   };
   /** GET, HEAD and DELETE start alike: who asks, which file, and which machine's volume holds it. */
   const locateFile = async (authorization: string | undefined, params: { id: string; "*": string }) => {
-    const userId = auth.subject(authorization);
+    const who = auth.subject(authorization);
     const path = checkedPath(params["*"]);
-    const { project, file } = await ownedFile(repo, userId, params.id, path);
+    const { project, file } = await ownedFile(repo, who, params.id, path);
     if (!file) throw notFound("file");
     return { project, path, file };
   };
@@ -154,9 +154,9 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
     .put(
       "/*",
       async ({ headers, params, request, set }) => {
-        const userId = auth.subject(headers.authorization);
+        const who = auth.subject(headers.authorization);
         const path = checkedPath(params["*"]);
-        const { project, file: current } = await ownedFile(repo, userId, params.id, path);
+        const { project, file: current } = await ownedFile(repo, who, params.id, path);
         const contentType = headers["content-type"]?.trim() || DEFAULT_CONTENT_TYPE;
         if (contentType.length > 255 || !MEDIA_TYPE.test(contentType)) {
           throw badRequest(

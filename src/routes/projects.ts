@@ -6,7 +6,7 @@
  */
 import { Elysia, t } from "elysia";
 import type { Logger } from "../../lib/log.ts";
-import { accountGone, type AuthService } from "../auth/service.ts";
+import { accountGone, type AuthService, type Principal, sessionRevoked } from "../auth/service.ts";
 import type { FileRecord, OwnedLookup, Project, Repository } from "../db/repository.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { MediaStore } from "../media/store.ts";
@@ -55,32 +55,36 @@ export interface ProjectRouteDeps {
  * the account still exists: 401 once it is deleted, 404 for a missing, foreign or malformed id alike.
  * Nothing is cached, so a deleted account or project is refused from the next request on.
  */
-export async function ownedProject(repo: Repository, ownerId: string, id: string): Promise<Project> {
+export async function ownedProject(repo: Repository, who: Principal, id: string): Promise<Project> {
   return checkedOwnership(
-    ID_PATTERN.test(id) ? await repo.projects.getWithAccount(ownerId, id) : await malformedId(repo, ownerId),
+    ID_PATTERN.test(id)
+      ? await repo.projects.getWithAccount(who.userId, who.sessionId, id)
+      : await malformedId(repo, who),
   );
 }
 
 /** ownedProject and the project's file at `path` (undefined when there is none), still in one round trip. */
 export async function ownedFile(
   repo: Repository,
-  ownerId: string,
+  who: Principal,
   id: string,
   path: string,
 ): Promise<{ project: Project; file: FileRecord | undefined }> {
   const lookup = ID_PATTERN.test(id)
-    ? await repo.files.getWithOwner(ownerId, id, path)
-    : await malformedId(repo, ownerId);
+    ? await repo.files.getWithOwner(who.userId, who.sessionId, id, path)
+    : await malformedId(repo, who);
   return { project: checkedOwnership(lookup), file: lookup.file };
 }
 
-/** A malformed id names no project, but a deleted account still answers 401 first. */
-async function malformedId(repo: Repository, ownerId: string) {
-  return { account: (await repo.users.findById(ownerId)) !== undefined, project: undefined, file: undefined };
+/** A malformed id names no project, but a deleted account or ended session still answers 401 first. */
+async function malformedId(repo: Repository, who: Principal) {
+  const { user, session } = await repo.users.findWithSession(who.userId, who.sessionId);
+  return { account: user !== undefined, session, project: undefined, file: undefined };
 }
 
-function checkedOwnership({ account, project }: OwnedLookup): Project {
+function checkedOwnership({ account, session, project }: OwnedLookup): Project {
   if (!account) throw accountGone();
+  if (!session) throw sessionRevoked();
   if (!project) throw notFound("project");
   return project;
 }
@@ -140,9 +144,9 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
     .patch(
       "/:id",
       async ({ headers, params, body }) => {
-        const userId = auth.subject(headers.authorization);
-        await ownedProject(repo, userId, params.id);
-        const updated = await repo.projects.update(userId, params.id, body);
+        const who = auth.subject(headers.authorization);
+        await ownedProject(repo, who, params.id);
+        const updated = await repo.projects.update(who.userId, params.id, body);
         if (!updated) throw notFound("project");
         if (!updated.ok) throw nameTaken();
         return projectView(updated.value);
@@ -161,12 +165,12 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
     .delete(
       "/:id",
       async ({ headers, params, set }) => {
-        const userId = auth.subject(headers.authorization);
-        const project = await ownedProject(repo, userId, params.id);
+        const who = auth.subject(headers.authorization);
+        const project = await ownedProject(repo, who, params.id);
         // The work first, so no crash can delete the rows and forget the bytes; then the rows (files cascade),
         // after which nothing serves the content; then this volume's share. Other volumes drain theirs.
         const deletion = await repo.deletions.record(project.id, null, new Date());
-        await repo.projects.delete(userId, project.id);
+        await repo.projects.delete(who.userId, project.id);
         try {
           const mine = await volume.identity();
           await media.removeProject(project.id);

@@ -118,3 +118,30 @@ export const authAttempts = pgTable(
   },
   (t) => [index("auth_attempts_window_start_idx").on(t.windowStart)],
 );
+
+/**
+ * One row per refresh token. A login starts a family (`family_id`); each refresh marks its row used
+ * (`used_at`, `replaced_by`) and inserts the next. Only the SHA-256 of the token is stored. A used row shown
+ * again is reuse: the family is revoked (RFC 9700 section 4.14.2). Access tokens name their row (`sid`).
+ */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: text("family_id").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    replacedBy: text("replaced_by"),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("sessions_token_hash_unique").on(t.tokenHash),
+    index("sessions_family_id_idx").on(t.familyId),
+    index("sessions_user_id_idx").on(t.userId),
+  ],
+);

@@ -53,6 +53,7 @@ test("PostgreSQL and SQLite schemas have the same tables, columns, nullability a
     "deletions",
     "files",
     "projects",
+    "sessions",
     "users",
     "volumes",
   ]);

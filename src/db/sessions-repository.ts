@@ -1,0 +1,106 @@
+/**
+ * Refresh-token sessions (schema: `sessions`). Rotation is one guarded UPDATE (only an unused, unrevoked,
+ * unexpired row is taken), so two machines presenting the same token cannot both succeed; the loser sees a
+ * used row, which is reuse (RFC 9700 section 4.14.2) and revokes the whole family.
+ * @module
+ */
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type * as pgSchema from "./schema/pg.ts";
+
+export interface SessionRow {
+  id: string;
+  userId: string;
+  familyId: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export type RotateResult =
+  | { ok: true; previous: SessionRow; next: SessionRow }
+  | { ok: false; reason: "unknown" | "reused" | "revoked" | "expired"; row?: SessionRow };
+
+export interface SessionsRepository {
+  create(input: { userId: string; familyId: string; tokenHash: string; expiresAt: Date }): Promise<SessionRow>;
+  /** Takes the row with `tokenHash` and inserts its successor with `nextHash`; on reuse revokes the family. */
+  rotate(tokenHash: string, nextHash: string, nextExpiresAt: Date, now: Date): Promise<RotateResult>;
+  findByHash(tokenHash: string): Promise<SessionRow | undefined>;
+  revokeFamily(familyId: string, now: Date): Promise<number>;
+  revokeUser(userId: string, now: Date): Promise<number>;
+}
+
+const view = (row: SessionRow): SessionRow => ({
+  id: row.id,
+  userId: row.userId,
+  familyId: row.familyId,
+  expiresAt: row.expiresAt,
+  usedAt: row.usedAt,
+  revokedAt: row.revokedAt,
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: the drizzle handle of either dialect, see repository.ts
+export function createSessionsRepository(db: any, t: typeof pgSchema): SessionsRepository {
+  const s = t.sessions;
+  const create: SessionsRepository["create"] = async (input) => {
+    const [row] = await db
+      .insert(s)
+      .values({ id: Bun.randomUUIDv7(), ...input, createdAt: new Date() })
+      .returning();
+    return view(row);
+  };
+  const findByHash = async (tokenHash: string) => {
+    const [row] = await db.select().from(s).where(eq(s.tokenHash, tokenHash)).limit(1);
+    return row ? view(row) : undefined;
+  };
+  const revokeFamily = async (familyId: string, now: Date) =>
+    (
+      await db
+        .update(s)
+        .set({ revokedAt: now })
+        .where(and(eq(s.familyId, familyId), isNull(s.revokedAt)))
+        .returning({ id: s.id })
+    ).length;
+  return {
+    create,
+    findByHash,
+    revokeFamily,
+    revokeUser: async (userId, now) =>
+      (
+        await db
+          .update(s)
+          .set({ revokedAt: now })
+          .where(and(eq(s.userId, userId), isNull(s.revokedAt)))
+          .returning({ id: s.id })
+      ).length,
+    async rotate(tokenHash, nextHash, nextExpiresAt, now) {
+      const nextId = Bun.randomUUIDv7();
+      const [taken] = await db
+        .update(s)
+        .set({ usedAt: now, replacedBy: nextId })
+        .where(and(eq(s.tokenHash, tokenHash), isNull(s.usedAt), isNull(s.revokedAt), gt(s.expiresAt, now)))
+        .returning();
+      if (taken) {
+        const [row] = await db
+          .insert(s)
+          .values({
+            id: nextId,
+            userId: taken.userId,
+            familyId: taken.familyId,
+            tokenHash: nextHash,
+            expiresAt: nextExpiresAt,
+            createdAt: now,
+          })
+          .returning();
+        return { ok: true, previous: view(taken), next: view(row) };
+      }
+      const row = await findByHash(tokenHash);
+      if (!row) return { ok: false, reason: "unknown" };
+      if (row.revokedAt) return { ok: false, reason: "revoked", row };
+      if (row.usedAt) {
+        await revokeFamily(row.familyId, now);
+        return { ok: false, reason: "reused", row };
+      }
+      return { ok: false, reason: "expired", row };
+    },
+  };
+}
