@@ -174,6 +174,10 @@ describe("From zero to production", () => {
   });
 
   test("the CI token goes to the production environment, not to the terminal's scrollback", () => {
-    expect(section).toMatch(/bun deploy\/run\.ts token create[^\n]*\| gh secret set FLY_API_TOKEN --env production/);
+    expect(section).toMatch(
+      /bun deploy\/run\.ts token create[^\n]*\| gh secret set FLY_API_TOKEN_PRODUCTION --env production/,
+    );
+    // The production secret's name is not the previews' organization-token name (GitHub would fall back to it).
+    expect(section).not.toMatch(/gh secret set FLY_API_TOKEN --env production/);
   });
 });

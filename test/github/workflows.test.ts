@@ -246,8 +246,18 @@ describe("ci.yml", () => {
   const job = w.jobs.test!;
   const runs = (job.steps ?? []).map((s) => s.run ?? "");
 
-  test("runs on pull requests and pushes, and can be called by the deploy workflow", () => {
-    expect(Object.keys(w.on).sort()).toEqual(["pull_request", "push", "workflow_call"]);
+  test("runs on pull requests and when called by the deploy workflow; no push trigger (a push to main is tested once, by the deploy's call)", () => {
+    expect(Object.keys(w.on).sort()).toEqual(["pull_request", "workflow_call"]);
+    const onPushToMain = [...workflows.entries()].filter(([, x]) => {
+      const push = x.on.push as { branches?: string[] } | undefined;
+      return push !== undefined && (push.branches ?? ["main"]).includes("main");
+    });
+    // The one workflow a push to main starts runs the tests exactly once: through its call of ci.yml.
+    expect(onPushToMain.map(([f]) => f)).toEqual(["deploy-production.yml"]);
+    const calls = Object.values(onPushToMain[0]![1].jobs).filter((j) => j.uses === "./.github/workflows/ci.yml");
+    expect(calls).toHaveLength(1);
+    const own = Object.values(onPushToMain[0]![1].jobs).flatMap((j) => j.steps ?? []);
+    expect(own.some((st) => /^bun test\b/m.test(st.run ?? ""))).toBe(false);
   });
 
   test("sets up Bun, installs from the lockfile, type-checks and tests", () => {
@@ -309,8 +319,62 @@ describe("deploy-production.yml", () => {
     expect(deployStep?.run).toContain('"$GITHUB_OUTPUT"');
   });
 
-  test("FLY_API_TOKEN comes from secrets", () => {
-    expect(deploy.env?.FLY_API_TOKEN).toBe("${{ secrets.FLY_API_TOKEN }}");
+  test("production's token is its own secret, FLY_API_TOKEN_PRODUCTION, mapped to FLY_API_TOKEN for each CLI step", () => {
+    expect(deploy.env?.FLY_API_TOKEN).toBeUndefined();
+    // Steps whose script runs the CLI (the guard only quotes `token create` in its message).
+    const cli = steps.filter((s) => /^\s*bun deploy\/run\.ts/m.test(s.run ?? ""));
+    expect(cli.length).toBe(2);
+    for (const s of cli) expect(s.env?.FLY_API_TOKEN).toBe("${{ secrets.FLY_API_TOKEN_PRODUCTION }}");
+    // Nothing in the deploy job hands the previews' organization token to a CLI step.
+    for (const s of steps) expect(s.env?.FLY_API_TOKEN).not.toBe("${{ secrets.FLY_API_TOKEN }}");
+  });
+
+  const guard = steps[0]!;
+  const runGuard = async (env: Record<string, string>) => {
+    const dir = `${process.env.TMPDIR ?? "/tmp"}/guard-${crypto.randomUUID()}`;
+    await Bun.write(`${dir}/summary`, "");
+    const proc = Bun.spawn(["bash", "-e", "-c", guard.run!], {
+      env: { PATH: process.env.PATH, GITHUB_STEP_SUMMARY: `${dir}/summary`, ...env },
+      stdout: "pipe",
+    });
+    return { code: await proc.exited, out: await new Response(proc.stdout).text() };
+  };
+
+  test("the token guard runs first and reads the production secret, not the repository's FLY_API_TOKEN", () => {
+    expect(guard.env?.PRODUCTION_TOKEN).toBe("${{ secrets.FLY_API_TOKEN_PRODUCTION }}");
+    expect(guard.env?.PREVIEW_TOKEN).toBe("${{ secrets.FLY_API_TOKEN }}");
+  });
+
+  test("the token guard fails clearly when the production secret is empty, or is the organization token", async () => {
+    // Only the repository's organization token is set: GitHub would have handed it to the old job.
+    const missing = await runGuard({ PRODUCTION_TOKEN: "", PREVIEW_TOKEN: "org" });
+    expect(missing.code).toBe(2);
+    expect(missing.out).toContain("::error title=FLY_API_TOKEN_PRODUCTION missing::");
+    expect(missing.out).toContain("gh secret set FLY_API_TOKEN_PRODUCTION --env production");
+    const same = await runGuard({ PRODUCTION_TOKEN: "org", PREVIEW_TOKEN: "org" });
+    expect(same.code).toBe(2);
+    expect(same.out).toContain("same token as the repository's FLY_API_TOKEN");
+    expect((await runGuard({ PRODUCTION_TOKEN: "app", PREVIEW_TOKEN: "org" })).code).toBe(0);
+  });
+
+  test("a manual run deploys main or master only: other refs skip tests and deploy, and a job fails saying why", async () => {
+    const onMain = "github.ref == 'refs/heads/main' || github.ref == 'refs/heads/master'";
+    expect(w.jobs.test!.if).toBe(onMain);
+    expect(deploy.if).toBe(onMain);
+    const refuse = w.jobs["wrong-branch"]!;
+    expect(refuse.if).toBe("github.ref != 'refs/heads/main' && github.ref != 'refs/heads/master'");
+    expect(refuse.env?.REF).toBe("${{ github.ref }}");
+    const dir = `${process.env.TMPDIR ?? "/tmp"}/ref-${crypto.randomUUID()}`;
+    await Bun.write(`${dir}/summary`, "");
+    const proc = Bun.spawn(["bash", "-e", "-c", refuse.steps![0]!.run!], {
+      env: { PATH: process.env.PATH, REF: "refs/heads/feature", GITHUB_STEP_SUMMARY: `${dir}/summary` },
+      stdout: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    const out = await new Response(proc.stdout).text();
+    expect(out).toContain("::error title=Not deployed::");
+    expect(out).toContain("refs/heads/feature");
+    expect(await Bun.file(`${dir}/summary`).text()).toContain("main or master only");
   });
 
   test("smoke check of /health after the deploy fails the job unless it answers 200, with retries", () => {
@@ -389,7 +453,7 @@ describe("preview.yml", () => {
       const steps = w.jobs[name]!.steps!;
       const gate = steps[0]!;
       expect(gate.id).toBe("gate");
-      expect(gate.run).toContain('-n "$FLY_API_TOKEN"');
+      expect(gate.run).toMatch(/-[nz] "\$FLY_API_TOKEN"/);
       expect(gate.run).toContain("::notice");
       expect(gate.run).not.toMatch(/exit [1-9]/);
       for (const step of steps.slice(1)) expect(step.if).toBe("steps.gate.outputs.enabled == 'true'");
@@ -439,4 +503,54 @@ describe("preview.yml", () => {
       if (!token) expect(await new Response(proc.stdout).text()).toContain("::notice title=Preview skipped::");
     }
   });
+});
+
+describe("preview.yml: fork and Dependabot pull requests skip with the true reason", () => {
+  const w = wf("preview.yml");
+
+  async function gate(job: string, env: Record<string, string>) {
+    const dir = `${process.env.TMPDIR ?? "/tmp"}/gate-${crypto.randomUUID()}`;
+    await Bun.write(`${dir}/out`, "");
+    await Bun.write(`${dir}/summary`, "");
+    const proc = Bun.spawn(["bash", "-e", "-c", w.jobs[job]!.steps![0]!.run!], {
+      env: { PATH: process.env.PATH, GITHUB_OUTPUT: `${dir}/out`, GITHUB_STEP_SUMMARY: `${dir}/summary`, ...env },
+      stdout: "pipe",
+    });
+    return {
+      code: await proc.exited,
+      output: await Bun.file(`${dir}/out`).text(),
+      summary: await Bun.file(`${dir}/summary`).text(),
+    };
+  }
+
+  test("both gates judge fork by the head repository and Dependabot by the run's actor", () => {
+    for (const job of ["up", "down"]) {
+      const env = w.jobs[job]!.steps![0]!.env;
+      expect(env?.FROM_FORK).toBe("${{ github.event.pull_request.head.repo.full_name != github.repository }}");
+      expect(env?.FROM_DEPENDABOT).toBe("${{ github.actor == 'dependabot[bot]' }}");
+    }
+  });
+
+  for (const job of ["up", "down"]) {
+    test(`${job}: Dependabot is skipped and named, even with a Dependabot secret called FLY_API_TOKEN`, async () => {
+      for (const token of ["", "dependabot-secret"]) {
+        const r = await gate(job, { FLY_API_TOKEN: token, FROM_FORK: "false", FROM_DEPENDABOT: "true" });
+        expect(r.code).toBe(0);
+        expect(r.output).toBe("enabled=false\n");
+        expect(r.summary).toContain("started by Dependabot");
+      }
+    });
+
+    test(`${job}: a fork is skipped and named, even if secrets reach forks; a same-repo PR with a token runs`, async () => {
+      const fork = await gate(job, { FLY_API_TOKEN: "tok", FROM_FORK: "true", FROM_DEPENDABOT: "false" });
+      expect(fork.output).toBe("enabled=false\n");
+      expect(fork.summary).toContain("fork");
+      const unset = await gate(job, { FLY_API_TOKEN: "", FROM_FORK: "false", FROM_DEPENDABOT: "false" });
+      expect(unset.output).toBe("enabled=false\n");
+      expect(unset.summary).toMatch(/FLY_API_TOKEN secret .*is not set/);
+      const ok = await gate(job, { FLY_API_TOKEN: "tok", FROM_FORK: "false", FROM_DEPENDABOT: "false" });
+      expect(ok.output).toBe("enabled=true\n");
+      expect(ok.summary).toBe("");
+    });
+  }
 });
