@@ -8,6 +8,7 @@
 // that only ends on Ctrl-C has no "end" to print at, and `| jq` reads NDJSON line by line.
 
 import { APP_NAME } from "../config/app-name.ts";
+import { systemClock } from "../../lib/http/clock.ts";
 import { FlyClientConfigError } from "../../lib/fly/client.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import { createLogsClient, type LogEntry, type LogsClient } from "../../lib/fly/logs.ts";
@@ -113,7 +114,7 @@ export async function printLogs(
         `reading logs failed (${failures}/${MAX_FAILED_POLLS}), trying again: ${error instanceof Error ? error.message : String(error)}`,
       );
       wait = Math.min(wait * 2, timing.maxMs);
-      await pause(wait, io.signal);
+      await systemClock.sleep(wait, io.signal);
       continue;
     }
     for (const entry of entries)
@@ -131,7 +132,7 @@ export async function printLogs(
       wait = timing.minMs;
       continue;
     }
-    await pause(wait, io.signal);
+    await systemClock.sleep(wait, io.signal);
     wait = Math.min(wait * 2, timing.maxMs);
   }
 }
@@ -193,18 +194,5 @@ export function oneLine(message: string): string {
     if (c === "\n") return "\\n";
     if (c === "\r") return "\\r";
     return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  });
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
   });
 }
