@@ -18,7 +18,6 @@ import type { ImageBuilder } from "../image/source.ts";
 import { regionFor } from "../machine/desired.ts";
 import { planForConfig, type PlanMode, scaleImage } from "../plan/from-config.ts";
 import { appUrl } from "../config/public-address.ts";
-import { METADATA } from "../machine/machine-config.ts";
 import { type KnownMachines, type ObservedApp, observe } from "../fleet/observe.ts";
 import type { Journal } from "./rollout.ts";
 import { createOutput, type Output } from "../output.ts";
@@ -27,10 +26,12 @@ import { explainPlan } from "../plan/explain.ts";
 import { formatPlan } from "../plan/format.ts";
 import {
   encodeReleases,
+  historyAfter,
+  nextReleaseVersion,
   releaseHistory,
   RELEASES_KEY,
-  withRelease,
   writeReleases,
+  type ReleaseNote,
   type ReleaseOutcome,
   type ReleaseRecord,
 } from "../fleet/releases.ts";
@@ -78,6 +79,8 @@ export interface DeployOptions {
   lock?: FleetLock;
   /** Fly's logs endpoint: a failed release command is reported with its machine's last log lines. */
   logs?: Pick<LogsClient, "getAppLogs">;
+  /** Who runs it and why, recorded in the release history (releases.ts). */
+  note?: ReleaseNote;
   /** Test/bench knobs. */
   leaseTtlSeconds?: number;
   pollMs?: number;
@@ -144,7 +147,7 @@ export async function prepareDeploy(
       ? { ...observed.state, secrets: { ...observed.state.secrets, version: options.secretsVersion } }
       : observed.state;
   const appVersion = appVersionOf(image);
-  const release = nextRelease(observed);
+  const release = nextReleaseVersion(observed.machines);
   const env = options.env ?? process.env;
   const region = regionFor(cfg, state, options.region);
   if (!region) {
@@ -260,14 +263,12 @@ async function applyVerified(
   const cfg = options.config;
   const { plan } = prepared;
   const history = releaseHistory(prepared.observed.machines);
+  // A rollback marks the release it replaced, the one the fleet ran before it (releases.ts historyAfter).
+  const from = mode.kind === "rollback" ? prepared.observed.state.machines.map((m) => m.image) : undefined;
   const record = async (outcome: ReleaseOutcome): Promise<void> => {
-    const entry: ReleaseRecord = {
-      version: prepared.release,
-      image: plan.target.image,
-      at: new Date().toISOString(),
-      outcome,
-    };
-    await writeReleases(options.client, cfg.app, lock, withRelease(history, entry), output);
+    const at = new Date().toISOString();
+    const entry: ReleaseRecord = { version: prepared.release, image: plan.target.image, at, outcome, ...options.note };
+    await writeReleases(options.client, cfg.app, lock, historyAfter(history, entry, from), output);
   };
   const known = { ids: new Set<string>(), destroyed: new Set<string>() };
   const remember = ({ journal }: { journal: Journal }) => {
@@ -400,19 +401,6 @@ function refuseProblems(cfg: DeployConfig, plan: Plan): void {
 }
 
 export { appUrl };
-
-/**
- * The release number a mutating run writes: one past the newest release the app has seen, on its machines
- * (fly_release_version) or in its history (a failed release leaves no machine on its number).
- */
-function nextRelease(observed: ObservedApp): number {
-  let max = releaseHistory(observed.machines)[0]?.version ?? 0;
-  for (const m of observed.machines) {
-    const n = Number(m.config?.metadata?.[METADATA.releaseVersion]);
-    if (Number.isInteger(n) && n > max) max = n;
-  }
-  return max + 1;
-}
 
 /** APP_VERSION from the image alone (machine-config.ts: a per-deploy value would update every machine every time). */
 export function appVersionOf(image: string): string {

@@ -27,6 +27,7 @@ import { refuseSecretsProductionRejects, type SecretsContext, setSecrets, unsetS
 import { importSecretsCommand } from "../ops/secrets-import.ts";
 import { type CommandContext, configPath, durationFlag, flyClient, loadConfig, waitForLockMs } from "../ops/context.ts";
 import { DEFAULT_PROCESS_GROUP, groupMembers } from "../fleet/members.ts";
+import { releaseNote } from "../ops/identity.ts";
 
 const MAX_PRODUCTION_MACHINES = PRODUCTION_MACHINE_COUNT;
 
@@ -59,6 +60,7 @@ function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployCon
     ...(logs ? { logs } : {}),
     signal: ctx.io.signal,
     env: ctx.io.env,
+    note: releaseNote(ctx.args, ctx.io.env),
     ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
     ...(typeof ctx.args.flags.region === "string" ? { region: ctx.args.flags.region } : {}),
     ...(strategy ? { strategy } : {}),

@@ -17,7 +17,8 @@ export interface CommandArgs {
   command: string;
   subcommand?: string;
   positionals: string[];
-  flags: Record<string, string | boolean | number>;
+  /** A `repeatable` flag (commands.ts) is the list of its values. */
+  flags: Record<string, string | boolean | number | readonly string[]>;
   /** Words after a bare `--`, verbatim (`exec -- bun run migrate --dry`); only for `passthrough` commands. */
   rest: string[];
 }
