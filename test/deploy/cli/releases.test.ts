@@ -79,7 +79,7 @@ test("after deploys, a failed rollout and a rollback: the table and the JSON, ex
 
   const json = await dir.run(["releases", "--json"], laptop);
   expect(json.code).toBe(0);
-  const rows = JSON.parse(json.stdout) as { at: string }[];
+  const rows = JSON.parse(json.stdout) as ({ at: string } & Record<string, unknown>)[];
   expect(rows.every((r) => !Number.isNaN(Date.parse(r.at)))).toBe(true);
   expect(rows.map((r) => ({ ...r, at: AT }))).toEqual([
     {
