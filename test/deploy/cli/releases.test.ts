@@ -81,7 +81,7 @@ test("after deploys, a failed rollout and a rollback: the table and the JSON, ex
   expect(json.code).toBe(0);
   const rows = JSON.parse(json.stdout) as ({ at: string } & Record<string, unknown>)[];
   expect(rows.every((r) => !Number.isNaN(Date.parse(r.at)))).toBe(true);
-  expect(rows.map((r) => ({ ...r, at: AT }))).toEqual([
+  expect(rows.map((r): Record<string, unknown> => ({ ...r, at: AT }))).toEqual([
     {
       version: 4,
       outcome: "good",
