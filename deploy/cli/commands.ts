@@ -265,7 +265,7 @@ export function usageText(): string {
   }
   lines.push(
     "",
-    "environment: FLY_API_TOKEN (required for remote calls), FLY_FLAPS_BASE_URL, FLY_API_BASE_URL (logs), FLY_ORG (default personal)",
+    "environment: FLY_API_TOKEN (required for remote calls), FLY_FLAPS_BASE_URL, FLY_API_BASE_URL (logs), FLY_ORG (default personal), FLIGHTDECK_ALLOW_REGIONS (codes to accept, a,b)",
     "exit status: 0 done, 1 the operation failed, 2 usage/config/preflight error (nothing changed)",
   );
   return `${lines.join("\n")}\n`;

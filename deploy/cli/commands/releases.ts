@@ -67,7 +67,7 @@ export function formatReleases(app: string, rows: readonly ReleaseRow[]): string
 export async function releasesCommand(ctx: CommandContext): Promise<ReleaseRow[]> {
   const limit = ctx.args.flags.limit;
   if (typeof limit === "number" && limit < 1) throw usageError(`--limit must be 1 or more (got ${limit})`);
-  const config = await loadConfig(ctx.args, ctx.output);
+  const config = await loadConfig(ctx.args, ctx.output, ctx.io.env);
   const observed = await observe(flyClient(ctx.io), config.app, { signal: ctx.io.signal });
   // As `status`: an unknown app is not an app with no releases.
   if (!observed.state.app.exists)
