@@ -36,6 +36,7 @@ import {
   type ReleaseRecord,
 } from "../fleet/releases.ts";
 import { strategyProblems } from "./strategies/index.ts";
+import { encodeSecretDigests, SECRETS_KEY } from "../plan/secrets-diff.ts";
 import type { VerifiedMachine } from "../fleet/verify.ts";
 import { verifyGroups } from "../fleet/verify-groups.ts";
 import { waitSettled } from "./waits.ts";
@@ -178,7 +179,7 @@ export async function prepareDeploy(
     plan.problems.push({ code: "strategy_refused", message: problem });
   return {
     observed,
-    plan: explainPlan(plan, cfg, observed.machines, { appVersion }),
+    plan: explainPlan(plan, cfg, observed.machines, { appVersion, secrets: state.secrets }),
     image,
     release: plan.mutating ? release : Math.max(1, release - 1),
     appVersion,
@@ -288,7 +289,10 @@ async function applyVerified(
       ...(prepared.secretsVersion !== undefined ? { secretsVersion: prepared.secretsVersion } : {}),
       signal: options.signal,
       lock,
-      ...(history.length > 0 ? { extraMetadata: { [RELEASES_KEY]: encodeReleases(history) } } : {}),
+      extraMetadata: {
+        ...(history.length > 0 ? { [RELEASES_KEY]: encodeReleases(history) } : {}),
+        [SECRETS_KEY]: encodeSecretDigests(observed.state.secrets),
+      },
       pollMs: options.pollMs,
       ...(options.logs ? { logs: options.logs } : {}),
     }).then(remember);
