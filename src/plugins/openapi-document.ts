@@ -15,7 +15,17 @@ import { toOpenAPISchema } from "@elysiajs/openapi";
 import type { AnyElysia } from "elysia";
 import { isJsonBodyParser } from "./json-body.ts";
 
-type Route = ReturnType<AnyElysia["getGlobalRoutes"]>[number];
+type Route = AnyElysia["routes"][number];
+/** What @elysiajs/openapi reads of an app: every route of the tree. Protected in Elysia's types, public at run time. */
+interface RouteTree {
+  getGlobalRoutes(): Route[];
+  getGlobalDefinitions(): unknown;
+}
+
+/** Every route of the app tree `app` belongs to, plugins' included. */
+export function globalRoutes(app: AnyElysia): Route[] {
+  return (app as unknown as RouteTree).getGlobalRoutes();
+}
 type Json = Record<string, unknown>;
 type Operation = { operationId?: string; parameters?: Json[] } & Json;
 export type Paths = Record<string, Record<string, Operation>>;
@@ -27,12 +37,16 @@ const WILDCARD_DESCRIPTION =
 
 /** The document's `paths` and `components.schemas` for the app's routes, `exclude` as @elysiajs/openapi takes it. */
 export function documentPaths(app: AnyElysia, exclude: { paths: string[] }): { paths: Paths; schemas: Json } {
-  const view = {
-    getGlobalRoutes: () => app.getGlobalRoutes().map(namedJsonParser),
-    getGlobalDefinitions: () => app.getGlobalDefinitions(),
-  } as unknown as AnyElysia;
-  const built = toOpenAPISchema(view, exclude) as unknown as { paths: Paths; components: { schemas: Json } };
-  const declared = new Set(app.getGlobalRoutes().flatMap((r) => r.hooks?.detail?.operationId ?? []));
+  const tree = app as unknown as RouteTree;
+  const view: RouteTree = {
+    getGlobalRoutes: () => tree.getGlobalRoutes().map(namedJsonParser),
+    getGlobalDefinitions: () => tree.getGlobalDefinitions(),
+  };
+  const built = toOpenAPISchema(view as unknown as AnyElysia, exclude) as unknown as {
+    paths: Paths;
+    components: { schemas: Json };
+  };
+  const declared = new Set(tree.getGlobalRoutes().flatMap((r) => r.hooks?.detail?.operationId ?? []));
   return { paths: finishPaths(built.paths, declared), schemas: exactIntegers(built.components.schemas) as Json };
 }
 

@@ -7,7 +7,7 @@
  */
 import { type AnyElysia, Elysia } from "elysia";
 import { DOCS_PATH, docsPage } from "./docs-page.ts";
-import { documentPaths } from "./openapi-document.ts";
+import { documentPaths, globalRoutes } from "./openapi-document.ts";
 
 export const SPEC_PATH = "/openapi.json";
 /** What @elysiajs/openapi 1.4 emits by default; openapi-typescript 7 reads it. */
@@ -34,7 +34,7 @@ export function apiDocs(version: string) {
   return plugin.use(docsPage({ title: TITLE, description: DESCRIPTION, specUrl: SPEC_PATH })).get(
     SPEC_PATH,
     () => {
-      const routes = plugin.getGlobalRoutes().length;
+      const routes = globalRoutes(plugin).length;
       if (cached?.routes !== routes) cached = { routes, document: buildDocument(plugin, documentation) };
       return cached.document;
     },

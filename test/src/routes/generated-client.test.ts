@@ -144,7 +144,7 @@ describe("a client generated from /openapi.json", () => {
   });
 
   test("type-checks against the generated types and runs: login, refresh, project, upload", async () => {
-    const document = await (await fetch(`${server.url}/openapi.json`)).json();
+    const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as Parameters<typeof openapiTS>[0];
     writeFileSync(join(dir, "api.ts"), astToString(await openapiTS(document)));
     writeFileSync(join(dir, "program.ts"), program(server.url));
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(TSCONFIG));
