@@ -8,7 +8,9 @@
  *   `string | number`: the union is collapsed to its integer member;
  * - a wildcard route's parameter is named `*`, which no generator can name: it becomes `{path}`;
  * - operations without a declared `detail.operationId` get one made from the path (`putV1ProjectsByIdFiles*`):
- *   those are removed, so test/src/routes/openapi-document.test.ts names any route that lacks its own.
+ *   those are removed, so test/src/routes/openapi-document.test.ts names any route that lacks its own;
+ * - a `t.Void()` response (our 204s) comes out as `content: {type: "void"}`, which is not a media type map:
+ *   a response with no body has no `content` (OpenAPI 3.1 §4.8.17).
  * @module
  */
 import { toOpenAPISchema } from "@elysiajs/openapi";
@@ -68,8 +70,23 @@ export function finishPaths(paths: Paths, declaredIds: ReadonlySet<string>): Pat
       const op = exactIntegers(operation) as Operation;
       if (op.operationId !== undefined && !declaredIds.has(op.operationId)) delete op.operationId;
       if (wildcard) op.parameters = (op.parameters ?? []).map(namedWildcard);
+      if (op.responses) op.responses = mediaTypesOnly(op.responses as Record<string, Json>);
       out[named][method] = op;
     }
+  }
+  return out;
+}
+
+function mediaTypesOnly(responses: Record<string, Json>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [status, response] of Object.entries(responses)) {
+    const { content, ...rest } = response;
+    if (content === undefined || content === null || typeof content !== "object") {
+      out[status] = response;
+      continue;
+    }
+    const media = Object.entries(content as Json).filter(([type]) => type.includes("/"));
+    out[status] = media.length > 0 ? { ...rest, content: Object.fromEntries(media) } : rest;
   }
   return out;
 }

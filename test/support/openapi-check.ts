@@ -1,7 +1,8 @@
 /**
  * What a client generator needs from /openapi.json, checked against the app's real route table: every route is
  * documented, every operation has its own camelCase operationId (unique), every route that validates a body has
- * that body's schema under application/json, and no number is typed string-or-integer. Each problem is one
+ * that body's schema under application/json, every response content is a media type with a schema, and no number
+ * is typed string-or-integer. Each problem is one
  * line naming the route, so a failing test says what to fix.
  * @module
  */
@@ -41,6 +42,10 @@ export function documentProblems(app: AnyElysia, doc: OpenApiDocument): string[]
     }
     for (const [key, media] of Object.entries<Json>(op.requestBody?.content ?? {}))
       if (!media?.schema) problems.push(`${where}: request body ${key} has no schema`);
+    for (const [status, response] of Object.entries<Json>(op.responses ?? {}))
+      for (const [key, media] of Object.entries<Json>(response.content ?? {}))
+        if (!key.includes("/") || !media?.schema)
+          problems.push(`${where}: response ${status} content ${key} is no media type with a schema`);
     if (op.requestBody && Object.keys(op.requestBody.content ?? {}).length === 0)
       problems.push(`${where}: request body with no content type (content: {})`);
   }

@@ -94,6 +94,17 @@ describe("/openapi.json for generators", () => {
     expect(await get.text()).toBe("hello");
   });
 
+  test("a 204 has no content", () => {
+    for (const [path, method] of [
+      ["/v1/auth/logout", "post"],
+      ["/v1/auth/logout-all", "post"],
+      ["/v1/projects/{id}", "delete"],
+    ] as const) {
+      const noContent = doc.paths[path]![method]!.responses["204"];
+      expect([path, method, noContent]).toEqual([path, method, { description: expect.any(String) }]);
+    }
+  });
+
   test("the upload documents its raw body", () => {
     expect(doc.paths["/v1/projects/{id}/files/{path}"]!.put!.requestBody).toEqual({
       required: true,
@@ -128,9 +139,11 @@ describe("the checker fails when a rule is broken", () => {
         anyOf: [{ type: "string", format: "integer" }, { type: "integer" }],
       };
       loose.paths["/v1/projects"]!.get!.operationId = "getProject";
+      loose.paths["/v1/auth/logout"]!.post!.responses["204"].content = { type: "void" };
       expect(documentProblems(broken.app, loose)).toEqual(
         expect.arrayContaining([
           "GET /v1/me: missing from the document",
+          "POST /v1/auth/logout: response 204 content type is no media type with a schema",
           "GET /v1/projects/:id: operationId getProject is also GET /v1/projects's",
           "/paths//v1/projects/get/parameters/0/schema: a number typed as string-or-number",
         ]),
