@@ -18,6 +18,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { startFakeSentry } from "../test/fakes/sentry.ts";
 import { createScratchDatabase } from "../test/support/postgres.ts";
+import { createBenchAccount } from "./account.ts";
 import { flyVmEnv, freePort, requireTool, runInterleaved, runWrk, startProcess, type WrkResult } from "./wrk.ts";
 
 requireTool("wrk", "apt-get install -y wrk");
@@ -71,21 +72,7 @@ for (const peer of peers) {
 }
 
 try {
-  const any = servers.off.base;
-  const post = async (path: string, body: unknown, token?: string) => {
-    const res = await fetch(`${any}${path}`, {
-      method: "POST",
-      body: JSON.stringify(body),
-      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<Record<string, string>>;
-  };
-  const credentials = { email: "bench-reporting@example.com", password: "bench password 123" };
-  await post("/v1/auth/register", credentials);
-  const { access_token: token } = await post("/v1/auth/login", credentials);
-  const { id: projectId } = await post("/v1/projects", { name: "bench", description: "wrk target" }, token);
-  const headers = { authorization: `Bearer ${token}` };
+  const { projectId, headers } = await createBenchAccount(servers.off.base, "bench-reporting@example.com");
   // Every peer must answer the read the same way before they are compared.
   const answers = await Promise.all(
     peers.map((p) => fetch(`${servers[p].base}/v1/projects/${projectId}`, { headers }).then((r) => r.text())),
