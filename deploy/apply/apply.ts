@@ -113,7 +113,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
   try {
     for (const group of consecutive(plan.actions)) await runGroup(group, plan, ctx, rollout, desiredConfig);
     // After the rollout, inside the try: a standby that fails is rolled back like any machine.
-    if (ctx.standbyCheck !== false && strategyWaits(ctx.strategy)) await checkStandbys(rollout);
+    if (ctx.standbyCheck !== false) await checkStandbys(rollout);
   } catch (error) {
     if (ctx.signal?.aborted || (error instanceof DeployError && error.code === "aborted")) {
       throw new DeployError(

@@ -15,7 +15,9 @@
  * (fly.io/docs/reference/suspend-resume); when it refuses, the standby is stopped instead and a warning says so,
  * which is what Fly's own autostop does when it cannot suspend (spec, fly.MachineService.autostop).
  *
- * Immediate deploys skip it: that strategy's promise is to wait for nothing.
+ * Every strategy runs it, immediate too (what previews use): immediate does not wait for each machine during the
+ * rollout, but a standby is the one machine nothing else would ever boot before the traffic does. Bluegreen
+ * replaces machines instead of updating them, so it has no updated standbys.
  * @module
  */
 

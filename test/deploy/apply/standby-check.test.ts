@@ -115,11 +115,12 @@ test("--skip-standby-check (skipStandbyCheck) leaves the updated standby unstart
   expect(standby.state).toBe("stopped");
 });
 
-test("the immediate strategy waits for nothing, so it tests no standby", async () => {
+test("the immediate strategy tests its standbys too (it does not wait during the rollout, but a standby would not boot before traffic)", async () => {
   h = await deployedFleet();
   const id = await stopOneMachine(h);
   await runDeploy(h.options({ image: IMAGE_V2, strategy: "immediate" }));
-  expect(callsOn(h, id, "start")).toHaveLength(0);
+  expect(callsOn(h, id, "start")).toHaveLength(1);
+  expect(appMachines(h.fly).find((m) => m.id === id)?.state).toBe("stopped");
 });
 
 test("updatedStandbys: stopped and suspended machines updated with skip_launch, once each", () => {
