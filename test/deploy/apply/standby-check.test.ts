@@ -8,7 +8,16 @@ import { afterEach, expect, test } from "bun:test";
 import { runDeploy } from "../../../deploy/apply/deploy.ts";
 import { updatedStandbys } from "../../../deploy/apply/standby-check.ts";
 import type { MachineUpdate } from "../../../deploy/apply/rollout.ts";
-import { APP, appMachines, deployedFleet, IMAGE_V1, IMAGE_V2, stopOneMachine, type Harness } from "../harness.ts";
+import {
+  APP,
+  appMachines,
+  deployedFleet,
+  IMAGE_V1,
+  IMAGE_V2,
+  productionConfig,
+  stopOneMachine,
+  type Harness,
+} from "../harness.ts";
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -103,6 +112,21 @@ test("a suspended standby is started once and suspended again, through the suspe
   );
   expect(result.machines.find((m) => m.id === id)?.state).toBe("suspended");
   expect(h.lines.some((l) => l.includes(`standby ${id} passed: started, checks passing, suspended again`))).toBe(true);
+});
+
+test("a suspended standby Fly will not suspend again (its new config has 4 GB) is stopped instead, with a warning", async () => {
+  h = await deployedFleet();
+  const id = await suspendOneMachine(h);
+  const cfg = await productionConfig();
+  cfg.vms = cfg.vms.map((vm) => ({ ...vm, size: "shared-cpu-2x", guest: { ...vm.guest, cpus: 2, memoryMb: 4096 } }));
+  await runDeploy(h.options({ image: IMAGE_V2, config: cfg }));
+  const standby = appMachines(h.fly).find((m) => m.id === id)!;
+  expect(standby.config.guest?.memory_mb).toBe(4096);
+  expect(standby.state).toBe("stopped");
+  expect(callsOn(h, id, "suspend").map((c) => c.status)).toEqual([412]);
+  expect(callsOn(h, id, "stop")).toHaveLength(1);
+  expect(h.lines.some((l) => l.startsWith(`warning: standby ${id} could not be suspended again`))).toBe(true);
+  expect(h.lines.some((l) => l.includes(`standby ${id} passed: started, checks passing, stopped again`))).toBe(true);
 });
 
 test("--skip-standby-check (skipStandbyCheck) leaves the updated standby unstarted", async () => {
