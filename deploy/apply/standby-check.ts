@@ -85,10 +85,15 @@ async function checkStandby(ctx: RolloutContext, update: MachineUpdate): Promise
   ctx.output.step(`standby ${id} passed: started, checks passing, ${landed} again`);
 }
 
-/** Waits until the machine is stopped or suspended (its update done); returns its version. */
+/**
+ * Waits until the machine is stopped or suspended on the version its update made; returns that version. The GET
+ * learns the version (the journal keeps the update, not its answer); the /wait names it, because a state read
+ * alone may still be the old version's `stopped` before flyd has taken the update (docs: wait for `stopped` by
+ * version).
+ */
 async function atRest(ctx: RolloutContext, id: string): Promise<string | undefined> {
   const machine = await ctx.client.getMachine(ctx.app, id, { signal: ctx.signal });
-  if (isAtRest(machine.state)) return machine.version;
+  if (isAtRest(machine.state) && !machine.version) return undefined;
   const result = await ctx.client.waitForMachineState(ctx.app, id, {
     state: [...AT_REST],
     ...(machine.version ? { version: machine.version } : {}),
