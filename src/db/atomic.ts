@@ -1,0 +1,56 @@
+/**
+ * One transaction body for both dialects. drizzle's PostgreSQL transactions are asynchronous, but its bun:sqlite
+ * ones are synchronous: the callback's return value is committed at once, so an `async` body would commit at its
+ * first `await` and run the rest outside the transaction, interleaved with other requests on the one connection.
+ * A body is therefore written as a generator that yields drizzle queries and receives their rows; each driver
+ * module runs it its own way (`await` inside `db.transaction` for PostgreSQL, `.all()` inside an IMMEDIATE
+ * transaction for SQLite), and the repositories above stay dialect-free.
+ * @module
+ */
+
+/**
+ * Row locks: PostgreSQL needs `SELECT ... FOR UPDATE` to hold a row against concurrent writers (READ COMMITTED,
+ * https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS); an IMMEDIATE SQLite transaction
+ * already holds the whole database's write lock, so there it changes nothing.
+ */
+export type LockRows = <Q>(query: Q) => Q;
+
+/** Yields drizzle queries (select, or insert/update/delete with `.returning()`); each yield answers the rows. */
+// biome-ignore lint/suspicious/noExplicitAny: the drizzle handle of either dialect, see repository.ts
+export type AtomicBody<T> = (tx: any, lockRows: LockRows) => Generator<unknown, T, any[]>;
+
+/** Runs a body in one transaction: every query commits together, or none does (a throw rolls back). */
+export type RunAtomic = <T>(body: AtomicBody<T>) => Promise<T>;
+
+function driveSync<T>(steps: Generator<unknown, T, unknown[]>, run: (query: unknown) => unknown[]): T {
+  let step = steps.next();
+  while (!step.done) step = steps.next(run(step.value));
+  return step.value;
+}
+
+async function driveAsync<T>(steps: Generator<unknown, T, unknown[]>): Promise<T> {
+  let step = steps.next();
+  while (!step.done) step = steps.next((await step.value) as unknown[]);
+  return step.value;
+}
+
+const noLock: LockRows = (query) => query;
+
+/**
+ * bun:sqlite: BEGIN IMMEDIATE takes the write lock up front, so two bodies cannot both read then write
+ * (https://www.sqlite.org/lang_transaction.html); the body runs synchronously, nothing else can interleave.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's bun-sqlite database
+export function sqliteAtomic(db: any): RunAtomic {
+  return async (body) =>
+    db.transaction((tx: unknown) => driveSync(body(tx, noLock), (query) => (query as { all(): unknown[] }).all()), {
+      behavior: "immediate",
+    });
+}
+
+/** Bun.sql through drizzle: BEGIN on one reserved connection, COMMIT when the body returns, ROLLBACK on a throw. */
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's bun-sql database
+export function postgresAtomic(db: any): RunAtomic {
+  const forUpdate: LockRows = (query) => (query as { for(strength: "update"): typeof query }).for("update");
+  return (body) => db.transaction((tx: unknown) => driveAsync(body(tx, forUpdate)));
+}
