@@ -7,7 +7,7 @@
  * @module
  */
 import { and, eq, isNull } from "drizzle-orm";
-import type { LockRows, RunAtomic } from "./atomic.ts";
+import type { AtomicTx, LockRows, RunAtomic } from "./atomic.ts";
 import type { Deletion } from "./deletions-repository.ts";
 import type * as pgSchema from "./schema/pg.ts";
 import type { SessionRow } from "./sessions-repository.ts";
@@ -46,9 +46,8 @@ export interface AccountsRepository {
 /** Everything here runs inside `atomic`, so it needs no database handle of its own. */
 export function createAccountsRepository(t: typeof pgSchema, atomic: RunAtomic): AccountsRepository {
   /** Locks the account row and checks the caller's session; a refusal, or undefined to go on. */
-  // biome-ignore lint/suspicious/noExplicitAny: a drizzle transaction of either dialect
   function* holdAccount(
-    tx: any,
+    tx: AtomicTx,
     lockRows: LockRows,
     who: { userId: string; sessionId: string },
     // biome-ignore lint/suspicious/noExplicitAny: rows of either dialect

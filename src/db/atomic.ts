@@ -15,9 +15,13 @@
  */
 export type LockRows = <Q>(query: Q) => Q;
 
+/** A drizzle transaction of either dialect, typed loosely for the reason given in repository.ts. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type AtomicTx = any;
+
 /** Yields drizzle queries (select, or insert/update/delete with `.returning()`); each yield answers the rows. */
-// biome-ignore lint/suspicious/noExplicitAny: the drizzle handle of either dialect, see repository.ts
-export type AtomicBody<T> = (tx: any, lockRows: LockRows) => Generator<unknown, T, any[]>;
+// biome-ignore lint/suspicious/noExplicitAny: rows of either dialect
+export type AtomicBody<T> = (tx: AtomicTx, lockRows: LockRows) => Generator<unknown, T, any[]>;
 
 /** Runs a body in one transaction: every query commits together, or none does (a throw rolls back). */
 export type RunAtomic = <T>(body: AtomicBody<T>) => Promise<T>;
