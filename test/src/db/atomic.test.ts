@@ -105,7 +105,7 @@ for (const dialect of DIALECTS) {
       try {
         await expect(repo.accounts.erase(mine.who, now)).rejects.toThrow();
       } finally {
-        await raw("drop trigger refuse_user_delete" + (dialect === "postgres" ? " on users" : ""));
+        await raw(`drop trigger refuse_user_delete${dialect === "postgres" ? " on users" : ""}`);
       }
       expect(await count("deletions", `project_id = '${mine.project.id}'`)).toBe(0);
       expect(await repo.users.findById(mine.user.id)).toBeDefined();
