@@ -99,16 +99,23 @@ export function createAuthService(deps: AuthDeps) {
   };
   const refreshExpiry = () => new Date(deps.clock() + deps.refreshLifetimeSeconds * 1000);
 
-  /** Starts a new session family for the account and answers its first token pair. */
-  const startSession = async (userId: string): Promise<LoginResult> => {
+  /**
+   * Starts a new session family for the account and answers its first token pair, unless the password the
+   * login checked was changed meanwhile (then the login fails like a wrong password).
+   */
+  const startSession = async (user: User): Promise<LoginResult> => {
     const refreshToken = newRefreshToken();
-    const row = await deps.repo.sessions.create({
-      userId,
-      familyId: Bun.randomUUIDv7(),
-      tokenHash: hashRefreshToken(refreshToken),
-      expiresAt: refreshExpiry(),
-    });
-    return tokenPair(userId, row.id, refreshToken);
+    const row = await deps.repo.sessions.createIfPassword(
+      {
+        userId: user.id,
+        familyId: Bun.randomUUIDv7(),
+        tokenHash: hashRefreshToken(refreshToken),
+        expiresAt: refreshExpiry(),
+      },
+      user.passwordHash,
+    );
+    if (!row) throw badLogin();
+    return tokenPair(user.id, row.id, refreshToken);
   };
 
   /** The user a bearer token names and its session, or 401 for a missing, forged, expired token, a revoked session or a deleted account. */
@@ -144,7 +151,7 @@ export function createAuthService(deps: AuthDeps) {
       const user = await deps.repo.users.findByEmail(normaliseEmail(email));
       const ok = user ? await verifyPassword(password, user.passwordHash) : await burnPasswordCheck(password);
       if (!user || !ok) throw badLogin();
-      return startSession(user.id);
+      return startSession(user);
     },
 
     /**

@@ -9,11 +9,13 @@
  */
 
 /**
- * Row locks: PostgreSQL needs `SELECT ... FOR UPDATE` to hold a row against concurrent writers (READ COMMITTED,
- * https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS); an IMMEDIATE SQLite transaction
- * already holds the whole database's write lock, so there it changes nothing.
+ * Row locks: PostgreSQL needs `SELECT ... FOR UPDATE` (or `FOR KEY SHARE`) to hold a row against concurrent
+ * writers under READ COMMITTED (https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS);
+ * FOR UPDATE conflicts with every other row lock, FOR KEY SHARE only with FOR UPDATE, so many refreshes of one
+ * account run side by side while a password change or a deletion waits for them (and they for it). An IMMEDIATE
+ * SQLite transaction already holds the whole database's write lock, so there it changes nothing.
  */
-export type LockRows = <Q>(query: Q) => Q;
+export type LockRows = <Q>(query: Q, strength?: "update" | "key share") => Q;
 
 /** A drizzle transaction of either dialect, typed loosely for the reason given in repository.ts. */
 // biome-ignore lint/suspicious/noExplicitAny: see above
@@ -55,6 +57,7 @@ export function sqliteAtomic(db: any): RunAtomic {
 /** Bun.sql through drizzle: BEGIN on one reserved connection, COMMIT when the body returns, ROLLBACK on a throw. */
 // biome-ignore lint/suspicious/noExplicitAny: drizzle's bun-sql database
 export function postgresAtomic(db: any): RunAtomic {
-  const forUpdate: LockRows = (query) => (query as { for(strength: "update"): typeof query }).for("update");
+  const forUpdate: LockRows = (query, strength = "update") =>
+    (query as { for(strength: "update" | "key share"): typeof query }).for(strength);
   return (body) => db.transaction((tx: unknown) => driveAsync(body(tx, forUpdate)));
 }

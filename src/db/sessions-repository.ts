@@ -6,9 +6,15 @@
  * (READ COMMITTED, https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED), so the
  * loser sees a used row, which is reuse (RFC 9700 section 4.14.2) and revokes the whole family, the winner's
  * new token included.
+ *
+ * Everything that starts or continues a session holds the account row FOR KEY SHARE, and everything that ends
+ * all of an account's sessions (logout-all, password change, deletion: ./accounts-repository.ts) holds it FOR
+ * UPDATE first. Otherwise a successor inserted while "revoke every session" runs would be missing from that
+ * UPDATE's snapshot and survive it; and a login that checked the old password could store its session after the
+ * change.
  * @module
  */
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull } from "drizzle-orm";
 import type { RunAtomic } from "./atomic.ts";
 import type * as pgSchema from "./schema/pg.ts";
 
@@ -27,6 +33,11 @@ export type RotateResult =
 
 export interface SessionsRepository {
   create(input: { userId: string; familyId: string; tokenHash: string; expiresAt: Date }): Promise<SessionRow>;
+  /** create, only while the account's password hash is still `passwordHash` (the one the login checked). */
+  createIfPassword(
+    input: { userId: string; familyId: string; tokenHash: string; expiresAt: Date },
+    passwordHash: string,
+  ): Promise<SessionRow | undefined>;
   /** Takes the row with `tokenHash` and inserts its successor with `nextHash` atomically; on reuse revokes the family. */
   rotate(tokenHash: string, nextHash: string, nextExpiresAt: Date, now: Date): Promise<RotateResult>;
   findByHash(tokenHash: string): Promise<SessionRow | undefined>;
@@ -69,17 +80,42 @@ export function createSessionsRepository(db: any, t: typeof pgSchema, atomic: Ru
     create,
     findByHash,
     revokeFamily,
-    revokeUser: async (userId, now) =>
-      (
-        await db
+    createIfPassword: (input, passwordHash) =>
+      atomic(function* (tx, lockRows): Generator<unknown, SessionRow | undefined, SessionRow[]> {
+        const [same] = yield lockRows(
+          tx
+            .select({ id: t.users.id })
+            .from(t.users)
+            .where(and(eq(t.users.id, input.userId), eq(t.users.passwordHash, passwordHash))),
+          "key share",
+        );
+        if (!same) return undefined;
+        const [row] = yield tx
+          .insert(s)
+          .values({ id: Bun.randomUUIDv7(), ...input, createdAt: new Date() })
+          .returning();
+        return view(row as SessionRow);
+      }),
+    revokeUser: (userId, now) =>
+      atomic(function* (tx, lockRows) {
+        yield lockRows(tx.select({ id: t.users.id }).from(t.users).where(eq(t.users.id, userId)));
+        const revoked = yield tx
           .update(s)
           .set({ revokedAt: now })
           .where(and(eq(s.userId, userId), isNull(s.revokedAt)))
-          .returning({ id: s.id })
-      ).length,
+          .returning({ id: s.id });
+        return revoked.length;
+      }),
     rotate: (tokenHash, nextHash, nextExpiresAt, now) =>
-      atomic(function* (tx): Generator<unknown, RotateResult, SessionRow[]> {
+      atomic(function* (tx, lockRows): Generator<unknown, RotateResult, SessionRow[]> {
         const nextId = Bun.randomUUIDv7();
+        yield lockRows(
+          tx
+            .select({ id: t.users.id })
+            .from(t.users)
+            .where(inArray(t.users.id, tx.select({ id: s.userId }).from(s).where(eq(s.tokenHash, tokenHash)))),
+          "key share",
+        );
         const [taken] = yield tx
           .update(s)
           .set({ usedAt: now, replacedBy: nextId })

@@ -153,6 +153,17 @@ for (const dialect of DIALECTS) {
       if (changed.ok) expect((await repo.users.findWithSession(mine.user.id, changed.session.id)).session).toBe(true);
     });
 
+    test("a login's session is stored only while the password it checked is still the account's", async () => {
+      const mine = await account();
+      const input = { userId: mine.user.id, familyId: crypto.randomUUID(), expiresAt: later };
+      expect(await repo.sessions.createIfPassword({ ...input, tokenHash: crypto.randomUUID() }, "h0")).toBeDefined();
+      // A password change committed between the login's check and its insert: the hash differs, nothing is stored.
+      expect(
+        await repo.sessions.createIfPassword({ ...input, tokenHash: crypto.randomUUID() }, "h-old"),
+      ).toBeUndefined();
+      expect(await count("sessions", `user_id = '${mine.user.id}'`)).toBe(2);
+    });
+
     test("a rotation that cannot insert its successor leaves the presented token unused", async () => {
       const mine = await account();
       const token = `rotate-${crypto.randomUUID()}`;

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createTestApp, type TestApp } from "../../support/app.ts";
+import { createTestApp, json as readJson, type TestApp } from "../../support/app.ts";
 import {
   bearer,
   createProject,
@@ -64,7 +64,7 @@ for (const dialect of DIALECTS) {
       const other = await login(user.email);
       const res = await changePassword(user.token, PASSWORD, NEW_PASSWORD);
       expect(res.status).toBe(200);
-      const pair = await res.json();
+      const pair = (await res.json()) as Pair;
       expect(pair).toMatchObject({ token_type: "Bearer", expires_in: 30 * 60, refresh_expires_in: 7 * 86_400 });
       expect(pair.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
@@ -140,7 +140,8 @@ for (const dialect of DIALECTS) {
       const again = await t.request("/v1/auth/register", json("POST", { email: user.email, password: NEW_PASSWORD }));
       expect(again.status).toBe(201);
       const fresh = await login(user.email, NEW_PASSWORD);
-      expect((await (await t.request("/v1/projects", bearer(fresh.access_token))).json()).items).toEqual([]);
+      const projects = (await (await t.request("/v1/projects", bearer(fresh.access_token))).json()) as { items: [] };
+      expect(projects.items).toEqual([]);
     });
 
     test("account deletion needs a live token and the password field", async () => {
@@ -194,7 +195,7 @@ describe("account routes in the OpenAPI document", () => {
   afterAll(() => t.close());
 
   test("each has a summary, an operationId, bearer security, a required body and its answers", async () => {
-    const spec = await (await t.request("/openapi.json")).json();
+    const spec = await readJson(await t.request("/openapi.json"));
     const cases: [string, string, string, string[]][] = [
       ["/v1/me/password", "post", "changePassword", ["200", "401", "422", "429"]],
       ["/v1/me", "delete", "deleteAccount", ["204", "401", "422", "429"]],

@@ -63,5 +63,29 @@ for (const dialect of DIALECTS) {
         expect((await errorOf(next)).code).toBe("session_revoked");
       }
     }, 60_000);
+
+    test("refreshes racing logout-all on the other machine: none of their successors outlives it", async () => {
+      for (let round = 0; round < 8; round++) {
+        const pairs: { access_token: string; refresh_token: string }[] = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await t.request("/v1/auth/login", json("POST", { email, password: PASSWORD }));
+          pairs.push((await res.json()) as (typeof pairs)[number]);
+        }
+        const [caller, ...others] = pairs as [(typeof pairs)[number], ...typeof pairs];
+        const [ended, ...refreshed] = await Promise.all([
+          on(t.app, "/v1/auth/logout-all", { method: "POST", ...bearer(caller.access_token) }),
+          ...others.map((p) => on(second, "/v1/auth/refresh", json("POST", { refresh_token: p.refresh_token }))),
+        ]);
+        expect(ended?.status).toBe(204);
+        for (const res of refreshed) {
+          // Before the logout (200, its pair then revoked with the rest) or after it (401); never a 500.
+          expect([200, 401]).toContain(res.status);
+          if (res.status !== 200) continue;
+          const pair = (await res.json()) as { access_token: string };
+          const me = await on(t.app, "/v1/me", bearer(pair.access_token));
+          expect([round, me.status]).toEqual([round, 401]);
+        }
+      }
+    }, 60_000);
   });
 }
