@@ -68,14 +68,23 @@ export function createSessionsRepository(db: any, t: typeof pgSchema, atomic: Ru
     const [row] = await db.select().from(s).where(eq(s.tokenHash, tokenHash)).limit(1);
     return row ? view(row) : undefined;
   };
-  const revokeFamily = async (familyId: string, now: Date) =>
-    (
-      await db
+  // logout: the family's account is held FOR UPDATE too, so a rotation of the same family committing meanwhile
+  // cannot leave a successor outside this UPDATE's snapshot.
+  const revokeFamily = (familyId: string, now: Date) =>
+    atomic(function* (tx, lockRows) {
+      yield lockRows(
+        tx
+          .select({ id: t.users.id })
+          .from(t.users)
+          .where(inArray(t.users.id, tx.select({ id: s.userId }).from(s).where(eq(s.familyId, familyId)))),
+      );
+      const revoked = yield tx
         .update(s)
         .set({ revokedAt: now })
         .where(and(eq(s.familyId, familyId), isNull(s.revokedAt)))
-        .returning({ id: s.id })
-    ).length;
+        .returning({ id: s.id });
+      return revoked.length;
+    });
   return {
     create,
     findByHash,

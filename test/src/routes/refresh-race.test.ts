@@ -87,5 +87,23 @@ for (const dialect of DIALECTS) {
         }
       }
     }, 60_000);
+
+    test("a refresh racing logout of the same session on the other machine: its successor does not outlive it", async () => {
+      for (let round = 0; round < 25; round++) {
+        const login = await t.request("/v1/auth/login", json("POST", { email, password: PASSWORD }));
+        const { refresh_token } = (await login.json()) as { refresh_token: string };
+        const body = json("POST", { refresh_token });
+        const [loggedOut, refreshed] = await Promise.all([
+          on(t.app, "/v1/auth/logout", body),
+          on(second, "/v1/auth/refresh", body),
+        ]);
+        // logout finds the row whether or not the refresh used it first.
+        expect(loggedOut.status).toBe(204);
+        expect([200, 401]).toContain(refreshed.status);
+        if (refreshed.status !== 200) continue;
+        const pair = (await refreshed.json()) as { access_token: string };
+        expect([round, (await on(t.app, "/v1/me", bearer(pair.access_token))).status]).toEqual([round, 401]);
+      }
+    }, 60_000);
   });
 }
