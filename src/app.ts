@@ -27,6 +27,7 @@ import { securityHeaderSet } from "./plugins/security-headers.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { meRoutes } from "./routes/me.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { projectRoutes } from "./routes/projects.ts";
 
@@ -138,6 +139,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
     .use(healthRoutes(config, { db: deps.db, schema, volume, startedAt: deps.startedAt ?? Date.now() }))
     .use(metricsRoutes(metrics, config.metricsToken))
     .use(authRoutes(config, auth, loginLimiter))
+    .use(meRoutes({ repo, auth, limiter: loginLimiter, media, volume, logger }))
     .use(projectRoutes({ repo, auth, media, volume, logger }))
     .use(fileRoutes({ config, repo, auth, media, volume, logger }));
 }

@@ -6,7 +6,7 @@
 
 import type { FlyClient } from "../../lib/fly/client.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
-import type { Machine, MachineConfig } from "../../lib/fly/types.ts";
+import type { MachineConfig } from "../../lib/fly/types.ts";
 import { DeployError, describeError } from "../deploy-error.ts";
 import type { DeployConfig, Strategy } from "../config/flytoml.ts";
 import type { FleetLock } from "../fleet/lock.ts";
@@ -33,7 +33,8 @@ import {
   withCordonMark,
 } from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
-import { isApiMember } from "../fleet/members.ts";
+import { describeFleet } from "../fleet/describe.ts";
+import { checkStandbys } from "./standby-check.ts";
 
 export interface ApplyContext {
   client: FlyClient;
@@ -56,6 +57,8 @@ export interface ApplyContext {
   runId?: string;
   /** Fly's logs endpoint (release command failures quote the machine's last lines). */
   logs?: Pick<LogsClient, "getAppLogs">;
+  /** Start each stopped/suspended machine this run updated once, then put it back (standby-check.ts); default true. */
+  standbyCheck?: boolean;
 }
 
 export interface ApplyOutcome {
@@ -108,9 +111,9 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
   };
 
   try {
-    for (const group of consecutive(plan.actions)) {
-      await runGroup(group, plan, ctx, rollout, desiredConfig);
-    }
+    for (const group of consecutive(plan.actions)) await runGroup(group, plan, ctx, rollout, desiredConfig);
+    // After the rollout, inside the try: a standby that fails is rolled back like any machine.
+    if (ctx.standbyCheck !== false) await checkStandbys(rollout);
   } catch (error) {
     if (ctx.signal?.aborted || (error instanceof DeployError && error.code === "aborted")) {
       throw new DeployError(
@@ -416,28 +419,4 @@ async function failAndRollBack(
       removed: journal.created.map((c) => c.id),
     },
   );
-}
-
-/** "5 machine(s): 4 on registry/app:v1 (3 started, 1 stopped), 1 on ..." — the fleet in one line. */
-export async function describeFleet(client: FlyClient, app: string): Promise<string> {
-  let machines: Machine[];
-  try {
-    machines = await client.listMachines(app);
-  } catch (error) {
-    return `unknown (could not list machines: ${describeError(error)})`;
-  }
-  const managed = machines.filter(isApiMember);
-  if (managed.length === 0) return "no machines";
-  const byImage = new Map<string, Map<string, number>>();
-  for (const m of managed) {
-    const image = m.config?.image ?? "?";
-    const states = byImage.get(image) ?? new Map<string, number>();
-    states.set(m.state ?? "?", (states.get(m.state ?? "?") ?? 0) + 1);
-    byImage.set(image, states);
-  }
-  const parts = [...byImage.entries()].map(([image, states]) => {
-    const total = [...states.values()].reduce((a, b) => a + b, 0);
-    return `${total} on ${image} (${[...states.entries()].map(([s, n]) => `${n} ${s}`).join(", ")})`;
-  });
-  return `${managed.length} machine(s): ${parts.join("; ")}`;
 }

@@ -80,8 +80,8 @@ export interface DeployOptions {
   lock?: FleetLock;
   /** Fly's logs endpoint: a failed release command is reported with its machine's last log lines. */
   logs?: Pick<LogsClient, "getAppLogs">;
-  /** Who runs it and why, recorded in the release history (releases.ts). */
-  note?: ReleaseNote;
+  skipStandbyCheck?: boolean; // --skip-standby-check: no start test of updated standbys (standby-check.ts)
+  note?: ReleaseNote; // who runs it and why, recorded in the release history (releases.ts)
   /** Test/bench knobs. */
   leaseTtlSeconds?: number;
   pollMs?: number;
@@ -137,9 +137,7 @@ export async function prepareDeploy(
       "preflight_failed",
       `no image to deploy to ${cfg.app}: pass --image REF (e.g. the reference printed by \`bun deploy/run.ts image build --push\`) or set [build] image in the config`,
       2,
-      {
-        app: cfg.app,
-      },
+      { app: cfg.app },
     );
   }
   const secretsVersion = options.secretsVersion ?? observed.state.secrets.version;
@@ -295,6 +293,7 @@ async function applyVerified(
       },
       pollMs: options.pollMs,
       ...(options.logs ? { logs: options.logs } : {}),
+      ...(options.skipStandbyCheck ? { standbyCheck: false } : {}),
     }).then(remember);
 
   let final: PreparedDeploy;

@@ -76,6 +76,10 @@ export const COMMANDS = {
       strict,
       message,
       "wait-for-lock": waitForLock,
+      "skip-standby-check": {
+        type: "boolean",
+        description: "do not start each updated stopped/suspended machine once to test its new config",
+      },
       json,
     },
   },

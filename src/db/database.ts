@@ -6,6 +6,7 @@
  */
 import { type Config, DEFAULT_DB_IDLE_TIMEOUT_S, DEFAULT_DB_MAX_LIFETIME_S, type Dialect } from "../../lib/config.ts";
 import { databaseTarget } from "../faults/outage.ts";
+import type { RunAtomic } from "./atomic.ts";
 import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
 import { createRepository, type Repository } from "./repository.ts";
 
@@ -37,6 +38,8 @@ export interface Driver {
   db: any;
   tables: Parameters<typeof createRepository>[1];
   isUniqueViolation(error: unknown): boolean;
+  /** Runs a transaction body the dialect's way (./atomic.ts). */
+  atomic: RunAtomic;
   ping(): Promise<void>;
   lastAppliedMigration(): Promise<number | undefined>;
   /** Runs `migrate` inside whatever lock the dialect needs, so counting and applying see the same state. */
@@ -68,7 +71,7 @@ function wrapDriver(driver: Driver, target: string): Database {
     compareSchema(await journalTimestamps(driver.dialect), await driver.lastAppliedMigration());
   return {
     dialect: driver.dialect,
-    repo: createRepository(driver.db, driver.tables, driver.isUniqueViolation),
+    repo: createRepository(driver.db, driver.tables, driver.isUniqueViolation, driver.atomic),
     async ping(timeoutMs = 2000) {
       const started = performance.now();
       let timer: Timer | undefined;

@@ -5,6 +5,8 @@
  * @module
  */
 import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
+import { type AccountsRepository, createAccountsRepository } from "./accounts-repository.ts";
+import type { RunAtomic } from "./atomic.ts";
 import { type AuthAttemptsRepository, createAuthAttemptsRepository } from "./auth-attempts-repository.ts";
 import { createDeletionsRepository, type DeletionsRepository } from "./deletions-repository.ts";
 import type * as pgSchema from "./schema/pg.ts";
@@ -105,6 +107,7 @@ export interface Repository {
   deletions: DeletionsRepository;
   authAttempts: AuthAttemptsRepository;
   sessions: SessionsRepository;
+  accounts: AccountsRepository;
 }
 
 type Tables = typeof pgSchema;
@@ -121,6 +124,7 @@ export function createRepository(
   db: QueryBuilder,
   t: Tables,
   isUniqueViolation: (error: unknown) => boolean,
+  atomic: RunAtomic,
 ): Repository {
   const now = () => new Date();
   const insertOrConflict = async <T>(run: () => Promise<T[]>): Promise<Created<T>> => {
@@ -361,7 +365,8 @@ export function createRepository(
     volumes: createVolumesRepository(db, t),
     deletions: createDeletionsRepository(db, t),
     authAttempts: createAuthAttemptsRepository(db, t),
-    sessions: createSessionsRepository(db, t),
+    sessions: createSessionsRepository(db, t, atomic),
+    accounts: createAccountsRepository(t, atomic),
   };
 }
 

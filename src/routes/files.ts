@@ -147,6 +147,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         detail: {
           summary: "List a project's files by path, with the volume that holds each and its machine",
           tags: ["files"],
+          operationId: "listFiles",
           security: BearerAuth,
         },
       },
@@ -210,6 +211,9 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
             "Replacing a file held on another machine's volume is answered 409 with `fly-replay` (Fly's proxy replays it there) " +
             "when the body is declared and at most 1 MB; otherwise the new version is stored here and the old copy deleted.",
           tags: ["files"],
+          operationId: "uploadFile",
+          // parse: "none" leaves no body schema to generate from; the raw content is any media type.
+          requestBody: { required: true, content: { "*/*": { schema: { type: "string", format: "binary" } } } },
           security: BearerAuth,
         },
       },
@@ -273,6 +277,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         params: FileParams,
         detail: {
           summary: "Download a file (HEAD for headers only); supports If-None-Match (304) and one Range (206/416)",
+          operationId: "downloadFile",
           description:
             "A file held on another machine's volume is answered 409 with `fly-replay: instance=<machine>` and no body.",
           tags: ["files"],
@@ -315,6 +320,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         params: FileParams,
         detail: {
           summary: "Delete a file (content and record)",
+          operationId: "deleteFile",
           description:
             "The record goes at once; the content is removed by the machine holding its volume (replayed there when it runs, else when it next starts).",
           tags: ["files"],

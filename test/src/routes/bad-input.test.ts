@@ -155,6 +155,13 @@ describe.each(DIALECTS)("bad input on %s", (dialect) => {
     },
     { method: "POST", path: "/v1/projects", valid: { name: "corpus-new", description: "d" }, auth: true },
     { method: "PATCH", path: `/v1/projects/${projectId}`, valid: { name: "renamed", description: "x" }, auth: true },
+    {
+      method: "POST",
+      path: "/v1/me/password",
+      valid: { current_password: PASSWORD, new_password: "corpus new password" },
+      auth: true,
+    },
+    { method: "DELETE", path: "/v1/me", valid: { password: PASSWORD }, auth: true },
   ];
 
   test("JSON routes: every malformed, mistyped, unknown, oversized or non-UTF-8 body is a 4xx JSON error and changes nothing", async () => {
