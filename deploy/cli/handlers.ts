@@ -25,18 +25,10 @@ import { hasProcessGroups, primaryGroups } from "../plan/from-config.ts";
 import { recordedGroupSize } from "../plan/groups.ts";
 import { refuseSecretsProductionRejects, type SecretsContext, setSecrets, unsetSecrets } from "../ops/secrets.ts";
 import { importSecretsCommand } from "../ops/secrets-import.ts";
-import {
-  type CommandContext,
-  configPath,
-  durationFlag,
-  flyClient,
-  loadConfig,
-  regionsAllowed,
-  waitForLockMs,
-} from "../ops/context.ts";
+import { type CommandContext, configPath, durationFlag, flyClient, loadConfig, waitForLockMs } from "../ops/context.ts";
 import { DEFAULT_PROCESS_GROUP, groupMembers } from "../fleet/members.ts";
 import { releaseNote } from "../ops/identity.ts";
-import { regionProblem } from "../config/flytoml-region.ts";
+import { checkRegionFlag } from "../ops/region-flag.ts";
 
 const MAX_PRODUCTION_MACHINES = PRODUCTION_MACHINE_COUNT;
 
@@ -56,9 +48,7 @@ function releaseLogs(env: Record<string, string | undefined>): LogsClient | unde
 }
 
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
-  const region = ctx.args.flags.region;
-  const regionWrong = typeof region === "string" && regionProblem(region, regionsAllowed(ctx.args, ctx.io.env));
-  if (regionWrong) throw usageError(`--region ${regionWrong}`);
+  checkRegionFlag(ctx.args, ctx.io.env);
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
   const wait = waitForLockMs(ctx.args);
   const logs = releaseLogs(ctx.io.env);
