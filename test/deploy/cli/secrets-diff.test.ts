@@ -1,8 +1,8 @@
 /**
  * Secrets by name in the plan (issue 21), against the fake Fly API: secrets written on Fly without a roll (another
  * tool, the dashboard) show up in the next plan as `secrets: + NAME` / `- NAME` / `~ NAME`, and in `--json` as changes
- * `secrets.NAME` with "set"/"unset"/digest prefixes; no value is ever printed. After `secrets set`, which rolls and
- * records, there is nothing to show.
+ * `secrets.NAME` with "set"/"unset"/digest prefixes; no value is ever printed. Such a change alone is a reason to
+ * update the machines. After a deploy or `secrets set`, which record what they gave, there is nothing to show.
  *
  * @module
  */
@@ -53,6 +53,14 @@ test("names added, removed and changed behind the machines' back: in the text pl
   await client.unsetSecrets(APP, ["OLD_TOKEN"]);
   const digests = Object.fromEntries((await client.listSecrets(APP)).map((s) => [s.name, s.digest ?? ""]));
 
+  // The machines' secrets version cannot tell (the write was not ours), their recorded names can: an update is
+  // planned for the same image, for the secrets alone.
+  const same = await run(["plan", "--config", configPath, "--image", IMAGE_V1]);
+  expect(same.code).toBe(0);
+  expect(same.out).toContain("# secrets changed since its last update");
+  expect(same.out).toContain("    secrets: - OLD_TOKEN\n    secrets: ~ SECRET_KEY\n    secrets: + STRIPE_KEY");
+  expect(same.out).not.toContain("= no changes");
+
   const text = await run(["plan", "--config", configPath, "--image", IMAGE_V2]);
   expect(text.code).toBe(0);
   expect(text.out).toContain(
@@ -87,9 +95,12 @@ test("names added, removed and changed behind the machines' back: in the text pl
 
   // The deploy gives the machines those secrets and records them: the next plan has nothing about secrets.
   expect((await run(["deploy", "--config", configPath, "--image", IMAGE_V2])).code).toBe(0);
-  const after = await run(["plan", "--config", configPath, "--image", IMAGE_V1]);
-  expect(after.out).not.toContain("secrets:");
+  const after = await run(["plan", "--config", configPath, "--image", IMAGE_V2]);
+  expect(after.out).not.toContain("secrets");
+  expect(after.out).toContain("= no changes");
   // `secrets set` rolls and records too.
   expect((await run(["secrets", "set", "ANOTHER=x", "--config", configPath])).code).toBe(0);
-  expect((await run(["plan", "--config", configPath, "--image", IMAGE_V1])).out).not.toContain("secrets:");
+  const rolled = await run(["plan", "--config", configPath, "--image", IMAGE_V2]);
+  expect(rolled.out).not.toContain("secrets");
+  expect(rolled.out).toContain("= no changes");
 });
