@@ -24,6 +24,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: "forbidden",
   404: "not found (including resources owned by someone else)",
   409: "conflict with existing data",
+  412: "a precondition (If-Match, If-None-Match) failed; details.etag is the current ETag or null",
   413: "request body too large",
   415: "unsupported content type",
   416: "range not satisfiable",
