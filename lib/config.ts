@@ -5,7 +5,9 @@
  * @module
  */
 
-export type AppEnv = "development" | "test" | "preview" | "production";
+import { AUTH_LIMIT_DEFAULT, type AppEnv, defaultAppEnv } from "./app-env.ts";
+
+export type { AppEnv };
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Dialect = "postgres" | "sqlite";
 
@@ -160,7 +162,10 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     secretKey,
     allowedOrigins,
     rateLimitPerMinute: read.integer("RATE_LIMIT_PER_MINUTE", 100, { min: 1, max: 1_000_000 }),
-    authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", 5, { min: 1, max: 10_000 }),
+    authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", AUTH_LIMIT_DEFAULT[appEnv], {
+      min: 1,
+      max: 10_000,
+    }),
     accessTokenExpireMinutes: read.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 1, max: 24 * 60 }),
     refreshTokenExpireDays: read.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, { min: 1, max: 365 }),
     enableRegistration: read.boolean("ENABLE_REGISTRATION", true),
@@ -252,11 +257,6 @@ export function checkProductionSecrets(values: Env): ConfigProblem[] {
 export function formatProblems(problems: ConfigProblem[]): string {
   const lines = problems.map((p) => `  - ${p.setting}: ${p.problem}. Fix: ${p.fix}`);
   return `invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`;
-}
-
-/** `bun test` sets NODE_ENV=test; the embedded default otherwise is development. */
-function defaultAppEnv(env: Env): AppEnv {
-  return env.NODE_ENV === "test" ? "test" : "development";
 }
 
 function checkDatabaseUrl(appEnv: AppEnv, url: string): ConfigProblem[] {

@@ -16,9 +16,9 @@ import type { Logger } from "../../lib/log.ts";
 import type { AuthService } from "../auth/service.ts";
 import type { FileRecord, FileWrite, Repository } from "../db/repository.ts";
 import type { VolumeRecord } from "../db/volumes-repository.ts";
-import { badRequest, HttpError, notFound } from "../errors.ts";
+import { badRequest, HttpError, invalidField, notFound } from "../errors.ts";
 import { etagOf, ifRangeHolds, noneMatch, parseRange } from "../media/conditional.ts";
-import { parseFilePath } from "../media/paths.ts";
+import { checkFilePath, parseFilePath } from "../media/paths.ts";
 import { MAX_REPLAY_BODY_BYTES, replayResponse } from "../media/replay.ts";
 import type { MediaStore } from "../media/store.ts";
 import { type Volume, volumeUnavailable } from "../media/volume.ts";
@@ -149,8 +149,11 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
       "",
       async ({ headers, params, query }) => {
         const project = await ownedProject(repo, auth.subject(headers.authorization), params.id);
+        // The cursor is the last path seen, so it is a path (in NFC, as paths are stored) or a mistake.
+        const cursor = query.cursor === undefined ? undefined : checkFilePath(query.cursor.normalize("NFC"));
+        if (cursor && !cursor.ok) throw invalidField("/cursor", `not a next_cursor from this list: ${cursor.message}`);
         const [page, volumes] = await Promise.all([
-          repo.files.list(project.id, { limit: query.limit ?? 20, cursor: query.cursor }),
+          repo.files.list(project.id, { limit: query.limit ?? 20, cursor: cursor?.path }),
           repo.volumes.all(),
         ]);
         const holders = new Map(volumes.map((v) => [v.id, v]));
