@@ -7,6 +7,7 @@
 import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import { type AuthAttemptsRepository, createAuthAttemptsRepository } from "./auth-attempts-repository.ts";
 import { createDeletionsRepository, type DeletionsRepository } from "./deletions-repository.ts";
+import { createRenamesRepository, type RenamesRepository } from "./renames-repository.ts";
 import type * as pgSchema from "./schema/pg.ts";
 import { createSessionsRepository, type SessionsRepository } from "./sessions-repository.ts";
 import { createVolumesRepository, type VolumesRepository } from "./volumes-repository.ts";
@@ -103,6 +104,7 @@ export interface Repository {
   };
   volumes: VolumesRepository;
   deletions: DeletionsRepository;
+  renames: RenamesRepository;
   authAttempts: AuthAttemptsRepository;
   sessions: SessionsRepository;
 }
@@ -360,6 +362,7 @@ export function createRepository(
     },
     volumes: createVolumesRepository(db, t),
     deletions: createDeletionsRepository(db, t),
+    renames: createRenamesRepository(db, t),
     authAttempts: createAuthAttemptsRepository(db, t),
     sessions: createSessionsRepository(db, t),
   };
