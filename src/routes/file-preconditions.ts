@@ -3,7 +3,9 @@
  * 13.2.2's order (If-Match first). A failed one is 412 precondition_failed, with the current ETag (or null when
  * there is no file) so a client can re-read and retry without a GET. The routes call this twice: once on the
  * row the request saw, to refuse before the body is streamed, and again under the path's lock on a fresh read,
- * so two writes with the same If-Match cannot both pass (src/routes/files.ts, store).
+ * so two writes with the same If-Match cannot both pass (src/routes/files.ts, store). That lock is this
+ * machine's: a write for a file on another volume is replayed to its holder when Fly can replay it, so the
+ * holder checks; one stored where it landed (too big to replay) is checked against the row as read here.
  * @module
  */
 import type { FileRecord } from "../db/repository.ts";

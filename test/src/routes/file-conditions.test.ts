@@ -110,6 +110,17 @@ describe.each(DIALECTS)("conditional file requests on %s", (dialect) => {
     }
   });
 
+  test("OpenAPI documents 412 on PUT and DELETE and the conditional headers", async () => {
+    const spec = (await (await t.request("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { description?: string; responses?: Record<string, unknown> }>>;
+    };
+    const [, file] = Object.entries(spec.paths).find(([path]) => /\/files\/./.test(path)) ?? [];
+    expect(Object.keys(file?.put?.responses ?? {})).toContain("412");
+    expect(Object.keys(file?.delete?.responses ?? {})).toContain("412");
+    expect(file?.put?.description).toContain("If-Match");
+    expect(file?.get?.description).toContain("If-Range");
+  });
+
   test("CORS lets a browser send the conditional headers and read the ETag", async () => {
     const preflight = await t.request(url("x.txt"), {
       method: "OPTIONS",
