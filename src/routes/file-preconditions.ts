@@ -4,13 +4,14 @@
  * there is no file) so a client can re-read and retry without a GET. The routes call this twice: once on the
  * row the request saw, to refuse before the body is streamed, and again under the path's lock on a fresh read,
  * so two writes with the same If-Match cannot both pass (src/routes/files.ts, store). That lock is this
- * machine's: a write for a file on another volume is replayed to its holder when Fly can replay it, so the
- * holder checks; one stored where it landed (too big to replay) is checked against the row as read here.
+ * machine's, so the row is then written only while it is still the one checked (a compare-and-set on its
+ * ETag, src/db/conditional-write.ts): another machine's write in between makes this one 412, not a lost update.
  * @module
  */
-import type { FileRecord } from "../db/repository.ts";
+import type { FileRecord, FileWrite, Repository } from "../db/repository.ts";
 import { HttpError } from "../errors.ts";
 import { etagOf, ifMatchPasses, ifNoneMatchPasses } from "../media/conditional.ts";
+import type { MediaStore } from "../media/store.ts";
 
 export interface PreconditionHeaders {
   "if-match"?: string;
@@ -48,4 +49,36 @@ export function checkPreconditions(
 
 function failed(message: string, etag: string | undefined): HttpError {
   return new HttpError(412, "precondition_failed", message, { etag: etag ?? null }, etag ? { etag } : undefined);
+}
+
+/**
+ * The row half of a conditional write whose bytes are committed: written only while it is still `seen`.
+ * Moving the file to this volume records deletion work for the other copy first, as an unconditional write
+ * does; if the row changed meanwhile that work finds the other copy alive and leaves it (src/media/deletions.ts),
+ * and these bytes, which no row names, go.
+ */
+export async function writeChecked(
+  deps: { repo: Pick<Repository, "files" | "deletions">; media: MediaStore; now: () => Date },
+  write: FileWrite,
+  seen: FileRecord | undefined,
+): Promise<{ file: FileRecord; existed: boolean }> {
+  const { repo, media, now } = deps;
+  const moving = seen !== undefined && seen.volumeId !== write.volumeId;
+  const deletion = moving ? await repo.deletions.record(write.projectId, write.path, now()) : undefined;
+  const file = await repo.files.writeIf(write, seen);
+  if (!file) {
+    await media.remove(write.projectId, write.path);
+    throw await changedMeanwhile(repo, write.projectId, write.path);
+  }
+  if (deletion) await repo.deletions.receipt(deletion.id, write.volumeId, now());
+  return { file, existed: seen !== undefined };
+}
+
+/** 412 for a row another machine changed between this machine's check and its write; nothing was done. */
+export async function changedMeanwhile(repo: Pick<Repository, "files">, projectId: string, path: string) {
+  const current = await repo.files.get(projectId, path);
+  return failed(
+    "the file changed while this request was being carried out; nothing was written or deleted",
+    current === undefined ? undefined : etagOf(current.sha256),
+  );
 }

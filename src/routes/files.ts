@@ -23,7 +23,13 @@ import { MAX_REPLAY_BODY_BYTES, replayResponse } from "../media/replay.ts";
 import type { MediaStore } from "../media/store.ts";
 import { type Volume, volumeUnavailable } from "../media/volume.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
-import { checkPreconditions, hasPreconditions, type PreconditionHeaders } from "./file-preconditions.ts";
+import {
+  changedMeanwhile,
+  checkPreconditions,
+  hasPreconditions,
+  type PreconditionHeaders,
+  writeChecked,
+} from "./file-preconditions.ts";
 import { ownedFile, ownedProject } from "./projects.ts";
 import { BearerAuth, errors, PageQuery } from "./schemas.ts";
 
@@ -113,9 +119,11 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
     conditions: PreconditionHeaders,
   ) =>
     media.exclusive(`${projectId}/${path}`, async () => {
-      if (hasPreconditions(conditions)) {
+      const checked = hasPreconditions(conditions);
+      const seen = checked ? await repo.files.get(projectId, path) : undefined;
+      if (checked) {
         try {
-          checkPreconditions(conditions, await repo.files.get(projectId, path), true);
+          checkPreconditions(conditions, seen, true);
         } catch (error) {
           await media.discard(tempPath);
           throw error;
@@ -123,6 +131,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
       }
       await media.commit(tempPath, projectId, path);
       try {
+        if (checked) return await writeChecked({ repo, media, now }, write, seen);
         let file = await repo.files.upsertOnVolume(write);
         if (file) return { file, existed: existedBefore || file.createdAt.getTime() !== file.updatedAt.getTime() };
         const holder = await repo.files.get(projectId, path);
@@ -336,9 +345,13 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
           if (placement.kind === "replay") return replayResponse(placement.machineId, set);
         }
         await media.exclusive(`${project.id}/${path}`, async () => {
-          if (hasPreconditions(headers)) checkPreconditions(headers, await repo.files.get(project.id, path), false);
+          // If-Match is the one precondition of a DELETE: checked on a fresh read, then a compare-and-set delete.
+          const seen = headers["if-match"] === undefined ? undefined : await repo.files.get(project.id, path);
+          if (headers["if-match"] !== undefined) checkPreconditions(headers, seen, false);
           const deletion = await repo.deletions.record(project.id, path, now());
-          await repo.files.delete(project.id, path);
+          if (seen === undefined) await repo.files.delete(project.id, path);
+          else if (!(await repo.files.deleteIf(project.id, path, seen.sha256)))
+            throw await changedMeanwhile(repo, project.id, path);
           if (file.volumeId !== mine.id) return;
           await media.remove(project.id, path);
           await repo.deletions.receipt(deletion.id, mine.id, now());

@@ -3,7 +3,11 @@
  * on every write's answer, and two racing PUTs with the same If-Match, against the real routes on each database.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestApp, type TestApp } from "../../support/app.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp } from "../../../src/app.ts";
+import { createTestApp, type TestApp, testConfig } from "../../support/app.ts";
 import { createProject, DIALECTS, errorOf, signUp, TEST_ENV, type TestUser } from "../api-helpers.ts";
 
 const etagOf = (data: string) => `"${new Bun.CryptoHasher("sha256").update(data).digest("hex")}"`;
@@ -108,6 +112,65 @@ describe.each(DIALECTS)("conditional file requests on %s", (dialect) => {
       expect(await content("race.txt")).toBe(winner);
       expect(await t.db.repo.files.get(projectId, "race.txt")).toMatchObject({ sha256: etagOf(winner).slice(1, -1) });
     }
+  });
+
+  test("another machine's write while this one's body streams in: 412, the other version stands", async () => {
+    // A second machine on the same database with its own volume, as on Fly.
+    const otherDir = mkdtempSync(join(tmpdir(), "flightdeck-media-b-"));
+    const config = testConfig({
+      ...TEST_ENV,
+      DATABASE_URL: t.config.databaseUrl,
+      MEDIA_DIR: otherDir,
+      FLY_MACHINE_ID: "m-b",
+    });
+    const other = createApp(config, { db: t.db });
+    try {
+      await put("shared.txt", "base");
+      // Machine B takes a body of undeclared length for it (so it is stored there, not replayed) and holds it open.
+      let finish = () => {};
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("from machine B"));
+          finish = () => controller.close();
+        },
+      });
+      const fromB = other.handle(
+        new Request(`http://localhost${url("shared.txt")}`, {
+          method: "PUT",
+          body,
+          headers: { authorization: `Bearer ${alice.token}`, "if-match": etagOf("base") },
+          duplex: "half",
+        } as RequestInit),
+      );
+      await Bun.sleep(50);
+      const fromA = await put("shared.txt", "from machine A", { "if-match": etagOf("base") });
+      expect(fromA.status).toBe(200);
+      finish();
+      const answer = await fromB;
+      expect([answer.status, (await errorOf(answer)).details]).toEqual([412, { etag: etagOf("from machine A") }]);
+      expect(await content("shared.txt")).toBe("from machine A");
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  test("the row is written and deleted only while it is the version checked (compare-and-set on the ETag)", async () => {
+    await put("cas.txt", "seen");
+    const seen = await t.db.repo.files.get(projectId, "cas.txt");
+    if (!seen) throw new Error("cas.txt was not stored");
+    // Another writer replaces it after the check.
+    await put("cas.txt", "newer");
+    const write = { ...seen, sha256: "f".repeat(64), volumeId: seen.volumeId as string };
+    expect(await t.db.repo.files.writeIf(write, seen)).toBeUndefined();
+    expect(await t.db.repo.files.writeIf(write, undefined)).toBeUndefined();
+    expect(await t.db.repo.files.deleteIf(projectId, "cas.txt", seen.sha256)).toBe(false);
+    expect(await content("cas.txt")).toBe("newer");
+    const current = await t.db.repo.files.get(projectId, "cas.txt");
+    expect(current?.sha256).toBe(etagOf("newer").slice(1, -1));
+    const replaced = await t.db.repo.files.writeIf(write, current);
+    expect(replaced?.sha256).toBe("f".repeat(64));
+    expect(await t.db.repo.files.deleteIf(projectId, "cas.txt", "f".repeat(64))).toBe(true);
+    expect(await t.db.repo.files.get(projectId, "cas.txt")).toBeUndefined();
   });
 
   test("OpenAPI documents 412 on PUT and DELETE and the conditional headers", async () => {
