@@ -134,6 +134,7 @@ async function startMediaUpkeep(
   const upkeep = startUpkeep(
     [
       { name: "volume heartbeat", run: () => volume.heartbeat() },
+      // Before the deletion work: old deletions name old paths, which must no longer hold a renamed file's bytes.
       {
         name: "NFC renames",
         run: async () => applyRenames({ repo: db.repo, media, volumeId: (await volume.identity()).id, logger }),

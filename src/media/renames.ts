@@ -6,6 +6,11 @@
  * When both names hold bytes (an upload to the new name since, or a leftover at it), the content hash in the
  * row decides which are the file's; the other copy goes. When neither matches, nothing is touched and the
  * rename stays pending, logged, for someone to look at: bytes are never dropped on a guess.
+ *
+ * Runs before the deletion drain in each upkeep tick (src/server.ts): deletion work recorded before 0003 names
+ * the old path, and finds no row there once the row is renamed, so the bytes must have moved first. A file
+ * deleted while its holder was stopped takes its rename with it (foreign key), leaving the old-named bytes on
+ * that volume unreferenced: a space leak on one volume, never a wrong answer.
  * @module
  */
 import type { Logger } from "../../lib/log.ts";
