@@ -124,8 +124,10 @@ export function errorHandler(appEnv: AppEnv, logger: Logger, options: ErrorHandl
 function propertyField(error: unknown, request: Request): string | undefined {
   const { type, value } = error as { type?: unknown; value?: unknown };
   if (type !== "property" || value === undefined || value === null || typeof value === "object") return undefined;
-  const holders = [...new URL(request.url).searchParams]
-    .filter(([, raw]) => raw === String(value) || (typeof value === "number" && Number(raw) === value))
-    .map(([key]) => key);
-  return holders.length === 1 ? `/${holders[0]}` : undefined;
+  const holders = new Set(
+    [...new URL(request.url).searchParams]
+      .filter(([, raw]) => raw === String(value) || (typeof value === "number" && Number(raw) === value))
+      .map(([key]) => key),
+  );
+  return holders.size === 1 ? `/${[...holders][0]}` : undefined;
 }

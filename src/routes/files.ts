@@ -158,8 +158,9 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
       "",
       async ({ headers, params, query }) => {
         const project = await ownedProject(repo, auth.subject(headers.authorization), params.id);
-        // The cursor is the last path seen, so it is a path (in NFC, as paths are stored) or a mistake.
-        const cursor = query.cursor === undefined ? undefined : checkFilePath(query.cursor.normalize("NFC"));
+        // The cursor is the last path seen, so it is a path or a mistake. Taken as given, not put in NFC: a row
+        // left under a non-NFC name by migration 0003 (src/db/nfc-paths.ts) must page on from exactly itself.
+        const cursor = query.cursor === undefined ? undefined : checkFilePath(query.cursor);
         if (cursor && !cursor.ok) throw invalidField("/cursor", `not a next_cursor from this list: ${cursor.message}`);
         const [page, volumes] = await Promise.all([
           repo.files.list(project.id, { limit: query.limit ?? 20, cursor: cursor?.path }),
