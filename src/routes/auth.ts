@@ -86,7 +86,7 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
         parse: jsonBody(),
         body: Credentials,
         response: { 201: UserView, ...errors(400, 403, 409, 413, 415, 422) },
-        detail: { summary: "Create an account", tags: ["auth"] },
+        detail: { summary: "Create an account", tags: ["auth"], operationId: "register" },
       },
     )
     .post("/auth/login", ({ body }) => auth.login(body.email, body.password), {
@@ -94,7 +94,11 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
       parse: jsonBody(),
       body: LoginBody,
       response: { 200: TokenView, ...errors(400, 401, 413, 415, 422) },
-      detail: { summary: "Exchange email and password for an access token and a refresh token", tags: ["auth"] },
+      detail: {
+        summary: "Exchange email and password for an access token and a refresh token",
+        tags: ["auth"],
+        operationId: "login",
+      },
     })
     .post("/auth/refresh", ({ body }) => auth.refresh(body.refresh_token), {
       beforeHandle: throttle,
@@ -104,6 +108,7 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
       detail: {
         summary: "Rotate a refresh token: a new pair; presenting a used one revokes the session",
         tags: ["auth"],
+        operationId: "refresh",
       },
     })
     .post(
@@ -116,7 +121,11 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
         parse: jsonBody(),
         body: RefreshBody,
         response: { 204: t.Void(), ...errors(400, 401, 413, 415, 422) },
-        detail: { summary: "End the session of this refresh token, its access tokens included", tags: ["auth"] },
+        detail: {
+          summary: "End the session of this refresh token, its access tokens included",
+          tags: ["auth"],
+          operationId: "logout",
+        },
       },
     )
     .post(
@@ -127,11 +136,21 @@ export function authRoutes(config: Pick<Config, "enableRegistration">, auth: Aut
       },
       {
         response: { 204: t.Void(), ...errors(401) },
-        detail: { summary: "End every session of the account", tags: ["auth"], security: BearerAuth },
+        detail: {
+          summary: "End every session of the account",
+          tags: ["auth"],
+          operationId: "logoutAll",
+          security: BearerAuth,
+        },
       },
     )
     .get("/me", async ({ headers }) => userView(await auth.authenticate(headers.authorization)), {
       response: { 200: UserView, ...errors(401) },
-      detail: { summary: "The account the bearer token belongs to", tags: ["auth"], security: BearerAuth },
+      detail: {
+        summary: "The account the bearer token belongs to",
+        tags: ["auth"],
+        operationId: "getMe",
+        security: BearerAuth,
+      },
     });
 }

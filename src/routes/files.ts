@@ -179,6 +179,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         detail: {
           summary: "List a project's files by path, with the volume that holds each and its machine",
           tags: ["files"],
+          operationId: "listFiles",
           security: BearerAuth,
         },
       },
@@ -247,6 +248,9 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
             "The answer carries the stored content's ETag. `If-Match: <etag>` replaces only that version and " +
             "`If-None-Match: *` only creates; a failed precondition is 412 precondition_failed and nothing is written.",
           tags: ["files"],
+          operationId: "uploadFile",
+          // parse: "none" leaves no body schema to generate from; the raw content is any media type.
+          requestBody: { required: true, content: { "*/*": { schema: { type: "string", format: "binary" } } } },
           security: BearerAuth,
         },
       },
@@ -311,6 +315,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         params: FileParams,
         detail: {
           summary: "Download a file (HEAD for headers only); supports If-None-Match (304) and one Range (206/416)",
+          operationId: "downloadFile",
           description:
             "A file held on another machine's volume is answered 409 with `fly-replay: instance=<machine>` and no body. " +
             "With If-Range, the Range applies only while the ETag matches (strong comparison); otherwise the whole file is sent.",
@@ -363,6 +368,7 @@ export function fileRoutes({ config, repo, auth, media, volume, logger }: FileRo
         params: FileParams,
         detail: {
           summary: "Delete a file (content and record)",
+          operationId: "deleteFile",
           description:
             "The record goes at once; the content is removed by the machine holding its volume (replayed there when it runs, else when it next starts). " +
             "`If-Match: <etag>` deletes only that version: otherwise 412 precondition_failed and nothing is deleted.",

@@ -216,3 +216,33 @@ describe("PostgreSQL connection lifetimes", () => {
     },
   );
 });
+
+describe("tracing settings (OpenTelemetry's own names)", () => {
+  test("off by default; on with an endpoint, whose trailing slash goes", () => {
+    const off = loadConfig({});
+    expect(off.ok && off.config.otelEndpoint).toBeUndefined();
+    const on = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector.internal:4318/",
+      OTEL_EXPORTER_OTLP_HEADERS: "x-honeycomb-team=abc%3D1, x-other = two",
+      OTEL_TRACES_SAMPLER_ARG: "0.25",
+    });
+    if (!on.ok) throw on.error;
+    expect(on.config.otelEndpoint).toBe("http://collector.internal:4318");
+    expect(on.config.otelHeaders).toEqual({ "x-honeycomb-team": "abc=1", "x-other": "two" });
+    expect(on.config.otelSampleRatio).toBe(0.25);
+  });
+
+  test("a bad endpoint, headers and ratio are reported together, the headers' value hidden", () => {
+    const error = problemsOf({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318",
+      OTEL_EXPORTER_OTLP_HEADERS: "apikeysecretvalue",
+      OTEL_TRACES_SAMPLER_ARG: "2",
+    });
+    expect(error.problems.map((p) => p.setting).sort()).toEqual([
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "OTEL_EXPORTER_OTLP_HEADERS",
+      "OTEL_TRACES_SAMPLER_ARG",
+    ]);
+    expect(error.message).not.toContain("apikeysecretvalue");
+  });
+});
