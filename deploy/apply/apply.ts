@@ -33,7 +33,7 @@ import {
   withCordonMark,
 } from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
-import { isApiMember } from "../fleet/members.ts";
+import { describeFleet } from "../fleet/describe.ts";
 
 export interface ApplyContext {
   client: FlyClient;
@@ -398,7 +398,12 @@ async function failAndRollBack(
     }
   }).catch(() => undefined);
 
-  const fleet = await describeFleet(ctx.client, plan.app);
+  // Read once the restored and removed machines settled, the list reconciled with what this run did (settle.ts).
+  const known = {
+    ids: new Set(restores.map((u) => u.machineId)),
+    destroyed: new Set(journal.created.map((c) => c.id)),
+  };
+  const fleet = await describeFleet(ctx.client, plan.app, { known, timeoutMs: rollout.waitTimeoutMs });
   const undone =
     restores.length + journal.created.length === 0
       ? "no machine had been changed yet"
@@ -416,28 +421,4 @@ async function failAndRollBack(
       removed: journal.created.map((c) => c.id),
     },
   );
-}
-
-/** "5 machine(s): 4 on registry/app:v1 (3 started, 1 stopped), 1 on ..." — the fleet in one line. */
-export async function describeFleet(client: FlyClient, app: string): Promise<string> {
-  let machines: Machine[];
-  try {
-    machines = await client.listMachines(app);
-  } catch (error) {
-    return `unknown (could not list machines: ${describeError(error)})`;
-  }
-  const managed = machines.filter(isApiMember);
-  if (managed.length === 0) return "no machines";
-  const byImage = new Map<string, Map<string, number>>();
-  for (const m of managed) {
-    const image = m.config?.image ?? "?";
-    const states = byImage.get(image) ?? new Map<string, number>();
-    states.set(m.state ?? "?", (states.get(m.state ?? "?") ?? 0) + 1);
-    byImage.set(image, states);
-  }
-  const parts = [...byImage.entries()].map(([image, states]) => {
-    const total = [...states.values()].reduce((a, b) => a + b, 0);
-    return `${total} on ${image} (${[...states.entries()].map(([s, n]) => `${n} ${s}`).join(", ")})`;
-  });
-  return `${managed.length} machine(s): ${parts.join("; ")}`;
 }
