@@ -5,9 +5,8 @@
 // Differences from flyctl, on purpose:
 // - We always build the whole config (never merge into the live one), so with no `[[vm]]` for the group the guest
 //   is the shared-cpu-1x preset (or machine_config's guest) rather than "whatever the machine had".
-// - `autostop` is sent as the spec's string enum ("stop"/"off"/"suspend"); flyctl sends true/false, which the
-//   API also accepts. Responses may come back as booleans, which is why comparisons use the digest below,
-//   never a field-by-field diff of a live config.
+// - `autostop` is sent as the spec's string enum ("stop"/"off"/"suspend"); flyctl sends true/false, which the API
+//   also accepts. Responses may come back as booleans: comparisons use the digest below, not the live fields.
 // - Check headers are sorted by name (flyctl's order follows Go map iteration), so the digest is stable.
 // - No `fly_flyctl_version` metadata: Flightdeck is not flyctl.
 
@@ -23,6 +22,7 @@ import {
 } from "../config/flytoml.ts";
 import { DEFAULT_PROCESS_GROUP, type GroupConfig, defaultProcessName, groupConfig } from "../config/flytoml-groups.ts";
 import { DEFAULT_VM_SIZE, type Guest, VM_PRESETS } from "../config/vm-sizes.ts";
+import { LAUNCH_ID_KEY } from "./launch-id.ts";
 
 type S = components["schemas"];
 export type MachineConfig = S["fly.MachineConfig"];
@@ -81,6 +81,7 @@ export const VOLATILE_METADATA_KEYS: readonly string[] = [
   METADATA.fleetSize,
   METADATA.groupSizes,
   METADATA.deployCordon,
+  LAUNCH_ID_KEY,
 ];
 
 export type BuildOptions = {
