@@ -6,7 +6,7 @@
 
 import type { FlyClient } from "../../lib/fly/client.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
-import type { Machine, MachineConfig } from "../../lib/fly/types.ts";
+import type { MachineConfig } from "../../lib/fly/types.ts";
 import { DeployError, describeError } from "../deploy-error.ts";
 import type { DeployConfig, Strategy } from "../config/flytoml.ts";
 import type { FleetLock } from "../fleet/lock.ts";

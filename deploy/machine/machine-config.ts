@@ -22,7 +22,6 @@ import {
 } from "../config/flytoml.ts";
 import { DEFAULT_PROCESS_GROUP, type GroupConfig, defaultProcessName, groupConfig } from "../config/flytoml-groups.ts";
 import { DEFAULT_VM_SIZE, type Guest, VM_PRESETS } from "../config/vm-sizes.ts";
-import { LAUNCH_ID_KEY } from "./launch-id.ts";
 
 type S = components["schemas"];
 export type MachineConfig = S["fly.MachineConfig"];
@@ -81,7 +80,7 @@ export const VOLATILE_METADATA_KEYS: readonly string[] = [
   METADATA.fleetSize,
   METADATA.groupSizes,
   METADATA.deployCordon,
-  LAUNCH_ID_KEY,
+  "flightdeck_launch_id", // launch-id.ts LAUNCH_ID_KEY (test/deploy/machine/launch-id.test.ts holds them equal)
 ];
 
 export type BuildOptions = {

@@ -6,7 +6,12 @@
 import { expect, test } from "bun:test";
 import { formatProblems, parseDeployConfig } from "../../../deploy/config/flytoml.ts";
 import { LAUNCH_ID_KEY, launchIdOf, newLaunchId, withLaunchId } from "../../../deploy/machine/launch-id.ts";
-import { buildMachineConfig, configDigest, METADATA } from "../../../deploy/machine/machine-config.ts";
+import {
+  buildMachineConfig,
+  configDigest,
+  METADATA,
+  VOLATILE_METADATA_KEYS,
+} from "../../../deploy/machine/machine-config.ts";
 import { diffMachineConfigs } from "../../../deploy/plan/diff.ts";
 
 const TOML = `
@@ -34,6 +39,7 @@ test("each create gets its own launch id, carried in the machine's metadata", ()
 });
 
 test("the digest of a tagged config is the desired one's, stored or recomputed", () => {
+  expect(VOLATILE_METADATA_KEYS).toContain(LAUNCH_ID_KEY);
   const plain = desired();
   const tagged = withLaunchId(plain, newLaunchId());
   expect(configDigest(tagged)).toBe(configDigest(plain));
