@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createScratchDatabase } from "../test/support/postgres.ts";
+import { createBenchAccount } from "./account.ts";
 import {
   benchRounds,
   flyVmEnv,
@@ -78,22 +79,7 @@ const reference = await startProcess(
 try {
   const fd = `http://127.0.0.1:${fdPort}`;
   const ex = `http://127.0.0.1:${exPort}`;
-  const post = async (path: string, body: unknown, token?: string) => {
-    const res = await fetch(`${fd}${path}`, {
-      method: "POST",
-      body: JSON.stringify(body),
-      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<Record<string, string>>;
-  };
-  await post("/v1/auth/register", { email: "bench@example.com", password: "bench password 123" });
-  const { access_token: token } = await post("/v1/auth/login", {
-    email: "bench@example.com",
-    password: "bench password 123",
-  });
-  const { id: projectId } = await post("/v1/projects", { name: "bench", description: "wrk target" }, token);
-  const auth = { authorization: `Bearer ${token}` };
+  const { token, projectId, headers: auth } = await createBenchAccount(fd, "bench@example.com");
   const content = new Uint8Array(FILE_BYTES).fill(120);
 
   const ceil = `http://127.0.0.1:${ceilPort}`;

@@ -16,6 +16,8 @@ export type DeployErrorCode =
   | "lease_held"
   | "machine_not_started"
   | "checks_not_passing"
+  /** A stopped or suspended machine the deploy updated failed when started once to test it (standby-check.ts). */
+  | "standby_check_failed"
   | "aborted"
   | "api_error"
   | "not_available"

@@ -5,11 +5,14 @@
  * @module
  */
 
+import { type Env, SettingReader } from "./config/setting-reader.ts";
+import { checkObservability, readObservability, type Observability } from "./config/observability.ts";
+
 export type AppEnv = "development" | "test" | "preview" | "production";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Dialect = "postgres" | "sqlite";
 
-export interface Config {
+export interface Config extends Observability {
   appEnv: AppEnv;
   port: number;
   host: string;
@@ -45,10 +48,7 @@ export interface Config {
   /** How often a machine refreshes its volume's record and drains deletion work; a volume is "running" for 3x this. */
   volumeHeartbeatMs: number;
   appVersion: string;
-  /** Error reporting (src/reporting/): on when set. */
-  sentryDsn: string | undefined;
-  /** Share of requests traced to Sentry; 0 (the default) sends errors only. */
-  sentryTracesSampleRate: number;
+  /** Error reporting and tracing: SENTRY_DSN, SENTRY_TRACES_SAMPLE_RATE, OTEL_EXPORTER_OTLP_* (config/observability.ts). */
   fly: { appName?: string; region?: string; machineId?: string; primaryRegion?: string };
 }
 
@@ -79,12 +79,17 @@ export const REQUIRED_PRODUCTION_SECRETS = ["DATABASE_URL", "SECRET_KEY"] as con
  */
 export const DEFAULT_DB_MAX_LIFETIME_S = 600;
 export const DEFAULT_DB_IDLE_TIMEOUT_S = 30;
-export const SECRET_SETTINGS = new Set(["SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN", "SENTRY_DSN"]);
+export const SECRET_SETTINGS = new Set([
+  "SECRET_KEY",
+  "DATABASE_URL",
+  "METRICS_TOKEN",
+  "SENTRY_DSN",
+  // Collector credentials (an API key header for Honeycomb, Grafana Cloud, ...).
+  "OTEL_EXPORTER_OTLP_HEADERS",
+]);
 
 const APP_ENVS: readonly AppEnv[] = ["development", "test", "preview", "production"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-type Env = Record<string, string | undefined>;
 
 interface EnvDefaults {
   host: string;
@@ -94,6 +99,11 @@ interface EnvDefaults {
   trustProxy: boolean;
   logLevel: LogLevel;
   migrateOnBoot: boolean;
+  /**
+   * AUTH_RATE_LIMIT_PER_MINUTE. Five a minute guards passwords on the internet (previews are public too); a
+   * developer logging in after each restart, or a frontend's hot reload, hits five at once on localhost.
+   */
+  authRateLimitPerMinute: number;
 }
 
 const DEFAULTS: Record<AppEnv, EnvDefaults> = {
@@ -105,6 +115,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: false,
     logLevel: "info",
     migrateOnBoot: true,
+    authRateLimitPerMinute: 60,
   },
   test: {
     host: "127.0.0.1",
@@ -114,6 +125,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: false,
     logLevel: "warn",
     migrateOnBoot: true,
+    authRateLimitPerMinute: 5,
   },
   // Preview: SQLite and media on the machine's own disk (no volume), per fly.preview.toml.
   preview: {
@@ -124,6 +136,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: true,
     logLevel: "info",
     migrateOnBoot: true,
+    authRateLimitPerMinute: 5,
   },
   // Production: DATABASE_URL is a required secret; media lives on the volume.
   production: {
@@ -133,6 +146,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: true,
     logLevel: "info",
     migrateOnBoot: false,
+    authRateLimitPerMinute: 5,
   },
 };
 
@@ -140,7 +154,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
 export function loadConfig(env: Env = process.env): LoadConfigResult {
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
-  const read = new SettingReader(env, problems);
+  const read = new SettingReader(env, problems, SECRET_SETTINGS);
 
   const appEnv = read.oneOf("APP_ENV", APP_ENVS, defaultAppEnv(env));
   const d = DEFAULTS[appEnv];
@@ -160,7 +174,10 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     secretKey,
     allowedOrigins,
     rateLimitPerMinute: read.integer("RATE_LIMIT_PER_MINUTE", 100, { min: 1, max: 1_000_000 }),
-    authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", 5, { min: 1, max: 10_000 }),
+    authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", d.authRateLimitPerMinute, {
+      min: 1,
+      max: 10_000,
+    }),
     accessTokenExpireMinutes: read.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 1, max: 24 * 60 }),
     refreshTokenExpireDays: read.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, { min: 1, max: 365 }),
     enableRegistration: read.boolean("ENABLE_REGISTRATION", true),
@@ -175,8 +192,7 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 300_000 }),
     volumeHeartbeatMs: read.integer("VOLUME_HEARTBEAT_MS", 15_000, { min: 100, max: 600_000 }),
     appVersion: env.APP_VERSION || "dev",
-    sentryDsn: read.string("SENTRY_DSN", "") || undefined,
-    sentryTracesSampleRate: read.ratio("SENTRY_TRACES_SAMPLE_RATE", 0),
+    ...readObservability(read, problems),
     fly: {
       appName: env.FLY_APP_NAME || undefined,
       region: env.FLY_REGION || undefined,
@@ -194,14 +210,7 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
       fix: "list the allowed origins explicitly, e.g. ALLOWED_ORIGINS=https://app.example.com",
     });
   }
-  // https://develop.sentry.dev/sdk/overview/#parsing-the-dsn: scheme, public key, host, optional path, project id.
-  if (config.sentryDsn !== undefined && !/^https?:\/\/[^@/\s]+@[^/\s]+(\/[^\s]*)?\/\d+\/?$/.test(config.sentryDsn)) {
-    problems.push({
-      setting: "SENTRY_DSN",
-      problem: "is not a Sentry DSN",
-      fix: "copy it from Sentry's project settings (Client Keys): https://<key>@<host>/<project id>, or unset it",
-    });
-  }
+  problems.push(...checkObservability(config));
   if (appEnv === "development" && env.SECRET_KEY === undefined) {
     warnings.push("SECRET_KEY is not set; using the fixed development key (never acceptable in production)");
   }
@@ -223,7 +232,7 @@ export function loadDatabaseConfig(
   env: Env = process.env,
 ): { ok: true; config: DatabaseConfig } | { ok: false; error: ConfigError } {
   const problems: ConfigProblem[] = [];
-  const read = new SettingReader(env, problems);
+  const read = new SettingReader(env, problems, SECRET_SETTINGS);
   const appEnv = read.oneOf("APP_ENV", APP_ENVS, defaultAppEnv(env));
   const databaseUrl = read.string("DATABASE_URL", DEFAULTS[appEnv].databaseUrl ?? "");
   const config: DatabaseConfig = {
@@ -330,76 +339,4 @@ function parseList(value: string): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-}
-
-/** Reads one setting at a time, recording problems instead of throwing so all are reported together. */
-class SettingReader {
-  constructor(
-    private readonly env: Env,
-    private readonly problems: ConfigProblem[],
-  ) {}
-
-  string(name: string, fallback: string): string {
-    return this.env[name] ?? fallback;
-  }
-
-  integer(name: string, fallback: number, range: { min: number; max: number }): number {
-    const raw = this.env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < range.min || value > range.max) {
-      this.problems.push({
-        setting: name,
-        problem: `must be an integer from ${range.min} to ${range.max}, got ${this.shown(name, raw)}`,
-        fix: `set ${name} to a whole number in that range, or unset it for the default (${fallback})`,
-      });
-      return fallback;
-    }
-    return value;
-  }
-
-  /** A number from 0 to 1 (a sample rate). */
-  ratio(name: string, fallback: number): number {
-    const raw = this.env[name]?.trim();
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!/^\d*\.?\d+$/.test(raw) || !(value >= 0 && value <= 1)) {
-      this.problems.push({
-        setting: name,
-        problem: `must be a number from 0 to 1, got ${this.shown(name, raw)}`,
-        fix: `set ${name} to e.g. 0.1 (a tenth), or unset it for the default (${fallback})`,
-      });
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const raw = this.env[name]?.trim().toLowerCase();
-    if (raw === undefined || raw === "") return fallback;
-    if (["1", "true", "yes", "on"].includes(raw)) return true;
-    if (["0", "false", "no", "off"].includes(raw)) return false;
-    this.problems.push({
-      setting: name,
-      problem: `must be a boolean, got ${this.shown(name, raw)}`,
-      fix: `set ${name} to true or false`,
-    });
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.env[name];
-    if (raw === undefined || raw === "") return fallback;
-    if ((allowed as readonly string[]).includes(raw)) return raw as T;
-    this.problems.push({
-      setting: name,
-      problem: `must be one of ${allowed.join(", ")}, got ${this.shown(name, raw)}`,
-      fix: `set ${name} to one of: ${allowed.join(", ")}`,
-    });
-    return fallback;
-  }
-
-  private shown(name: string, raw: string): string {
-    return SECRET_SETTINGS.has(name) ? "a hidden value" : JSON.stringify(raw.slice(0, 40));
-  }
 }

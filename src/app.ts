@@ -15,6 +15,7 @@ import type { Reporter } from "./reporting/reporter.ts";
 import { reporterFromConfig } from "./reporting/setup.ts";
 import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";
+import { allowedMethods } from "./plugins/allowed-methods.ts";
 import { cors, corsUsualHeaders } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
 import { createResponder, type Responder } from "./plugins/json-response.ts";
@@ -27,6 +28,7 @@ import { securityHeaderSet } from "./plugins/security-headers.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { meRoutes } from "./routes/me.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { projectRoutes } from "./routes/projects.ts";
 
@@ -129,7 +131,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
         respond,
       ),
     )
-    .use(errorHandler(config.appEnv, logger, { outages, onBug }))
+    .use(errorHandler(config.appEnv, logger, { outages, onBug, allowedMethods: allowedMethods(() => app.routes) }))
     .use(cors(config.allowedOrigins, respond.headersFor))
     .use(countRequests.plugin)
     .use(rateLimit(config, clock, server))
@@ -138,6 +140,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
     .use(healthRoutes(config, { db: deps.db, schema, volume, startedAt: deps.startedAt ?? Date.now() }))
     .use(metricsRoutes(metrics, config.metricsToken))
     .use(authRoutes(config, auth, loginLimiter))
+    .use(meRoutes({ repo, auth, limiter: loginLimiter, media, volume, logger }))
     .use(projectRoutes({ repo, auth, media, volume, logger }))
     .use(fileRoutes({ config, repo, auth, media, volume, logger }));
 }

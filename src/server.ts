@@ -10,10 +10,13 @@ import { createApp, createMediaServices, type MediaServices } from "./app.ts";
 import { createLoginLimiter } from "./auth/login-limiter.ts";
 import { createDrain } from "./drain.ts";
 import { type Database, openDatabase } from "./db/database.ts";
+import { logNameReport } from "./db/nfc-paths.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
 import { drainDeletions, pruneDeletions } from "./media/deletions.ts";
+import { applyRenames } from "./media/renames.ts";
 import type { Reporter } from "./reporting/reporter.ts";
 import { reporterFromConfig, reportUnhandled } from "./reporting/setup.ts";
+import { type Tracing, tracingFromConfig } from "./tracing/setup.ts";
 import { atMostEvery, startUpkeep, type Upkeep } from "./upkeep.ts";
 
 export interface RunningServer {
@@ -31,6 +34,8 @@ export interface ShutdownSteps {
    * stopped). Bounded by AFTER_DRAIN_BUDGET_MS and by what is left of shutdownTimeoutMs; a failure is logged.
    */
   afterDrain?: () => Promise<void>;
+  /** Spans for every request (src/tracing/); sent after the drain, within the same budget. */
+  tracing?: Tracing;
 }
 
 const AFTER_DRAIN_BUDGET_MS = 1000;
@@ -52,7 +57,8 @@ export async function startServer(
   app = createStandardApp(config, db, logger, createMediaServices(config, db, logger)),
   steps: ShutdownSteps = {},
 ): Promise<RunningServer> {
-  const drain = createDrain((request) => app.handle(request));
+  const handle = (request: Request) => app.handle(request);
+  const drain = createDrain(steps.tracing ? steps.tracing.wrap(handle) : handle);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -99,6 +105,7 @@ export async function startServer(
             budget_ms: Math.round(budgetMs),
           });
       }
+      await steps.tracing?.shutdown(Math.max(100, deadline - performance.now()));
       await db.close();
       logger.info("stopped", { reason, held_requests: drained.held, listening_ms: drained.listeningMs });
     })();
@@ -107,9 +114,23 @@ export async function startServer(
   return { url, shutdown };
 }
 
-function createStandardApp(config: Config, db: Database, logger: Logger, services: MediaServices, reporter?: Reporter) {
+function createStandardApp(
+  config: Config,
+  db: Database,
+  logger: Logger,
+  services: MediaServices,
+  observers: { reporter?: Reporter; tracing?: Tracing } = {},
+) {
   const schema = config.migrateOnBoot ? openGate : createSchemaGate(db);
-  return createApp(config, { db, logger, schema, reporter, ...services });
+  const { reporter, tracing } = observers;
+  return createApp(config, {
+    db: tracing ? tracing.traceDatabase(db) : db,
+    logger,
+    schema,
+    reporter,
+    onRequestFinished: tracing?.finish,
+    ...services,
+  });
 }
 
 /** How long a boot waits for its first drain before opening the port anyway (the drain goes on behind it). */
@@ -132,6 +153,11 @@ async function startMediaUpkeep(
   const upkeep = startUpkeep(
     [
       { name: "volume heartbeat", run: () => volume.heartbeat() },
+      // Before the deletion work: old deletions name old paths, which must no longer hold a renamed file's bytes.
+      {
+        name: "NFC renames",
+        run: async () => applyRenames({ repo: db.repo, media, volumeId: (await volume.identity()).id, logger }),
+      },
       {
         name: "deletion work",
         run: async () =>
@@ -164,8 +190,9 @@ async function main() {
   if (!config.mediaRequireMount) mkdirSync(config.mediaDir, { recursive: true });
   const db = await openDatabase(config);
   if (config.migrateOnBoot) {
-    const { applied } = await db.migrate();
+    const { applied, names } = await db.migrate();
     if (applied > 0) logger.info("migrations applied", { applied });
+    if (names) logNameReport(logger, names);
   } else {
     const status = await db.schemaStatus().catch(() => undefined);
     if (status && !status.upToDate)
@@ -174,6 +201,7 @@ async function main() {
 
   const reporter = reporterFromConfig(config, logger);
   if (reporter) reportUnhandled(reporter, logger);
+  const tracing = await tracingFromConfig(config, logger);
   const services = createMediaServices(config, db, logger);
   await services.media.sweepTemp();
   // A marker that exists but cannot be read stops the boot: a new identity would orphan the volume's files.
@@ -187,17 +215,24 @@ async function main() {
       logger.error("volume missing; uploads answer 503 volume_missing", { reason: (error as Error).message });
   });
   const upkeep = await startMediaUpkeep(config, db, logger, services);
-  const running = await startServer(config, db, logger, createStandardApp(config, db, logger, services, reporter), {
-    // Only once the drain has answered everything: until then this machine still serves its volume's files,
-    // and marking it stopped earlier makes other machines answer 503 for them instead of replaying here.
-    // Upkeep stops first so a heartbeat tick cannot mark the volume running again after the mark.
-    afterDrain: async () => {
-      await upkeep.stop();
-      await services.volume.markStopped();
-      logger.info("volume marked stopped");
-      await reporter?.flush(500);
+  const running = await startServer(
+    config,
+    db,
+    logger,
+    createStandardApp(config, db, logger, services, { reporter, tracing }),
+    {
+      tracing,
+      // Only once the drain has answered everything: until then this machine still serves its volume's files,
+      // and marking it stopped earlier makes other machines answer 503 for them instead of replaying here.
+      // Upkeep stops first so a heartbeat tick cannot mark the volume running again after the mark.
+      afterDrain: async () => {
+        await upkeep.stop();
+        await services.volume.markStopped();
+        logger.info("volume marked stopped");
+        await reporter?.flush(500);
+      },
     },
-  });
+  );
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       running.shutdown(signal).then(

@@ -34,6 +34,7 @@ import {
 } from "./rollout.ts";
 import { STRATEGY_RUNNERS, strategyProblems, strategyWaits } from "./strategies/index.ts";
 import { describeFleet } from "../fleet/describe.ts";
+import { checkStandbys } from "./standby-check.ts";
 
 export interface ApplyContext {
   client: FlyClient;
@@ -56,6 +57,8 @@ export interface ApplyContext {
   runId?: string;
   /** Fly's logs endpoint (release command failures quote the machine's last lines). */
   logs?: Pick<LogsClient, "getAppLogs">;
+  /** Start each stopped/suspended machine this run updated once, then put it back (standby-check.ts); default true. */
+  standbyCheck?: boolean;
 }
 
 export interface ApplyOutcome {
@@ -108,9 +111,9 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyOut
   };
 
   try {
-    for (const group of consecutive(plan.actions)) {
-      await runGroup(group, plan, ctx, rollout, desiredConfig);
-    }
+    for (const group of consecutive(plan.actions)) await runGroup(group, plan, ctx, rollout, desiredConfig);
+    // After the rollout, inside the try: a standby that fails is rolled back like any machine.
+    if (ctx.standbyCheck !== false) await checkStandbys(rollout);
   } catch (error) {
     if (ctx.signal?.aborted || (error instanceof DeployError && error.code === "aborted")) {
       throw new DeployError(

@@ -78,6 +78,7 @@ export interface DeployOptions {
   lock?: FleetLock;
   /** Fly's logs endpoint: a failed release command is reported with its machine's last log lines. */
   logs?: Pick<LogsClient, "getAppLogs">;
+  skipStandbyCheck?: boolean; // --skip-standby-check: no start test of updated standbys (standby-check.ts)
   /** Test/bench knobs. */
   leaseTtlSeconds?: number;
   pollMs?: number;
@@ -133,9 +134,7 @@ export async function prepareDeploy(
       "preflight_failed",
       `no image to deploy to ${cfg.app}: pass --image REF (e.g. the reference printed by \`bun deploy/run.ts image build --push\`) or set [build] image in the config`,
       2,
-      {
-        app: cfg.app,
-      },
+      { app: cfg.app },
     );
   }
   const secretsVersion = options.secretsVersion ?? observed.state.secrets.version;
@@ -299,6 +298,7 @@ async function applyVerified(
       ...(history.length > 0 ? { extraMetadata: { [RELEASES_KEY]: encodeReleases(history) } } : {}),
       pollMs: options.pollMs,
       ...(options.logs ? { logs: options.logs } : {}),
+      ...(options.skipStandbyCheck ? { standbyCheck: false } : {}),
     }).then(remember);
 
   let final: PreparedDeploy;

@@ -106,7 +106,7 @@ export async function updateMachine(
     { leaseNonce: nonce, signal: ctx.signal },
   );
   ctx.output.step(
-    `updated machine ${update.machineId}${update.skipLaunch ? ` (${update.previousState}, stays stopped)` : ""}`,
+    `updated machine ${update.machineId}${update.skipLaunch ? ` (${update.previousState}, stays ${update.previousState})` : ""}`,
   );
   if (opts.wait && !update.skipLaunch) {
     await waitReady(ctx, update.machineId, update.config, await versionOf(ctx, update.machineId, machine));

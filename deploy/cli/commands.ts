@@ -60,6 +60,10 @@ export const COMMANDS = {
       region,
       strict,
       "wait-for-lock": waitForLock,
+      "skip-standby-check": {
+        type: "boolean",
+        description: "do not start each updated stopped/suspended machine once to test its new config",
+      },
       json,
     },
   },

@@ -63,6 +63,7 @@ function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployCon
     ...(typeof ctx.args.flags.region === "string" ? { region: ctx.args.flags.region } : {}),
     ...(strategy ? { strategy } : {}),
     ...(wait !== undefined ? { waitForLockMs: wait } : {}),
+    ...(ctx.args.flags["skip-standby-check"] === true ? { skipStandbyCheck: true } : {}),
   };
 }
 

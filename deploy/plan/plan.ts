@@ -188,7 +188,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
         skipLaunch,
         reason:
           describeCauses(m, desired, causes, secretsVersion) +
-          (skipLaunch ? ` (${m.state}: stays stopped, the proxy starts it on demand)` : ""),
+          (skipLaunch ? ` (${m.state}: stays ${m.state}, started once by the standby check)` : ""),
       };
       if (m.volumeId) action.volumeId = m.volumeId;
       updates.push(action);

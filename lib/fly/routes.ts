@@ -23,6 +23,7 @@ export const ROUTES = {
   destroyMachine: ["DELETE", "/v1/apps/{app_name}/machines/{machine_id}"],
   startMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/start"],
   stopMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/stop"],
+  suspendMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/suspend"],
   cordonMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/cordon"],
   uncordonMachine: ["POST", "/v1/apps/{app_name}/machines/{machine_id}/uncordon"],
   waitMachine: ["GET", "/v1/apps/{app_name}/machines/{machine_id}/wait"],

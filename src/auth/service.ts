@@ -3,8 +3,10 @@
  * Routes map its results to responses.
  * @module
  */
+import type { AccountRefusal } from "../db/accounts-repository.ts";
+import type { Deletion } from "../db/deletions-repository.ts";
 import type { Repository, User } from "../db/repository.ts";
-import { conflict, unauthorized } from "../errors.ts";
+import { conflict, HttpError, unauthorized } from "../errors.ts";
 import { signToken, verifyToken } from "./jwt.ts";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.ts";
 import { authError, hashRefreshToken, newRefreshToken } from "./refresh-tokens.ts";
@@ -48,6 +50,18 @@ export function sessionRevoked() {
   return authError("session_revoked", "this session has ended; log in again");
 }
 
+/**
+ * 401 for a wrong password on an account route (the bearer token itself was fine), with its own code so a
+ * client asks for the password again instead of logging the user out.
+ */
+export function passwordIncorrect() {
+  return new HttpError(401, "password_incorrect", "the password is incorrect", undefined, {
+    "www-authenticate": 'Bearer realm="flightdeck"',
+  });
+}
+
+const refusal = ({ reason }: AccountRefusal) => (reason === "account_gone" ? accountGone() : sessionRevoked());
+
 export function createAuthService(deps: AuthDeps) {
   const nowSeconds = () => Math.floor(deps.clock() / 1000);
   // One message for every login failure: which half was wrong is not the caller's business.
@@ -85,25 +99,40 @@ export function createAuthService(deps: AuthDeps) {
   };
   const refreshExpiry = () => new Date(deps.clock() + deps.refreshLifetimeSeconds * 1000);
 
-  /** Starts a new session family for the account and answers its first token pair. */
-  const startSession = async (userId: string): Promise<LoginResult> => {
+  /**
+   * Starts a new session family for the account and answers its first token pair, unless the password the
+   * login checked was changed meanwhile (then the login fails like a wrong password).
+   */
+  const startSession = async (user: User): Promise<LoginResult> => {
     const refreshToken = newRefreshToken();
-    const row = await deps.repo.sessions.create({
-      userId,
-      familyId: Bun.randomUUIDv7(),
-      tokenHash: hashRefreshToken(refreshToken),
-      expiresAt: refreshExpiry(),
-    });
-    return tokenPair(userId, row.id, refreshToken);
+    const row = await deps.repo.sessions.createIfPassword(
+      {
+        userId: user.id,
+        familyId: Bun.randomUUIDv7(),
+        tokenHash: hashRefreshToken(refreshToken),
+        expiresAt: refreshExpiry(),
+      },
+      user.passwordHash,
+    );
+    if (!row) throw badLogin();
+    return tokenPair(user.id, row.id, refreshToken);
   };
 
-  /** The user a bearer token names, or 401 for a missing, forged, expired token, a revoked session or a deleted account. */
-  const authenticate = async (authorization: string | null | undefined): Promise<User> => {
-    const principal = subject(authorization);
-    const { user, session } = await deps.repo.users.findWithSession(principal.userId, principal.sessionId);
+  /** The user a bearer token names and its session, or 401 for a missing, forged, expired token, a revoked session or a deleted account. */
+  const principalOf = async (authorization: string | null | undefined): Promise<{ user: User; who: Principal }> => {
+    const who = subject(authorization);
+    const { user, session } = await deps.repo.users.findWithSession(who.userId, who.sessionId);
     if (!user) throw accountGone();
     if (!session) throw sessionRevoked();
-    return user;
+    return { user, who };
+  };
+  const authenticate = async (authorization: string | null | undefined): Promise<User> =>
+    (await principalOf(authorization)).user;
+  /** principalOf, and the account's password checked (the account routes ask for it again). */
+  const withPassword = async (authorization: string | null | undefined, password: string) => {
+    const found = await principalOf(authorization);
+    if (!(await verifyPassword(password, found.user.passwordHash))) throw passwordIncorrect();
+    return found;
   };
 
   return {
@@ -122,7 +151,7 @@ export function createAuthService(deps: AuthDeps) {
       const user = await deps.repo.users.findByEmail(normaliseEmail(email));
       const ok = user ? await verifyPassword(password, user.passwordHash) : await burnPasswordCheck(password);
       if (!user || !ok) throw badLogin();
-      return startSession(user.id);
+      return startSession(user);
     },
 
     /**
@@ -166,6 +195,36 @@ export function createAuthService(deps: AuthDeps) {
     async logoutAll(authorization: string | null | undefined): Promise<void> {
       const user = await authenticate(authorization);
       await deps.repo.sessions.revokeUser(user.id, new Date(deps.clock()));
+    },
+
+    /**
+     * A new password, and a new session for the caller: every session from before (the caller's old tokens
+     * included) ends in the same transaction, so a thief holding any old token is out on every machine
+     * (OWASP Session Management Cheat Sheet, "Renew the Session ID After Any Privilege Level Change").
+     */
+    async changePassword(
+      authorization: string | null | undefined,
+      currentPassword: string,
+      newPassword: string,
+    ): Promise<LoginResult> {
+      const { user, who } = await withPassword(authorization, currentPassword);
+      const refreshToken = newRefreshToken();
+      const changed = await deps.repo.accounts.changePassword(
+        who,
+        await hashPassword(newPassword),
+        { familyId: Bun.randomUUIDv7(), tokenHash: hashRefreshToken(refreshToken), expiresAt: refreshExpiry() },
+        new Date(deps.clock()),
+      );
+      if (!changed.ok) throw refusal(changed);
+      return tokenPair(user.id, changed.session.id, refreshToken);
+    },
+
+    /** Erases the account (password required) and answers the deletion work recorded for its projects' bytes. */
+    async eraseAccount(authorization: string | null | undefined, password: string): Promise<Deletion[]> {
+      const { who } = await withPassword(authorization, password);
+      const erased = await deps.repo.accounts.erase(who, new Date(deps.clock()));
+      if (!erased.ok) throw refusal(erased);
+      return erased.deletions;
     },
 
     authenticate,

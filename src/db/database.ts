@@ -6,7 +6,9 @@
  */
 import { type Config, DEFAULT_DB_IDLE_TIMEOUT_S, DEFAULT_DB_MAX_LIFETIME_S, type Dialect } from "../../lib/config.ts";
 import { databaseTarget } from "../faults/outage.ts";
+import type { RunAtomic } from "./atomic.ts";
 import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
+import { type NameReport, normalizeFilePaths } from "./nfc-paths.ts";
 import { createRepository, type Repository } from "./repository.ts";
 
 export interface PingResult {
@@ -23,8 +25,11 @@ export interface Database {
   readonly dialect: Dialect;
   readonly repo: Repository;
   ping(timeoutMs?: number): Promise<PingResult>;
-  /** Applies pending migrations; PostgreSQL holds an advisory lock so concurrent runs are safe. */
-  migrate(): Promise<{ applied: number }>;
+  /**
+   * Applies pending migrations, then puts file paths in NFC (./nfc-paths.ts; `names` only when it found any);
+   * PostgreSQL holds an advisory lock so concurrent runs are safe.
+   */
+  migrate(): Promise<{ applied: number; names?: NameReport }>;
   schemaStatus(): Promise<SchemaStatus>;
   poolStats(): PoolStats;
   close(): Promise<void>;
@@ -37,6 +42,8 @@ export interface Driver {
   db: any;
   tables: Parameters<typeof createRepository>[1];
   isUniqueViolation(error: unknown): boolean;
+  /** Runs a transaction body the dialect's way (./atomic.ts). */
+  atomic: RunAtomic;
   ping(): Promise<void>;
   lastAppliedMigration(): Promise<number | undefined>;
   /** Runs `migrate` inside whatever lock the dialect needs, so counting and applying see the same state. */
@@ -68,7 +75,7 @@ function wrapDriver(driver: Driver, target: string): Database {
     compareSchema(await journalTimestamps(driver.dialect), await driver.lastAppliedMigration());
   return {
     dialect: driver.dialect,
-    repo: createRepository(driver.db, driver.tables, driver.isUniqueViolation),
+    repo: createRepository(driver.db, driver.tables, driver.isUniqueViolation, driver.atomic),
     async ping(timeoutMs = 2000) {
       const started = performance.now();
       let timer: Timer | undefined;
@@ -87,9 +94,14 @@ function wrapDriver(driver: Driver, target: string): Database {
     migrate: () =>
       driver.withMigrationLock(async () => {
         const before = await schemaStatus();
-        if (before.upToDate) return { applied: 0 };
-        await driver.runMigrations();
-        return { applied: before.pending - (await schemaStatus()).pending };
+        let applied = 0;
+        if (!before.upToDate) {
+          await driver.runMigrations();
+          applied = before.pending - (await schemaStatus()).pending;
+        }
+        // Every run, not only the one applying 0003: a run cut short between the two still finishes the rows.
+        const names = await normalizeFilePaths(driver.db, driver.tables, driver.isUniqueViolation);
+        return names.renamed + names.collisions.length > 0 ? { applied, names } : { applied };
       }),
     schemaStatus,
     poolStats: () => ({ size: driver.poolSize, dialect: driver.dialect }),

@@ -11,6 +11,7 @@
 import { SQL } from "bun";
 import { drizzle } from "drizzle-orm/bun-sql";
 import { migrate } from "drizzle-orm/bun-sql/migrator";
+import { postgresAtomic } from "./atomic.ts";
 import type { Driver } from "./database.ts";
 import { MIGRATIONS_FOLDER } from "./migrations.ts";
 import * as tables from "./schema/pg.ts";
@@ -46,6 +47,7 @@ export async function openPostgres(
     tables,
     // Bun's PostgresError keeps the SQLSTATE in `errno` (its `code` is Bun's own ERR_POSTGRES_SERVER_ERROR).
     isUniqueViolation: (error) => (error as { errno?: unknown })?.errno === "23505",
+    atomic: postgresAtomic(db),
     ping: async () => {
       await client`select 1`;
     },

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
+import { sqliteAtomic } from "./atomic.ts";
 import type { Driver } from "./database.ts";
 import { MIGRATIONS_FOLDER } from "./migrations.ts";
 import * as tables from "./schema/sqlite.ts";
@@ -28,6 +29,7 @@ export function openSqlite(path: string): Driver {
     isUniqueViolation: (error) =>
       String((error as { code?: unknown })?.code ?? "").startsWith("SQLITE_CONSTRAINT_UNIQUE") ||
       /UNIQUE constraint failed/.test(String((error as Error)?.message)),
+    atomic: sqliteAtomic(db),
     ping: async () => {
       client.query("select 1").get();
     },

@@ -15,8 +15,18 @@ export const MAX_JSON_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 16;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * The parsers jsonBody made. A function parser hides the media type from @elysiajs/openapi (it documents only
+ * named parsers), so src/plugins/openapi.ts looks them up here to document their routes' bodies as JSON.
+ */
+const jsonParsers = new WeakSet<object>();
+
+export function isJsonBodyParser(parser: unknown): boolean {
+  return typeof parser === "function" && jsonParsers.has(parser);
+}
+
 export function jsonBody(maxBytes = MAX_JSON_BODY_BYTES) {
-  return async function jsonBody({ request, contentType }: { request: Request; contentType: string }) {
+  const parser = async function jsonBody({ request, contentType }: { request: Request; contentType: string }) {
     const mediaType = (contentType ?? "").split(";")[0]?.trim().toLowerCase();
     if (mediaType !== "application/json") {
       throw new HttpError(415, "unsupported_media_type", "send the body as JSON with content-type: application/json");
@@ -43,6 +53,8 @@ export function jsonBody(maxBytes = MAX_JSON_BODY_BYTES) {
     }
     return value;
   };
+  jsonParsers.add(parser);
+  return parser;
 }
 
 export function payloadTooLarge(maxBytes: number): HttpError {

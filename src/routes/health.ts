@@ -22,7 +22,7 @@ export interface HealthDeps {
 export function healthRoutes(config: Config, deps: HealthDeps) {
   return new Elysia({ name: "health" })
     .get("/health/live", () => ({ status: "ok" }), {
-      detail: { summary: "Liveness: the process answers", tags: ["health"] },
+      detail: { summary: "Liveness: the process answers", tags: ["health"], operationId: "liveness" },
     })
     .get(
       "/health",
@@ -66,7 +66,9 @@ export function healthRoutes(config: Config, deps: HealthDeps) {
           uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
         };
       },
-      { detail: { summary: "Readiness: database, schema and media volume", tags: ["health"] } },
+      {
+        detail: { summary: "Readiness: database, schema and media volume", tags: ["health"], operationId: "readiness" },
+      },
     );
 }
 

@@ -27,7 +27,11 @@ export function metricsRoutes(metrics: Metrics, token: string | undefined) {
     },
     {
       response: { 200: t.String({ description: "Prometheus text exposition format" }), ...errors(401) },
-      detail: { summary: "Prometheus metrics (bearer METRICS_TOKEN when configured)", tags: ["ops"] },
+      detail: {
+        summary: "Prometheus metrics (bearer METRICS_TOKEN when configured)",
+        tags: ["ops"],
+        operationId: "getMetrics",
+      },
     },
   );
 }

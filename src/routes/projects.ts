@@ -12,7 +12,7 @@ import { conflict, notFound } from "../errors.ts";
 import type { MediaStore } from "../media/store.ts";
 import type { Volume } from "../media/volume.ts";
 import { jsonBody } from "../plugins/json-body.ts";
-import { BearerAuth, errors, ID_PATTERN, PageQuery, SAFE_LINE, SAFE_TEXT } from "./schemas.ts";
+import { BearerAuth, errors, ID_PATTERN, IdPageQuery, SAFE_LINE, SAFE_TEXT } from "./schemas.ts";
 
 const Name = t.String({
   minLength: 1,
@@ -111,7 +111,7 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
         parse: jsonBody(),
         body: t.Object({ name: Name, description: t.Optional(Description) }, { additionalProperties: false }),
         response: { 201: ProjectView, ...errors(400, 401, 409, 413, 415, 422) },
-        detail: { summary: "Create a project", tags: ["projects"], security: BearerAuth },
+        detail: { summary: "Create a project", tags: ["projects"], operationId: "createProject", security: BearerAuth },
       },
     )
     .get(
@@ -122,11 +122,12 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
         return { items: page.items.map(projectView), next_cursor: page.nextCursor };
       },
       {
-        query: PageQuery,
+        query: IdPageQuery,
         response: { 200: ProjectPage, ...errors(401, 422) },
         detail: {
           summary: "List your projects, oldest first; pass next_cursor as cursor for the next page",
           tags: ["projects"],
+          operationId: "listProjects",
           security: BearerAuth,
         },
       },
@@ -138,7 +139,7 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
       {
         params: IdParams,
         response: { 200: ProjectView, ...errors(401, 404) },
-        detail: { summary: "Get one project", tags: ["projects"], security: BearerAuth },
+        detail: { summary: "Get one project", tags: ["projects"], operationId: "getProject", security: BearerAuth },
       },
     )
     .patch(
@@ -159,7 +160,12 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: ProjectView, ...errors(400, 401, 404, 409, 413, 415, 422) },
-        detail: { summary: "Rename a project or change its description", tags: ["projects"], security: BearerAuth },
+        detail: {
+          summary: "Rename a project or change its description",
+          tags: ["projects"],
+          operationId: "updateProject",
+          security: BearerAuth,
+        },
       },
     )
     .delete(
@@ -186,7 +192,12 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
       {
         params: IdParams,
         response: { 204: t.Void({ description: "deleted, with its files" }), ...errors(401, 404) },
-        detail: { summary: "Delete a project and all its files", tags: ["projects"], security: BearerAuth },
+        detail: {
+          summary: "Delete a project and all its files",
+          tags: ["projects"],
+          operationId: "deleteProject",
+          security: BearerAuth,
+        },
       },
     );
 }

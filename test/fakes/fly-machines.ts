@@ -25,6 +25,7 @@ import { machineRoutes } from "./fly/machines.ts";
 import { createPostgresControls, postgresRoutes, type FakePostgresControls } from "./fly/postgres.ts";
 import { compile, match } from "./fly/router.ts";
 import { secretRoutes } from "./fly/secrets.ts";
+import { suspendRoute } from "./fly/suspend.ts";
 import { createState, randomHex, type FakeApp, type FakeMachine, type FakeState } from "./fly/state.ts";
 import { createDeployTokens, deployTokenAllows, tokenRoutes, type FakeDeployTokens } from "./fly/tokens.ts";
 import { specValidator } from "./fly/validate.ts";
@@ -58,6 +59,8 @@ export interface FakeFly {
   deployTokens: FakeDeployTokens;
   /** Calls that could have changed something (every non-GET). */
   mutatingCalls(): FakeCall[];
+  /** 429s the fake answered so far: clock mode's rate limits and injected `rateLimit` faults alike. */
+  readonly rateLimited: number;
   /** Creates an app directly in the state (no call recorded). */
   seedApp(name: string, orgSlug?: string): FakeApp;
   /** Machines of an app that are not destroyed, in creation order. */
@@ -126,6 +129,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
   const routes = compile([
     ...appRoutes(ctx),
     ...machineRoutes(ctx),
+    suspendRoute(ctx),
     ...leaseRoutes(ctx),
     ...volumeRoutes(ctx),
     ...secretRoutes(ctx),
@@ -137,6 +141,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
     ...postgresRoutes(ctx, postgres),
   ]);
   const calls: FakeCall[] = [];
+  let rateLimited = 0;
 
   const server = Bun.serve({
     port: 0,
@@ -160,6 +165,7 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
       calls.push(call);
       const respond = (response: Response): Response => {
         call.status = response.status;
+        if (response.status === 429) rateLimited += 1;
         response.headers.set("fly-request-id", `01FAKE${randomHex(20).toUpperCase()}`);
         return response;
       };
@@ -241,6 +247,9 @@ export function startFakeFly(opts: FakeOptions = {}): FakeFly {
     postgres,
     deployTokens,
     mutatingCalls: () => calls.filter((c) => c.mutating),
+    get rateLimited() {
+      return rateLimited;
+    },
     seedApp(name, orgSlug = "personal") {
       const app = createAppRecord(name, orgSlug);
       ctx.state.apps.set(name, app);

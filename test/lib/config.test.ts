@@ -30,7 +30,8 @@ describe("defaults per environment", () => {
       secretKey: DEV_SECRET_KEY,
       allowedOrigins: ["*"],
       rateLimitPerMinute: 100,
-      authRateLimitPerMinute: 5,
+      // Development logs in again after every restart; the internet-facing environments keep 5 (below).
+      authRateLimitPerMinute: 60,
       trustProxy: false,
       migrateOnBoot: true,
     });
@@ -47,7 +48,13 @@ describe("defaults per environment", () => {
     const result = loadConfig({ APP_ENV: "preview", SECRET_KEY: GOOD_KEY });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config).toMatchObject({ host: "0.0.0.0", trustProxy: true, dialect: "sqlite", migrateOnBoot: true });
+    expect(result.config).toMatchObject({
+      host: "0.0.0.0",
+      trustProxy: true,
+      dialect: "sqlite",
+      migrateOnBoot: true,
+      authRateLimitPerMinute: 5,
+    });
   });
 
   test("production: PostgreSQL, media on the volume, migrations by the release command only", () => {
@@ -61,7 +68,10 @@ describe("defaults per environment", () => {
       migrateOnBoot: false,
       host: "0.0.0.0",
       trustProxy: true,
+      authRateLimitPerMinute: 5,
     });
+    const limitSet = loadConfig({ ...PROD, AUTH_RATE_LIMIT_PER_MINUTE: "20" });
+    expect(limitSet.ok && limitSet.config.authRateLimitPerMinute).toBe(20);
     const optedOut = loadConfig({ ...PROD, MEDIA_REQUIRE_MOUNT: "false" });
     expect(optedOut.ok && optedOut.config.mediaRequireMount).toBe(false);
     // Only production requires the volume by default: preview keeps media on the machine's own disk.
@@ -205,4 +215,34 @@ describe("PostgreSQL connection lifetimes", () => {
       expect(error.message).not.toContain("db.internal");
     },
   );
+});
+
+describe("tracing settings (OpenTelemetry's own names)", () => {
+  test("off by default; on with an endpoint, whose trailing slash goes", () => {
+    const off = loadConfig({});
+    expect(off.ok && off.config.otelEndpoint).toBeUndefined();
+    const on = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector.internal:4318/",
+      OTEL_EXPORTER_OTLP_HEADERS: "x-honeycomb-team=abc%3D1, x-other = two",
+      OTEL_TRACES_SAMPLER_ARG: "0.25",
+    });
+    if (!on.ok) throw on.error;
+    expect(on.config.otelEndpoint).toBe("http://collector.internal:4318");
+    expect(on.config.otelHeaders).toEqual({ "x-honeycomb-team": "abc=1", "x-other": "two" });
+    expect(on.config.otelSampleRatio).toBe(0.25);
+  });
+
+  test("a bad endpoint, headers and ratio are reported together, the headers' value hidden", () => {
+    const error = problemsOf({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318",
+      OTEL_EXPORTER_OTLP_HEADERS: "apikeysecretvalue",
+      OTEL_TRACES_SAMPLER_ARG: "2",
+    });
+    expect(error.problems.map((p) => p.setting).sort()).toEqual([
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "OTEL_EXPORTER_OTLP_HEADERS",
+      "OTEL_TRACES_SAMPLER_ARG",
+    ]);
+    expect(error.message).not.toContain("apikeysecretvalue");
+  });
 });

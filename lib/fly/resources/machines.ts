@@ -1,6 +1,6 @@
 /**
  * Machines: list, read, create (recovered by name after an ambiguous failure, never doubled), update, start,
- * stop, cordon, destroy, the server-side /wait and chains of it, events and versions.
+ * stop, suspend, cordon, destroy, the server-side /wait and chains of it, events and versions.
  * @module
  */
 
@@ -169,6 +169,19 @@ export function machinesApi({ call, callJson, callDelete }: Caller, options: Mac
       await call("stopMachine", {
         params: machineParams(appName, machineId),
         body,
+        leaseNonce: opts.leaseNonce,
+        signal: opts.signal,
+      });
+    },
+
+    /**
+     * Suspends a started machine (Machines_suspend): a snapshot of its memory, so the next start resumes instead
+     * of booting (not guaranteed). Fly suspends only machines of at most 2 GB of memory
+     * (fly.io/docs/reference/suspend-resume); a larger one is refused.
+     */
+    async suspendMachine(appName: string, machineId: string, opts: LeaseOptions = {}): Promise<void> {
+      await call("suspendMachine", {
+        params: machineParams(appName, machineId),
         leaseNonce: opts.leaseNonce,
         signal: opts.signal,
       });

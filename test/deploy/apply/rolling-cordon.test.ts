@@ -70,7 +70,8 @@ test("a machine the proxy had stopped is updated without a cordon (it serves not
 
   await runDeploy(h.options({ image: IMAGE_V2 }));
 
-  expect(actionsOn(stoppedId)).toEqual(["update"]);
+  // The update itself has no cordon; the standby check (standby-check.ts) then cordons it for its one test start.
+  expect(actionsOn(stoppedId)).toEqual(["update", "cordon", "start", "stop", "uncordon"]);
   expect(appMachines(h.fly).find((m) => m.id === stoppedId)).toMatchObject({ state: "stopped", cordoned: false });
 });
 

@@ -79,7 +79,7 @@ describe("the real fly.toml and fly.preview.toml", () => {
     expect(c.env.DATABASE_URL).toStartWith("sqlite:/");
     expect(c.env.MEDIA_DIR).toStartWith("/app/data");
     expect(c.httpService?.minMachinesRunning).toBe(0);
-    expect(c.httpService?.autoStopMachines).toBe("stop");
+    expect(c.httpService?.autoStopMachines).toBe("suspend");
     expect(c.httpService?.autoStartMachines).toBe(true);
     expect(c.httpService?.forceHttps).toBe(true);
     expect(c.httpService?.checks[0]?.path).toBe("/health");

@@ -149,7 +149,7 @@ describe("preview fly.preview.toml", () => {
             { port: 80, handlers: ["http"], force_https: true },
             { port: 443, handlers: ["http", "tls"] },
           ],
-          autostop: "stop",
+          autostop: "suspend",
           autostart: true,
           min_machines_running: 0,
           concurrency: { type: "requests", soft_limit: 50, hard_limit: 100 },

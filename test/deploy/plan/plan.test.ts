@@ -311,7 +311,7 @@ describe("planDeploy", () => {
       ["m5", false],
     ]);
     expect(plan.actions[2]?.reason).toBe(
-      `image ${OLD} -> ${NEW} (stopped: stays stopped, the proxy starts it on demand)`,
+      `image ${OLD} -> ${NEW} (stopped: stays stopped, started once by the standby check)`,
     );
   });
 

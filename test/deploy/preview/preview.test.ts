@@ -583,7 +583,7 @@ describe("prune --closed", () => {
 });
 
 describe("the preview fleet shape", () => {
-  test("fly.preview.toml scales to zero: one 256 MB shared-cpu machine, autostop stop, min 0, no mounts, /health check", async () => {
+  test("fly.preview.toml scales to zero: one 256 MB shared-cpu machine, autostop suspend, min 0, no mounts, /health check", async () => {
     const parsed = await loadDeployConfig(join(ROOT, "fly.preview.toml"));
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     const cfg = { ...parsed.config, app: "flightdeck-pr-1" };
@@ -592,7 +592,7 @@ describe("the preview fleet shape", () => {
     expect(config.mounts ?? []).toEqual([]);
     expect(config.guest).toMatchObject({ cpu_kind: "shared", cpus: 1, memory_mb: 256 });
     const service = config.services?.[0];
-    expect(service?.autostop).toBe("stop");
+    expect(service?.autostop).toBe("suspend");
     expect(service?.autostart).toBe(true);
     expect(service?.min_machines_running).toBe(0);
     expect(service?.ports?.find((p) => p.port === 80)?.force_https).toBe(true);
@@ -617,12 +617,25 @@ describe("the preview fleet shape", () => {
     expect(after!.state).toBe("stopped");
   });
 
+  test("a preview the proxy suspended is updated, started once to test it, and suspended again", async () => {
+    expect((await run(["up", "--pr", "79", "--image", IMAGE_V1])).code).toBe(0);
+    const [machine] = liveMachines("flightdeck-pr-79");
+    const client = deps().createClient!({});
+    await client.suspendMachine("flightdeck-pr-79", machine!.id);
+    await client.waitForMachineState("flightdeck-pr-79", machine!.id, { state: "suspended", timeoutMs: 2_000 });
+    expect((await run(["up", "--pr", "79", "--image", IMAGE_V2, "--json"])).code).toBe(0);
+    const [after] = liveMachines("flightdeck-pr-79");
+    expect(after!.config.image).toBe(IMAGE_V2);
+    expect(after!.state).toBe("suspended");
+    expect(fly.calls.filter((c) => c.path.endsWith(`/machines/${after!.id}/start`))).toHaveLength(1);
+  });
+
   test("the machine a preview actually gets is that shape", async () => {
     expect((await run(["up", "--pr", "77", "--image", IMAGE_V1])).code).toBe(0);
     const [machine] = liveMachines("flightdeck-pr-77");
     expect(machine!.config.guest).toMatchObject({ cpu_kind: "shared", cpus: 1, memory_mb: 256 });
     expect(machine!.config.services?.[0]?.min_machines_running).toBe(0);
-    expect(machine!.config.services?.[0]?.autostop).toBe("stop");
+    expect(machine!.config.services?.[0]?.autostop).toBe("suspend");
     expect(machine!.config.mounts ?? []).toEqual([]);
     expect([...fly.state.apps.get("flightdeck-pr-77")!.volumes.values()]).toHaveLength(0);
   });

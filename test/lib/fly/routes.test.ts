@@ -148,6 +148,10 @@ describe("what the client sends", () => {
     await client.waitMachine("tour", machine.id!, { state: "stopped", timeoutSeconds: 10 });
     await client.startMachine("tour", machine.id!, { leaseNonce: nonce });
     await client.waitMachine("tour", machine.id!, { state: "started", timeoutSeconds: 10 });
+    await client.suspendMachine("tour", machine.id!, { leaseNonce: nonce });
+    await client.waitMachine("tour", machine.id!, { state: "suspended", timeoutSeconds: 10 });
+    await client.startMachine("tour", machine.id!, { leaseNonce: nonce });
+    await client.waitMachine("tour", machine.id!, { state: "started", timeoutSeconds: 10 });
     await client.execMachine("tour", machine.id!, { command: ["echo", "hi"], timeoutSeconds: 5, stdin: "" });
     await client.releaseLease("tour", machine.id!, nonce);
     await client.destroyMachine("tour", machine.id!, { force: true });

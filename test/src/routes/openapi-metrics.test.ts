@@ -31,9 +31,9 @@ describe.each(DIALECTS)("OpenAPI and metrics on %s", (dialect) => {
       ["/v1/projects/{id}", "patch", ["200", "404", "409", "422"]],
       ["/v1/projects/{id}", "delete", ["204", "404"]],
       ["/v1/projects/{id}/files", "get", ["200", "404"]],
-      ["/v1/projects/{id}/files/*", "put", ["201", "400", "404", "413"]],
-      ["/v1/projects/{id}/files/*", "get", ["200", "206", "304", "400", "404", "416"]],
-      ["/v1/projects/{id}/files/*", "delete", ["204", "404"]],
+      ["/v1/projects/{id}/files/{path}", "put", ["201", "400", "404", "413"]],
+      ["/v1/projects/{id}/files/{path}", "get", ["200", "206", "304", "400", "404", "416"]],
+      ["/v1/projects/{id}/files/{path}", "delete", ["204", "404"]],
       ["/metrics", "get", ["200", "401"]],
     ];
     for (const [path, method, statuses] of expected) {

@@ -26,6 +26,15 @@ describe("machines", () => {
     expect(server.received[0]!.path).toBe("/v1/apps/web/machines/m1/stop");
   });
 
+  test("suspendMachine posts to /suspend with the lease nonce and no body", async () => {
+    const { server, client } = serve(() => jsonResponse({ ok: true }));
+    await client.suspendMachine("web", "m1", { leaseNonce: "n1" });
+    expect(server.received[0]!.method).toBe("POST");
+    expect(server.received[0]!.path).toBe("/v1/apps/web/machines/m1/suspend");
+    expect(server.received[0]!.headers.get("fly-machine-lease-nonce")).toBe("n1");
+    expect(server.received[0]!.body).toBe("");
+  });
+
   test("waitForMachineState chains /wait calls until one reports the state", async () => {
     const { server, client } = serve((_, i) =>
       i < 2 ? jsonResponse({ error: "deadline_exceeded" }, 408) : jsonResponse({ ok: true, state: "started" }),
