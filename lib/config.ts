@@ -99,6 +99,11 @@ interface EnvDefaults {
   trustProxy: boolean;
   logLevel: LogLevel;
   migrateOnBoot: boolean;
+  /**
+   * AUTH_RATE_LIMIT_PER_MINUTE. Five a minute guards passwords on the internet (previews are public too); a
+   * developer logging in after each restart, or a frontend's hot reload, hits five at once on localhost.
+   */
+  authRateLimitPerMinute: number;
 }
 
 const DEFAULTS: Record<AppEnv, EnvDefaults> = {
@@ -110,6 +115,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: false,
     logLevel: "info",
     migrateOnBoot: true,
+    authRateLimitPerMinute: 60,
   },
   test: {
     host: "127.0.0.1",
@@ -119,6 +125,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: false,
     logLevel: "warn",
     migrateOnBoot: true,
+    authRateLimitPerMinute: 5,
   },
   // Preview: SQLite and media on the machine's own disk (no volume), per fly.preview.toml.
   preview: {
@@ -129,6 +136,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: true,
     logLevel: "info",
     migrateOnBoot: true,
+    authRateLimitPerMinute: 5,
   },
   // Production: DATABASE_URL is a required secret; media lives on the volume.
   production: {
@@ -138,6 +146,7 @@ const DEFAULTS: Record<AppEnv, EnvDefaults> = {
     trustProxy: true,
     logLevel: "info",
     migrateOnBoot: false,
+    authRateLimitPerMinute: 5,
   },
 };
 
@@ -165,7 +174,10 @@ export function loadConfig(env: Env = process.env): LoadConfigResult {
     secretKey,
     allowedOrigins,
     rateLimitPerMinute: read.integer("RATE_LIMIT_PER_MINUTE", 100, { min: 1, max: 1_000_000 }),
-    authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", 5, { min: 1, max: 10_000 }),
+    authRateLimitPerMinute: read.integer("AUTH_RATE_LIMIT_PER_MINUTE", d.authRateLimitPerMinute, {
+      min: 1,
+      max: 10_000,
+    }),
     accessTokenExpireMinutes: read.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 1, max: 24 * 60 }),
     refreshTokenExpireDays: read.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, { min: 1, max: 365 }),
     enableRegistration: read.boolean("ENABLE_REGISTRATION", true),

@@ -15,6 +15,7 @@ import type { Reporter } from "./reporting/reporter.ts";
 import { reporterFromConfig } from "./reporting/setup.ts";
 import { MediaStore } from "./media/store.ts";
 import { Volume } from "./media/volume.ts";
+import { allowedMethods } from "./plugins/allowed-methods.ts";
 import { cors, corsUsualHeaders } from "./plugins/cors.ts";
 import { errorHandler } from "./plugins/errors.ts";
 import { createResponder, type Responder } from "./plugins/json-response.ts";
@@ -130,7 +131,7 @@ export function createApp(config: Config, deps: AppDeps): AnyElysia {
         respond,
       ),
     )
-    .use(errorHandler(config.appEnv, logger, { outages, onBug }))
+    .use(errorHandler(config.appEnv, logger, { outages, onBug, allowedMethods: allowedMethods(() => app.routes) }))
     .use(cors(config.allowedOrigins, respond.headersFor))
     .use(countRequests.plugin)
     .use(rateLimit(config, clock, server))

@@ -23,3 +23,6 @@ export const conflict = (message: string) => new HttpError(409, "conflict", mess
 export const unauthorized = (message = "missing or invalid credentials") =>
   new HttpError(401, "unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="flightdeck"' });
 export const forbidden = (code: string, message: string) => new HttpError(403, code, message);
+/** One field failed a check the schema cannot express: the same 422 as a schema failure, naming the field. */
+export const invalidField = (field: string, message: string) =>
+  new HttpError(422, "validation_failed", "the request did not match the expected schema", [{ field, message }]);

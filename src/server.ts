@@ -10,8 +10,10 @@ import { createApp, createMediaServices, type MediaServices } from "./app.ts";
 import { createLoginLimiter } from "./auth/login-limiter.ts";
 import { createDrain } from "./drain.ts";
 import { type Database, openDatabase } from "./db/database.ts";
+import { logNameReport } from "./db/nfc-paths.ts";
 import { createSchemaGate, openGate } from "./db/schema-gate.ts";
 import { drainDeletions, pruneDeletions } from "./media/deletions.ts";
+import { applyRenames } from "./media/renames.ts";
 import type { Reporter } from "./reporting/reporter.ts";
 import { reporterFromConfig, reportUnhandled } from "./reporting/setup.ts";
 import { type Tracing, tracingFromConfig } from "./tracing/setup.ts";
@@ -151,6 +153,11 @@ async function startMediaUpkeep(
   const upkeep = startUpkeep(
     [
       { name: "volume heartbeat", run: () => volume.heartbeat() },
+      // Before the deletion work: old deletions name old paths, which must no longer hold a renamed file's bytes.
+      {
+        name: "NFC renames",
+        run: async () => applyRenames({ repo: db.repo, media, volumeId: (await volume.identity()).id, logger }),
+      },
       {
         name: "deletion work",
         run: async () =>
@@ -183,8 +190,9 @@ async function main() {
   if (!config.mediaRequireMount) mkdirSync(config.mediaDir, { recursive: true });
   const db = await openDatabase(config);
   if (config.migrateOnBoot) {
-    const { applied } = await db.migrate();
+    const { applied, names } = await db.migrate();
     if (applied > 0) logger.info("migrations applied", { applied });
+    if (names) logNameReport(logger, names);
   } else {
     const status = await db.schemaStatus().catch(() => undefined);
     if (status && !status.upToDate)

@@ -401,7 +401,12 @@ async function failAndRollBack(
     }
   }).catch(() => undefined);
 
-  const fleet = await describeFleet(ctx.client, plan.app);
+  // Read once the restored and removed machines settled, the list reconciled with what this run did (settle.ts).
+  const known = {
+    ids: new Set(restores.map((u) => u.machineId)),
+    destroyed: new Set(journal.created.map((c) => c.id)),
+  };
+  const fleet = await describeFleet(ctx.client, plan.app, { known, timeoutMs: rollout.waitTimeoutMs });
   const undone =
     restores.length + journal.created.length === 0
       ? "no machine had been changed yet"

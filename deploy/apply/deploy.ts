@@ -9,8 +9,8 @@
 import type { FlyClient } from "../../lib/fly/client.ts";
 import type { LogsClient } from "../../lib/fly/logs.ts";
 import { REQUIRED_PRODUCTION_SECRETS } from "../../lib/config.ts";
-import { isFlyApiError } from "../../lib/fly/errors.ts";
-import { applyPlan, waitForApp } from "./apply.ts";
+import { applyPlan } from "./apply.ts";
+import { createAppOnce } from "./create-app.ts";
 import { DeployError } from "../deploy-error.ts";
 import { type FleetLock, withFleetLock } from "../fleet/lock.ts";
 import type { DeployConfig, Strategy } from "../config/flytoml.ts";
@@ -18,6 +18,7 @@ import type { ImageBuilder } from "../image/source.ts";
 import { regionFor } from "../machine/desired.ts";
 import { planForConfig, type PlanMode, scaleImage } from "../plan/from-config.ts";
 import { appUrl } from "../config/public-address.ts";
+import { appVersionOf, nextRelease } from "./release-number.ts";
 import { type KnownMachines, type ObservedApp, observe } from "../fleet/observe.ts";
 import type { Journal } from "./rollout.ts";
 import { createOutput, type Output } from "../output.ts";
@@ -27,7 +28,6 @@ import { formatPlan } from "../plan/format.ts";
 import {
   encodeReleases,
   historyAfter,
-  nextReleaseVersion,
   releaseHistory,
   RELEASES_KEY,
   writeReleases,
@@ -39,7 +39,7 @@ import { strategyProblems } from "./strategies/index.ts";
 import { encodeSecretDigests, SECRETS_KEY } from "../plan/secrets-diff.ts";
 import type { VerifiedMachine } from "../fleet/verify.ts";
 import { verifyGroups } from "../fleet/verify-groups.ts";
-import { waitSettled } from "./waits.ts";
+import { isTransient, readSettled } from "../fleet/settle.ts";
 
 export interface DeployOptions {
   client: FlyClient;
@@ -146,7 +146,7 @@ export async function prepareDeploy(
       ? { ...observed.state, secrets: { ...observed.state.secrets, version: options.secretsVersion } }
       : observed.state;
   const appVersion = appVersionOf(image);
-  const release = nextReleaseVersion(observed.machines);
+  const release = nextRelease(observed);
   const env = options.env ?? process.env;
   const region = regionFor(cfg, state, options.region);
   if (!region) {
@@ -212,12 +212,21 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   refuseProblems(cfg, first.plan);
   // Nothing to change and the fleet verified as read: done, with no lock and no write. A fleet that does not
   // verify (a machine mid-replacement by another run, say) is looked at again under the lock.
-  if (!first.plan.mutating && verifyGroups(first.observed.state, first.plan.target, cfg).ok)
-    return unchanged(cfg, first, output);
+  if (!first.plan.mutating) {
+    // A machine mid-transition (autostart, someone's restart) is read again once it settled, not judged now.
+    const settled = hasTransient(first) ? await settledRead(options, mode, options.image, first) : first;
+    if (!settled.plan.mutating && verifyGroups(settled.observed.state, settled.plan.target, cfg).ok)
+      return unchanged(cfg, settled, output);
+  }
   const underLock = async (lock: FleetLock) => {
-    const prepared = await prepareDeploy(options, mode);
+    let prepared = await prepareDeploy(options, mode);
     refuseProblems(cfg, prepared.plan);
-    if (!prepared.plan.mutating) return unchanged(cfg, prepared, output);
+    if (!prepared.plan.mutating) {
+      // Nothing to change as read, but a machine on its way somewhere is judged where it lands (settle.ts).
+      prepared = await settledRead(options, mode, options.image, prepared);
+      refuseProblems(cfg, prepared.plan);
+      if (!prepared.plan.mutating) return unchanged(cfg, prepared, output);
+    }
     if (JSON.stringify(prepared.plan.actions) !== JSON.stringify(first.plan.actions)) {
       output.step("the app changed while this run waited for the lock; the plan now is:");
       showPlan(prepared.plan, output);
@@ -228,7 +237,7 @@ export async function runDeploy(options: DeployOptions, mode: PlanMode = { kind:
   // about to happen; no prompt: flyctl and Kamal do not prompt on deploy, and CI could not answer.
   showPlan(first.plan, output);
   if (options.lock) return underLock(options.lock);
-  if (!first.observed.state.app.exists) await createAppOnce(options, first.plan, output);
+  if (!first.observed.state.app.exists) await createAppOnce(options.client, first.plan, output, options.signal);
 
   return withFleetLock(
     {
@@ -301,16 +310,15 @@ async function applyVerified(
     await apply(plan, prepared.observed);
     // Re-read and plan again: if the fleet is not what the plan aimed for (a machine appeared, failed or went
     // away meanwhile), converge once more before judging.
-    final = await prepareDeploy({ ...options, image: plan.target.image, known }, mode);
+    // Strategies that do not wait (immediate) leave machines mid-update, and a create may answer `creating`:
+    // every reading below is judged once its machines settled (settle.ts), within wait_timeout.
+    const reread = { ...options, image: plan.target.image, known };
+    final = await settledRead(reread, mode, plan.target.image);
     if (final.plan.mutating && final.plan.problems.length === 0) {
       output.step(`the fleet is not yet what the plan aimed for; converging once more`);
       await apply(final.plan, final.observed);
-      final = await prepareDeploy({ ...options, image: plan.target.image, known }, mode);
+      final = await settledRead(reread, mode, plan.target.image);
     }
-    // Strategies that do not wait (immediate) leave machines mid-update: judge them once they settle.
-    const waitCtx = { client: options.client, app: cfg.app, ...(options.signal ? { signal: options.signal } : {}) };
-    if (await waitSettled(waitCtx, final.observed.state.machines, cfg.deploy.waitTimeoutMs))
-      final = await prepareDeploy({ ...options, image: plan.target.image, known }, mode);
   } catch (error) {
     if (error instanceof DeployError && error.exitCode === 1 && error.code !== "aborted") await record("failed");
     throw error;
@@ -329,6 +337,32 @@ async function applyVerified(
   for (const warning of verified.warnings) output.warn(warning);
   await record("good");
   return deployResult(cfg, prepared, verified.machines, true);
+}
+
+/** prepareDeploy, read again until no machine is in a transient state or wait_timeout ran out (settle.ts). */
+function settledRead(
+  options: DeployOptions,
+  mode: PlanMode,
+  image: string | undefined,
+  first?: PreparedDeploy,
+): Promise<PreparedDeploy> {
+  const cfg = options.config;
+  return readSettled(
+    {
+      client: options.client,
+      app: cfg.app,
+      timeoutMs: cfg.deploy.waitTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    },
+    () => prepareDeploy(image !== undefined ? { ...options, image } : options, mode),
+    (prepared) => prepared.observed.state.machines,
+    first,
+  );
+}
+
+function hasTransient(prepared: PreparedDeploy): boolean {
+  return prepared.observed.state.machines.some((m) => isTransient(m.state));
 }
 
 function deployResult(
@@ -365,24 +399,6 @@ function unchanged(cfg: DeployConfig, prepared: PreparedDeploy, output: Output):
   return deployResult(cfg, prepared, verified.machines, false);
 }
 
-/**
- * Creates the app before the fleet lock can be taken (the lock lives in the app). Two first deploys race
- * here: the loser gets 422 name_taken, and goes on only if the app is then readable with our token (it is
- * the winner's, in our org); 403 would mean the name belongs to someone else.
- */
-async function createAppOnce(options: DeployOptions, plan: Plan, output: Output): Promise<void> {
-  const action = plan.actions.find((a) => a.kind === "create_app");
-  if (action?.kind !== "create_app") return;
-  output.step(`creating app ${action.app} in org ${action.org}`);
-  try {
-    await options.client.createApp({ name: action.app, org_slug: action.org }, { signal: options.signal });
-  } catch (error) {
-    if (!(isFlyApiError(error) && error.status === 422)) throw error;
-    output.step(`app ${action.app} was created meanwhile (another run); continuing with it`);
-  }
-  await waitForApp(options.client, action.app, options.signal);
-}
-
 const PLACEHOLDER_IMAGE = "flightdeck.invalid/pending-build:preflight";
 
 /** True when a deploy has no image to run yet: no --image and no `[build] image`. */
@@ -403,13 +419,4 @@ function refuseProblems(cfg: DeployConfig, plan: Plan): void {
   );
 }
 
-export { appUrl };
-
-/** APP_VERSION from the image alone (machine-config.ts: a per-deploy value would update every machine every time). */
-export function appVersionOf(image: string): string {
-  const at = image.indexOf("@");
-  if (at !== -1) return image.slice(at + 1, at + 1 + "sha256:".length + 12);
-  const slash = image.lastIndexOf("/");
-  const colon = image.lastIndexOf(":");
-  return colon > slash ? image.slice(colon + 1) : "latest";
-}
+export { appUrl, appVersionOf };

@@ -3,14 +3,16 @@
 
 import type { FlyClient } from "../../lib/fly/client.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
-import type { Machine, MachineConfig } from "../../lib/fly/types.ts";
+import type { CreateMachineRequest, Machine, MachineConfig } from "../../lib/fly/types.ts";
 import { DeployError } from "../deploy-error.ts";
 import type { FleetLock } from "../fleet/lock.ts";
 import type { LogsClient } from "../../lib/fly/logs.ts";
 import { METADATA } from "../machine/machine-config.ts";
 import type { Output } from "../output.ts";
 import { sleep } from "../sleep.ts";
-import { expectedCheckCount, waitHealthy, waitStarted } from "./waits.ts";
+import { LAUNCH_ID_KEY, launchIdOf, newLaunchId, withLaunchId } from "../machine/launch-id.ts";
+import { isLive } from "../fleet/members.ts";
+import { expectedCheckCount, notYetVisible, waitHealthy, waitStarted } from "./waits.ts";
 
 export interface RolloutContext {
   client: FlyClient;
@@ -25,7 +27,7 @@ export interface RolloutContext {
   lock: FleetLock;
   pollMs?: number;
   journal: Journal;
-  /** Unique per run: names of created machines, so an ambiguous create can be recognised (client.createMachine). */
+  /** Unique per run: in the names of created machines, so a person can tell which run made one. */
   runId: string;
   /** Fly's logs endpoint, for the last lines of a failed release command; without it the failure has none. */
   logs?: Pick<LogsClient, "getAppLogs">;
@@ -129,20 +131,15 @@ export async function createMachine(
 ): Promise<Machine> {
   ctx.journal.mutations++;
   const name = `${ctx.app.slice(0, 30)}-${ctx.runId}-${create.ref}`;
-  const machine = await ctx.client
-    .createMachine(
-      ctx.app,
-      {
-        name,
-        region: create.region,
-        config: create.config,
-        ...(create.skipLaunch ? { skip_launch: true } : {}),
-        ...(create.skipServiceRegistration ? { skip_service_registration: true } : {}),
-        ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
-      },
-      { signal: ctx.signal },
-    )
-    .catch((error: unknown) => findLostCreate(ctx, name, error));
+  const launchId = newLaunchId();
+  const machine = await createOnce(ctx, launchId, {
+    name,
+    region: create.region,
+    config: withLaunchId(create.config, launchId),
+    ...(create.skipLaunch ? { skip_launch: true } : {}),
+    ...(create.skipServiceRegistration ? { skip_service_registration: true } : {}),
+    ...(ctx.minSecretsVersion !== undefined ? { min_secrets_version: ctx.minSecretsVersion } : {}),
+  });
   const id = machine.id ?? "";
   // Without an id nothing more can be done with it, nor can it be rolled back: say so rather than guess.
   if (!id)
@@ -153,7 +150,7 @@ export async function createMachine(
     );
   ctx.journal.created.push({ id, ref: create.ref });
   // Leased right after the create, not with `lease_ttl` (flyctl's way): a create whose answer was lost is
-  // recovered by name (client.createMachine) without its nonce, and its lease would lock us out of our own
+  // recovered by its launch id (createOnce) without its nonce, and its lease would lock us out of our own
   // machine for a TTL. Between the two calls nobody else can take it: the anchor keeps Flightdeck runs out,
   // and the machine's name is this run's.
   await ctx.lock.nonce(id);
@@ -165,32 +162,65 @@ export async function createMachine(
   return machine;
 }
 
-/** How long a create whose answer was lost is looked for in the (lagging) list before the error stands. */
+/** How long a create whose answer was lost is looked for in the (lagging) list before it is made again. */
 const LOST_CREATE_SEARCH_MS = 10_000;
+/** A create is sent at most this often, and only again when its launch id was looked for and not found. */
+const CREATE_ATTEMPTS = 2;
 
 /**
- * After an ambiguous create (no answer, a timeout, a 5xx) or a 409 for our own name (the client's recovery
- * created again because the list did not show the first one yet), the machine may exist: the list is eventually
- * consistent (fly-machines-api.md §2), so look for this run's unique name for a while before giving up. Never
- * create twice: finding it is the only way forward; not finding it rethrows.
+ * One create, never two machines. After an ambiguous answer (no answer, a timeout, a 5xx) or a 409 for our own
+ * name, the machine may exist: the list is eventually consistent (fly-machines-api.md §2), so look for the
+ * create's launch id (machine/launch-id.ts) for a while; only when nothing carries it is the same create (same
+ * name, same launch id) sent again. The client's own recovery is off: it looks once, and may look too early.
  */
-async function findLostCreate(ctx: RolloutContext, name: string, error: unknown): Promise<Machine> {
-  const status = isFlyApiError(error) ? error.status : -1;
-  const ambiguous =
-    isFlyApiError(error) &&
-    (status === 0 || status === 408 || status === 409 || status >= 500 || error.code === "timeout");
-  if (!ambiguous) throw error;
+async function createOnce(
+  ctx: RolloutContext,
+  launchId: string,
+  input: CreateMachineRequest & { config: MachineConfig },
+): Promise<Machine> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.client.createMachine(ctx.app, input, { signal: ctx.signal, recoveries: 0 });
+    } catch (error) {
+      if (!isAmbiguousCreate(error)) throw error;
+      const found = await findByLaunchId(ctx, launchId);
+      if (found) {
+        ctx.output.step(`the create of ${input.name} got no clear answer; found it by its launch id as ${found.id}`);
+        return found;
+      }
+      if (attempt >= CREATE_ATTEMPTS) throw error;
+      ctx.output.step(`the create of ${input.name} got no clear answer and no machine carries its launch id; again`);
+    }
+  }
+}
+
+function isAmbiguousCreate(error: unknown): boolean {
+  if (!isFlyApiError(error)) return false;
+  const status = error.status;
+  return status === 0 || status === 408 || status === 409 || status >= 500 || error.code === "timeout";
+}
+
+/**
+ * The machine a create made, by its launch id: the list (filtered on the metadata, and checked here too, in
+ * case a server ignores the filter), then the machine by id, whose answer is current where the list may not
+ * be. Undefined when the search ran out.
+ */
+async function findByLaunchId(ctx: RolloutContext, launchId: string): Promise<Machine | undefined> {
   const deadline = Date.now() + Math.min(ctx.waitTimeoutMs, LOST_CREATE_SEARCH_MS);
   let delay = ctx.pollMs ?? 100;
   for (;;) {
-    const found = (await ctx.client.listMachines(ctx.app, { signal: ctx.signal })).find(
-      (m) => m.name === name && m.state !== "destroyed" && m.state !== "destroying",
-    );
-    if (found) {
-      ctx.output.step(`the create of ${name} got no clear answer; found it in the list as ${found.id}`);
-      return found;
+    const listed = await ctx.client.listMachines(ctx.app, {
+      metadata: { [LAUNCH_ID_KEY]: launchId },
+      signal: ctx.signal,
+    });
+    const candidate = listed.find((m) => launchIdOf(m) === launchId && m.id && isLive(m));
+    if (candidate?.id) {
+      const current = await ctx.client
+        .getMachine(ctx.app, candidate.id, { signal: ctx.signal })
+        .catch((error: unknown) => notYetVisible(error, Date.now()));
+      if (current && launchIdOf(current) === launchId && isLive(current)) return current;
     }
-    if (Date.now() + delay > deadline) throw error;
+    if (Date.now() + delay > deadline) return undefined;
     await sleep(delay, ctx.signal);
     delay = Math.min(delay * 2, 1000);
   }

@@ -6,6 +6,7 @@ import type { FlyClient } from "../../lib/fly/client.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import type { Machine, MachineConfig } from "../../lib/fly/types.ts";
 import { DeployError } from "../deploy-error.ts";
+import { isTransient, SETTLED_STATES } from "../fleet/settle.ts";
 import { sleep, throwIfAborted } from "../sleep.ts";
 
 export interface WaitContext {
@@ -134,9 +135,6 @@ export async function waitHealthy(
   );
 }
 
-/** States a machine passes through on its way to started or stopped. */
-const TRANSITIONAL = new Set(["replacing", "updating", "restarting", "starting", "stopping", "suspending"]);
-
 /**
  * Waits (within `timeoutMs`) for machines in a transitional state to settle, so what is judged afterwards is
  * where they landed (a strategy that does not wait, immediate, leaves them mid-update). True when it waited.
@@ -146,12 +144,12 @@ export async function waitSettled(
   machines: readonly { id: string; state: string }[],
   timeoutMs: number,
 ): Promise<boolean> {
-  const moving = machines.filter((m) => TRANSITIONAL.has(m.state));
+  const moving = machines.filter((m) => isTransient(m.state));
   await Promise.all(
     moving.map((m) =>
       ctx.client
         .waitForMachineState(ctx.app, m.id, {
-          state: ["started", "stopped", "suspended", "failed"],
+          state: SETTLED_STATES,
           timeoutMs,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         })

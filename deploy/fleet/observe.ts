@@ -83,7 +83,7 @@ export async function observe(
 }
 
 /** The list, less what we destroyed, plus what we made or changed that it does not show yet (read by id). */
-async function reconcile(
+export async function reconcile(
   client: FlyClient,
   appName: string,
   listed: Machine[],

@@ -22,7 +22,6 @@ import { describeError } from "../deploy-error.ts";
 import type { FleetLock } from "./lock.ts";
 import type { Output } from "../output.ts";
 import { isLive } from "./members.ts";
-import { METADATA } from "../machine/machine-config.ts";
 
 export const RELEASES_KEY = "flightdeck_releases";
 /** Releases kept: enough to roll back several steps, small enough for a metadata value. */
@@ -108,19 +107,6 @@ export function releaseHistory(machines: readonly Pick<Machine, "config" | "stat
     }
   }
   return [...byVersion.values()].sort((a, b) => b.version - a.version);
-}
-
-/**
- * The release number a mutating run writes: one past the newest release the app has seen, on its machines
- * (fly_release_version) or in its history (a failed release leaves no machine on its number).
- */
-export function nextReleaseVersion(machines: readonly Pick<Machine, "config" | "state">[]): number {
-  let max = releaseHistory(machines)[0]?.version ?? 0;
-  for (const m of machines) {
-    const n = Number(m.config?.metadata?.[METADATA.releaseVersion]);
-    if (Number.isInteger(n) && n > max) max = n;
-  }
-  return max + 1;
 }
 
 /** The history with `record` added (replacing an earlier record of the same version), newest first, trimmed. */

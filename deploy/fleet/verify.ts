@@ -1,7 +1,9 @@
 // The check behind exit 0 (DESIGN.md: "exit 0 is a promise"): the fleet as re-read after the run, compared with
 // what the run was for. Every managed machine runs the target image and config digest, none is failed,
-// being replaced or gone, and there are as many as desired. A machine the proxy stopped since (autostop) or
-// is starting again on demand is fine: that is the fleet working as configured. Pure; deploy.ts does the read.
+// being replaced or gone, and there are as many as desired. A machine the proxy stopped since (autostop) is
+// fine: that is the fleet working as configured. The reading is one made after every machine settled
+// (settle.ts: transient means ask again), so a transient state here is one that outlasted wait_timeout.
+// Pure; deploy.ts does the read.
 //
 // Cordons: one a run left (flightdeck_cordon mark) is a problem, the deploy did not finish. One a person made
 // is theirs: it does not fail the deploy (it would fail every deploy until they lift it), it is a warning
@@ -10,9 +12,17 @@
 
 import type { ObservedMachine, ObservedState, Plan } from "../plan/types.ts";
 import { DEFAULT_PROCESS_GROUP, groupMembers, isLive } from "./members.ts";
+import { isTransient } from "./settle.ts";
 
-/** States of a machine that runs (or will run, on demand) the config it was given. */
-const SETTLED_OK = new Set(["started", "starting", "stopped", "stopping", "suspended", "suspending", "created"]);
+/**
+ * Settled states of a machine that runs (or will run, on demand) the config it was given. A transient one
+ * (settle.ts) was read again until it landed, so one still transient here did not settle within wait_timeout.
+ */
+const SETTLED_OK = new Set(["started", "stopped", "suspended", "created"]);
+
+function stateProblem(state: string): string {
+  return isTransient(state) ? `is still ${state} (it did not settle within wait_timeout)` : `is ${state}`;
+}
 
 export interface VerifiedMachine {
   id: string;
@@ -44,7 +54,7 @@ export function verifyFleet(state: ObservedState, target: Plan["target"], group 
     if (m.image !== target.image) differs.push(`runs ${m.image || "no image"}`);
     if (m.configDigest !== target.configDigest)
       differs.push(`config ${m.configDigest ?? "unknown"} (want ${target.configDigest})`);
-    if (!SETTLED_OK.has(m.state)) differs.push(`is ${m.state}`);
+    if (!SETTLED_OK.has(m.state)) differs.push(stateProblem(m.state));
     if (leftCordonedByDeploy(m)) differs.push(LEFT_CORDONED);
     else if (m.cordoned === true) {
       handCordoned.push(m.id);
@@ -83,7 +93,7 @@ export function verifySecretsRoll(state: ObservedState, rolled: readonly string[
     if (!m || !isLive(m)) problems.push(`machine ${id} is gone`);
     else if ((m.secretsVersion ?? 0) < version)
       problems.push(`machine ${id} is on secrets version ${m.secretsVersion ?? "unknown"}, want ${version}`);
-    else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} is ${m.state}`);
+    else if (!SETTLED_OK.has(m.state)) problems.push(`machine ${id} ${stateProblem(m.state)}`);
     // The roll cordons each serving machine for its restart; one it left cordoned serves nothing.
     else if (leftCordonedByDeploy(m)) problems.push(`machine ${id} ${LEFT_CORDONED}`);
   }

@@ -5,9 +5,8 @@
 // Differences from flyctl, on purpose:
 // - We always build the whole config (never merge into the live one), so with no `[[vm]]` for the group the guest
 //   is the shared-cpu-1x preset (or machine_config's guest) rather than "whatever the machine had".
-// - `autostop` is sent as the spec's string enum ("stop"/"off"/"suspend"); flyctl sends true/false, which the
-//   API also accepts. Responses may come back as booleans, which is why comparisons use the digest below,
-//   never a field-by-field diff of a live config.
+// - `autostop` is sent as the spec's string enum ("stop"/"off"/"suspend"); flyctl sends true/false, which the API
+//   also accepts. Responses may come back as booleans: comparisons use the digest below, not the live fields.
 // - Check headers are sorted by name (flyctl's order follows Go map iteration), so the digest is stable.
 // - No `fly_flyctl_version` metadata: Flightdeck is not flyctl.
 
@@ -81,6 +80,7 @@ export const VOLATILE_METADATA_KEYS: readonly string[] = [
   METADATA.fleetSize,
   METADATA.groupSizes,
   METADATA.deployCordon,
+  "flightdeck_launch_id", // launch-id.ts LAUNCH_ID_KEY (test/deploy/machine/launch-id.test.ts holds them equal)
 ];
 
 export type BuildOptions = {

@@ -15,7 +15,7 @@ import type { Output } from "../output.ts";
 import { cordonedByHand, Journal, type MachineUpdate, requestConfig, type RolloutContext } from "../apply/rollout.ts";
 import { STRATEGY_RUNNERS } from "../apply/strategies/index.ts";
 import { verifySecretsRoll } from "../fleet/verify.ts";
-import { waitSettled } from "../apply/waits.ts";
+import { readSettled } from "../fleet/settle.ts";
 import { DeployError } from "../deploy-error.ts";
 import { groupOfApiMachine } from "../fleet/members.ts";
 import { encodeSecretDigests, SECRETS_KEY } from "../plan/secrets-diff.ts";
@@ -136,10 +136,19 @@ export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version
   );
   const rolled = updates.map((u) => u.machineId);
   // Exit 0 only for a roll re-read and seen (DESIGN.md): every machine on the new version, none failed.
-  const waitCtx = { client: ctx.client, app, ...(ctx.signal ? { signal: ctx.signal } : {}) };
-  let after = await observe(ctx.client, app, { signal: ctx.signal });
-  if (await waitSettled(waitCtx, after.state.machines, ctx.config.deploy.waitTimeoutMs))
-    after = await observe(ctx.client, app, { signal: ctx.signal });
+  // Judged where each machine lands, not mid-restart (settle.ts), within wait_timeout.
+  const settleCtx = {
+    client: ctx.client,
+    app,
+    timeoutMs: ctx.config.deploy.waitTimeoutMs,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+  const known = { ids: new Set(rolled), destroyed: new Set<string>() };
+  const after = await readSettled(
+    settleCtx,
+    () => observe(ctx.client, app, { signal: ctx.signal, known }),
+    (read) => read.state.machines,
+  );
   const problems = verifySecretsRoll(after.state, rolled, version);
   if (problems.length > 0) {
     throw new DeployError(

@@ -1,6 +1,8 @@
 // `token create [--expiry 720h]`: an app-scoped deploy token (POST /v1/apps/{app}/deploy_token), what
-// `fly tokens create deploy` makes, for the GitHub FLY_API_TOKEN secret. It is printed once: alone on stdout
-// (so `... | gh secret set FLY_API_TOKEN` works), or in the `token` field with --json; never on stderr, never
+// `fly tokens create deploy` makes, for the production environment's FLY_API_TOKEN_PRODUCTION secret (the name
+// .github/workflows/deploy-production.yml reads; the repository's FLY_API_TOKEN is the previews' organization
+// token). It is printed once: alone on stdout (so `... | gh secret set FLY_API_TOKEN_PRODUCTION --env production`
+// works), or in the `token` field with --json; never on stderr, never
 // in an error. Fly cannot show it again, so it is tried once before it is shown.
 
 import { createFlyClient } from "../../lib/fly/client.ts";
@@ -41,7 +43,7 @@ export async function tokenCommand(ctx: CommandContext) {
   if (!ctx.output.json) {
     ctx.io.stdout(`${token}\n`);
     ctx.output.step(
-      `store it as the GitHub secret FLY_API_TOKEN (e.g. pipe this command into \`gh secret set FLY_API_TOKEN\`); it is shown only this once and expires ${expiresAt}`,
+      `store it as the production environment's GitHub secret FLY_API_TOKEN_PRODUCTION (e.g. pipe this command into \`gh secret set FLY_API_TOKEN_PRODUCTION --env production\`); it is shown only this once and expires ${expiresAt}`,
     );
   }
   return { app, token, expiry, expiresAt };

@@ -156,7 +156,7 @@ export function diffMachineConfigs(before: MachineConfig, after: MachineConfig):
   return out;
 }
 
-/** env APP_VERSION is derived from the image (apply/deploy.ts appVersionOf): it moves with the image, on its own never. */
+/** env APP_VERSION is derived from the image (apply/release-number.ts appVersionOf): it moves with the image, on its own never. */
 const FOLLOWS_IMAGE = new Set(["image", "env.APP_VERSION"]);
 
 /** True when only the image (and what follows it) differs: the plan then says "image change", not "config change". */

@@ -20,7 +20,7 @@ import { appExists, deleteAppHoldingLock } from "../ops/destroy.ts";
 import { DeployError, describeError } from "../deploy-error.ts";
 import { deactivatePreviewDeployments, recordPreviewDeployment } from "./github-deployment.ts";
 import { runDeploy, type DeployResult } from "../apply/deploy.ts";
-import { type FleetLock, isAnchor, parseWaitForLock, withFleetLock } from "../fleet/lock.ts";
+import { type FleetLock, parseWaitForLock, withFleetLock } from "../fleet/lock.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "../config/flytoml.ts";
 import {
   appendStepSummary,
@@ -36,7 +36,8 @@ import {
 } from "../github/github.ts";
 import { type CliIo, createOutput, type Output } from "../output.ts";
 import { PREVIEW_MACHINE_COUNT } from "../plan/plan.ts";
-import { expectedCheckCount, formatMs, pollUntil, waitHealthy, waitStarted } from "../apply/waits.ts";
+import { formatMs, pollUntil } from "../apply/waits.ts";
+import { waitPreviewReady } from "./ready.ts";
 import { type PreviewReport, renderPreviewComment, renderStepSummary, runUrlFromEnv } from "./comment.ts";
 import {
   parsePrNumber,
@@ -363,7 +364,11 @@ async function previewUp(args: PreviewArgs, io: CliIo, output: Output, d: Previe
       // Also after a no-op deploy: the machine may have failed since (or in the run that left it there), and
       // the comment must not say "ready" over a broken preview.
       await output.group(`waiting for ${app} to be healthy`, () =>
-        waitPreviewReady(s.client, app, s.template, d, io.signal),
+        waitPreviewReady(s.client, config, result.plan.target, {
+          machineIds: result.machines.map((m) => m.id),
+          pollMs: d.pollMs,
+          signal: io.signal,
+        }),
       );
       return result;
     });
@@ -521,37 +526,6 @@ async function ensureMarkers(
       await client.updateMetadata(app, machine.id!, Object.fromEntries(missing), {
         leaseNonce: await lock.nonce(machine.id!),
       });
-  }
-}
-
-/**
- * `immediate` does not wait (flyctl §2.7), but the PR comment says "ready", so wait here for each running
- * machine: started, then its /health check passing, within the template's wait_timeout. A failed machine is
- * a failed preview. Machines the proxy stopped (scale to zero; updated with skip_launch) are not waited for.
- */
-async function waitPreviewReady(
-  client: FlyClient,
-  app: string,
-  template: DeployConfig,
-  d: PreviewDeps,
-  signal?: AbortSignal,
-): Promise<void> {
-  const ctx = { client, app, ...(signal ? { signal } : {}), ...(d.pollMs !== undefined ? { pollMs: d.pollMs } : {}) };
-  for (const machine of await client.listMachines(app)) {
-    if (!machine.id || isAnchor(machine)) continue;
-    if (machine.state === "failed") {
-      throw new DeployError(
-        "machine_not_started",
-        `machine ${machine.id} of ${app} is in state failed; check its logs with \`bun deploy/run.ts logs --app ${app} --machine ${machine.id}\``,
-        1,
-        { app, machineId: machine.id },
-      );
-    }
-    if (!["created", "starting", "started", "replacing", "updating"].includes(machine.state ?? "")) continue;
-    const started = Date.now();
-    await waitStarted(ctx, machine.id, { timeoutMs: template.deploy.waitTimeoutMs });
-    const left = Math.max(1, template.deploy.waitTimeoutMs - (Date.now() - started));
-    await waitHealthy(ctx, machine.id, { timeoutMs: left, expectedChecks: expectedCheckCount(machine.config) });
   }
 }
 

@@ -8,6 +8,7 @@ import { type Config, DEFAULT_DB_IDLE_TIMEOUT_S, DEFAULT_DB_MAX_LIFETIME_S, type
 import { databaseTarget } from "../faults/outage.ts";
 import type { RunAtomic } from "./atomic.ts";
 import { compareSchema, journalTimestamps, type SchemaStatus } from "./migrations.ts";
+import { type NameReport, normalizeFilePaths } from "./nfc-paths.ts";
 import { createRepository, type Repository } from "./repository.ts";
 
 export interface PingResult {
@@ -24,8 +25,11 @@ export interface Database {
   readonly dialect: Dialect;
   readonly repo: Repository;
   ping(timeoutMs?: number): Promise<PingResult>;
-  /** Applies pending migrations; PostgreSQL holds an advisory lock so concurrent runs are safe. */
-  migrate(): Promise<{ applied: number }>;
+  /**
+   * Applies pending migrations, then puts file paths in NFC (./nfc-paths.ts; `names` only when it found any);
+   * PostgreSQL holds an advisory lock so concurrent runs are safe.
+   */
+  migrate(): Promise<{ applied: number; names?: NameReport }>;
   schemaStatus(): Promise<SchemaStatus>;
   poolStats(): PoolStats;
   close(): Promise<void>;
@@ -90,9 +94,14 @@ function wrapDriver(driver: Driver, target: string): Database {
     migrate: () =>
       driver.withMigrationLock(async () => {
         const before = await schemaStatus();
-        if (before.upToDate) return { applied: 0 };
-        await driver.runMigrations();
-        return { applied: before.pending - (await schemaStatus()).pending };
+        let applied = 0;
+        if (!before.upToDate) {
+          await driver.runMigrations();
+          applied = before.pending - (await schemaStatus()).pending;
+        }
+        // Every run, not only the one applying 0003: a run cut short between the two still finishes the rows.
+        const names = await normalizeFilePaths(driver.db, driver.tables, driver.isUniqueViolation);
+        return names.renamed + names.collisions.length > 0 ? { applied, names } : { applied };
       }),
     schemaStatus,
     poolStats: () => ({ size: driver.poolSize, dialect: driver.dialect }),

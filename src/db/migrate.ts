@@ -8,6 +8,7 @@ import { createLogger } from "../../lib/log.ts";
 import { databaseCause } from "../faults/classify.ts";
 import { databaseTarget } from "../faults/outage.ts";
 import { openDatabase } from "./database.ts";
+import { logNameReport } from "./nfc-paths.ts";
 
 // Only DATABASE_URL (and the pool and log settings): migrations use no other setting.
 const loaded = loadDatabaseConfig();
@@ -19,8 +20,9 @@ const { config } = loaded;
 const log = createLogger({ level: config.logLevel, fields: { component: "migrate" } });
 const db = await openDatabase(config);
 try {
-  const { applied } = await db.migrate();
+  const { applied, names } = await db.migrate();
   log.info(applied === 0 ? "schema up to date" : "migrations applied", { applied, dialect: db.dialect });
+  if (names) logNameReport(log, names);
 } catch (error) {
   // Where (host:port/db, never the password) and PostgreSQL's own words, not just drizzle's "Failed query".
   log.error("migration failed", { database: databaseTarget(config.databaseUrl), ...causeFields(error), error });

@@ -7,8 +7,10 @@
 import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import { type AccountsRepository, createAccountsRepository } from "./accounts-repository.ts";
 import type { RunAtomic } from "./atomic.ts";
+import { type ConditionalWrites, createConditionalWrites } from "./conditional-write.ts";
 import { type AuthAttemptsRepository, createAuthAttemptsRepository } from "./auth-attempts-repository.ts";
 import { createDeletionsRepository, type DeletionsRepository } from "./deletions-repository.ts";
+import { createRenamesRepository, type RenamesRepository } from "./renames-repository.ts";
 import type * as pgSchema from "./schema/pg.ts";
 import { createSessionsRepository, type SessionsRepository } from "./sessions-repository.ts";
 import { createVolumesRepository, type VolumesRepository } from "./volumes-repository.ts";
@@ -96,6 +98,9 @@ export interface Repository {
      * holds the path (a concurrent first upload elsewhere), so the caller can record the move before taking it.
      */
     upsertOnVolume(input: FileWrite): Promise<FileRecord | undefined>;
+    /** Writes and deletes only while the row is as the caller saw it (./conditional-write.ts). */
+    writeIf: ConditionalWrites["writeIf"];
+    deleteIf: ConditionalWrites["deleteIf"];
     get(projectId: string, path: string): Promise<FileRecord | undefined>;
     /** One round trip for a file request: the account, its project with this id, and the file at this path. */
     getWithOwner(ownerId: string, sid: string, projectId: string, path: string): Promise<OwnedFileLookup>;
@@ -105,6 +110,7 @@ export interface Repository {
   };
   volumes: VolumesRepository;
   deletions: DeletionsRepository;
+  renames: RenamesRepository;
   authAttempts: AuthAttemptsRepository;
   sessions: SessionsRepository;
   accounts: AccountsRepository;
@@ -328,6 +334,7 @@ export function createRepository(
     files: {
       upsert: (input) => writeFile(input, false) as Promise<FileRecord>,
       upsertOnVolume: (input) => writeFile(input, true),
+      ...createConditionalWrites(db, t),
       get: async (projectId, path) => (await fileAt().execute({ projectId, path }))[0],
       getWithOwner: async (ownerId, sid, id, path) => {
         const [row] = await fileWithOwner().execute({ ownerId, sid, id, path });
@@ -364,6 +371,7 @@ export function createRepository(
     },
     volumes: createVolumesRepository(db, t),
     deletions: createDeletionsRepository(db, t),
+    renames: createRenamesRepository(db, t),
     authAttempts: createAuthAttemptsRepository(db, t),
     sessions: createSessionsRepository(db, t, atomic),
     accounts: createAccountsRepository(t, atomic),

@@ -26,7 +26,11 @@ export type PathCheck = { ok: true; path: string } | { ok: false; code: PathProb
 const encoder = new TextEncoder();
 const byteLength = (s: string) => encoder.encode(s).byteLength;
 
-/** Decodes the percent-encoded tail of the URL, then checks it. */
+/**
+ * Decodes the percent-encoded tail of the URL, puts it in Unicode NFC, then checks it. One name per file: "é"
+ * typed on most systems is U+00E9, but macOS file names and some keyboards give "e" + U+0301; both mean the
+ * same name (canonical equivalence, Unicode UAX #15), so both reach the same row and the same bytes on disk.
+ */
 export function parseFilePath(rawFromUrl: string): PathCheck {
   let decoded: string;
   try {
@@ -34,7 +38,7 @@ export function parseFilePath(rawFromUrl: string): PathCheck {
   } catch {
     return fail("path_bad_encoding", "the file path has invalid percent-encoding or is not UTF-8");
   }
-  return checkFilePath(decoded);
+  return checkFilePath(decoded.normalize("NFC"));
 }
 
 export function checkFilePath(path: string): PathCheck {

@@ -9,7 +9,7 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { link, mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { HttpError } from "../errors.ts";
 import { payloadTooLarge } from "../plugins/json-body.ts";
@@ -118,6 +118,28 @@ export class MediaStore {
           "the path collides with an existing file or folder (a file cannot also be a folder)",
         );
       }
+      throw error;
+    }
+  }
+
+  /**
+   * Gives the bytes at `fromPath` the name `toPath` (a rename left by migration 0003, ./renames.ts), durably
+   * like commit. Never replaces anything: "conflict" when something is already at `toPath` or in its way.
+   */
+  async move(projectId: string, fromPath: string, toPath: string): Promise<"moved" | "conflict"> {
+    const source = this.location(projectId, fromPath);
+    const target = this.location(projectId, toPath);
+    try {
+      // link + unlink, not rename: rename would silently replace a file that appeared at the target.
+      const { created } = await inDirectory(dirname(target), () => link(source, target));
+      await rm(source);
+      if (created) await fsyncDirsUpTo(dirname(target), dirname(created));
+      else await syncDirectory(dirname(target));
+      await fsyncPath(dirname(source)).catch(ignoreMissing);
+      return "moved";
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "EEXIST" || code === "ENOTDIR" || code === "EISDIR") return "conflict";
       throw error;
     }
   }

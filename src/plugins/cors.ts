@@ -13,7 +13,8 @@ import { Elysia } from "elysia";
 import { type HookContext, pathOf } from "./request-context.ts";
 
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-const ALLOWED_HEADERS = "authorization, content-type, if-none-match, range, x-request-id";
+// The conditional-request headers (RFC 9110 section 13.1) are not CORS-safelisted: a browser asks first.
+const ALLOWED_HEADERS = "authorization, content-type, if-match, if-none-match, if-range, range, x-request-id";
 const EXPOSED_HEADERS =
   "etag, content-range, location, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, x-request-id";
 const MAX_AGE_S = "600";

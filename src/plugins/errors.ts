@@ -23,6 +23,8 @@ export interface ErrorHandlerOptions {
   outages?: OutageWatch;
   /** Called for every 500 (our bug) with the error and the request, for error reporting (src/reporting/). */
   onBug?: (error: unknown, request: Request, route: string | undefined) => void;
+  /** The methods a path answers (./allowed-methods.ts): an unmatched method on a known path is 405, not 404. */
+  allowedMethods?: (path: string) => string[];
 }
 
 interface ValidationIssue {
@@ -54,8 +56,15 @@ export function errorHandler(appEnv: AppEnv, logger: Logger, options: ErrorHandl
         return body(httpError.status, httpError.code, httpError.message, httpError.details);
       }
       switch (code) {
-        case "NOT_FOUND":
-          return body(404, "not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
+        case "NOT_FOUND": {
+          const path = new URL(request.url).pathname;
+          const allow = options.allowedMethods?.(path) ?? [];
+          if (allow.length > 0) {
+            set.headers.allow = allow.join(", ");
+            return body(405, "method_not_allowed", `${request.method} is not allowed on ${path}`, { allow });
+          }
+          return body(404, "not_found", `no route for ${request.method} ${path}`);
+        }
         case "PARSE":
           return body(
             400,
@@ -64,7 +73,7 @@ export function errorHandler(appEnv: AppEnv, logger: Logger, options: ErrorHandl
           );
         case "VALIDATION": {
           const issues = ((error as { all?: ValidationIssue[] }).all ?? []).map((issue) => ({
-            field: issue.path || "/",
+            field: issue.path || propertyField(error, request) || "/",
             message: issue.summary ?? issue.message ?? "invalid",
           }));
           return body(422, "validation_failed", "the request did not match the expected schema", issues);
@@ -105,4 +114,20 @@ export function errorHandler(appEnv: AppEnv, logger: Logger, options: ErrorHandl
       );
     },
   );
+}
+
+/**
+ * Elysia checks a coerced query or path value (an integer's bounds) on its own, so the issue has no path
+ * (ValidationError type "property", value the decoded number). The field is the one query parameter holding
+ * that value; when none or several do, it stays unnamed rather than guessed.
+ */
+function propertyField(error: unknown, request: Request): string | undefined {
+  const { type, value } = error as { type?: unknown; value?: unknown };
+  if (type !== "property" || value === undefined || value === null || typeof value === "object") return undefined;
+  const holders = new Set(
+    [...new URL(request.url).searchParams]
+      .filter(([, raw]) => raw === String(value) || (typeof value === "number" && Number(raw) === value))
+      .map(([key]) => key),
+  );
+  return holders.size === 1 ? `/${[...holders][0]}` : undefined;
 }

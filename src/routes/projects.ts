@@ -12,7 +12,7 @@ import { conflict, notFound } from "../errors.ts";
 import type { MediaStore } from "../media/store.ts";
 import type { Volume } from "../media/volume.ts";
 import { jsonBody } from "../plugins/json-body.ts";
-import { BearerAuth, errors, ID_PATTERN, PageQuery, SAFE_LINE, SAFE_TEXT } from "./schemas.ts";
+import { BearerAuth, errors, ID_PATTERN, IdPageQuery, SAFE_LINE, SAFE_TEXT } from "./schemas.ts";
 
 const Name = t.String({
   minLength: 1,
@@ -122,7 +122,7 @@ export function projectRoutes({ repo, auth, media, volume, logger }: ProjectRout
         return { items: page.items.map(projectView), next_cursor: page.nextCursor };
       },
       {
-        query: PageQuery,
+        query: IdPageQuery,
         response: { 200: ProjectPage, ...errors(401, 422) },
         detail: {
           summary: "List your projects, oldest first; pass next_cursor as cursor for the next page",

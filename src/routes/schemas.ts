@@ -24,8 +24,10 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: "forbidden",
   404: "not found (including resources owned by someone else)",
   409: "conflict with existing data",
+  412: "a precondition (If-Match, If-None-Match) failed; details.etag is the current ETag or null",
   413: "request body too large",
   415: "unsupported content type",
+  405: "the path exists but not with this method; Allow lists the methods it answers",
   416: "range not satisfiable",
   422: "the request did not match the schema; details lists each field",
   429: "rate limited; see Retry-After",
@@ -49,14 +51,22 @@ export const SAFE_LINE = "^[^\\u0000-\\u001F\\u007F]*$";
 /** Ids are UUIDs; anything else cannot exist, so it is answered as not found without touching the database. */
 export const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export const PageQuery = t.Object(
-  {
-    limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: "page size, 1 to 100" })),
-    cursor: t.Optional(
-      t.String({ maxLength: 1100, pattern: SAFE_LINE, description: "next_cursor from the previous page" }),
-    ),
-  },
-  { additionalProperties: false },
-);
+const pageQuery = (cursorPattern: string) =>
+  t.Object(
+    {
+      limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: "page size, 1 to 100" })),
+      cursor: t.Optional(
+        t.String({ maxLength: 1100, pattern: cursorPattern, description: "next_cursor from the previous page" }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+/** A page whose cursor is checked by the route (a file path: src/routes/files.ts). */
+export const PageQuery = pageQuery(SAFE_LINE);
+/**
+ * A page of rows keyed by id: the cursor is the last id seen, so anything but an id is a client's mistake (422
+ * naming /cursor), not an empty page.
+ */
+export const IdPageQuery = pageQuery(ID_PATTERN.source);
 
 export const BearerAuth = [{ bearerAuth: [] }];

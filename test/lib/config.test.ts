@@ -30,7 +30,8 @@ describe("defaults per environment", () => {
       secretKey: DEV_SECRET_KEY,
       allowedOrigins: ["*"],
       rateLimitPerMinute: 100,
-      authRateLimitPerMinute: 5,
+      // Development logs in again after every restart; the internet-facing environments keep 5 (below).
+      authRateLimitPerMinute: 60,
       trustProxy: false,
       migrateOnBoot: true,
     });
@@ -47,7 +48,13 @@ describe("defaults per environment", () => {
     const result = loadConfig({ APP_ENV: "preview", SECRET_KEY: GOOD_KEY });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config).toMatchObject({ host: "0.0.0.0", trustProxy: true, dialect: "sqlite", migrateOnBoot: true });
+    expect(result.config).toMatchObject({
+      host: "0.0.0.0",
+      trustProxy: true,
+      dialect: "sqlite",
+      migrateOnBoot: true,
+      authRateLimitPerMinute: 5,
+    });
   });
 
   test("production: PostgreSQL, media on the volume, migrations by the release command only", () => {
@@ -61,7 +68,10 @@ describe("defaults per environment", () => {
       migrateOnBoot: false,
       host: "0.0.0.0",
       trustProxy: true,
+      authRateLimitPerMinute: 5,
     });
+    const limitSet = loadConfig({ ...PROD, AUTH_RATE_LIMIT_PER_MINUTE: "20" });
+    expect(limitSet.ok && limitSet.config.authRateLimitPerMinute).toBe(20);
     const optedOut = loadConfig({ ...PROD, MEDIA_REQUIRE_MOUNT: "false" });
     expect(optedOut.ok && optedOut.config.mediaRequireMount).toBe(false);
     // Only production requires the volume by default: preview keeps media on the machine's own disk.

@@ -102,13 +102,15 @@ export function machinesApi({ call, callJson, callDelete }: Caller, options: Mac
      * When `input.name` is set we can tell: we list the app's machines and return the one with that name if the
      * first attempt made it, else retry. Without a name only provably-unprocessed failures (429, refused
      * connection) are retried. A machine recovered this way has no `nonce`, even if `lease_ttl` was asked for.
+     * `recoveries: 0` leaves the recovery to the caller (the deploy looks for its launch id for as long as the
+     * list may lag, where one look here could miss the machine and create a second).
      */
     async createMachine(
       appName: string,
       input: CreateMachineRequest & { config: CreateMachineRequest["config"] },
-      opts: { signal?: AbortSignal } = {},
+      opts: { signal?: AbortSignal; recoveries?: number } = {},
     ): Promise<Machine> {
-      const recoveries = input.name ? options.recoveries : 0;
+      const recoveries = input.name ? (opts.recoveries ?? options.recoveries) : 0;
       for (let round = 0; ; round++) {
         try {
           return await callJson<Machine>("createMachine", {

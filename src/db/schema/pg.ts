@@ -145,3 +145,18 @@ export const sessions = pgTable(
     index("sessions_user_id_idx").on(t.userId),
   ],
 );
+
+/**
+ * Bytes still on a volume under a file's name from before paths were stored in NFC (migration 0003,
+ * src/db/nfc-paths.ts): `id` is the file's, whose row already has `to_path`. The volume holding that file
+ * renames the bytes and deletes this row (src/media/renames.ts); deleting the file deletes it too.
+ */
+export const fileRenames = pgTable("file_renames", {
+  id: text("id")
+    .primaryKey()
+    .references(() => files.id, { onDelete: "cascade" }),
+  projectId: text("project_id").notNull(),
+  fromPath: text("from_path").notNull(),
+  toPath: text("to_path").notNull(),
+  createdAt: createdAt(),
+});

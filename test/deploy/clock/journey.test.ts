@@ -76,6 +76,8 @@ test("scale down to 4 on a lagging list: 4 left, the destroyed one not judged fr
 });
 
 test("a create whose answer is lost leaves one machine: scale back to 5 makes exactly one more", async () => {
+  const before = new Set(appMachines(fly).map((m) => m.id));
+  const from = fly.calls.length;
   fly.faults.loseCreateAnswer();
   const scaled = await dir.run(["scale", "--count", "5"]);
   if (scaled.code !== 0) console.error(scaled.stderr);
@@ -83,6 +85,20 @@ test("a create whose answer is lost leaves one machine: scale back to 5 makes ex
   const machines = appMachines(fly);
   expect(machines.length).toBe(5);
   expect(new Set(machines.map((m) => m.config.image))).toEqual(new Set([image("v2")]));
-  // The fault was used: the create did happen without its answer reaching the run.
-  expect(fly.calls.some((c) => c.method === "POST" && c.path.endsWith("/machines") && c.status === 0)).toBe(true);
+  const creates = fly.calls.slice(from).filter((c) => c.method === "POST" && c.path === `/v1/apps/${APP}/machines`);
+  // The fault was used: the create did happen without its answer reaching the run, and it was never sent again.
+  expect(creates.map((c) => c.status)).toEqual([0]);
+  // Found by its launch id: the list asked for that tag, and the new machine carries the one the create sent.
+  const made = machines.filter((m) => !before.has(m.id));
+  expect(made.length).toBe(1);
+  const launchId = made[0]!.config.metadata?.flightdeck_launch_id;
+  expect(launchId).toBe(
+    (creates[0]!.body as { config: { metadata: Record<string, string> } }).config.metadata.flightdeck_launch_id,
+  );
+  expect(
+    fly.calls
+      .slice(from)
+      .some((c) => c.method === "GET" && c.query.includes(`metadata.flightdeck_launch_id=${launchId}`)),
+  ).toBe(true);
+  expect(scaled.stderr).toContain("found it by its launch id");
 });

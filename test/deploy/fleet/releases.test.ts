@@ -141,7 +141,8 @@ test("verification: image, digest, state and count, each difference named with w
     "machine a runs img:1",
     "machine b config d1 (want d2)",
     "machine c is failed",
-    "machine d is replacing",
+    // Judged on a reading made after the settle wait: still transient means it outlasted wait_timeout.
+    "machine d is still replacing (it did not settle within wait_timeout)",
     "4 machine(s), want 3",
   ]);
   // A run's cordon (flightdeck_cordon mark) is a problem; a person's is a warning (test/deploy/rolling-cordon.test.ts).
@@ -158,6 +159,8 @@ test("verification: image, digest, state and count, each difference named with w
     machine("x", { processGroup: "worker", image: "w" }),
     machine("y", { platformVersion: undefined as unknown as string }),
     machine("z", { state: "destroyed" }),
+    // One we destroyed and the lagging list still shows as `destroying` is gone, not a member.
+    machine("w", { state: "destroying" }),
   ];
   expect(verifyFleet(state([machine("a"), machine("b"), machine("c"), ...others]), target).ok).toBe(true);
 });

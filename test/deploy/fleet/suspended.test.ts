@@ -70,11 +70,15 @@ describe("suspended machines", () => {
     ]);
   });
 
-  test("verification passes suspended (and suspending) machines, and still fails a failed one", () => {
+  test("verification passes suspended machines, and still fails a failed one (and one still suspending)", () => {
     const target = { image: IMAGE, configDigest: DIGEST, region: "ewr", machineCount: 3, strategy: "rolling" as const };
-    expect(
-      verifyFleet(fleet([m("a"), m("b", { state: "suspended" }), m("c", { state: "suspending" })]), target).ok,
-    ).toBe(true);
+    expect(verifyFleet(fleet([m("a"), m("b", { state: "suspended" }), m("c")]), target).ok).toBe(true);
+    // verify judges a reading made once every machine settled (fleet/settle.ts waits for `suspending` to end), so
+    // a machine still suspending there outlasted wait_timeout.
+    const stuck = verifyFleet(fleet([m("a"), m("b", { state: "suspended" }), m("c", { state: "suspending" })]), target);
+    expect(!stuck.ok && stuck.problems).toEqual([
+      "machine c is still suspending (it did not settle within wait_timeout)",
+    ]);
     const failed = verifyFleet(fleet([m("a"), m("b", { state: "suspended" }), m("c", { state: "failed" })]), target);
     expect(!failed.ok && failed.problems).toEqual(["machine c is failed"]);
   });

@@ -51,6 +51,7 @@ test("PostgreSQL and SQLite schemas have the same tables, columns, nullability a
     "auth_attempts",
     "deletion_receipts",
     "deletions",
+    "file_renames",
     "files",
     "projects",
     "sessions",

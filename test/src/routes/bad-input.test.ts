@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { createTestApp, type TestApp } from "../../support/app.ts";
-import { bearer, createProject, DIALECTS, PASSWORD, signUp, TEST_ENV, type TestUser } from "../api-helpers.ts";
+import { bearer, createProject, DIALECTS, errorOf, PASSWORD, signUp, TEST_ENV, type TestUser } from "../api-helpers.ts";
 
 const MAX_UPLOAD = 4096;
 const SQL = [
@@ -323,8 +323,13 @@ describe.each(DIALECTS)("bad input on %s", (dialect) => {
         body: JSON.stringify({ name: `${s}!` }),
       });
       expect([s, renamed.status]).toEqual([s, 200]);
+      // A projects cursor is an id: anything else is refused, naming the field.
       const listed = await t.request(`/v1/projects?cursor=${encodeURIComponent(s)}`, bearer(bob.token));
-      expect([s, listed.status]).toEqual([s, 200]);
+      expect([s, listed.status, ((await errorOf(listed)).details as { field: string }[])[0]?.field]).toEqual([
+        s,
+        422,
+        "/cursor",
+      ]);
 
       const filePath = encodeURIComponent(`dir ${i}/${s.replace(/[\\/]/g, "_")}.txt`);
       const put = await t.request(`/v1/projects/${project.id}/files/${filePath}`, {
@@ -338,7 +343,9 @@ describe.each(DIALECTS)("bad input on %s", (dialect) => {
         `/v1/projects/${project.id}/files?cursor=${encodeURIComponent(s)}`,
         bearer(bob.token),
       );
-      expect([s, files.status]).toEqual([s, 200]);
+      // A files cursor is a path: a valid one pages on (an empty page here), an invalid one is 422 naming it.
+      const field = files.status === 422 ? ((await errorOf(files)).details as { field: string }[])[0]?.field : "";
+      expect([s, files.status === 200 || field === "/cursor"]).toEqual([s, true]);
     }
     // Nobody else's data was reachable or altered.
     expect((await t.db.repo.projects.list(alice.id, { limit: 100 })).items.map((p) => p.name)).toEqual(["seed"]);

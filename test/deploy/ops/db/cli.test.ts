@@ -335,7 +335,9 @@ describe("token create", () => {
     expect(r.out).toBe(`${token}\n`);
     expect(token).toStartWith("FlyV1 fm2_");
     expect(r.err).not.toContain(token.slice(6));
-    expect(r.err).toContain("FLY_API_TOKEN");
+    // The name deploy-production.yml reads, in the production environment (not the previews' FLY_API_TOKEN).
+    expect(r.err).toContain("gh secret set FLY_API_TOKEN_PRODUCTION --env production");
+    expect(r.err).not.toMatch(/gh secret set FLY_API_TOKEN(?!_PRODUCTION)/);
     expect(fly.calls.find((c) => c.path === "/v1/apps/flightdeck/deploy_token")?.body).toEqual({ expiry: "720h0m0s" });
 
     const status = await cli(withConfig("status", "--json"), { env: { FLY_API_TOKEN: token } });
