@@ -15,6 +15,7 @@ import {
   statusCommand,
 } from "./cli/handlers.ts";
 import type { CommandContext } from "./ops/context.ts";
+import { releasesCommand } from "./cli/commands/releases.ts";
 import { CommandOutcome } from "./ops/outcome.ts";
 import { certsCommand } from "./ops/certs.ts";
 import { dbCommand } from "./ops/db/command.ts";
@@ -35,6 +36,7 @@ const HANDLERS: Record<Exclude<CommandName, "image" | "preview">, Handler> = {
   deploy: deployCommand,
   plan: planCommand,
   status: statusCommand,
+  releases: releasesCommand,
   scale: scaleCommand,
   rollback: rollbackCommand,
   secrets: secretsCommand,

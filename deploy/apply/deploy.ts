@@ -27,14 +27,16 @@ import { explainPlan } from "../plan/explain.ts";
 import { formatPlan } from "../plan/format.ts";
 import {
   encodeReleases,
+  historyAfter,
   releaseHistory,
   RELEASES_KEY,
-  withRelease,
   writeReleases,
+  type ReleaseNote,
   type ReleaseOutcome,
   type ReleaseRecord,
 } from "../fleet/releases.ts";
 import { strategyProblems } from "./strategies/index.ts";
+import { encodeSecretDigests, SECRETS_KEY } from "../plan/secrets-diff.ts";
 import type { VerifiedMachine } from "../fleet/verify.ts";
 import { verifyGroups } from "../fleet/verify-groups.ts";
 import { isTransient, readSettled } from "../fleet/settle.ts";
@@ -79,6 +81,7 @@ export interface DeployOptions {
   /** Fly's logs endpoint: a failed release command is reported with its machine's last log lines. */
   logs?: Pick<LogsClient, "getAppLogs">;
   skipStandbyCheck?: boolean; // --skip-standby-check: no start test of updated standbys (standby-check.ts)
+  note?: ReleaseNote; // who runs it and why, recorded in the release history (releases.ts)
   /** Test/bench knobs. */
   leaseTtlSeconds?: number;
   pollMs?: number;
@@ -174,7 +177,7 @@ export async function prepareDeploy(
     plan.problems.push({ code: "strategy_refused", message: problem });
   return {
     observed,
-    plan: explainPlan(plan, cfg, observed.machines, { appVersion }),
+    plan: explainPlan(plan, cfg, observed.machines, { appVersion, secrets: state.secrets }),
     image,
     release: plan.mutating ? release : Math.max(1, release - 1),
     appVersion,
@@ -268,14 +271,12 @@ async function applyVerified(
   const cfg = options.config;
   const { plan } = prepared;
   const history = releaseHistory(prepared.observed.machines);
+  // A rollback marks the release it replaced, the one the fleet ran before it (releases.ts historyAfter).
+  const from = mode.kind === "rollback" ? prepared.observed.state.machines.map((m) => m.image) : undefined;
   const record = async (outcome: ReleaseOutcome): Promise<void> => {
-    const entry: ReleaseRecord = {
-      version: prepared.release,
-      image: plan.target.image,
-      at: new Date().toISOString(),
-      outcome,
-    };
-    await writeReleases(options.client, cfg.app, lock, withRelease(history, entry), output);
+    const at = new Date().toISOString();
+    const entry: ReleaseRecord = { version: prepared.release, image: plan.target.image, at, outcome, ...options.note };
+    await writeReleases(options.client, cfg.app, lock, historyAfter(history, entry, from), output);
   };
   const known = { ids: new Set<string>(), destroyed: new Set<string>() };
   const remember = ({ journal }: { journal: Journal }) => {
@@ -295,7 +296,10 @@ async function applyVerified(
       ...(prepared.secretsVersion !== undefined ? { secretsVersion: prepared.secretsVersion } : {}),
       signal: options.signal,
       lock,
-      ...(history.length > 0 ? { extraMetadata: { [RELEASES_KEY]: encodeReleases(history) } } : {}),
+      extraMetadata: {
+        ...(history.length > 0 ? { [RELEASES_KEY]: encodeReleases(history) } : {}),
+        [SECRETS_KEY]: encodeSecretDigests(observed.state.secrets),
+      },
       pollMs: options.pollMs,
       ...(options.logs ? { logs: options.logs } : {}),
       ...(options.skipStandbyCheck ? { standbyCheck: false } : {}),

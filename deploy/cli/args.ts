@@ -57,6 +57,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (flag.type === "integer") {
       if (!/^-?\d+$/.test(value)) throw usageError(`--${key} must be a whole number (got "${value}")`);
       flags[key] = Number(value);
+    } else if (flag.repeatable) {
+      const seen = flags[key];
+      flags[key] = [...(Array.isArray(seen) ? seen : []), value];
     } else flags[key] = value;
   }
 

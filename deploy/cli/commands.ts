@@ -8,6 +8,8 @@ export interface FlagSpec {
   readonly values?: readonly string[];
   readonly required?: boolean;
   readonly placeholder?: string;
+  /** May be given more than once; the parsed value is then the list of values (string[]). */
+  readonly repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -39,6 +41,18 @@ const region: FlagSpec = {
   description: "region for new machines when fly.toml has no primary_region",
   placeholder: "REGION",
 };
+/** Regions Fly added after the shipped list (config/regions.ts); FLIGHTDECK_ALLOW_REGIONS=a,b does the same. */
+const allowRegion: FlagSpec = {
+  type: "string",
+  description: "accept this region code although the shipped region list lacks it (repeatable)",
+  placeholder: "CODE",
+  repeatable: true,
+};
+const message: FlagSpec = {
+  type: "string",
+  description: "why: recorded with the release (see releases)",
+  placeholder: "TEXT",
+};
 /** Mutating commands hold the fleet lock (deploy/fleet/lock.ts); this bounds the wait for another run's. */
 const waitForLock: FlagSpec = {
   type: "string",
@@ -58,7 +72,9 @@ export const COMMANDS = {
       image,
       strategy: { type: "string", description: "rollout strategy", values: STRATEGIES },
       region,
+      "allow-region": allowRegion,
       strict,
+      message,
       "wait-for-lock": waitForLock,
       "skip-standby-check": {
         type: "boolean",
@@ -67,8 +83,20 @@ export const COMMANDS = {
       json,
     },
   },
-  plan: { summary: "show what deploy would do; changes nothing", flags: { config, app, image, region, strict, json } },
+  plan: {
+    summary: "show what deploy would do; changes nothing",
+    flags: { config, app, image, region, "allow-region": allowRegion, strict, json },
+  },
   status: { summary: "show the app and its machines", flags: { config, app, json } },
+  releases: {
+    summary: "the release history, newest first: version, outcome, when, who, image, message",
+    flags: {
+      config,
+      app,
+      limit: { type: "integer", description: "show at most N releases (default: all kept, 10)", placeholder: "N" },
+      json: { type: "boolean", description: "print a JSON array of releases on stdout" },
+    },
+  },
   scale: {
     summary: "set the number of machines of a process group (the one serving [http_service]: 1..5; others: 0 or more)",
     flags: {
@@ -80,6 +108,7 @@ export const COMMANDS = {
       },
       config,
       app,
+      "allow-region": allowRegion,
       "wait-for-lock": waitForLock,
       json,
     },
@@ -90,6 +119,8 @@ export const COMMANDS = {
       config,
       app,
       to: { type: "string", description: "image to roll back to", placeholder: "IMAGE" },
+      "allow-region": allowRegion,
+      message,
       "wait-for-lock": waitForLock,
       json,
     },
@@ -238,7 +269,7 @@ export function usageText(): string {
   }
   lines.push(
     "",
-    "environment: FLY_API_TOKEN (required for remote calls), FLY_FLAPS_BASE_URL, FLY_API_BASE_URL (logs), FLY_ORG (default personal)",
+    "environment: FLY_API_TOKEN (required for remote calls), FLY_FLAPS_BASE_URL, FLY_API_BASE_URL (logs), FLY_ORG (default personal), FLIGHTDECK_ALLOW_REGIONS (codes to accept, a,b)",
     "exit status: 0 done, 1 the operation failed, 2 usage/config/preflight error (nothing changed)",
   );
   return `${lines.join("\n")}\n`;

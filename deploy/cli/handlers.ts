@@ -27,6 +27,8 @@ import { refuseSecretsProductionRejects, type SecretsContext, setSecrets, unsetS
 import { importSecretsCommand } from "../ops/secrets-import.ts";
 import { type CommandContext, configPath, durationFlag, flyClient, loadConfig, waitForLockMs } from "../ops/context.ts";
 import { DEFAULT_PROCESS_GROUP, groupMembers } from "../fleet/members.ts";
+import { releaseNote } from "../ops/identity.ts";
+import { checkRegionFlag } from "../ops/region-flag.ts";
 
 const MAX_PRODUCTION_MACHINES = PRODUCTION_MACHINE_COUNT;
 
@@ -46,9 +48,7 @@ function releaseLogs(env: Record<string, string | undefined>): LogsClient | unde
 }
 
 function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployConfig): DeployOptions {
-  const region = ctx.args.flags.region;
-  if (typeof region === "string" && !/^[a-z]{3}$/.test(region))
-    throw usageError(`--region ${region} is not a Fly region code (three lowercase letters, e.g. ewr)`);
+  checkRegionFlag(ctx.args, ctx.io.env);
   const strategy = typeof ctx.args.flags.strategy === "string" ? (ctx.args.flags.strategy as Strategy) : undefined;
   const wait = waitForLockMs(ctx.args);
   const logs = releaseLogs(ctx.io.env);
@@ -59,6 +59,7 @@ function deployOptions(ctx: CommandContext, client: FlyClient, config: DeployCon
     ...(logs ? { logs } : {}),
     signal: ctx.io.signal,
     env: ctx.io.env,
+    note: releaseNote(ctx.args, ctx.io.env),
     ...(typeof ctx.args.flags.image === "string" ? { image: ctx.args.flags.image } : {}),
     ...(typeof ctx.args.flags.region === "string" ? { region: ctx.args.flags.region } : {}),
     ...(strategy ? { strategy } : {}),
@@ -72,7 +73,7 @@ function deployJson(result: DeployResult) {
 }
 
 export async function deployCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args, ctx.output);
+  const config = await loadConfig(ctx.args, ctx.output, ctx.io.env);
   const options = deployOptions(ctx, flyClient(ctx.io), config);
   refuseDockerBuild(config, options);
   // No --image and no [build] image: build the project next to fly.toml and push it (issue 5).
@@ -106,7 +107,7 @@ function refuseDockerBuild(config: DeployConfig, options: DeployOptions): void {
 }
 
 export async function planCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args, ctx.output);
+  const config = await loadConfig(ctx.args, ctx.output, ctx.io.env);
   const client = flyClient(ctx.io);
   const options = deployOptions(ctx, client, config);
   refuseDockerBuild(config, options);
@@ -129,7 +130,7 @@ export async function planCommand(ctx: CommandContext) {
 }
 
 export async function statusCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args, ctx.output);
+  const config = await loadConfig(ctx.args, ctx.output, ctx.io.env);
   const client = flyClient(ctx.io);
   const observed = await observe(client, config.app, { signal: ctx.io.signal });
   const state = observed.state;
@@ -243,7 +244,7 @@ export async function statusCommand(ctx: CommandContext) {
 
 export async function scaleCommand(ctx: CommandContext) {
   const count = ctx.args.flags.count as number;
-  const config = await loadConfig(ctx.args, ctx.output);
+  const config = await loadConfig(ctx.args, ctx.output, ctx.io.env);
   const groups = processNames(config);
   const group = typeof ctx.args.flags.group === "string" ? ctx.args.flags.group : defaultProcessName(config);
   if (!groups.includes(group))
@@ -268,7 +269,7 @@ export async function scaleCommand(ctx: CommandContext) {
 }
 
 export async function rollbackCommand(ctx: CommandContext) {
-  const config = await loadConfig(ctx.args, ctx.output);
+  const config = await loadConfig(ctx.args, ctx.output, ctx.io.env);
   const client = flyClient(ctx.io);
   let image = typeof ctx.args.flags.to === "string" ? ctx.args.flags.to : undefined;
   if (!image) image = await previousImage(client, config.app, defaultProcessName(config));
@@ -320,7 +321,7 @@ export async function secretsCommand(ctx: CommandContext) {
   if (subcommand === "import")
     return importSecretsCommand(ctx, (client, config) => secretsContext(ctx, client, config));
   if (ctx.args.flags.file !== undefined) throw usageError(`--file is a flag of "secrets import" only`);
-  const config = await loadConfig(ctx.args, ctx.output);
+  const config = await loadConfig(ctx.args, ctx.output, ctx.io.env);
   if (subcommand === "list") {
     if (positionals.length > 0) throw usageError("secrets list takes no arguments");
     const client = flyClient(ctx.io);

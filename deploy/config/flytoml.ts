@@ -10,6 +10,7 @@ import { type ConfigProblem, type Noted, Reader, type Table, isTable, joinPath }
 import { groupProblems } from "./flytoml-groups.ts";
 import { aliasEntries, readFile, readMetrics, readMount, readRestart, readStatic, readVm } from "./flytoml-sections.ts";
 import { readHttpService, readServices, readTopLevelChecks } from "./flytoml-services.ts";
+import { readPrimaryRegion } from "./flytoml-region.ts";
 import {
   type BuildSettings,
   type DeployConfig,
@@ -26,6 +27,7 @@ export type { Guest } from "./vm-sizes.ts";
 export * from "./flytoml-types.ts";
 export { splitCommand } from "./shell-words.ts";
 export { DEFAULT_VOLUME_SIZE_GB } from "./flytoml-sections.ts";
+export { dockerBuildOf } from "./docker-build.ts";
 
 /** flyctl's deploy defaults (`internal/command/deploy/machines.go`). */
 export const DEPLOY_DEFAULTS = {
@@ -40,6 +42,8 @@ export type ParseOptions = {
   path?: string;
   /** `--strict`: every warning is a problem. */
   strict?: boolean;
+  /** Region codes to accept although regions.ts lacks them (`--allow-region`, FLIGHTDECK_ALLOW_REGIONS). */
+  allowRegions?: readonly string[];
 };
 
 /**
@@ -85,7 +89,6 @@ const TOP_NOTED: Noted = {
     "machine_checks start test machines during a flyctl deploy; Flightdeck checks health with the service and top-level checks",
 };
 const APP_NAME = /^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/;
-const REGION = /^[a-z]{3}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function parseDeployConfig(text: string, opts: ParseOptions = {}): ParseResult {
@@ -103,7 +106,7 @@ export function parseDeployConfig(text: string, opts: ParseOptions = {}): ParseR
     };
   }
   const r = new Reader();
-  const config = readConfig(r, raw, opts.path === undefined ? undefined : dirname(opts.path));
+  const config = readConfig(r, raw, opts.path === undefined ? undefined : dirname(opts.path), opts.allowRegions ?? []);
   if (config)
     for (const p of groupProblems(config)) p.warning ? r.warn(p.path, p.message) : r.problem(p.path, p.message);
   const problems = opts.strict
@@ -143,22 +146,12 @@ export class DeployConfigError extends Error {
   }
 }
 
-/**
- * How the app's image is built when fly.toml asks for Docker or buildpacks (flyctl `BuildStrategies`), which
- * Flightdeck's daemonless builder cannot honour; undefined when the daemonless build (or [build] image) applies.
- */
-export function dockerBuildOf(build: BuildSettings): string | undefined {
-  if (build.builder !== undefined) return `buildpacks ([build] builder = "${build.builder}")`;
-  if (build.buildpacks !== undefined) return `buildpacks ([build] buildpacks = ${JSON.stringify(build.buildpacks)})`;
-  const keys = [
-    build.dockerfile !== undefined ? `dockerfile = "${build.dockerfile}"` : "",
-    build.buildTarget !== undefined ? `build-target = "${build.buildTarget}"` : "",
-    build.args !== undefined ? `args (${Object.keys(build.args).join(", ")})` : "",
-  ].filter(Boolean);
-  return keys.length > 0 ? `Docker ([build] ${keys.join(", ")})` : undefined;
-}
-
-function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployConfig | undefined {
+function readConfig(
+  r: Reader,
+  raw: unknown,
+  dir: string | undefined,
+  regions: readonly string[],
+): DeployConfig | undefined {
   const t = r.table("", raw, TOP, TOP_NOTED);
   if (!t) return undefined;
   const experimental = readExperimental(r, t.experimental, dir);
@@ -178,10 +171,7 @@ function readConfig(r: Reader, raw: unknown, dir: string | undefined): DeployCon
     statics: [],
     files: [],
   };
-  const primaryRegion = r.string("primary_region", t.primary_region, {
-    pattern: REGION,
-    rule: 'a three-letter Fly region code such as "ewr"',
-  });
+  const primaryRegion = readPrimaryRegion(r, t.primary_region, regions);
   if (primaryRegion) config.primaryRegion = primaryRegion;
   const killSignal = r.oneOf("kill_signal", t.kill_signal, STOP_SIGNALS);
   if (killSignal) config.killSignal = killSignal;

@@ -1,6 +1,7 @@
 // Reads the live state of an app into the planner's ObservedState. Read-only: a plan, a no-op deploy and
 // `status` all start here, so nothing in this file may mutate (the no-op floor is zero mutating calls).
 
+import { parseSecretDigests, SECRETS_KEY } from "../plan/secrets-diff.ts";
 import { isFlyApiError } from "../../lib/fly/errors.ts";
 import type { FlyClient } from "../../lib/fly/client.ts";
 import type { IpAssignment, Machine, Volume } from "../../lib/fly/types.ts";
@@ -135,6 +136,8 @@ export function toObservedMachine(m: Machine): ObservedMachine {
   if (release !== undefined) out.releaseVersion = release;
   if (Number.isFinite(secretsVersion) && metadata[METADATA.secretsVersion] !== undefined)
     out.secretsVersion = secretsVersion;
+  const secretDigests = parseSecretDigests(metadata[SECRETS_KEY]);
+  if (secretDigests) out.secretDigests = secretDigests;
   const fleetSize = Number(metadata[METADATA.fleetSize]);
   if (Number.isInteger(fleetSize) && fleetSize >= 1) out.fleetSize = fleetSize;
   const groupSizes = metadata[METADATA.groupSizes];

@@ -8,6 +8,7 @@
 import { createFlyClient, type FlyClient, FlyClientConfigError } from "../../lib/fly/client.ts";
 import { type DeployConfig, formatProblems, loadDeployConfig } from "../config/flytoml.ts";
 import { APP_NAME } from "../config/app-name.ts";
+import { ALLOW_REGIONS_ENV, allowedRegions } from "../config/flytoml-region.ts";
 import { DeployError, usageError } from "../deploy-error.ts";
 import { parseWaitForLock } from "../fleet/lock.ts";
 import type { CliIo, Output } from "../output.ts";
@@ -17,7 +18,8 @@ export interface CommandArgs {
   command: string;
   subcommand?: string;
   positionals: string[];
-  flags: Record<string, string | boolean | number>;
+  /** A `repeatable` flag (commands.ts) is the list of its values. */
+  flags: Record<string, string | boolean | number | readonly string[]>;
   /** Words after a bare `--`, verbatim (`exec -- bun run migrate --dry`); only for `passthrough` commands. */
   rest: string[];
 }
@@ -45,8 +47,13 @@ export function configPath(args: CommandArgs): string {
  * fly.toml for a command that works on the app: warnings (unknown keys, accepted-but-unused keys) are printed and
  * the command goes on, as flyctl does; problems, or every warning under --strict, stop it with exit 2.
  */
-export async function loadConfig(args: CommandArgs, output?: Output): Promise<DeployConfig> {
+export async function loadConfig(
+  args: CommandArgs,
+  output?: Output,
+  env: Record<string, string | undefined> = process.env,
+): Promise<DeployConfig> {
   const path = configPath(args);
+  const allowRegions = regionsAllowed(args, env);
   // Said before parsing: a missing file is not an invalid one, and "pass --config" is wrong advice when it was passed.
   if (!(await Bun.file(path).exists())) {
     const message =
@@ -55,7 +62,7 @@ export async function loadConfig(args: CommandArgs, output?: Output): Promise<De
         : `no fly.toml in ${process.cwd()}; run from the app's directory or pass --config <file>`;
     throw new DeployError("config_missing", message, 2, { path });
   }
-  const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true });
+  const parsed = await loadDeployConfig(path, { strict: args.flags.strict === true, allowRegions });
   // Every problem in one run (issue 21): errors first, then the warnings (unknown keys with their did-you-mean),
   // which would otherwise appear only once the errors were fixed.
   if (!parsed.ok) {
@@ -82,6 +89,21 @@ export async function loadConfig(args: CommandArgs, output?: Output): Promise<De
   if (parsed.config.app === "")
     throw new DeployError("config_invalid", `${path} has no app name: add app = "<name>" at the top`, 2);
   return parsed.config;
+}
+
+/**
+ * `--allow-region CODE` (repeatable) and FLIGHTDECK_ALLOW_REGIONS=a,b: regions Fly added after config/regions.ts.
+ * `env` defaults to process.env, which is the CLI's io.env outside in-process tests.
+ */
+export function regionsAllowed(args: CommandArgs, env: Record<string, string | undefined> = process.env): string[] {
+  const flag = args.flags["allow-region"];
+  const allowed = allowedRegions(
+    typeof flag === "string" || Array.isArray(flag) ? flag : undefined,
+    env[ALLOW_REGIONS_ENV],
+  );
+  if (!allowed.ok)
+    throw usageError(`${allowed.from}: "${allowed.bad}" is not a region code (three lowercase letters, e.g. ewr)`);
+  return allowed.codes;
 }
 
 /** --wait-for-lock DURATION, in ms; undefined when not given (the lock's default, 2 minutes, applies). */

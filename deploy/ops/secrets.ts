@@ -18,6 +18,7 @@ import { verifySecretsRoll } from "../fleet/verify.ts";
 import { readSettled } from "../fleet/settle.ts";
 import { DeployError } from "../deploy-error.ts";
 import { groupOfApiMachine } from "../fleet/members.ts";
+import { encodeSecretDigests, SECRETS_KEY } from "../plan/secrets-diff.ts";
 
 export interface SecretsContext {
   client: FlyClient;
@@ -93,7 +94,9 @@ export async function rollMachines(ctx: SecretsContext, lock: FleetLock, version
     if (metadata[METADATA.platformVersion] !== "v2" || !groups.includes(groupOfApiMachine(m)) || !m.config) continue;
     const previous = requestConfig(m.config);
     const config = structuredClone(previous);
-    config.metadata = { ...config.metadata, [METADATA.secretsVersion]: String(version) };
+    // What the machine is given now, by name and digest, for the next plan's diff (plan/secrets-diff.ts).
+    const given = encodeSecretDigests(observed.state.secrets);
+    config.metadata = { ...config.metadata, [METADATA.secretsVersion]: String(version), [SECRETS_KEY]: given };
     const launched = m.state === "started" || m.state === "starting" || m.state === "failed";
     // A person's cordon stays: the strategy updates such a machine without cordoning or uncordoning it.
     updates.push({

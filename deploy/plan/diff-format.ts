@@ -4,6 +4,7 @@
  *   5 machines in ewr (m1, m2, m3, m4, m5):
  *     guest.memory_mb: 512 -> 1024
  *     env.FEATURE: added "on"
+ *     secrets: + STRIPE_KEY
  *
  * An image-only change reads "image A -> B" on the heading line. `--json` carries the same changes as data.
  *
@@ -11,6 +12,7 @@
  */
 
 import type { FieldChange } from "./diff.ts";
+import { formatSecretChange } from "./secrets-diff.ts";
 import type { ChangeSet } from "./types.ts";
 
 function value(v: unknown): string {
@@ -18,6 +20,8 @@ function value(v: unknown): string {
 }
 
 export function formatChange(c: FieldChange): string {
+  const secret = formatSecretChange(c);
+  if (secret !== undefined) return secret;
   if (c.before === null) return `${c.path}: added ${value(c.after)}`;
   if (c.after === null) return `${c.path}: removed (was ${value(c.before)})`;
   return `${c.path}: ${value(c.before)} -> ${value(c.after)}`;

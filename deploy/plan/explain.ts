@@ -2,7 +2,7 @@
  * Puts the field diff (plan/diff.ts) on a Plan: each update_machine gets the changes from its live config to the
  * config apply would send, and machines of one group and region that get the same changes are collapsed into one
  * change set ("5 machines in ewr: ..."), the way `fly machine update` and Terraform show fields rather than a hash.
- * Pure: the live configs are the ones observe() already read.
+ * Secrets are listed by name (secrets-diff.ts), never by value. Pure: the live configs are the ones observe() already read.
  *
  * @module
  */
@@ -12,9 +12,11 @@ import type { DeployConfig } from "../config/flytoml.ts";
 import { defaultProcessName } from "../config/flytoml-groups.ts";
 import { buildMachineConfig, type MachineConfig } from "../machine/machine-config.ts";
 import { diffMachineConfigs, type FieldChange, imageOnly } from "./diff.ts";
-import type { ChangeSet, Plan } from "./types.ts";
+import type { ChangeSet, ObservedState, Plan } from "./types.ts";
+import { parseSecretDigests, SECRETS_KEY, secretChanges } from "./secrets-diff.ts";
 
-export type ExplainInputs = { appVersion?: string };
+/** `secrets`: the app's names and digests now, compared with what each machine records it was given (secrets-diff.ts). */
+export type ExplainInputs = { appVersion?: string; secrets?: ObservedState["secrets"] };
 
 /** The desired config of a group's machines, as apply builds it (release version and volume are not compared). */
 function desiredConfig(cfg: DeployConfig, plan: Plan, group: string, inputs: ExplainInputs): MachineConfig {
@@ -65,7 +67,10 @@ export function explainPlan(plan: Plan, cfg: DeployConfig, machines: readonly Ma
       after = desiredConfig(cfg, plan, group, inputs);
       desired.set(group, after);
     }
-    const changes = diffMachineConfigs(before, after);
+    const secrets = inputs.secrets
+      ? secretChanges(parseSecretDigests(before.metadata?.[SECRETS_KEY]), inputs.secrets)
+      : [];
+    const changes = [...diffMachineConfigs(before, after), ...secrets];
     explained.push({
       machineId: a.machineId,
       region: a.region,

@@ -20,6 +20,7 @@
 //   min_machines_running only counts the primary region.
 
 import { formatGroupSizes } from "../machine/machine-config.ts";
+import { describeCauses, shortDigest, updateCauses } from "./causes.ts";
 import {
   type DesiredState,
   NON_MUTATING_ACTIONS,
@@ -29,7 +30,6 @@ import {
   type Plan,
   type PlanAction,
   type PlanKind,
-  type UpdateCause,
 } from "./types.ts";
 import { DEFAULT_PROCESS_GROUP, FLY_OWN_GROUPS, groupOf, isFlyOwnGroup, isLive } from "../fleet/members.ts";
 
@@ -42,10 +42,6 @@ export const PRODUCTION_MACHINE_COUNT = 5;
 export const PREVIEW_MACHINE_COUNT = 1;
 
 const LAUNCHED_STATES = new Set(["started", "starting", "failed"]);
-
-function short(s: string | undefined): string {
-  return s === undefined ? "none" : s.length > 12 ? s.slice(0, 12) : s;
-}
 
 function partition(observed: ObservedState, group: string) {
   const managed: ObservedMachine[] = [];
@@ -68,31 +64,6 @@ function misfit(m: ObservedMachine, d: DesiredState): string | undefined {
   if (d.volume && !m.volumeId) return `has no volume but [mounts] asks for "${d.volume.name}"`;
   if (!d.volume && m.volumeId) return `has volume ${m.volumeId} but fly.toml has no [mounts]`;
   return undefined;
-}
-
-function updateCauses(m: ObservedMachine, d: DesiredState, secretsVersion: number | undefined): UpdateCause[] {
-  const causes: UpdateCause[] = [];
-  if (m.image !== d.image) causes.push("image");
-  if (m.configDigest !== d.configDigest) causes.push("config");
-  if (secretsVersion !== undefined && (m.secretsVersion === undefined || m.secretsVersion < secretsVersion))
-    causes.push("secrets");
-  if (m.state === "failed") causes.push("failed");
-  return causes;
-}
-
-function describeCauses(
-  m: ObservedMachine,
-  d: DesiredState,
-  causes: UpdateCause[],
-  secretsVersion: number | undefined,
-): string {
-  const parts = causes.map((c) => {
-    if (c === "image") return `image ${m.image} -> ${d.image}`;
-    if (c === "config") return `config ${short(m.configDigest)} -> ${short(d.configDigest)}`;
-    if (c === "failed") return "machine is failed: relaunched by the update";
-    return `secrets v${m.secretsVersion ?? "?"} -> v${secretsVersion}`;
-  });
-  return parts.join("; ");
 }
 
 function reusable(v: ObservedVolume, d: DesiredState): boolean {
@@ -157,8 +128,8 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
   // Scale down: drop machines that would need an update, then stopped ones, then the newest ids.
   const count = Math.max(0, desired.machineCount);
   const byDestroyPreference = [...fitting].sort((a, b) => {
-    const ua = updateCauses(a, desired, secretsVersion).length > 0 ? 0 : 1;
-    const ub = updateCauses(b, desired, secretsVersion).length > 0 ? 0 : 1;
+    const ua = updateCauses(a, desired, observed.secrets).length > 0 ? 0 : 1;
+    const ub = updateCauses(b, desired, observed.secrets).length > 0 ? 0 : 1;
     if (ua !== ub) return ua - ub;
     const la = LAUNCHED_STATES.has(a.state) ? 1 : 0;
     const lb = LAUNCHED_STATES.has(b.state) ? 1 : 0;
@@ -173,7 +144,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
   let imageOrConfigChanges = false;
   if (opts.updateExisting) {
     for (const m of kept) {
-      const causes = updateCauses(m, desired, secretsVersion);
+      const causes = updateCauses(m, desired, observed.secrets);
       if (causes.length === 0) continue;
       if (causes.includes("image") || causes.includes("config")) imageOrConfigChanges = true;
       const skipLaunch = !LAUNCHED_STATES.has(m.state);
@@ -187,7 +158,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
         from: m.configDigest === undefined ? { image: m.image } : { image: m.image, configDigest: m.configDigest },
         skipLaunch,
         reason:
-          describeCauses(m, desired, causes, secretsVersion) +
+          describeCauses(m, desired, causes, observed.secrets) +
           (skipLaunch ? ` (${m.state}: stays ${m.state}, started once by the standby check)` : ""),
       };
       if (m.volumeId) action.volumeId = m.volumeId;
@@ -342,7 +313,7 @@ export function plan(observed: ObservedState, desired: DesiredState, opts: CoreO
   if (actions.length === 0) {
     actions.push({
       kind: "noop",
-      reason: `${kept.length} machine(s) already run ${desired.image} with config ${short(desired.configDigest)}`,
+      reason: `${kept.length} machine(s) already run ${desired.image} with config ${shortDigest(desired.configDigest)}`,
     });
   }
   const target: Plan["target"] = {

@@ -17,6 +17,8 @@ export type ObservedMachine = {
   releaseVersion?: string;
   /** metadata flightdeck_secrets_version: the app secrets version the machine was last created/updated with. */
   secretsVersion?: number;
+  /** metadata flightdeck_secrets: the secret names (and digest prefixes) it was given (plan/secrets-diff.ts). */
+  secretDigests?: Record<string, string>;
   /** metadata flightdeck_fleet_size (a whole number >= 1), absent on machines from before it existed. */
   fleetSize?: number;
   /** metadata flightdeck_group_sizes: every process group's size at the machine's last create/update/mark. */

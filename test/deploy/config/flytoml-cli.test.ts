@@ -118,7 +118,7 @@ describe("no primary_region", () => {
 
     r = await run(["deploy", "--config", path, "--image", IMAGE_V1, "--region", "Amsterdam"]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("is not a Fly region code");
+    expect(r.err).toContain(`--region "Amsterdam" is not a Fly region`);
     r = await run(["deploy", "--config", path, "--image", IMAGE_V1, "--region", "ams", "--json"]);
     expect(r.code).toBe(0);
     const machines = JSON.parse(r.out).machines as { region: string }[];

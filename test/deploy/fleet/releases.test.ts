@@ -6,6 +6,7 @@ import { runDeploy } from "../../../deploy/apply/deploy.ts";
 import type { ObservedMachine, ObservedState, Plan } from "../../../deploy/plan/types.ts";
 import {
   encodeReleases,
+  historyAfter,
   parseReleases,
   releaseHistory,
   rollbackChoice,
@@ -62,6 +63,35 @@ test("rollback choice: the newest good release before the one the fleet runs; fa
     ok: false,
     reason: expect.stringContaining("no good release before"),
   });
+});
+
+test("who/why fields round-trip, bounded; older records without them parse; a rollback marks what it replaced", () => {
+  const noted = { ...r(2, "b", "good"), by: "Ada <a@x>", url: "https://ci/1", message: "m".repeat(300), rollbackTo: 1 };
+  const [back] = parseReleases(encodeReleases([noted]));
+  expect(back).toEqual({ ...noted, message: "m".repeat(200) });
+  expect(parseReleases(JSON.stringify([{ version: 1, image: "a", at: "t", outcome: "good" }]))).toEqual([
+    { version: 1, image: "a", at: "t", outcome: "good" },
+  ]);
+  expect(parseReleases(JSON.stringify([{ version: 1, image: "a", outcome: "rolled_back", by: 7 }]))).toEqual([
+    { version: 1, image: "a", at: "", outcome: "rolled_back" },
+  ]);
+  const history = [r(3, "c", "failed"), r(2, "b", "good"), r(1, "a", "good")];
+  const after = historyAfter(history, r(4, "a", "good"), ["b", "b"]);
+  expect(after.map((x) => [x.version, x.outcome, x.rollbackTo])).toEqual([
+    [4, "good", 1],
+    [3, "failed", undefined],
+    [2, "rolled_back", undefined],
+    [1, "good", undefined],
+  ]);
+  // A failed rollback marks nothing (the fleet was put back on b); a split fleet names no replaced release.
+  expect(historyAfter(history, r(4, "a", "failed"), ["b"]).map((x) => x.outcome)).toEqual([
+    "failed",
+    "failed",
+    "good",
+    "good",
+  ]);
+  expect(historyAfter(history, r(4, "a", "good"), ["b", "c"])[2]?.outcome).toBe("good");
+  expect(rollbackChoice(after, ["a"])).toMatchObject({ ok: false });
 });
 
 const target: Plan["target"] = {
