@@ -113,6 +113,7 @@ describe("usage errors: exit 2 with the reason, before any call", () => {
     [["secrets", "set", "A=1", "--file", "x.env"], /--file is a flag of "secrets import" only/],
     [["secrets", "import", "--file", "/nonexistent/.env"], /cannot read --file \/nonexistent\/.env \(ENOENT\)/],
   ];
+  // About 30 CLI processes, started at once: on a loaded 2-core machine that alone took over the default 5 s.
   test("each bad command line", async () => {
     const before = fly.calls.length;
     const results = await Promise.all(cases.map(([argv]) => cli(withConfig(...argv))));
@@ -122,7 +123,7 @@ describe("usage errors: exit 2 with the reason, before any call", () => {
       expect(r.out).toBe("");
     });
     expect(fly.calls.length).toBe(before);
-  });
+  }, 30_000);
 });
 
 describe("from zero to production", () => {
